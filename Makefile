@@ -1,0 +1,43 @@
+# Colibri: `make run` starts the app, `make test` runs the whole test suite.
+# Both set up everything from a fresh clone: system libraries (Debian/Ubuntu), a virtual
+# environment, the Python dependencies and the compiled Cython modules.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.colibri-installed
+
+QT_DEBS := libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+TEST_DEBS := dbus gnome-keyring xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+
+.PHONY: run test bench setup system-deps test-system-deps build clean screenshots
+
+run: setup
+	$(PY) main.py $(ARGS)
+
+test: setup test-system-deps
+	QT_QPA_PLATFORM=offscreen dbus-run-session -- sh -c 'echo -n colibri | gnome-keyring-daemon --unlock --components=secrets >/dev/null; $(PY) -m pytest $(PYTEST_ARGS)'
+
+bench: setup
+	$(PY) -m bench
+
+setup: system-deps $(STAMP) build
+
+system-deps:
+	@sh build/system_deps.sh $(QT_DEBS)
+
+test-system-deps:
+	@sh build/system_deps.sh $(TEST_DEBS)
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Rebuilds the Cython modules when a .pyx changed (pip install -e does the first build).
+build: $(STAMP)
+	@$(PY) setup.py -q build_ext --inplace
+
+clean:
+	rm -rf .build dist $(VENV)
+	find app connectors strategies -name '*.so' -delete

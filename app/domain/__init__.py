@@ -1,0 +1,22 @@
+"""The explicit domain model: instruments, orders, fills, balances and events."""
+from app.domain.events import (
+    TRADE_DTYPE,
+    BalancesUpdated,
+    BookResynced,
+    BookStale,
+    BookUpdated,
+    Event,
+    OrderFilled,
+    OrderUpdated,
+    TradesEvent,
+)
+from app.domain.fill import Balance, Fill
+from app.domain.instrument import BTC_USDT, BTC_USDT_PERP, Instrument, OffGridError, to_decimal
+from app.domain.order import IllegalTransition, Order, OrderStatus, OrderType, Side, new_client_order_id
+
+__all__ = [
+    "TRADE_DTYPE", "BalancesUpdated", "BookResynced", "BookStale", "BookUpdated", "Event",
+    "OrderFilled", "OrderUpdated", "TradesEvent", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP",
+    "Instrument", "OffGridError", "to_decimal", "IllegalTransition", "Order", "OrderStatus",
+    "OrderType", "Side", "new_client_order_id",
+]

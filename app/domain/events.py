@@ -1,0 +1,76 @@
+"""Typed events that connectors publish and strategies, the engine and views consume.
+
+Market data does not travel as one Python object per level: a `BookUpdated` says which
+book changed and the book itself (Cython) is read; trades come as numpy batches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.domain.fill import Balance, Fill
+from app.domain.order import Order
+
+TRADE_DTYPE = np.dtype(
+    [("ts_ns", "<i8"), ("price_ticks", "<i8"), ("qty_lots", "<i8"), ("taker_side", "i1")]
+)
+"""Public trades batch: taker_side +1 = buyer was the taker (a buy), -1 = a sell."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookUpdated:
+    source: str
+    symbol: str
+    ts_ns: int
+    levels_changed: int
+
+
+@dataclass(frozen=True, slots=True)
+class BookStale:
+    """The book can no longer be trusted (gap, disconnect); quoting must stop until resync."""
+
+    source: str
+    symbol: str
+    ts_ns: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookResynced:
+    source: str
+    symbol: str
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradesEvent:
+    source: str
+    symbol: str
+    trades: np.ndarray  # TRADE_DTYPE
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdated:
+    """The order's state changed (created, acknowledged, cancelled, rejected...)."""
+
+    source: str
+    order: Order
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    source: str
+    order: Order
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True)
+class BalancesUpdated:
+    source: str
+    balances: dict[str, Balance]
+    ts_ns: int
+
+
+Event = BookUpdated | BookStale | BookResynced | TradesEvent | OrderUpdated | OrderFilled | BalancesUpdated

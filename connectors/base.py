@@ -1,0 +1,120 @@
+"""What every market-data feed and trading connector offers the engine, strategies and UI.
+
+Connectors never block: `place_order` validates locally and returns the order in
+pending-create (or rejected); the exchange's answer arrives later as an event. This is
+the same for the demo exchange, paper trading and live ccxt exchanges, so a strategy
+cannot tell them apart.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Callable
+
+from app.domain import Balance, Event, Instrument, Order, OrderType, Side
+from app.engine.clock import Clock
+
+if TYPE_CHECKING:  # the compiled book is imported lazily by implementations
+    from app.book.orderbook import OrderBook
+
+Listener = Callable[[Event], None]
+
+
+class EventSource:
+    """Synchronous fan-out: listeners run in the publisher's callback, in order."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, event: Event) -> None:
+        for listener in tuple(self._listeners):
+            listener(event)
+
+
+class MarketFeed(EventSource, ABC):
+    """Market data for one instrument: an L2 book kept current plus public trades.
+
+    Publishes BookUpdated (once per applied message or batch, never per level),
+    TradesEvent (numpy batches), BookStale and BookResynced.
+    """
+
+    name: str
+    instrument: Instrument
+    clock: Clock
+
+    @property
+    @abstractmethod
+    def book(self) -> "OrderBook": ...
+
+    @property
+    def is_stale(self) -> bool:
+        return self.book.is_stale
+
+    @abstractmethod
+    def start(self) -> None:
+        """Schedules the feed's work on its clock."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+
+class RejectedOrder(Exception):
+    """Raised by validation helpers; connectors turn it into a REJECTED order with the reason."""
+
+
+class Connector(EventSource, ABC):
+    """A trading account on one venue."""
+
+    name: str
+    clock: Clock
+
+    @property
+    @abstractmethod
+    def instruments(self) -> dict[str, Instrument]: ...
+
+    @abstractmethod
+    def feed(self, symbol: str) -> MarketFeed: ...
+
+    @abstractmethod
+    def balances(self) -> dict[str, Balance]:
+        """A copy of the balances (total, locked, available) per asset."""
+
+    @abstractmethod
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Orders that may still fill: pending-create, open, partially filled, pending-cancel."""
+
+    @abstractmethod
+    def get_order(self, client_order_id: str) -> Order | None: ...
+
+    @abstractmethod
+    def place_order(
+        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0
+    ) -> Order:
+        """Validates and submits; returns at once (pending-create, or rejected with a reason)."""
+
+    @abstractmethod
+    def cancel_order(self, client_order_id: str) -> None:
+        """Requests a cancel; the result arrives as an OrderUpdated event."""
+
+    def cancel_all(self, symbol: str | None = None) -> list[str]:
+        ids = [o.client_order_id for o in self.open_orders(symbol) if o.status.value != "pending_cancel"]
+        for client_order_id in ids:
+            self.cancel_order(client_order_id)
+        return ids
+
+    def queue_ahead_lots(self, client_order_id: str) -> int | None:
+        """Estimated volume ahead of a resting order at its price, when the venue can tell."""
+        return None
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
