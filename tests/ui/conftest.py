@@ -1,4 +1,4 @@
-"""Qt tests run without a display unless the caller chose a platform."""
+"""Qt tests run headless; the platform must be chosen before QApplication exists."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

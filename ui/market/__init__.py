@@ -1,0 +1,1 @@
+"""Market views of the main window (filled in as the views land)."""
