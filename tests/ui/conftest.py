@@ -1,4 +1,4 @@
-"""Qt tests run headless; the platform must be chosen before QApplication exists."""
+"""Qt tests run without a display unless the caller chose a platform."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
