@@ -1,0 +1,137 @@
+"""Declarative parameter schemas.
+
+One schema serves three readers: the YAML loader (validation with errors that name the
+file and field), the desktop bot form (types, units, ranges and help text become widgets,
+tooltips and inline errors) and live parameter edits (the same checks before a change
+takes effect). Keeping them in one place means the form can never accept what the
+loader would refuse.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable
+
+
+class ConfigError(ValueError):
+    """A bad value, with where it came from: `file: field: reason`."""
+
+    def __init__(self, source: str, field_path: str, reason: str) -> None:
+        self.source = source
+        self.field_path = field_path
+        self.reason = reason
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{field_path}: {reason}" if field_path else f"{where}{reason}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One parameter. kind is one of: decimal, int, float, bool, str, choice."""
+
+    name: str
+    kind: str
+    default: Any = None
+    minimum: Any = None
+    maximum: Any = None
+    unit: str = ""
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    exclusive_minimum: bool = False  # True: value must be strictly greater than minimum
+
+    def coerce(self, raw: Any, source: str = "", prefix: str = "") -> Any:
+        """Returns the typed value or raises ConfigError naming this field."""
+        path = f"{prefix}{self.name}"
+
+        def fail(reason: str) -> ConfigError:
+            return ConfigError(source, path, reason)
+
+        if self.kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            raise fail(f"expected true or false, got {raw!r}")
+        if self.kind == "str":
+            if isinstance(raw, str) and raw.strip():
+                return raw.strip()
+            raise fail(f"expected text, got {raw!r}")
+        if self.kind == "choice":
+            if raw in self.choices:
+                return raw
+            raise fail(f"{raw!r} is not one of: {', '.join(self.choices)}")
+        if isinstance(raw, bool) or raw is None:
+            raise fail(f"expected a number, got {raw!r}")
+        try:
+            if self.kind == "int":
+                if isinstance(raw, float) and not raw.is_integer():
+                    raise ValueError
+                value: Any = int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
+            elif self.kind == "float":
+                value = float(raw)
+            elif self.kind == "decimal":
+                value = Decimal(repr(raw) if isinstance(raw, float) else str(raw).strip())
+                if not value.is_finite():
+                    raise ValueError
+            else:
+                raise fail(f"unknown field kind {self.kind!r}")
+        except (ValueError, ArithmeticError):
+            raise fail(f"expected {'a whole number' if self.kind == 'int' else 'a number'}, got {raw!r}") from None
+        if self.minimum is not None:
+            low = type(value)(self.minimum) if self.kind != "decimal" else Decimal(str(self.minimum))
+            if value < low or (self.exclusive_minimum and value == low):
+                relation = "greater than" if self.exclusive_minimum else "at least"
+                raise fail(f"must be {relation} {self.minimum}{' ' + self.unit if self.unit else ''}, got {raw}")
+        if self.maximum is not None:
+            high = type(value)(self.maximum) if self.kind != "decimal" else Decimal(str(self.maximum))
+            if value > high:
+                raise fail(f"must be at most {self.maximum}{' ' + self.unit if self.unit else ''}, got {raw}")
+        return value
+
+
+@dataclass(frozen=True)
+class Schema:
+    fields: tuple[Field, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate field names in schema: {names}")
+
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def defaults(self) -> dict[str, Any]:
+        return {f.name: f.default for f in self.fields if f.default is not None}
+
+    def validate(self, values: dict[str, Any] | None, source: str = "", prefix: str = "") -> dict[str, Any]:
+        """Full validation: unknown keys, missing required fields, every value coerced."""
+        values = values or {}
+        if not isinstance(values, dict):
+            raise ConfigError(source, prefix.rstrip("."), f"expected a mapping, got {type(values).__name__}")
+        known = self.by_name()
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(source, f"{prefix}{unknown[0]}", f"unknown field (known: {', '.join(known)})")
+        result: dict[str, Any] = {}
+        for spec in self.fields:
+            if spec.name in values:
+                result[spec.name] = spec.coerce(values[spec.name], source, prefix)
+            elif spec.required:
+                raise ConfigError(source, f"{prefix}{spec.name}", "is required")
+            elif spec.default is not None:
+                result[spec.name] = spec.coerce(spec.default, source, prefix)
+        return result
+
+    def validate_changes(self, changes: dict[str, Any], source: str = "live edit") -> dict[str, Any]:
+        """Validates a partial update (only the given keys)."""
+        known = self.by_name()
+        out = {}
+        for key, raw in changes.items():
+            if key not in known:
+                raise ConfigError(source, key, "unknown parameter")
+            out[key] = known[key].coerce(raw, source)
+        return out
+
+
+def merge_schemas(*schemas: Schema) -> Schema:
+    fields: Iterable[Field] = (f for s in schemas for f in s.fields)
+    return Schema(tuple(fields))

@@ -1,0 +1,200 @@
+"""A bot: one strategy on one market of one connector, with start, stop and kill.
+
+The runner routes events to the strategy as they happen, keeps the PnL and statistics,
+and owns the shutdown rule: stopping cancels every open order and is finished only when
+the venue has confirmed that none is left, so a bot never leaves an orphaned order.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Callable
+
+from app.domain import (
+    BookResynced,
+    BookStale,
+    BookUpdated,
+    Event,
+    OrderFilled,
+    OrderStatus,
+    OrderUpdated,
+    Side,
+    TradesEvent,
+)
+from app.engine.pnl import PnlTracker
+from connectors.base import Connector
+from strategies.base import Strategy, StrategyContext
+
+log = logging.getLogger(__name__)
+
+
+class BotState(str, Enum):
+    READY = "ready"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class BotStatus:
+    name: str
+    state: BotState
+    ts_ns: int
+    mid: Decimal | None
+    own_bid: Decimal | None
+    own_ask: Decimal | None
+    open_orders: int
+    inventory_base: Decimal
+    pnl_quote: Decimal
+    fills: int
+    stale: bool
+
+
+class Bot:
+    def __init__(self, name: str, connector: Connector, symbol: str, strategy: Strategy) -> None:
+        self.name = name
+        self.connector = connector
+        self.symbol = symbol
+        self.strategy = strategy
+        self.instrument = connector.instruments[symbol]
+        self.feed = connector.feed(symbol)
+        self.clock = connector.clock
+        self.state = BotState.READY
+        self.pnl = PnlTracker(self.instrument.quote)
+        self.start_balances = connector.balances()
+        self.start_ns = 0
+        self.stop_ns = 0
+        self.audit: list[dict[str, Any]] = []
+        self.rejects = 0
+        self.errors: list[str] = []
+        self._on_stopped: list[Callable[[], None]] = []
+        self._log = logging.getLogger(f"colibri.bot.{name}")
+        self._dispatch: dict[type, Callable[[Any], None]] = {
+            BookUpdated: strategy.on_book,
+            TradesEvent: strategy.on_trades,
+            OrderUpdated: self._on_order,
+            OrderFilled: self._on_fill,
+            BookStale: strategy.on_stale,
+            BookResynced: strategy.on_resynced,
+        }
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self.state is not BotState.READY:
+            raise RuntimeError(f"bot {self.name} is {self.state.value}; it can start only once")
+        self.start_balances = self.connector.balances()
+        self.start_ns = self.clock.now_ns()
+        self.state = BotState.RUNNING
+        self.feed.add_listener(self._on_event)
+        self.connector.add_listener(self._on_event)
+        ctx = StrategyContext(self.clock, self.connector, self.feed, self.instrument, self._log, self.name)
+        self.strategy.start(ctx)
+        self._log.info("started %s on %s %s", self.strategy.name, self.connector.name, self.symbol)
+
+    def stop(self, on_stopped: Callable[[], None] | None = None) -> None:
+        """Stops quoting and cancels every open order; `on_stopped` runs once none is left."""
+        if on_stopped is not None:
+            self._on_stopped.append(on_stopped)
+        if self.state in (BotState.STOPPING, BotState.STOPPED):
+            self._maybe_finish()
+            return
+        if self.state is BotState.READY:
+            self.state = BotState.STOPPED
+            self._finish()
+            return
+        self.state = BotState.STOPPING
+        self.strategy.stop()
+        self.connector.cancel_all(self.symbol)
+        self._log.info("stopping: cancelling %d open orders", len(self.open_orders()))
+        self._maybe_finish()
+
+    def kill(self) -> None:
+        """Emergency stop: same as stop, without waiting for anything else first."""
+        self.audit.append({"ts_ns": self.clock.now_ns(), "action": "kill"})
+        self.stop()
+
+    def open_orders(self):
+        return self.connector.open_orders(self.symbol)
+
+    def _maybe_finish(self) -> None:
+        if self.state is BotState.STOPPING and not self.open_orders():
+            self.state = BotState.STOPPED
+            self._finish()
+
+    def _finish(self) -> None:
+        self.stop_ns = self.clock.now_ns()
+        self.feed.remove_listener(self._on_event)
+        self.connector.remove_listener(self._on_event)
+        callbacks, self._on_stopped = self._on_stopped, []
+        for callback in callbacks:
+            callback()
+
+    def update_params(self, changes: dict[str, Any], who: str = "user") -> dict[str, Any]:
+        applied = self.strategy.update_params(changes)
+        if applied:
+            entry = {
+                "ts_ns": self.clock.now_ns(),
+                "action": "update_params",
+                "by": who,
+                "changes": {k: [str(old), str(new)] for k, (old, new) in applied.items()},
+            }
+            self.audit.append(entry)
+            self._log.info("parameters changed by %s: %s", who, entry["changes"])
+        return applied
+
+    # -- events ---------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        handler = self._dispatch.get(type(event))
+        if handler is None:
+            return
+        if self.state is BotState.RUNNING or isinstance(event, (OrderUpdated, OrderFilled)):
+            handler(event)
+
+    def _on_order(self, event: OrderUpdated) -> None:
+        order = event.order
+        if order.symbol != self.symbol:
+            return
+        if order.status is OrderStatus.REJECTED:
+            self.rejects += 1
+            self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
+        if self.state is BotState.RUNNING:
+            self.strategy.on_order(event)
+        elif self.state is BotState.STOPPING and order.status.is_done:
+            self._maybe_finish()
+
+    def _on_fill(self, event: OrderFilled) -> None:
+        if event.fill.symbol != self.symbol:
+            return
+        self.pnl.on_fill(event.fill)
+        if self.state is BotState.RUNNING:
+            self.strategy.on_fill(event)
+        elif self.state is BotState.STOPPING:
+            self._maybe_finish()
+
+    # -- reporting ------------------------------------------------------------------------
+    def mark_price(self) -> Decimal | None:
+        book = self.feed.book
+        if book.best_bid_ticks <= 0 or book.best_ask_ticks <= 0:
+            return None
+        return Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2 * self.instrument.tick_size
+
+    def status(self) -> BotStatus:
+        mid = self.mark_price()
+        bids = [o.price_ticks for o in self.open_orders() if o.side is Side.BUY]
+        asks = [o.price_ticks for o in self.open_orders() if o.side is Side.SELL]
+        inst = self.instrument
+        return BotStatus(
+            name=self.name,
+            state=self.state,
+            ts_ns=self.clock.now_ns(),
+            mid=mid,
+            own_bid=inst.ticks_to_price(max(bids)) if bids else None,
+            own_ask=inst.ticks_to_price(min(asks)) if asks else None,
+            open_orders=len(bids) + len(asks),
+            inventory_base=self.pnl.base_delta,
+            pnl_quote=self.pnl.pnl(mid) if mid is not None else Decimal(0),
+            fills=self.pnl.fills,
+            stale=self.feed.book.is_stale,
+        )

@@ -1,0 +1,91 @@
+"""The run summary: printed at the end and written as JSON (atomically: never half a file)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from app.engine.bot import Bot
+
+
+def _dec(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    return text
+
+
+def _balances(balances) -> dict[str, dict[str, str]]:
+    return {
+        asset: {"total": _dec(b.total), "available": _dec(b.available), "locked": _dec(b.locked)}
+        for asset, b in sorted(balances.items())
+    }
+
+
+def build_report(bot: Bot, *, venue: str, mode: str) -> dict[str, Any]:
+    mark = bot.mark_price()
+    pnl = bot.pnl
+    duration_s = max(0, (bot.stop_ns or bot.clock.now_ns()) - bot.start_ns) / 1e9
+    return {
+        "bot": bot.name,
+        "strategy": bot.strategy.name,
+        "params": {k: str(v) for k, v in bot.strategy.params.items()},
+        "venue": venue,
+        "mode": mode,
+        "symbol": bot.symbol,
+        "duration_seconds": round(duration_s, 3),
+        "fills": pnl.fills,
+        "maker_fills": pnl.maker_fills,
+        "buys": pnl.buys,
+        "sells": pnl.sells,
+        "volume_base": _dec(pnl.volume_base),
+        "volume_quote": _dec(pnl.volume_quote),
+        "fees_quote": _dec(pnl.fees_quote),
+        "mark_price": _dec(mark),
+        "pnl_quote": _dec(pnl.pnl(mark)) if mark is not None else None,
+        "realized_pnl_quote": _dec(pnl.realized),
+        "unrealized_pnl_quote": _dec(pnl.unrealized(mark)) if mark is not None else None,
+        "inventory_change_base": _dec(pnl.base_delta),
+        "rejected_orders": bot.rejects,
+        "open_orders_at_exit": len(bot.open_orders()),
+        "start_balances": _balances(bot.start_balances),
+        "end_balances": _balances(bot.connector.balances()),
+        "audit": bot.audit,
+    }
+
+
+def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    lines = [
+        f"Summary of {report['bot']} ({report['strategy']} on {report['venue']} {report['symbol']}, "
+        f"{report['mode']}, {report['duration_seconds']} s)",
+        f"  fills {report['fills']} ({report['buys']} buys, {report['sells']} sells, {report['maker_fills']} maker)",
+        f"  volume {report['volume_base']} base = {report['volume_quote']} quote; fees {report['fees_quote']}",
+        f"  PnL {report['pnl_quote']} quote vs holding (realized {report['realized_pnl_quote']}, "
+        f"unrealized {report['unrealized_pnl_quote']}) at mark {report['mark_price']}",
+        f"  inventory change {report['inventory_change_base']}; rejected orders {report['rejected_orders']}; "
+        f"open orders at exit {report['open_orders_at_exit']}",
+    ]
+    for asset, start in report["start_balances"].items():
+        end = report["end_balances"].get(asset, {}).get("total")
+        lines.append(f"  {asset}: {start['total']} -> {end}")
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""What a strategy is, and what it may touch.
+
+A strategy sees one market (feed + book) and one trading connector through a
+StrategyContext, reacts to each event at once (no polling tick) and to its own timers
+on the context's clock. The same strategy object therefore runs live, on paper, on the
+demo exchange and in a backtest without knowing which.
+"""
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from app.config.schema import Schema
+from app.domain import (
+    BookResynced,
+    BookStale,
+    BookUpdated,
+    Instrument,
+    OrderFilled,
+    OrderUpdated,
+    Side,
+    TradesEvent,
+)
+from app.engine.clock import Clock
+
+if TYPE_CHECKING:
+    from connectors.base import Connector, MarketFeed
+
+
+@dataclass(slots=True)
+class StrategyContext:
+    clock: Clock
+    connector: "Connector"
+    feed: "MarketFeed"
+    instrument: Instrument
+    log: logging.Logger
+    bot_name: str = "bot"
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    @property
+    def book(self):  # app.book.orderbook.OrderBook
+        return self.feed.book
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One order the strategy wants resting: exact integer ticks/lots."""
+
+    side: Side
+    price_ticks: int
+    amount_lots: int
+
+
+class Strategy(ABC):
+    """Base class. Subclasses declare `name`, `title`, `schema` and implement on_book."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    schema: ClassVar[Schema]
+
+    def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
+        self.params: dict[str, Any] = self.schema.validate(params or {}, source=source)
+        self.ctx: StrategyContext | None = None
+        self.running = False
+
+    # -- life cycle -----------------------------------------------------------------
+    def start(self, ctx: StrategyContext) -> None:
+        self.ctx = ctx
+        self.running = True
+        self.on_start()
+
+    def stop(self) -> None:
+        """Stops reacting; the bot runner cancels the orders."""
+        self.running = False
+        self.on_stop()
+
+    def update_params(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Validates and applies a live edit; returns what changed (old, new) per key."""
+        checked = self.schema.validate_changes(changes)
+        applied = {k: (self.params.get(k), v) for k, v in checked.items() if self.params.get(k) != v}
+        self.params.update(checked)
+        if applied:
+            self.on_params_changed(applied)
+        return applied
+
+    # -- hooks --------------------------------------------------------------------------
+    def on_start(self) -> None: ...
+
+    def on_stop(self) -> None: ...
+
+    def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None: ...
+
+    @abstractmethod
+    def on_book(self, event: BookUpdated) -> None: ...
+
+    def on_trades(self, event: TradesEvent) -> None: ...
+
+    def on_order(self, event: OrderUpdated) -> None: ...
+
+    def on_fill(self, event: OrderFilled) -> None: ...
+
+    def on_stale(self, event: BookStale) -> None: ...
+
+    def on_resynced(self, event: BookResynced) -> None: ...
+
+    # -- for views ------------------------------------------------------------------------
+    def preview(self) -> list[Quote]:
+        """The quotes the strategy would place on the current book (for the bot form)."""
+        return []
+
+    def reference_prices(self) -> dict[str, Decimal]:
+        """Named prices worth drawing (fair value, reservation price...)."""
+        return {}
