@@ -53,6 +53,9 @@ cdef class MatchingEngine:
     cdef void _unlink(self, int32_t ni) noexcept
     cdef int64_t _match(self, int side, int64_t limit_price, int64_t qty, int64_t taker_id,
                         int64_t taker_owner) noexcept
+    cdef void _push_fill(self, int64_t oid, int64_t owner, int64_t price, int64_t qty,
+                         int64_t is_maker, int64_t remaining) noexcept
+    cdef tuple _side_arrays(self, int side, Py_ssize_t depth)
     cdef void _rest(self, int64_t oid, int side, int64_t price, int64_t qty, int64_t owner) noexcept
     cdef int64_t c_submit(self, int side, int kind, int64_t price, int64_t qty, int64_t owner) noexcept
     cdef int64_t c_cancel(self, int64_t oid) noexcept
