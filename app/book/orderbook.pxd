@@ -24,7 +24,7 @@ cdef class OrderBook:
     cdef int c_apply_delta(self, int side, int64_t price, int64_t qty) except -1
     cdef Py_ssize_t c_apply_deltas(self, const int8_t* sides, const int64_t* prices,
                                    const int64_t* qtys, Py_ssize_t n) except -1
-    cdef void c_clear(self) noexcept
+    cdef int c_clear(self) except -1
     cdef int64_t c_best_bid(self) noexcept
     cdef int64_t c_best_ask(self) noexcept
     cdef int64_t c_best_bid_lots(self) noexcept

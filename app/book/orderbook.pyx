@@ -13,7 +13,7 @@ Prices are int64 ticks and quantities int64 lots: no binary float decides a pric
 """
 from libc.stdint cimport int8_t, int64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -48,13 +48,21 @@ cdef int _init_side(BookSide* s, int64_t cap) except -1:
     return 0
 
 
-cdef void _clear_side(BookSide* s) noexcept nogil:
-    cdef int64_t i
-    if s.count:
-        for i in range(s.cap):
-            s.q[i] = 0
+cdef int _clear_side(BookSide* s, int64_t min_cap) except -1:
+    """Empties a side; an array grown far beyond the initial size is given back."""
+    cdef int64_t* fresh
+    if s.cap > 4 * min_cap:
+        fresh = <int64_t*>calloc(min_cap, sizeof(int64_t))
+        if fresh == NULL:
+            raise MemoryError()
+        free(s.q)
+        s.q = fresh
+        s.cap = min_cap
+    elif s.count:
+        memset(s.q, 0, s.cap * sizeof(int64_t))
     s.best = -1
     s.count = 0
+    return 0
 
 
 cdef int _reserve(BookSide* s, int64_t lo, int64_t hi, int64_t min_cap) except -1:
@@ -248,9 +256,10 @@ cdef class OrderBook:
             self.c_apply_delta(sides[i], prices[i], qtys[i])
         return n
 
-    cdef void c_clear(self) noexcept:
-        _clear_side(&self._bids)
-        _clear_side(&self._asks)
+    cdef int c_clear(self) except -1:
+        _clear_side(&self._bids, self._min_cap)
+        _clear_side(&self._asks, self._min_cap)
+        return 0
 
     cdef int64_t c_best_bid(self) noexcept:
         return _best_price(&self._bids)
