@@ -26,11 +26,14 @@ def levels_in(book, side: int, lo: int, hi: int, max_levels: int = 100_000) -> t
     return prices[keep], qtys[keep]
 
 
-def mid_decimal(instrument: Instrument, best_bid: int, best_ask: int) -> Decimal | None:
-    """Exact mid price (half ticks stay exact in Decimal), None when a side is empty."""
+def mid_text(instrument: Instrument, best_bid: int, best_ask: int) -> str | None:
+    """Exact mid price as text (a half tick gets one more decimal), None if a side is empty."""
     if not best_bid or not best_ask:
         return None
-    return (instrument.tick_size * (best_bid + best_ask) / 2).normalize()
+    total = best_bid + best_ask
+    if total % 2 == 0:
+        return fmt_price(instrument, total // 2)
+    return f"{instrument.tick_size * total / Decimal(2):f}"
 
 
 def fmt_price(instrument: Instrument, ticks: int) -> str:

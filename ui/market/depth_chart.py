@@ -1,0 +1,182 @@
+"""Cumulative depth chart: how much base volume sits within a price distance of the mid.
+
+Two stepped, lightly filled curves (bids, asks) are updated in place with `setData`; the
+x range is fixed to a window around the mid (auto-range would make every frame several
+times slower) and the y range only moves when the depth changes a lot, so the chart
+does not breathe with every update.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ui.market._base import MarketViewBase
+from ui.market.book_read import ASK, BID, fmt_price, levels_in, mid_text
+
+BID_COLOR = (38, 166, 91)
+ASK_COLOR = (214, 69, 65)
+
+
+def step_xy(prices: np.ndarray, cum: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Staircase points for cumulative depth starting at the best level.
+
+    At each level price the curve jumps from the previous cumulative size to the new one;
+    after the last level it stays flat to `edge` (the window border).
+    """
+    if len(prices) == 0:
+        return np.empty(0, np.float64), np.empty(0, np.float64)
+    x = np.empty(2 * len(prices) + 1, np.float64)
+    y = np.empty_like(x)
+    x[:-1] = np.repeat(prices, 2)
+    x[-1] = edge
+    y[0] = 0.0
+    y[1:-1:2] = cum
+    y[2:-1:2] = cum[:-1]
+    y[-1] = cum[-1]
+    return x, y
+
+
+class StaleOverlay(QLabel):
+    """A red banner over a chart while the book cannot be trusted."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet(
+            "QLabel { background: rgba(160, 20, 20, 200); color: white; font-weight: bold;"
+            " padding: 6px 12px; border-radius: 4px; }"
+        )
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+    def show_reason(self, reason: str | None) -> None:
+        """Shows "STALE: reason" (None hides); keeps itself centred on the parent."""
+        if reason is None:
+            self.hide()
+            return
+        text = f"STALE: {reason}" if reason else "STALE"
+        if self.text() != text:
+            self.setText(text)
+            self.adjustSize()
+        parent = self.parentWidget()
+        if parent is not None:
+            self.move(max(0, (parent.width() - self.width()) // 2), max(0, parent.height() // 3))
+        self.show()
+        self.raise_()
+
+
+class DepthChartView(MarketViewBase):
+    def __init__(self, parent: QWidget | None = None, *, window_pct: float = 0.5,
+                 refresh_hz: float = 20.0) -> None:
+        super().__init__(parent, refresh_hz=refresh_hz)
+        self._window = window_pct / 100.0
+        self._ymax = 0.0
+        self._xrange: tuple[float, float] | None = None
+
+        self.info = QLabel("no feed", self)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        vb = self.plot.getPlotItem().getViewBox()
+        vb.disableAutoRange()
+        self.bid_curve = pg.PlotDataItem(
+            pen=pg.mkPen(BID_COLOR, width=1), fillLevel=0.0, brush=pg.mkBrush(*BID_COLOR, 40))
+        self.ask_curve = pg.PlotDataItem(
+            pen=pg.mkPen(ASK_COLOR, width=1), fillLevel=0.0, brush=pg.mkBrush(*ASK_COLOR, 40))
+        self.mid_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((150, 150, 150), width=1,
+                                                              style=Qt.PenStyle.DashLine))
+        for item in (self.bid_curve, self.ask_curve, self.mid_line):
+            self.plot.addItem(item)
+        self.mid_line.hide()
+        self.stale_overlay = StaleOverlay(self.plot)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.info)
+        layout.addWidget(self.plot, 1)
+
+    # -- settings ---------------------------------------------------------------------
+    @property
+    def window_pct(self) -> float:
+        return self._window * 100.0
+
+    def set_window_pct(self, pct: float) -> None:
+        """Half-width of the price window around the mid, in percent."""
+        if pct <= 0:
+            raise ValueError("window must be positive")
+        self._window = pct / 100.0
+        self._xrange = None
+        self.mark_dirty()
+
+    def _on_source_changed(self) -> None:
+        self._ymax = 0.0
+        self._xrange = None
+
+    # -- drawing ----------------------------------------------------------------------
+    def curve_data(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """(bid x, y), (ask x, y) as last drawn: prices and cumulative base amounts."""
+        return self.bid_curve.getData(), self.ask_curve.getData()
+
+    def _render(self) -> None:
+        feed = self._feed
+        if feed is None:
+            self.bid_curve.setData([], [])
+            self.ask_curve.setData([], [])
+            self.mid_line.hide()
+            self.info.setText("no feed")
+            self.stale_overlay.show_reason(None)
+            return
+        inst = feed.instrument
+        book = feed.book
+        tick = float(inst.tick_size)
+        lot = float(inst.lot_size)
+        bb, ba = book.best_bid_ticks, book.best_ask_ticks
+        mid = book.mid_ticks or float(bb or ba)
+        self.stale_overlay.show_reason((book.stale_reason or "book not trusted") if book.is_stale else None)
+        if not mid:
+            self.bid_curve.setData([], [])
+            self.ask_curve.setData([], [])
+            self.mid_line.hide()
+            self.info.setText(f"{inst.symbol}: empty book")
+            return
+        lo = int(np.floor(mid * (1.0 - self._window)))
+        hi = int(np.ceil(mid * (1.0 + self._window)))
+        bp, bq = levels_in(book, BID, lo, hi)
+        ap, aq = levels_in(book, ASK, lo, hi)
+        bcum = np.cumsum(bq) * lot
+        acum = np.cumsum(aq) * lot
+        bx, by = step_xy(bp * tick, bcum, lo * tick)
+        ax, ay = step_xy(ap * tick, acum, hi * tick)
+        self.bid_curve.setData(bx, by)
+        self.ask_curve.setData(ax, ay)
+        self.mid_line.setValue(mid * tick)
+        self.mid_line.show()
+
+        xr = (lo * tick, hi * tick)
+        if xr != self._xrange:
+            self.plot.setXRange(*xr, padding=0)
+            self._xrange = xr
+        top = max(bcum[-1] if len(bcum) else 0.0, acum[-1] if len(acum) else 0.0)
+        if top > self._ymax or top < 0.5 * self._ymax:
+            self._ymax = top * 1.15 if top > 0 else 1.0
+            self.plot.setYRange(0.0, self._ymax, padding=0)
+
+        mid_txt = mid_text(inst, bb, ba)
+        if mid_txt is None:
+            self.info.setText(f"{inst.symbol}  one-sided book")
+        else:
+            spread = book.spread_ticks
+            bps = spread / mid * 1e4
+            self.info.setText(
+                f"{inst.symbol}  bid {fmt_price(inst, bb)}  ask {fmt_price(inst, ba)}  "
+                f"mid {mid_txt}  spread {fmt_price(inst, spread)} ({spread} ticks, {bps:.1f} bp)")
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - QResizeEvent
+        super().resizeEvent(event)
+        if self.stale_overlay.isVisible():
+            self.stale_overlay.show_reason(self._feed.book.stale_reason if self._feed else None)
