@@ -46,6 +46,8 @@ from libcpp.vector cimport vector
 from libcpp.pair cimport pair
 from libcpp.algorithm cimport sort
 
+from app.book.orderbook cimport OrderBook
+
 import numpy as np
 
 FILL_DTYPE = np.dtype(
@@ -126,6 +128,12 @@ cdef class QueueModel:
     def oids(self) -> list:
         return [self._slots[i].oid for i in range(<Py_ssize_t>self._slots.size())]
 
+    cdef int64_t _level(self, object book, int side, int64_t price) except -1:
+        """Displayed lots at a price: a direct C call on the compiled book, else duck typing."""
+        if type(book) is OrderBook:
+            return (<OrderBook>book).c_volume_at(side, price)
+        return book.volume_at(side, price)
+
     cdef Py_ssize_t _find(self, int64_t oid):
         cdef Py_ssize_t i
         for i in range(<Py_ssize_t>self._slots.size()):
@@ -157,14 +165,15 @@ cdef class QueueModel:
         """Re-reads the displayed qty at each own price after a book update.
 
         Never fills: only trades prove that the market reached a price (see module doc).
-        `book` needs `volume_at(side, price_ticks)` with side +1 bids / -1 asks.
+        `book` is the compiled OrderBook (read through its C API) or any object with
+        `volume_at(side, price_ticks)`, side +1 bids / -1 asks.
         """
         cdef Py_ssize_t i
         cdef Slot* s
         cdef int64_t level, expected, cancels
         for i in range(<Py_ssize_t>self._slots.size()):
             s = &self._slots[i]
-            level = book.volume_at(s.side, s.price)
+            level = self._level(book, s.side, s.price)
             expected = s.last_level - s.pending_trades
             if level < expected and s.ahead > 0:
                 cancels = expected - level
@@ -184,7 +193,7 @@ cdef class QueueModel:
         cdef int64_t level
         for i in range(<Py_ssize_t>self._slots.size()):
             s = &self._slots[i]
-            level = book.volume_at(s.side, s.price)
+            level = self._level(book, s.side, s.price)
             if s.ahead > level:
                 s.ahead = level
             s.last_level = level

@@ -1,0 +1,357 @@
+"""Paper trading: a virtual account that trades against any MarketFeed.
+
+The feed may be the demo exchange, a recording replay or a live exchange: the connector
+only reads its book and public trades, so the same strategy code can be tried on all of
+them before real money is involved. Realism is the point (see queue_model.pyx):
+
+* orders take `order_latency_ns` to reach the simulated matching and cancels take
+  `cancel_latency_ns`; fills can happen while a cancel is in flight, as on a real venue;
+* taker orders (market, IOC, crossing limit) walk the book at each level's price, pay the
+  taker fee, and do not reuse volume another paper order already took from the same book
+  state;
+* resting orders join the queue behind the displayed volume and fill (maker fee) only when
+  public trades reach them;
+* nothing trades and nothing new is accepted while the feed's book is stale.
+
+Limits, on purpose: own orders do not change the public book (the recording cannot react
+to them), there is no self-trade prevention between own taker and own resting orders, and
+a market order carries a protection price (the walk's worst price at submission plus
+MARKET_LOCK_MARGIN): it never fills beyond it, which is also what its lock was sized for.
+"""
+from __future__ import annotations
+
+import itertools
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from app.domain import (
+    Balance,
+    BalancesUpdated,
+    BookResynced,
+    BookUpdated,
+    Event,
+    Fill,
+    Instrument,
+    Order,
+    OrderFilled,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    Side,
+    TradesEvent,
+    new_client_order_id,
+)
+from app.domain.ledger import InsufficientBalance, Ledger
+from app.domain.validation import check_order
+from app.engine.clock import Clock, TimerHandle
+from connectors.base import Connector, MarketFeed
+from connectors.paper.liquidity import LiquidityTaker
+from connectors.paper.queue_model import QueueModel
+
+MS = 1_000_000
+_KEEP_DONE_ORDERS = 10_000
+
+
+class PaperConnector(Connector):
+    """A simulated account on one MarketFeed's instrument."""
+
+    MARKET_LOCK_MARGIN = Decimal("0.01")
+    """Market orders lock (and are protected) at the submission walk's worst price +-1%."""
+
+    def __init__(
+        self,
+        feed: MarketFeed,
+        balances: dict[str, Decimal | str],
+        clock: Clock | None = None,
+        order_latency_ns: int = 20 * MS,
+        cancel_latency_ns: int = 20 * MS,
+        name: str = "paper",
+    ) -> None:
+        super().__init__()
+        if order_latency_ns < 0 or cancel_latency_ns < 0:
+            raise ValueError("latencies cannot be negative")
+        self.name = name
+        self.clock = clock if clock is not None else feed.clock
+        self.order_latency_ns = int(order_latency_ns)
+        self.cancel_latency_ns = int(cancel_latency_ns)
+        self._feed = feed
+        self._instrument: Instrument = feed.instrument
+        self._ledger = Ledger(dict(balances))
+        self._model = QueueModel()
+        self._taker = LiquidityTaker()
+        self._orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}
+        self._done_ids: list[str] = []
+        self._oid_of: dict[str, int] = {}
+        self._order_of_oid: dict[int, Order] = {}
+        self._oids = itertools.count(1)
+        self._trade_ids = itertools.count(1)
+        self._creates: dict[str, TimerHandle] = {}
+        self._cancels: dict[str, TimerHandle] = {}
+        self._running = False
+
+    # -- Connector: read side ---------------------------------------------------------------
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return {self._instrument.symbol: self._instrument}
+
+    def feed(self, symbol: str) -> MarketFeed:
+        if symbol != self._instrument.symbol:
+            raise KeyError(f"{self.name}: unknown symbol {symbol!r}")
+        return self._feed
+
+    def balances(self) -> dict[str, Balance]:
+        return self._ledger.snapshot()
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def queue_ahead_lots(self, client_order_id: str) -> int | None:
+        oid = self._oid_of.get(client_order_id)
+        return None if oid is None else self._model.queue_ahead(oid)
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Listens to the feed. The feed belongs to its owner and is not started here."""
+        if not self._running:
+            self._feed.add_listener(self._on_event)
+            self._running = True
+            if not self._feed.is_stale:
+                self._model.reset_levels(self._feed.book)
+
+    def stop(self) -> None:
+        """Stops listening and cancels pending timers; places and fills nothing.
+
+        Orders still travelling to the market fail (they never arrived); cancels in flight
+        complete at once. Resting orders stay resting and resume after `start()`.
+        """
+        if not self._running:
+            return
+        self._running = False
+        self._feed.remove_listener(self._on_event)
+        now = self.clock.now_ns()
+        for cid, handle in list(self._creates.items()):
+            handle.cancel()
+            order = self._orders[cid]
+            if not order.status.is_done:
+                self._finish(order, OrderStatus.FAILED, now, "connector stopped before the order reached the market")
+        self._creates.clear()
+        for cid, handle in list(self._cancels.items()):
+            handle.cancel()
+            order = self._orders[cid]
+            if not order.status.is_done:
+                self._finish(order, OrderStatus.CANCELLED, now, "cancelled (connector stopped)")
+        self._cancels.clear()
+
+    # -- orders -----------------------------------------------------------------------------
+    def place_order(
+        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0
+    ) -> Order:
+        now = self.clock.now_ns()
+        side = Side(side)
+        order_type = OrderType(order_type)
+        price_ticks = 0 if order_type is OrderType.MARKET else int(price_ticks)
+        order = Order(new_client_order_id(), symbol, side, order_type, price_ticks, int(amount_lots), now)
+        self._orders[order.client_order_id] = order
+        self._open[order.client_order_id] = order
+        reason, lock_ticks = self._validate(order)
+        if reason is None:
+            try:
+                self._ledger.lock_for_order(order, self._instrument, lock_ticks)
+            except InsufficientBalance as exc:
+                reason = str(exc)
+        if reason is not None:
+            self._finish(order, OrderStatus.REJECTED, now, reason, balances_changed=False)
+            return order
+        self._emit(OrderUpdated(self.name, order, now))
+        self._emit_balances(now)
+        cid = order.client_order_id
+        self._creates[cid] = self.clock.call_later(self.order_latency_ns, lambda: self._arrive(order, lock_ticks))
+        return order
+
+    def cancel_order(self, client_order_id: str) -> None:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"{self.name}: unknown order {client_order_id!r}")
+        if order.status.is_done or order.status is OrderStatus.PENDING_CANCEL:
+            return  # already final, or a cancel is already on its way
+        now = self.clock.now_ns()
+        order.transition(OrderStatus.PENDING_CANCEL, now)
+        self._emit(OrderUpdated(self.name, order, now))
+        self._cancels[client_order_id] = self.clock.call_later(
+            self.cancel_latency_ns, lambda: self._cancel_arrives(order)
+        )
+
+    # -- validation at submission -----------------------------------------------------------
+    def _validate(self, order: Order) -> tuple[str | None, int]:
+        """Why the order is refused now (or None), and the price its lock is sized for."""
+        if not self._running:
+            return f"{self.name} connector is not running (call start())", 0
+        if order.symbol != self._instrument.symbol:
+            return f"unknown symbol {order.symbol!r} (paper trades {self._instrument.symbol})", 0
+        if self._feed.is_stale:
+            return "market data is stale", 0
+        inst = self._instrument
+        reason = check_order(inst, order.type, order.amount_lots, order.price_ticks)
+        if reason is not None:
+            return reason, 0
+        if order.type is not OrderType.MARKET:
+            return None, order.price_ticks
+        consumed = -order.side.sign
+        plan = self._taker.plan(self._feed.book, consumed, order.amount_lots)
+        got = sum(lots for _, lots in plan)
+        if got < order.amount_lots:
+            return (
+                f"insufficient book depth: {inst.lots_to_amount(got)} {inst.base} available "
+                f"for a market {order.side.value} of {inst.lots_to_amount(order.amount_lots)} {inst.base}"
+            ), 0
+        notional = sum(inst.notional(p, q) for p, q in plan)
+        if notional < inst.min_notional:
+            return (
+                f"below min notional: {notional.normalize()} {inst.quote} at the current book "
+                f"< {inst.min_notional} {inst.quote}"
+            ), 0
+        worst = Decimal(plan[-1][0])
+        if order.side is Side.BUY:
+            protect = int((worst * (1 + self.MARKET_LOCK_MARGIN)).to_integral_value(ROUND_CEILING))
+        else:
+            protect = max(1, int((worst * (1 - self.MARKET_LOCK_MARGIN)).to_integral_value(ROUND_FLOOR)))
+        return None, protect
+
+    # -- the simulated matching -------------------------------------------------------------
+    def _arrive(self, order: Order, limit_ticks: int) -> None:
+        """The order reaches the market `order_latency_ns` after submission."""
+        self._creates.pop(order.client_order_id, None)
+        if order.status.is_done:
+            return  # its cancel got there first
+        now = self.clock.now_ns()
+        if self._feed.is_stale:
+            self._refuse_at_market(order, now, "market data is stale")
+            return
+        book = self._feed.book
+        own_side = order.side.sign
+        consumed = -own_side
+        if order.type is OrderType.LIMIT_MAKER:
+            best = book.best_ask_ticks if order.side is Side.BUY else book.best_bid_ticks
+            if best and (order.price_ticks - best) * own_side >= 0:
+                self._refuse_at_market(order, now, "post-only order would cross")
+                return
+        else:
+            plan = self._taker.plan(book, consumed, order.remaining_lots, limit_ticks)
+            if plan:
+                self._taker.commit(consumed, plan)
+                for price, lots in plan:
+                    self._apply_fill(order, price, lots, is_maker=False, now=now)
+            if order.status.is_done:
+                self._emit_balances(now)
+                return
+            if order.type in (OrderType.MARKET, OrderType.IOC):
+                why = (
+                    "IOC remainder cancelled: no more liquidity at the limit price"
+                    if order.type is OrderType.IOC
+                    else "market order remainder cancelled: no more liquidity within the protection price"
+                )
+                self._finish(order, OrderStatus.CANCELLED, now, why)
+                return
+        self._rest(order, now)
+        self._emit_balances(now)
+
+    def _rest(self, order: Order, now: int) -> None:
+        """The remainder of a limit order joins the queue behind the displayed volume."""
+        oid = next(self._oids)
+        self._oid_of[order.client_order_id] = oid
+        self._order_of_oid[oid] = order
+        side = order.side.sign
+        ahead = int(self._feed.book.volume_at(side, order.price_ticks))
+        self._model.add(oid, side, order.price_ticks, order.remaining_lots, ahead)
+        if order.status is OrderStatus.PENDING_CREATE:
+            order.transition(OrderStatus.OPEN, now)
+            self._emit(OrderUpdated(self.name, order, now))
+
+    def _refuse_at_market(self, order: Order, now: int, reason: str) -> None:
+        # A cancel may be in flight already; then the order simply ends cancelled.
+        status = OrderStatus.REJECTED if order.status is OrderStatus.PENDING_CREATE else OrderStatus.CANCELLED
+        self._finish(order, status, now, reason)
+
+    def _cancel_arrives(self, order: Order) -> None:
+        self._cancels.pop(order.client_order_id, None)
+        if order.status.is_done:
+            return  # filled (or refused) while the cancel travelled: the cancel fails
+        self._finish(order, OrderStatus.CANCELLED, self.clock.now_ns(), "cancelled")
+
+    def _apply_fill(self, order: Order, price_ticks: int, lots: int, *, is_maker: bool, now: int) -> None:
+        inst = self._instrument
+        fee = self._ledger.settle_fill(order, inst, price_ticks, lots, is_maker=is_maker)
+        order.record_fill(lots, now)
+        fill = Fill(
+            trade_id=f"{self.name}-{next(self._trade_ids)}",
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=inst.ticks_to_price(price_ticks),
+            amount=inst.lots_to_amount(lots),
+            fee=fee,
+            fee_asset=inst.quote,
+            is_maker=is_maker,
+            ts_ns=now,
+        )
+        self._emit(OrderFilled(self.name, order, fill))
+        if order.status is OrderStatus.FILLED:
+            self._retire(order)
+
+    def _finish(
+        self, order: Order, status: OrderStatus, now: int, reason: str, *, balances_changed: bool = True
+    ) -> None:
+        """Ends an unfilled (part of an) order: final state, lock released, event."""
+        order.transition(status, now, reason)
+        self._retire(order)
+        self._emit(OrderUpdated(self.name, order, now))
+        if balances_changed:
+            self._emit_balances(now)
+
+    def _retire(self, order: Order) -> None:
+        cid = order.client_order_id
+        self._ledger.release(cid)
+        oid = self._oid_of.pop(cid, None)
+        if oid is not None:
+            self._model.remove(oid)
+            self._order_of_oid.pop(oid, None)
+        self._open.pop(cid, None)
+        self._done_ids.append(cid)
+        if len(self._done_ids) > 2 * _KEEP_DONE_ORDERS:
+            for old in self._done_ids[:_KEEP_DONE_ORDERS]:
+                self._orders.pop(old, None)
+            del self._done_ids[:_KEEP_DONE_ORDERS]
+
+    def _emit_balances(self, now: int) -> None:
+        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+
+    # -- market events ----------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, TradesEvent):
+            if len(self._model) and not self._feed.is_stale:
+                fills = self._model.on_trades(event.trades)
+                if len(fills):
+                    self._apply_model_fills(fills)
+        elif isinstance(event, BookUpdated):
+            self._taker.clear()
+            if len(self._model) and not self._feed.is_stale:
+                self._model.on_book(self._feed.book)
+        elif isinstance(event, BookResynced):
+            self._taker.clear()
+            self._model.reset_levels(self._feed.book)
+
+    def _apply_model_fills(self, fills) -> None:
+        now = self.clock.now_ns()
+        for oid, price, lots in zip(fills["oid"].tolist(), fills["price_ticks"].tolist(), fills["lots"].tolist()):
+            order = self._order_of_oid.get(oid)
+            if order is None or order.status.is_done:
+                continue
+            self._apply_fill(order, price, lots, is_maker=True, now=now)
+        self._emit_balances(now)
