@@ -70,6 +70,10 @@ class Strategy(ABC):
         self.running = False
 
     # -- life cycle -----------------------------------------------------------------
+    def bind(self, ctx: StrategyContext) -> None:
+        """Gives the strategy its market without starting it (previews use this)."""
+        self.ctx = ctx
+
     def start(self, ctx: StrategyContext) -> None:
         self.ctx = ctx
         self.running = True

@@ -36,10 +36,13 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
     clock = session.clock
     assert isinstance(clock, SimClock)
     session.start()
-    end = clock.now_ns() + int(duration_s * _NS)
-    step = 10 * _NS
+    start = clock.now_ns()
+    end = start + int(duration_s * _NS)
+    step = max(_NS, int(duration_s * _NS) // 500)  # at most ~500 curve points
+    curve: list[tuple[float, str, str]] = []
     while clock.now_ns() < end:
         clock.run(until_ns=min(end, clock.now_ns() + step))
+        curve.append(_curve_point(session, start))
         if progress is not None:
             progress(session)
         if not clock.pending():
@@ -50,8 +53,16 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
     while not done and clock.now_ns() < limit and clock.pending():
         clock.run(until_ns=clock.now_ns() + _NS // 10)
     report = build_report(session.bot, venue=session.venue_label, mode="simulated")
+    report["curve"] = {"columns": ["seconds", "pnl_quote", "inventory_base"], "points": curve}
     session.shutdown()
     return report
+
+
+def _curve_point(session: Session, start_ns: int) -> tuple[float, str, str]:
+    bot = session.bot
+    mark = bot.mark_price()
+    pnl = bot.pnl.pnl(mark) if mark is not None else 0
+    return (round((session.clock.now_ns() - start_ns) / _NS, 3), f"{pnl:.6f}", f"{bot.pnl.base_delta:f}")
 
 
 async def run_realtime(

@@ -1,0 +1,183 @@
+"""The Backtest panel: a strategy config and a data source, run without freezing the UI.
+
+The backtest runs in a separate process (the engine is CPU-bound and holds the GIL), so
+the window keeps drawing; a timer polls the future. The report and its PnL/inventory
+curves are shown when it finishes.
+"""
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.config.bot_config import BotConfig, VENUE_SCHEMA
+from app.config.schema import ConfigError, Field
+from strategies.registry import STRATEGIES, strategy_class
+from ui.bots.schema_form import SchemaForm
+
+
+def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
+    """Runs in the worker process."""
+    from app.engine.runners import run_simulated
+
+    return run_simulated(config, duration_s)
+
+
+def default_recordings() -> list[Path]:
+    from app.data.paths import shared_data_dir
+
+    folder = shared_data_dir()
+    return sorted(folder.glob("spot_btcusdt_*.gz")) if folder else []
+
+
+class BacktestPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._executor: futures.ProcessPoolExecutor | None = None
+        self._future: futures.Future | None = None
+        self.last_report: dict[str, Any] | None = None
+
+        self.strategy = QComboBox(objectName="bt_strategy")
+        for name, cls in STRATEGIES.items():
+            self.strategy.addItem(cls.title, name)
+        self.source = QComboBox(objectName="bt_source")
+        self.source.addItem("Demo market (synthetic)", "demo")
+        self.source.addItem("Recorded market (paper fills)", "replay")
+        self.seed = QLineEdit("7", objectName="bt_seed")
+        self.files = QLineEdit(", ".join(str(p) for p in default_recordings()), objectName="bt_files")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.duration = QLineEdit("600", objectName="bt_duration")
+        self.form = SchemaForm(strategy_class(self.strategy.currentData()).schema, parent=self)
+        self.run_button = QPushButton("Run backtest", objectName="bt_run")
+        self.run_button.clicked.connect(self.start)
+        self.status = QLabel("", objectName="bt_status")
+        self.status.setWordWrap(True)
+        self.report_text = QPlainTextEdit(objectName="bt_report")
+        self.report_text.setReadOnly(True)
+        self.pnl_plot = pg.PlotWidget(title="PnL (quote) over simulated seconds")
+        self.inv_plot = pg.PlotWidget(title="Inventory change (base)")
+        self.pnl_curve = self.pnl_plot.plot([], [], pen=pg.mkPen("#3fb950", width=1))
+        self.inv_curve = self.inv_plot.plot([], [], pen=pg.mkPen("#58a6ff", width=1))
+
+        files_row = QHBoxLayout()
+        files_row.addWidget(self.files)
+        files_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Strategy", self.strategy)
+        form.addRow("Data", self.source)
+        form.addRow("Demo seed", self.seed)
+        form.addRow("Recordings", files_row)
+        form.addRow("Duration (s)", self.duration)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addLayout(form)
+        left_layout.addWidget(self.form)
+        left_layout.addWidget(self.run_button)
+        left_layout.addWidget(self.status)
+        left_layout.addWidget(self.report_text)
+        charts = QSplitter()
+        charts.setOrientation(charts.orientation().Vertical)
+        charts.addWidget(self.pnl_plot)
+        charts.addWidget(self.inv_plot)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(charts)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self.timer = QTimer(self)
+        self.timer.setInterval(200)
+        self.timer.timeout.connect(self._poll)
+
+    def _browse(self) -> None:
+        dialog = QFileDialog(self, "Recordings", "", "Binance recordings (*.gz)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda names: self.files.setText(", ".join(names)))
+        dialog.open()
+
+    def build_config(self) -> tuple[BotConfig, float]:
+        """Validates the panel; raises ConfigError naming the bad field."""
+        duration = Field("duration", "float", minimum=1, maximum=7 * 86400).coerce(self.duration.text(), "backtest")
+        config = BotConfig(source="backtest panel")
+        config.strategy = self.strategy.currentData()
+        config.params = self.form.values()
+        kind = self.source.currentData()
+        venue: dict[str, Any] = {"kind": kind}
+        if kind == "demo":
+            venue["seed"] = Field("seed", "int", minimum=0).coerce(self.seed.text(), "backtest")
+        else:
+            paths = [Path(p.strip()) for p in self.files.text().split(",") if p.strip()]
+            missing = [str(p) for p in paths if not p.is_file()]
+            if not paths or missing:
+                raise ConfigError("backtest", "recordings", f"file not found: {', '.join(missing) or '(none given)'}")
+            config.recordings = paths
+        config.venue = VENUE_SCHEMA.validate(venue, "backtest", "venue.")
+        return config, duration
+
+    def start(self) -> None:
+        if self._future is not None:
+            return
+        try:
+            config, duration = self.build_config()
+        except ConfigError as exc:
+            self.status.setText(f"Not started: {exc}")
+            return
+        if self._executor is None:
+            self._executor = futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._executor.submit(run_backtest_job, config, duration)
+        self.run_button.setEnabled(False)
+        self.status.setText("Running…")
+        self.timer.start()
+
+    @property
+    def running(self) -> bool:
+        return self._future is not None
+
+    def _poll(self) -> None:
+        if self._future is None or not self._future.done():
+            return
+        future, self._future = self._future, None
+        self.timer.stop()
+        self.run_button.setEnabled(True)
+        try:
+            report = future.result()
+        except Exception as exc:  # the worker's error, shown where the user looks
+            self.status.setText(f"Backtest failed: {exc}")
+            return
+        self.show_report(report)
+
+    def show_report(self, report: dict[str, Any]) -> None:
+        from app.engine.report import format_summary
+
+        self.last_report = report
+        self.status.setText("Finished.")
+        self.report_text.setPlainText(format_summary(report))
+        points = report.get("curve", {}).get("points", [])
+        if points:
+            data = np.array([[float(a), float(b), float(c)] for a, b, c in points], dtype=np.float64)
+            self.pnl_curve.setData(data[:, 0], data[:, 1])
+            self.inv_curve.setData(data[:, 0], data[:, 2])
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,238 @@
+"""The Bots panel: pick a strategy, fill its generated form, preview, start, edit, stop.
+
+Confirmations use non-blocking message boxes (`open()` + a slot) because a nested
+`exec()` loop inside the qasync loop breaks asyncio's task bookkeeping.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.config.schema import ConfigError
+from app.engine.bot import Bot, BotState
+from app.workspace import Workspace
+from strategies.base import StrategyContext
+from strategies.registry import STRATEGIES, strategy_class
+from ui.bots.bots_model import BotsModel
+from ui.bots.schema_form import SchemaForm
+
+REFRESH_MS = 250
+
+
+class BotsPanel(QWidget):
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.form: SchemaForm | None = None
+        self._pending_box: QMessageBox | None = None
+
+        self.account = QComboBox(objectName="bot_account")
+        self.account.addItems(list(workspace.connectors))
+        self.strategy = QComboBox(objectName="bot_strategy")
+        for name, cls in STRATEGIES.items():
+            self.strategy.addItem(cls.title, name)
+        self.strategy.currentIndexChanged.connect(self._rebuild_form)
+
+        self.form_holder = QVBoxLayout()
+        self.message = QLabel("", objectName="bot_message")
+        self.message.setWordWrap(True)
+        self.preview = QTableWidget(0, 3, objectName="bot_preview")
+        self.preview.setHorizontalHeaderLabels(["Side", "Price", "Amount"])
+        self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+
+        self.start_button = QPushButton("Start bot", objectName="bot_start")
+        self.apply_button = QPushButton("Apply to running bot", objectName="bot_apply")
+        self.stop_button = QPushButton("Stop", objectName="bot_stop")
+        self.kill_button = QPushButton("Kill (cancel all)", objectName="bot_kill")
+        self.start_button.clicked.connect(self.request_start)
+        self.apply_button.clicked.connect(self.apply_to_selected)
+        self.stop_button.clicked.connect(lambda: self.request_stop(kill=False))
+        self.kill_button.clicked.connect(lambda: self.request_stop(kill=True))
+
+        self.model = BotsModel(self)
+        self.table = QTableView(objectName="bots_table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+
+        top = QWidget()
+        pick = QFormLayout()
+        pick.addRow("Account", self.account)
+        pick.addRow("Strategy", self.strategy)
+        left = QVBoxLayout(top)
+        left.addLayout(pick)
+        left.addLayout(self.form_holder)
+        left.addWidget(self.message)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.apply_button, self.stop_button, self.kill_button):
+            buttons.addWidget(button)
+        left.addLayout(buttons)
+        left.addWidget(QLabel("Quotes it would place on the current book:"))
+        left.addWidget(self.preview)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.table)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self._rebuild_form()
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self._update_buttons()
+
+    # -- form -----------------------------------------------------------------------------
+    def _rebuild_form(self) -> None:
+        if self.form is not None:
+            self.form.setParent(None)
+            self.form.deleteLater()
+        cls = strategy_class(self.strategy.currentData())
+        self.form = SchemaForm(cls.schema, parent=self)
+        self.form.validity_changed.connect(lambda _valid: self._update_buttons())
+        self.form_holder.addWidget(self.form)
+        self._update_buttons()
+
+    def selected_bot(self) -> Bot | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.bot_at(rows[0].row()) if rows else None
+
+    def _on_selection(self, *_args) -> None:
+        bot = self.selected_bot()
+        if bot is not None:
+            index = self.strategy.findData(bot.strategy.name)
+            if index >= 0 and index != self.strategy.currentIndex():
+                self.strategy.setCurrentIndex(index)
+            assert self.form is not None
+            self.form.set_values(bot.strategy.params)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        valid = self.form is not None and self.form.is_valid
+        bot = self.selected_bot() if hasattr(self, "table") else None
+        running = bot is not None and bot.state is BotState.RUNNING
+        self.start_button.setEnabled(valid)
+        self.apply_button.setEnabled(valid and running)
+        self.stop_button.setEnabled(running)
+        self.kill_button.setEnabled(bot is not None and bot.state in (BotState.RUNNING, BotState.STOPPING))
+
+    # -- preview and status ------------------------------------------------------------------
+    def refresh(self) -> None:
+        if not self.isVisible():
+            return
+        self.model.refresh(list(self.workspace.bots.values()))
+        self._refresh_preview()
+        self._update_buttons()
+
+    def _refresh_preview(self) -> None:
+        quotes = []
+        if self.form is not None and self.form.is_valid:
+            try:
+                cls = strategy_class(self.strategy.currentData())
+                connector = self.workspace.connectors[self.account.currentText()]
+                symbol = next(iter(connector.instruments))
+                strategy = cls(self.form.values(), source="preview")
+                instrument = connector.instruments[symbol]
+                strategy.bind(StrategyContext(connector.clock, connector, connector.feed(symbol), instrument,
+                                              _preview_log(), "preview"))
+                quotes = [(q, instrument) for q in strategy.preview()]
+            except (ConfigError, KeyError):
+                quotes = []
+        self.preview.setRowCount(len(quotes))
+        for row, (quote, inst) in enumerate(sorted(quotes, key=lambda qi: -qi[0].price_ticks)):
+            cells = (quote.side.value, str(inst.ticks_to_price(quote.price_ticks)), str(inst.lots_to_amount(quote.amount_lots)))
+            for col, text in enumerate(cells):
+                item = self.preview.item(row, col)
+                if item is None:
+                    self.preview.setItem(row, col, QTableWidgetItem(text))
+                elif item.text() != text:
+                    item.setText(text)
+
+    # -- actions --------------------------------------------------------------------------------
+    def _confirm(self, title: str, text: str, on_yes: Callable[[], None]) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("bot_confirm")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def finished(result: int) -> None:
+            self._pending_box = None
+            if box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes:
+                on_yes()
+
+        box.finished.connect(finished)
+        self._pending_box = box
+        box.open()
+
+    def request_start(self) -> None:
+        assert self.form is not None
+        if not self.form.revalidate():
+            self.message.setText("Fix the highlighted fields first.")
+            return
+        strategy = self.strategy.currentData()
+        account = self.account.currentText()
+        self._confirm("Start bot", f"Start {strategy} on {account}?", lambda: self.start_now(strategy, account))
+
+    def start_now(self, strategy: str, account: str) -> Bot | None:
+        assert self.form is not None
+        try:
+            bot = self.workspace.create_bot(strategy, self.form.values(), connector=account)
+            bot.start()
+        except (ConfigError, KeyError, ValueError) as exc:
+            self.message.setText(f"Not started: {exc}")
+            return None
+        self.message.setText(f"{bot.name} started.")
+        self.model.refresh(list(self.workspace.bots.values()))
+        self.table.selectRow(len(self.workspace.bots) - 1)
+        return bot
+
+    def apply_to_selected(self) -> None:
+        bot = self.selected_bot()
+        assert self.form is not None
+        if bot is None or bot.state is not BotState.RUNNING:
+            return
+        try:
+            applied = bot.update_params(self.form.values(), who="desktop user")
+        except ConfigError as exc:
+            self.message.setText(f"Not applied: {exc}")
+            return
+        self.message.setText(
+            f"{bot.name}: " + (", ".join(f"{k} {old} -> {new}" for k, (old, new) in applied.items()) or "nothing changed")
+        )
+
+    def request_stop(self, *, kill: bool) -> None:
+        bot = self.selected_bot()
+        if bot is None:
+            return
+        verb = "Kill" if kill else "Stop"
+        text = (f"{verb} {bot.name}? Every open order of the bot is cancelled"
+                + (" immediately." if kill else " and the bot stops quoting."))
+        self._confirm(f"{verb} bot", text, lambda: (bot.kill() if kill else bot.stop()))
+
+
+def _preview_log():
+    import logging
+
+    return logging.getLogger("colibri.preview")

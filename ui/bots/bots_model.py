@@ -1,0 +1,73 @@
+"""The bots table: one row per bot with its live status, refreshed from a timer."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.engine.bot import Bot, BotStatus
+
+COLUMNS = ("Bot", "Strategy", "Account", "State", "Mid", "Own bid", "Own ask", "Orders", "Inventory", "PnL", "Fills")
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:f}" if hasattr(value, "as_tuple") else str(value)
+
+
+class BotsModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._bots: list[Bot] = []
+        self._rows: list[tuple[str, ...]] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 4:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def bot_at(self, row: int) -> Bot | None:
+        return self._bots[row] if 0 <= row < len(self._bots) else None
+
+    @staticmethod
+    def _row(bot: Bot, status: BotStatus) -> tuple[str, ...]:
+        return (
+            bot.name, bot.strategy.name, bot.connector.name,
+            status.state.value + (" (stale book)" if status.stale else ""),
+            _fmt(status.mid), _fmt(status.own_bid), _fmt(status.own_ask), str(status.open_orders),
+            f"{status.inventory_base:+f}", f"{status.pnl_quote:.4f}", str(status.fills),
+        )
+
+    def refresh(self, bots: list[Bot]) -> None:
+        """Inserts new bots and signals only the rows whose text changed."""
+        known = {id(b) for b in self._bots}
+        new = [b for b in bots if id(b) not in known]
+        if new:
+            start = len(self._bots)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            self._bots.extend(new)
+            self._rows.extend(self._row(b, b.status()) for b in new)
+            self.endInsertRows()
+        for row, bot in enumerate(self._bots):
+            fresh = self._row(bot, bot.status())
+            if fresh != self._rows[row]:
+                self._rows[row] = fresh
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
