@@ -112,3 +112,110 @@ def test_depth_detach_removes_listeners(qtbot, feed):
     view.set_source(feed)
     view.set_source(None)
     assert feed.listener_count() == 0 and view.info.text() == "no feed"
+
+
+# -- DOM ladder -----------------------------------------------------------------------------
+from app.domain import OrderType, Side  # noqa: E402
+from ui.market.dom_ladder import DomLadderView  # noqa: E402
+from ui.market.dom_model import (  # noqa: E402
+    ASK_SIZE, BID_SIZE, OWN_ASK, OWN_BID, PRICE, RAW_ROLE, TRADED, DomModel, OwnLevel,
+)
+from PySide6.QtCore import Qt  # noqa: E402
+
+
+def cell(model, row, col, role=Qt.ItemDataRole.DisplayRole):
+    return model.data(model.index(row, col), role)
+
+
+def test_ladder_rows_show_book_sizes_own_orders_and_traded(qtbot, feed):
+    conn = ScriptedConnector(feed)
+    buy = conn.place_order(feed.instrument.symbol, Side.BUY, OrderType.LIMIT, 250, MID - 2)
+    sell = conn.place_order(feed.instrument.symbol, Side.SELL, OrderType.LIMIT, 40, MID + 3)
+    conn.queue_ahead[buy.client_order_id] = 700
+    view = shown(qtbot, DomLadderView(rows=100))
+    view.set_source(feed, conn)
+    now = feed.clock.now_ns()
+    feed.trades([(now - 400 * 10**9, MID + 1, 999, 1),  # older than 5 min: not counted
+                 (now - 10**9, MID + 1, 5, 1), (now, MID + 1, 7, -1), (now, MID - 1, 3, -1)])
+    assert view.refresh()
+    m = view.model
+    r_bid = m.row_of(MID - 2)
+    assert cell(m, r_bid, PRICE) == "99.98"
+    assert cell(m, r_bid, BID_SIZE) == "1" and cell(m, r_bid, BID_SIZE, RAW_ROLE) == 1000
+    assert cell(m, r_bid, OWN_BID) == "0.25 (q 0.7)"
+    assert cell(m, m.row_of(MID + 3), OWN_ASK) == "0.04"
+    assert cell(m, m.row_of(MID + 3), ASK_SIZE, RAW_ROLE) == 1000
+    assert cell(m, m.row_of(MID + 1), TRADED, RAW_ROLE) == 12
+    assert cell(m, m.row_of(MID - 1), TRADED) == "0.003"
+    assert cell(m, m.row_of(MID), BID_SIZE) == "" and cell(m, m.row_of(MID), ASK_SIZE) == ""
+    # every row agrees with the book
+    book = feed.book
+    for row in range(m.rowCount()):
+        p = m.price_of(row)
+        assert cell(m, row, BID_SIZE, RAW_ROLE) == book.volume_at(BID, p)
+        assert cell(m, row, ASK_SIZE, RAW_ROLE) == book.volume_at(ASK, p)
+    # best levels are highlighted
+    assert cell(m, m.row_of(MID - 1), PRICE, Qt.ItemDataRole.BackgroundRole) is not None
+    assert cell(m, m.row_of(MID - 5), PRICE, Qt.ItemDataRole.BackgroundRole) is None
+    # own order cancelled -> its cell empties
+    conn.cancel_order(sell.client_order_id)
+    assert view.refresh()
+    assert cell(m, m.row_of(MID + 3), OWN_ASK) == ""
+
+
+def test_ladder_emits_only_changed_rows(qtbot, feed):
+    view = shown(qtbot, DomLadderView(rows=100))
+    view.set_source(feed)
+    view.refresh()
+    seen: list[tuple[int, int]] = []
+    view.model.dataChanged.connect(lambda a, b, *_: seen.append((a.row(), b.row())))
+    feed.levels(BID, {MID - 4: 1})
+    feed.levels(ASK, {MID + 6: 77})
+    assert view.refresh()
+    m = view.model
+    assert sorted(seen) == sorted([(m.row_of(MID - 4),) * 2, (m.row_of(MID + 6),) * 2])
+    seen.clear()
+    assert not view.refresh() and seen == []
+
+
+def test_ladder_centres_and_rebases(qtbot, feed):
+    view = shown(qtbot, DomLadderView(rows=100))
+    view.set_source(feed)
+    view.refresh()
+    m = view.model
+    assert m.row_of(MID) == 50
+    # the market moves far: the window is re-based around the new mid
+    feed.levels(BID, {p: 0 for p in range(MID - 20, MID)})
+    feed.levels(ASK, {p: 0 for p in range(MID + 1, MID + 21)})
+    feed.ladder(MID + 500, depth=5)
+    view.refresh()
+    assert m.row_of(MID + 500) == 50
+    assert cell(m, m.row_of(MID + 499), BID_SIZE, RAW_ROLE) == 1000
+    # auto-centre off: scrolling stays put; "Centre" brings the spread back
+    view.auto_centre.setChecked(False)
+    view.table.scrollToTop()
+    feed.levels(BID, {MID + 499: 3})
+    view.refresh()
+    assert view.table.rowAt(0) == 0
+    view.centre_button.click()
+    assert view.table.rowAt(view.table.viewport().height() // 2) in range(45, 56)
+
+
+def test_ladder_detach(qtbot, feed):
+    conn = ScriptedConnector(feed)
+    view = shown(qtbot, DomLadderView())
+    view.set_source(feed, conn)
+    view.detach()
+    assert feed.listener_count() == 0 and conn.listener_count() == 0
+
+
+def test_dom_model_passes_modeltester(qtmodeltester, feed):
+    model = DomModel(rows=30)
+    model.set_instrument(feed.instrument)
+    model.set_top(MID + 15)
+    bp, bq = feed.book.top_levels(BID, 10)
+    ap, aq = feed.book.top_levels(ASK, 10)
+    model.update(bp, bq, ap, aq, [OwnLevel(BID, MID - 1, 5, 2), OwnLevel(ASK, MID + 2, 5, None)],
+                 np.array([MID], np.int64), np.array([4], np.int64), MID - 1, MID + 1)
+    qtmodeltester.check(model, force_py=True)
+    qtmodeltester.check(model)
