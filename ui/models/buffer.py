@@ -63,3 +63,38 @@ class BoundedBuffer(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class Subscriptions:
+    """Which account feeds a model: account id -> (connector, the listener added to it).
+
+    Kept so that removing an account removes exactly the listener the model added,
+    and so that flush() can ignore changes queued just before the account was removed.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[object, object]] = {}
+
+    def add(self, account: str, connector: object, listener: object) -> None:
+        if account in self._items:
+            raise ValueError(f"account {account!r} already feeds this model")
+        self._items[account] = (connector, listener)
+        connector.add_listener(listener)  # type: ignore[attr-defined]
+
+    def remove(self, account: str) -> object | None:
+        item = self._items.pop(account, None)
+        if item is None:
+            return None
+        connector, listener = item
+        connector.remove_listener(listener)  # type: ignore[attr-defined]
+        return connector
+
+    def connector(self, account: str) -> object | None:
+        item = self._items.get(account)
+        return item[0] if item else None
+
+    def __contains__(self, account: object) -> bool:
+        return account in self._items
+
+    def accounts(self) -> list[str]:
+        return list(self._items)

@@ -1,0 +1,344 @@
+"""Orders, fills and balances models, their proxy and CSV export."""
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QTableView
+
+from app.domain import Instrument, OrderFilled, OrderStatus, Side
+from tests.ui.shell_fakes import FakeConnector
+from ui.models import (
+    SORT_ROLE,
+    BalancesModel,
+    CsvExportAction,
+    FillsModel,
+    ModelFlusher,
+    OrdersModel,
+    TableProxy,
+    table_rows,
+    write_csv,
+)
+
+
+class SignalLog:
+    """Records the model signals a flush emits."""
+
+    def __init__(self, model) -> None:
+        self.inserted: list[tuple[int, int]] = []
+        self.removed: list[tuple[int, int]] = []
+        self.changed: list[tuple[int, int]] = []
+        self.resets = 0
+        model.rowsInserted.connect(lambda _p, a, b: self.inserted.append((a, b)))
+        model.rowsRemoved.connect(lambda _p, a, b: self.removed.append((a, b)))
+        model.dataChanged.connect(lambda tl, br, _roles=None: self.changed.append((tl.row(), br.row())))
+        model.modelReset.connect(self._reset)
+
+    def _reset(self) -> None:
+        self.resets += 1
+
+    def clear(self) -> None:
+        self.inserted.clear(), self.removed.clear(), self.changed.clear()
+
+
+def cell(model, row: int, column: str) -> str:
+    return model.data(model.index(row, model.COLUMNS.index(column)))
+
+
+# -- orders ---------------------------------------------------------------------------------
+def test_orders_model_lifecycle_and_signals(qtmodeltester):
+    model = OrdersModel()
+    qtmodeltester.check(model)
+    conn = FakeConnector("acct-a")
+    model.add_account("A", conn)
+    log = SignalLog(model)
+    first = conn.place(Side.BUY, "50000.01", "0.01")
+    second = conn.place(Side.SELL, "50100", "0.5")
+    assert model.rowCount() == 0, "listeners only queue; nothing is applied before flush()"
+    assert model.flush() is True
+    assert log.inserted == [(0, 1)]
+    assert cell(model, 0, "Price") == "50000.01" and cell(model, 0, "Amount") == "0.01"
+    assert cell(model, 1, "Price") == "50100" and cell(model, 1, "Side") == "sell"
+    assert cell(model, 0, "Account") == "A"
+    assert model.data(model.index(0, 4), SORT_ROLE) == Decimal("50000.01")
+
+    log.clear()
+    conn.ack(second)  # two events for one order between two flushes: one dataChanged
+    conn.fill(second, 1000)
+    model.flush()
+    assert log.changed == [(1, 1)] and not log.inserted and not log.removed
+    assert cell(model, 1, "Filled") == "0.01" and cell(model, 1, "Status") == "partially filled"
+    assert cell(model, 1, "Remaining") == "0.49"
+
+    log.clear()
+    assert model.flush() is False, "nothing queued: no signals"
+    assert log.changed == []
+
+    conn.cancel_order(first.client_order_id)
+    model.flush()
+    assert log.removed == [(0, 0)]
+    assert model.rowCount() == 1 and model.order_at(0)[1] is second
+
+    model.set_show_finished(True)
+    assert model.rowCount() == 2
+    assert {cell(model, r, "Status") for r in range(2)} == {"cancelled", "partially filled"}
+    conn.fill(second, second.remaining_lots)
+    model.flush()
+    assert model.rowCount() == 2, "finished orders stay while the toggle is on"
+    model.set_show_finished(False)
+    assert model.rowCount() == 0
+
+
+def test_orders_model_coalesces_and_seeds_open_orders(qtmodeltester):
+    conn = FakeConnector("x")
+    early = conn.place()
+    model = OrdersModel()
+    qtmodeltester.check(model)
+    model.add_account("X", conn)
+    model.flush()
+    assert model.rowCount() == 1 and model.order_at(0)[1] is early, "open orders are seeded"
+    log = SignalLog(model)
+    conn.ack(early)
+    for _ in range(30):
+        conn.fill(early, 1)
+    assert model.pending() == 1
+    model.flush()
+    assert log.changed == [(0, 0)]
+    assert cell(model, 0, "Filled") == "0.0003"
+
+
+def test_orders_model_several_accounts_and_removal(qtmodeltester):
+    model = OrdersModel()
+    qtmodeltester.check(model)
+    a, b = FakeConnector("a"), FakeConnector("b")
+    model.add_account("A", a)
+    model.add_account("B", b)
+    with pytest.raises(ValueError):
+        model.add_account("A", a)
+    a.place()
+    b.place()
+    b.place(price="49000")
+    model.flush()
+    assert sorted(cell(model, r, "Account") for r in range(3)) == ["A", "B", "B"]
+    model.remove_account("B")
+    assert model.rowCount() == 1 and model.accounts() == ["A"]
+    b.place()
+    model.flush()
+    assert model.rowCount() == 1, "a removed account's connector no longer feeds the model"
+
+
+def test_orders_model_unknown_instrument_shows_raw_units():
+    conn = FakeConnector("x", instruments={})
+    model = OrdersModel()
+    model.add_account("X", conn)
+    conn.place(price="123.45", amount="0.002")
+    model.flush()
+    assert cell(model, 0, "Price") == "12345 ticks"
+    assert cell(model, 0, "Amount") == "200 lots"
+
+
+def test_orders_model_finished_history_is_bounded():
+    conn = FakeConnector("x")
+    model = OrdersModel(show_finished=True, max_finished=3)
+    model.add_account("X", conn)
+    for _ in range(5):
+        conn.cancel_order(conn.place().client_order_id)
+    model.flush()
+    assert model.rowCount() == 3
+
+
+# -- fills ----------------------------------------------------------------------------------
+def test_fills_model_bounded_and_deduplicated(qtmodeltester):
+    model = FillsModel(max_rows=5)
+    qtmodeltester.check(model)
+    conn = FakeConnector("f")
+    model.add_account("F", conn)
+    log = SignalLog(model)
+    order = conn.place(amount="1")
+    conn.ack(order)
+    fills = [conn.fill(order, 1000, trade_id=f"T{i}") for i in range(8)]
+    model.flush()
+    assert model.rowCount() == 5
+    assert [cell(model, r, "Trade ID") for r in range(5)] == ["T3", "T4", "T5", "T6", "T7"]
+    assert model.fill_at(4) == ("F", fills[-1])
+    assert cell(model, 0, "Price") == "50000.01" and cell(model, 0, "Quote") == "500.0001"
+    log.clear()
+    conn._emit(OrderFilled("f", order, fills[-1]))
+    model.flush()
+    assert model.rowCount() == 5 and log.inserted == [], "a replayed fill is not shown twice"
+    conn.fill(order, 1000, trade_id="T8")
+    model.flush()
+    assert log.inserted == [(5, 5)] and log.removed == [(0, 0)]
+    assert cell(model, 0, "Trade ID") == "T4"
+
+
+def test_fills_model_history_and_account_removal(qtmodeltester):
+    model = FillsModel()
+    qtmodeltester.check(model)
+    a, b = FakeConnector("a"), FakeConnector("b")
+    order = b.place()
+    b.ack(order)
+    old = b.fill(order, 10)
+    model.add_account("A", a)
+    model.add_account("B", b, history=[old])
+    model.flush()
+    assert model.rowCount() == 1 and cell(model, 0, "Account") == "B"
+    model.remove_account("B")
+    assert model.rowCount() == 0
+
+
+# -- balances -------------------------------------------------------------------------------
+def test_balances_model_updates_changed_rows_only(qtmodeltester):
+    conn = FakeConnector("b")
+    conn.set_balance("USDT", "1000.5", "100")
+    conn.set_balance("BTC", "0.5")
+    conn.set_balance("ETH", "0")
+    model = BalancesModel()
+    qtmodeltester.check(model)
+    model.add_account("B", conn)
+    model.flush()
+    assert model.rowCount() == 2, "zero balances are hidden by default"
+    row = model.row_of(("B", "USDT"))
+    assert cell(model, row, "Available") == "900.5" and cell(model, row, "Locked") == "100"
+    log = SignalLog(model)
+    conn.set_balance("BTC", "0.75")
+    conn.set_balance("USDT", "1000.5", "100")  # unchanged values: no signal for this row
+    model.flush()
+    assert log.changed == [(model.row_of(("B", "BTC")),) * 2]
+    conn.set_balance("BTC", "0")
+    model.flush()
+    assert model.row_of(("B", "BTC")) is None and len(log.removed) == 1
+    model.set_hide_zero(False)
+    assert model.rowCount() == 3
+    assert model.balance("B", "USDT").available == Decimal("900.5")
+    model.remove_account("B")
+    assert model.rowCount() == 0
+
+
+# -- proxy ----------------------------------------------------------------------------------
+def _proxy_with_orders(qtmodeltester):
+    model = OrdersModel()
+    conn = FakeConnector("p")
+    model.add_account("P", conn)
+    for price in ("9.75", "100", "10.5", "1000.01"):
+        conn.place(price=price, amount="1")
+    conn.place(Side.SELL, price="55.5", amount="1")
+    model.flush()
+    proxy = TableProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    return model, proxy, conn
+
+
+def test_proxy_sorts_decimals_numerically(qtmodeltester):
+    model, proxy, _ = _proxy_with_orders(qtmodeltester)
+    price = model.COLUMNS.index("Price")
+    proxy.sort(price, Qt.SortOrder.AscendingOrder)
+    shown = [proxy.data(proxy.index(r, price)) for r in range(proxy.rowCount())]
+    assert shown == ["9.75", "10.5", "55.5", "100", "1000.01"]
+    proxy.sort(price, Qt.SortOrder.DescendingOrder)
+    assert proxy.data(proxy.index(0, price)) == "1000.01"
+
+
+def test_proxy_sort_keeps_exact_decimal_order():
+    from ui.models.proxy import _sort_less
+
+    a, b = Decimal("0.10000000000000000001"), Decimal("0.10000000000000000002")
+    assert float(a) == float(b), "floats cannot tell these apart"
+    assert _sort_less(a, b) and not _sort_less(b, a)
+    assert _sort_less(None, Decimal(1)) and not _sort_less(Decimal(1), None)
+
+
+def test_proxy_text_and_column_filters(qtmodeltester):
+    model, proxy, conn = _proxy_with_orders(qtmodeltester)
+    proxy.set_filter_text("SELL")
+    assert proxy.rowCount() == 1 and proxy.filter_text() == "SELL"
+    proxy.set_filter_text("10")
+    assert proxy.rowCount() == 3  # 100, 10.5, 1000.01
+    proxy.set_filter_text("")
+    assert proxy.rowCount() == 5
+    proxy.set_column_filter(model.COLUMNS.index("Account"), "nobody")
+    assert proxy.rowCount() == 0
+    proxy.set_column_filter(None)
+    assert proxy.rowCount() == 5
+    conn.place(price="1.5", amount="1")
+    model.flush()
+    assert proxy.rowCount() == 6, "new rows reach the proxy dynamically"
+
+
+# -- CSV export -----------------------------------------------------------------------------
+def test_csv_exports_visible_rows_only(qtmodeltester, tmp_path, qtbot):
+    model, proxy, _ = _proxy_with_orders(qtmodeltester)
+    price = model.COLUMNS.index("Price")
+    proxy.sort(price, Qt.SortOrder.AscendingOrder)
+    proxy.set_filter_text("buy")
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    action = CsvExportAction(view.model, view)
+    target = tmp_path / "orders.csv"
+    assert action.export_to(str(target)) == 4
+    rows = list(csv.reader(target.open(newline="", encoding="utf-8")))
+    assert rows[0] == list(model.COLUMNS)
+    assert [r[price] for r in rows[1:]] == ["9.75", "10.5", "100", "1000.01"]
+    assert action.export_to(str(tmp_path / "missing-dir" / "x.csv")) == -1
+
+
+def test_write_csv_neutralises_formulas(tmp_path):
+    target = tmp_path / "x.csv"
+    assert write_csv(target, ["a", "b"], [["=cmd()", "-1.5"], ["@x", None]]) == 2
+    rows = list(csv.reader(target.open(newline="", encoding="utf-8")))
+    assert rows == [["a", "b"], ["'=cmd()", "-1.5"], ["'@x", ""]]
+    assert not (tmp_path / "x.csv.part").exists()
+
+
+def test_table_rows_of_empty_model():
+    headers, rows = table_rows(FillsModel())
+    assert headers == list(FillsModel.COLUMNS) and rows == []
+
+
+# -- flushing -------------------------------------------------------------------------------
+def test_flusher_skips_hidden_views(qtbot):
+    model = BalancesModel()
+    conn = FakeConnector("h")
+    model.add_account("H", conn)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    flusher = ModelFlusher(hz=1000)
+    assert flusher.interval_ms >= 33, "capped at 30 Hz"
+    flusher.add(model, view)
+    conn.set_balance("BTC", "1")
+    assert flusher.flush_now() == 0 and model.rowCount() == 0, "hidden: nothing applied"
+    view.show()
+    qtbot.waitExposed(view)
+    assert flusher.flush_now() == 1 and model.rowCount() == 1
+    flusher.start()
+    conn.set_balance("ETH", "2")
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=2000)
+    flusher.stop()
+
+
+def test_large_fill_table_sorts_quickly(qtmodeltester):
+    import time
+
+    model = FillsModel(max_rows=10_000)
+    conn = FakeConnector("big", instruments={"X/Y": Instrument("X/Y", "X", "Y", Decimal("0.01"), Decimal("1"))})
+    model.add_account("B", conn)
+    order = conn.place(price="1", amount="100000", symbol="X/Y")
+    conn.ack(order)
+    for i in range(10_000):
+        conn.fill(order, 1, trade_id=str(i), price=Decimal((i * 7919) % 10_007) / 100)
+    model.flush()
+    proxy = TableProxy()
+    proxy.setSourceModel(model)
+    started = time.perf_counter()
+    proxy.sort(model.COLUMNS.index("Price"), Qt.SortOrder.AscendingOrder)
+    elapsed = time.perf_counter() - started
+    values = [proxy.data(proxy.index(r, 4), SORT_ROLE) for r in range(0, 10_000, 500)]
+    assert values == sorted(values)
+    assert elapsed < 5.0, f"sorting 10,000 fills took {elapsed:.2f}s"
+    assert proxy.rowCount(QModelIndex()) == 10_000
+    assert OrderStatus.PARTIALLY_FILLED == order.status

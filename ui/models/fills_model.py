@@ -1,0 +1,117 @@
+"""Own fills (executions) of one or more accounts, newest appended, bounded.
+
+Only the last `max_rows` fills are kept: a market-making bot can fill thousands of
+times an hour, and the full history belongs in storage, not in a table model.
+"""
+from __future__ import annotations
+
+from typing import Any, Hashable, Iterable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+
+from app.domain import Fill, OrderFilled, Side
+from connectors.base import Connector
+from ui.models.base import KeyedTableModel, RowData, fmt_decimal, fmt_time_ns
+from ui.models.buffer import BoundedBuffer, Subscriptions
+
+FillKey = tuple[str, str, str]  # (account, trade_id, client_order_id)
+
+_BUY = QBrush(QColor(38, 166, 91))
+_SELL = QBrush(QColor(214, 69, 65))
+
+
+class FillsModel(KeyedTableModel):
+    COLUMNS = (
+        "Account", "Time", "Symbol", "Side", "Price", "Amount", "Quote", "Fee", "Fee asset",
+        "Liquidity", "Order ID", "Trade ID",
+    )
+    NUMERIC = frozenset({4, 5, 6, 7})
+    COL_SIDE = 3
+
+    def __init__(self, parent: Any = None, *, max_rows: int = 10_000) -> None:
+        super().__init__(parent)
+        if max_rows <= 0:
+            raise ValueError("max_rows must be positive")
+        self._max_rows = max_rows
+        self._buffer: BoundedBuffer[tuple[str, Fill]] = BoundedBuffer(max_rows)
+        self._subs = Subscriptions()
+        self._fills: dict[Hashable, Fill] = {}
+
+    @property
+    def max_rows(self) -> int:
+        return self._max_rows
+
+    def add_account(self, account: str, connector: Connector, history: Iterable[Fill] = ()) -> None:
+        """Shows `history` (oldest first, e.g. from storage) and the account's new fills."""
+
+        def listener(event: object) -> None:
+            if isinstance(event, OrderFilled):
+                self._buffer.put((account, event.fill))
+
+        self._subs.add(account, connector, listener)
+        self._buffer.extend((account, fill) for fill in history)
+
+    def remove_account(self, account: str) -> None:
+        if self._subs.remove(account) is None:
+            return
+        gone = [k for k in self._keys if k[0] == account]
+        for key in gone:
+            self._fills.pop(key, None)
+        self._remove(gone)
+
+    def accounts(self) -> list[str]:
+        return self._subs.accounts()
+
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def flush(self) -> bool:
+        """Appends queued fills, then drops the oldest rows beyond `max_rows`."""
+        queued = self._buffer.drain()
+        if not queued:
+            return False
+        upserts: dict[Hashable, RowData] = {}
+        for account, fill in queued:
+            if account not in self._subs:
+                continue
+            key = (account, fill.trade_id, fill.client_order_id)
+            if key in self._index or key in upserts:
+                continue  # the same execution reported twice (e.g. after a reconnect)
+            upserts[key] = self._row(account, fill)
+            self._fills[key] = fill
+        if not upserts:
+            return False
+        self._apply(upserts)
+        excess = len(self._keys) - self._max_rows
+        if excess > 0:
+            for key in self._keys[:excess]:
+                self._fills.pop(key, None)
+            self._remove_front(excess)
+        return True
+
+    def fill_at(self, row: int) -> tuple[str, Fill] | None:
+        key = self.key_at(row)
+        if key is None:
+            return None
+        return key[0], self._fills[key]  # type: ignore[index]
+
+    @staticmethod
+    def _row(account: str, fill: Fill) -> RowData:
+        quote = fill.quote_amount
+        liquidity = "maker" if fill.is_maker else "taker"
+        display = (
+            account, fmt_time_ns(fill.ts_ns), fill.symbol, fill.side.value, fmt_decimal(fill.price),
+            fmt_decimal(fill.amount), fmt_decimal(quote), fmt_decimal(fill.fee), fill.fee_asset,
+            liquidity, fill.client_order_id, fill.trade_id,
+        )
+        sort = (
+            account, fill.ts_ns, fill.symbol, fill.side.value, fill.price, fill.amount, quote, fill.fee,
+            fill.fee_asset, liquidity, fill.client_order_id, fill.trade_id,
+        )
+        return RowData(display, sort)
+
+    def _extra_data(self, key: Hashable, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.COL_SIDE:
+            return _BUY if self._rows[key].display[column] == Side.BUY.value else _SELL
+        return None
