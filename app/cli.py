@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from app.config.schema import ConfigError
 
@@ -67,13 +68,15 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+GuiLauncher = Callable[[], int]
+_gui_launcher: GuiLauncher | None = None  # given by main.py: the core never imports Qt
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
-    try:
-        from ui.app import run_app
-    except ImportError as exc:
-        print(f"The desktop app is not available in this build ({exc}).", file=sys.stderr)
+    if _gui_launcher is None:
+        print("The desktop app is not available from this entry point.", file=sys.stderr)
         return 2
-    return run_app()
+    return _gui_launcher()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, gui: GuiLauncher | None = None) -> int:
+    """`gui` starts the desktop app; None means headless only."""
+    global _gui_launcher
+    _gui_launcher = gui
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -125,13 +131,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def default_entry() -> int:
     """No arguments: the desktop app when there is a display, else the headless demo."""
-    if has_display():
-        try:
-            from ui.app import run_app
-        except ImportError as exc:
-            print(f"Desktop app unavailable ({exc}); running the headless demo instead.")
-        else:
-            return run_app()
+    if has_display() and _gui_launcher is not None:
+        return _gui_launcher()
+    if _gui_launcher is None:
+        print("This entry point has no desktop app: running the headless demo.")
     else:
         print("No display found: running the headless demo (the desktop app needs a screen).")
     print(f"Headless demo: {HEADLESS_DEMO_SECONDS:g} s on the demo exchange; Ctrl-C stops early. "
