@@ -219,3 +219,60 @@ def test_dom_model_passes_modeltester(qtmodeltester, feed):
                  np.array([MID], np.int64), np.array([4], np.int64), MID - 1, MID + 1)
     qtmodeltester.check(model, force_py=True)
     qtmodeltester.check(model)
+
+
+# -- trades tape ----------------------------------------------------------------------------
+from ui.market.trades_model import PRICE as T_PRICE, SIDE as T_SIDE, SIZE as T_SIZE  # noqa: E402
+from ui.market.trades_model import BUY_BRUSH, SELL_BRUSH, TradesModel  # noqa: E402
+from ui.market.trades_tape import TradesTapeView  # noqa: E402
+
+
+def test_tape_bounded_newest_first_and_coloured(qtbot, feed):
+    view = shown(qtbot, TradesTapeView(capacity=50))
+    view.set_source(feed)
+    assert view.refresh() and view.model.rowCount() == 0
+    inserts: list[tuple[int, int]] = []
+    removes: list[tuple[int, int]] = []
+    view.model.rowsInserted.connect(lambda _p, a, b: inserts.append((a, b)))
+    view.model.rowsRemoved.connect(lambda _p, a, b: removes.append((a, b)))
+    t0 = feed.clock.now_ns()
+    feed.trades([(t0 + i, MID + i % 3, 10 + i, 1 if i % 2 == 0 else -1) for i in range(30)])
+    feed.trades([(t0 + 30 + i, MID, 10 + 30 + i, -1) for i in range(10)])
+    assert view.refresh()
+    assert inserts == [(0, 39)] and removes == []  # one batched insert per refresh
+    m = view.model
+    assert m.data(m.index(0, T_SIZE)) == "0.049"  # newest: i=39 -> 49 lots
+    assert m.data(m.index(39, T_SIZE)) == "0.01"
+    assert m.data(m.index(39, T_PRICE)) == "100.00" and m.data(m.index(39, T_SIDE)) == "Buy"
+    assert m.data(m.index(38, T_SIDE)) == "Sell"
+    assert m.data(m.index(39, T_PRICE), Qt.ItemDataRole.ForegroundRole) is BUY_BRUSH
+    assert m.data(m.index(38, T_PRICE), Qt.ItemDataRole.ForegroundRole) is SELL_BRUSH
+    inserts.clear()
+    feed.trades([(t0 + 100 + i, MID, 1000 + i, 1) for i in range(25)])
+    assert view.refresh()
+    assert m.rowCount() == 50
+    assert removes == [(25, 39)] and inserts == [(0, 24)]
+    assert int(m.trade(0)["qty_lots"]) == 1024 and int(m.trade(49)["qty_lots"]) == 25
+    # a batch larger than the tape keeps only the newest rows
+    feed.trades([(t0 + 200 + i, MID, 5000 + i, 1) for i in range(120)])
+    assert view.refresh()
+    assert m.rowCount() == 50 and int(m.trade(0)["qty_lots"]) == 5119 and int(m.trade(49)["qty_lots"]) == 5070
+    # book updates alone do not touch the tape
+    n = view.render_count
+    feed.levels(BID, {MID - 1: 1})
+    assert not view.refresh() and view.render_count == n
+    view.detach()
+    assert feed.listener_count() == 0
+
+
+def test_trades_model_passes_modeltester(qtmodeltester, feed):
+    from app.domain import TRADE_DTYPE
+
+    model = TradesModel(capacity=20)
+    model.set_instrument(feed.instrument)
+    qtmodeltester.check(model, force_py=True)  # the tester keeps watching the signals below
+    for start in range(0, 60, 15):
+        model.add(np.array([(start + i, MID + i % 4, 3 + i, 1 if i % 2 else -1) for i in range(15)],
+                           dtype=TRADE_DTYPE))
+    assert model.rowCount() == 20
+    qtmodeltester.check(model)
