@@ -57,6 +57,7 @@ class SimpleQuoter(Strategy):
     # -- life cycle -----------------------------------------------------------------------
     def on_start(self) -> None:
         self._schedule_age_check()
+        self._requote()  # quote the book as it is now, not only at its next change
 
     def on_stop(self) -> None:
         if self._timer is not None:
