@@ -276,3 +276,53 @@ def test_trades_model_passes_modeltester(qtmodeltester, feed):
                            dtype=TRADE_DTYPE))
     assert model.rowCount() == 20
     qtmodeltester.check(model)
+
+
+# -- candles --------------------------------------------------------------------------------
+from ui.market.candles import CandlesView  # noqa: E402
+
+SEC = 1_000_000_000
+
+
+def test_candles_from_trades_fills_quotes_and_reference_lines(qtbot, feed):
+    conn = ScriptedConnector(feed)
+    view = shown(qtbot, CandlesView(interval="1s", visible_candles=30))
+    view.set_source(feed, conn)
+    t0 = (feed.clock.now_ns() // SEC) * SEC
+    # 200 one-second candles; candle k: open MID+k%5, closes 2 ticks higher
+    rows = []
+    for k in range(200):
+        base = MID + k % 5
+        rows += [(t0 + k * SEC, base, 1, 1), (t0 + k * SEC + 1, base - 3, 2, -1),
+                 (t0 + k * SEC + 2, base + 2, 3, 1)]
+    feed.trades(rows)
+    buy = conn.place_order(feed.instrument.symbol, Side.BUY, OrderType.LIMIT, 10, MID - 4)
+    conn.place_order(feed.instrument.symbol, Side.BUY, OrderType.LIMIT, 10, MID - 2)
+    conn.place_order(feed.instrument.symbol, Side.SELL, OrderType.LIMIT, 10, MID + 6)
+    conn.fill(buy.client_order_id, 4)
+    view.set_reference_lines({"fair value": 100.03, "reservation": 99.99})
+    assert view.refresh()
+    b = view.builder
+    assert len(b) == 200
+    assert b.open[7] == MID + 2 and b.high[7] == MID + 4 and b.low[7] == MID - 1 and b.close[7] == MID + 4
+    assert b.volume.tolist() == [6] * 200
+    view.grab()  # paints: only the candles in the fixed x window are drawn
+    assert 30 <= view.candles.painted_candles <= 34
+    (bx, by), (sx, sy) = view.fills_data()
+    assert by.tolist() == [pytest.approx(99.96)] and len(sx) == 0
+    assert view.own_bid_line.isVisible() and view.own_bid_line.value() == pytest.approx(99.98)
+    assert view.own_ask_line.value() == pytest.approx(100.06)
+    assert view.reference_lines() == {"fair value": pytest.approx(100.03), "reservation": pytest.approx(99.99)}
+    view.set_reference_lines({"reservation": None})
+    assert view.refresh()
+    assert view.reference_lines() == {"fair value": pytest.approx(100.03)}
+    # switching the interval rebuilds from the kept trades
+    view.set_interval("1m")
+    assert view.refresh()
+    assert int(b.volume.sum()) == 1200 and len(b) in (4, 5)
+    # book-only events cause no redraw
+    n = view.render_count
+    feed.levels(BID, {MID - 1: 3})
+    assert not view.refresh() and view.render_count == n
+    view.detach()
+    assert feed.listener_count() == 0 and conn.listener_count() == 0

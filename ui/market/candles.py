@@ -1,0 +1,225 @@
+"""Candlestick chart built from public trades, with own fills, own quotes and reference lines.
+
+Trades go into a ring from the listener; each refresh folds the new ones into the
+`CandleBuilder` and hands the arrays to one `CandlesItem`. Axes use fixed ranges (the
+last `visible_candles` intervals) instead of auto-range. Overlays are existing items
+updated in place: two scatter items for own fills, two lines for the best own bid/ask,
+and one line per reference name that a strategy sets via `set_reference_lines`.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.domain import OrderFilled, OrderUpdated, Side
+from ui.market._base import MarketViewBase
+from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
+from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
+from ui.market.trade_ring import TradeRing
+
+REF_COLORS = [(230, 180, 40), (160, 110, 230), (60, 190, 210), (230, 120, 60)]
+
+
+class CandlesView(MarketViewBase):
+    def __init__(self, parent: QWidget | None = None, *, interval: str = "1s",
+                 visible_candles: int = 120, max_fills: int = 1_000, refresh_hz: float = 20.0) -> None:
+        super().__init__(parent, refresh_hz=refresh_hz)
+        if interval not in INTERVALS_NS:
+            raise ValueError(f"interval must be one of {list(INTERVALS_NS)}")
+        self.visible_candles = visible_candles
+        self.builder = CandleBuilder(INTERVALS_NS[interval])
+        self._ring = TradeRing(200_000)  # history kept to rebuild when the interval changes
+        self._seq = 0
+        self._drawn_version = -1
+        self._fills: deque[tuple[float, float, int]] = deque(maxlen=max_fills)
+        self._fills_dirty = False
+        self._orders_dirty = True
+        self._refs: dict[str, float | None] = {}
+        self._refs_dirty = False
+        self._ref_lines: dict[str, pg.InfiniteLine] = {}
+
+        self.interval_box = QComboBox(self)
+        self.interval_box.addItems(list(INTERVALS_NS))
+        self.interval_box.setCurrentText(interval)
+        self.interval_box.currentTextChanged.connect(self.set_interval)
+        self.info = QLabel("", self)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Interval", self))
+        bar.addWidget(self.interval_box)
+        bar.addStretch(1)
+        bar.addWidget(self.info)
+
+        self.plot = pg.PlotWidget(self, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.getPlotItem().getViewBox().disableAutoRange()
+        self.candles = CandlesItem()
+        self.buy_fills = pg.ScatterPlotItem(symbol="t1", size=11, pen=pg.mkPen(None),
+                                            brush=pg.mkBrush(*UP_COLOR))
+        self.sell_fills = pg.ScatterPlotItem(symbol="t", size=11, pen=pg.mkPen(None),
+                                             brush=pg.mkBrush(*DOWN_COLOR))
+        self.own_bid_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(UP_COLOR, width=1, style=Qt.PenStyle.DashLine),
+                                            label="my bid", labelOpts={"position": 0.05, "color": UP_COLOR})
+        self.own_ask_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(DOWN_COLOR, width=1, style=Qt.PenStyle.DashLine),
+                                            label="my ask", labelOpts={"position": 0.05, "color": DOWN_COLOR})
+        for item in (self.candles, self.buy_fills, self.sell_fills, self.own_bid_line, self.own_ask_line):
+            self.plot.addItem(item)
+        self.own_bid_line.hide()
+        self.own_ask_line.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot, 1)
+
+    # -- public API -------------------------------------------------------------------
+    def set_interval(self, name: str) -> None:
+        """Switches to 1s/5s/1m/5m and rebuilds the candles from the kept trade history."""
+        if name not in INTERVALS_NS:
+            raise ValueError(f"interval must be one of {list(INTERVALS_NS)}")
+        if self.interval_box.currentText() != name:
+            self.interval_box.setCurrentText(name)  # re-enters through the signal
+            return
+        self.builder.rebuild(INTERVALS_NS[name], self._ring.since(0))
+        self._seq = self._ring.total
+        self.mark_dirty()
+
+    def set_reference_lines(self, lines: dict[str, float | None]) -> None:
+        """Sets named horizontal price lines (fair value, reservation price...); None hides one.
+
+        Names not mentioned keep their value. Applied at the next refresh, so a strategy may
+        call this on every tick without causing extra redraws.
+        """
+        self._refs.update(lines)
+        self._refs_dirty = True
+        self._dirty = True
+
+    def reference_lines(self) -> dict[str, float]:
+        """The lines currently drawn, name -> price."""
+        return {n: line.value() for n, line in self._ref_lines.items() if line.isVisible()}
+
+    def fills_data(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """(buy x, y), (sell x, y) of the drawn own-fill markers."""
+        return self.buy_fills.getData(), self.sell_fills.getData()
+
+    # -- events -----------------------------------------------------------------------
+    def _on_source_changed(self) -> None:
+        self._ring.clear()
+        self._seq = 0
+        self.builder.clear()
+        self._drawn_version = -1
+        self._fills.clear()
+        self._fills_dirty = True
+        self._orders_dirty = True
+
+    def _on_book_changed(self) -> None:
+        """Candles come from trades; book updates alone change nothing here."""
+
+    def _on_trades(self, trades: np.ndarray) -> None:
+        self._ring.append(trades)
+        self._dirty = True
+
+    def _on_own_order(self, event: OrderUpdated) -> None:
+        self._orders_dirty = True
+        self._dirty = True
+
+    def _on_own_fill(self, event: OrderFilled) -> None:
+        fill = event.fill
+        if self._feed is not None and fill.symbol != self._feed.instrument.symbol:
+            return
+        self._fills.append((fill.ts_ns / 1e9, float(fill.price), 1 if fill.side is Side.BUY else -1))
+        self._fills_dirty = True
+        self._orders_dirty = True
+        self._dirty = True
+
+    # -- drawing ----------------------------------------------------------------------
+    def _render(self) -> None:
+        feed = self._feed
+        if self._ring.total > self._seq:
+            self.builder.add(self._ring.since(self._seq))
+            self._seq = self._ring.total
+        tick = float(feed.instrument.tick_size) if feed is not None else 1.0
+        if self.builder.version != self._drawn_version:
+            self._draw_candles(tick)
+        if self._fills_dirty:
+            self._draw_fills()
+        if self._orders_dirty:
+            self._draw_own_quotes(tick)
+        if self._refs_dirty:
+            self._draw_refs()
+
+    def _draw_candles(self, tick: float) -> None:
+        b = self.builder
+        self._drawn_version = b.version
+        n = len(b)
+        if not n:
+            self.candles.set_candles(np.empty(0), np.empty((0, 4)), 1.0)
+            self.info.setText("no trades yet")
+            return
+        width = b.interval_ns / 1e9
+        x = b.start_ns / 1e9
+        ohlc = np.empty((n, 4), np.float64)
+        ohlc[:, 0], ohlc[:, 1], ohlc[:, 2], ohlc[:, 3] = b.open, b.high, b.low, b.close
+        ohlc *= tick
+        self.candles.set_candles(x, ohlc, width)
+        x1 = x[-1] + 2 * width
+        x0 = x1 - (self.visible_candles + 2) * width
+        i0 = int(np.searchsorted(x, x0))
+        lo, hi = float(ohlc[i0:, 2].min()), float(ohlc[i0:, 1].max())
+        pad = max((hi - lo) * 0.08, tick * 2)
+        self.plot.setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
+        if self._feed is not None:
+            inst = self._feed.instrument
+            self.info.setText(f"last {inst.ticks_to_price(int(b.close[-1]))}  "
+                              f"vol {inst.lots_to_amount(int(b.volume[-1]))}")
+
+    def _draw_fills(self) -> None:
+        self._fills_dirty = False
+        if not self._fills:
+            self.buy_fills.setData([], [])
+            self.sell_fills.setData([], [])
+            return
+        arr = np.array(self._fills, dtype=np.float64)
+        buys = arr[:, 2] > 0
+        self.buy_fills.setData(arr[buys, 0], arr[buys, 1])
+        self.sell_fills.setData(arr[~buys, 0], arr[~buys, 1])
+
+    def _draw_own_quotes(self, tick: float) -> None:
+        self._orders_dirty = False
+        bid = ask = 0
+        if self._connector is not None and self._feed is not None:
+            for order in self._connector.open_orders(self._feed.instrument.symbol):
+                if order.price_ticks <= 0:
+                    continue
+                if order.side is Side.BUY:
+                    bid = max(bid, order.price_ticks)
+                else:
+                    ask = order.price_ticks if not ask else min(ask, order.price_ticks)
+        for line, ticks in ((self.own_bid_line, bid), (self.own_ask_line, ask)):
+            if ticks:
+                line.setValue(ticks * tick)
+                line.show()
+            else:
+                line.hide()
+
+    def _draw_refs(self) -> None:
+        self._refs_dirty = False
+        for name, price in self._refs.items():
+            line = self._ref_lines.get(name)
+            if price is None:
+                if line is not None:
+                    line.hide()
+                continue
+            if line is None:  # once per name, not per update
+                color = REF_COLORS[len(self._ref_lines) % len(REF_COLORS)]
+                line = pg.InfiniteLine(angle=0, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine),
+                                       label=name, labelOpts={"position": 0.9, "color": color})
+                self.plot.addItem(line)
+                self._ref_lines[name] = line
+            line.setValue(float(price))
+            line.show()
