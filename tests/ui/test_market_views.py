@@ -326,3 +326,56 @@ def test_candles_from_trades_fills_quotes_and_reference_lines(qtbot, feed):
     assert not view.refresh() and view.render_count == n
     view.detach()
     assert feed.listener_count() == 0 and conn.listener_count() == 0
+
+
+# -- heatmap --------------------------------------------------------------------------------
+from ui.market.heatmap import LiquidityHeatmapView  # noqa: E402
+
+
+def test_heatmap_columns_levels_and_rebase(qtbot, feed):
+    view = shown(qtbot, LiquidityHeatmapView(columns=40, rows=60))
+    view.set_source(feed)
+    assert view.refresh()
+    frame = view.frame()
+    assert frame.shape == (40, 60) and frame.dtype == np.float32 and frame.flags.c_contiguous
+    assert not np.isnan(frame).any()
+    base = view.base_ticks
+    assert base == MID - 30
+    last = frame[-1]
+    assert last[(MID - 1) - base] == pytest.approx(np.log10(1001.0))
+    assert last[MID - base] == 0.0
+    assert view.levels[0] == 0.0 and view.levels[1] >= np.log10(1001.0)
+    lut = view.image.lut
+    assert lut.dtype == np.uint8 and len(lut) <= 256
+    bids, asks = view.best_lines()
+    assert bids[-1] == pytest.approx(99.99) and asks[-1] == pytest.approx(100.01) and np.isnan(bids[0])
+    # one column per refresh with a change; none without
+    assert not view.refresh() and view.columns_written == 1
+    for i in range(45):
+        feed.levels(BID, {MID - 2: 10 + i})
+        view.refresh()
+    assert view.columns_written == 46
+    assert view.frame()[-1][(MID - 2) - base] == pytest.approx(np.log10(1.0 + 54))
+    lv = view.levels
+    feed.levels(BID, {MID - 3: 1200})  # slightly bigger: levels stay fixed
+    view.refresh()
+    assert view.levels == lv
+    # mid walks far up: the band is re-based, old columns shifted to keep their prices
+    old_col = view.frame()[-1].copy()
+    feed.levels(ASK, {p: 0 for p in range(MID + 1, MID + 21)})
+    feed.levels(ASK, {MID + 25: 5})
+    feed.levels(BID, {MID + 23: 5})
+    view.refresh()
+    shift = view.base_ticks - base
+    assert shift > 0
+    np.testing.assert_array_equal(view.frame()[-2][: 60 - shift], old_col[shift:])
+    view.detach()
+    assert feed.listener_count() == 0
+
+
+def test_heatmap_stale_overlay(qtbot, feed):
+    view = shown(qtbot, LiquidityHeatmapView())
+    view.set_source(feed)
+    feed.stale("disconnected")
+    view.refresh()
+    assert view.stale_overlay.isVisible() and "disconnected" in view.stale_overlay.text()

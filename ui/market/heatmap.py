@@ -1,0 +1,156 @@
+"""Liquidity heatmap: resting size per price (rows) over time (columns) as one ImageItem.
+
+Each refresh in which the book changed writes one column: the sizes in a band of ticks
+around the mid, log-scaled, into a float32 ring. The ring is stored twice side by side
+(each column is written at i and i + columns) so the chronological window is always one
+contiguous slice: no np.roll copy per frame, and the ImageItem stays on its fast path
+(C-contiguous float32, no NaN, fixed levels, a 256-entry uint8 lookup table). When the
+mid drifts out of the middle half of the band the band is re-based and the history is
+shifted so each row keeps meaning the same price.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ui.market._base import MarketViewBase
+from ui.market.book_read import ASK, BID, levels_in
+from ui.market.depth_chart import StaleOverlay
+
+
+def make_lut(name: str = "inferno") -> np.ndarray:
+    """256 x 3 uint8 table: the ImageItem fast path needs an integer LUT of <= 256 entries."""
+    lut = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+    return np.ascontiguousarray(lut, dtype=np.uint8)
+
+
+class LiquidityHeatmapView(MarketViewBase):
+    def __init__(self, parent: QWidget | None = None, *, columns: int = 300, rows: int = 200,
+                 ticks_per_row: int = 1, refresh_hz: float = 20.0) -> None:
+        super().__init__(parent, refresh_hz=refresh_hz)
+        if columns <= 0 or rows <= 0 or ticks_per_row <= 0:
+            raise ValueError("columns, rows and ticks_per_row must be positive")
+        self.columns = columns
+        self.rows = rows
+        self.ticks_per_row = ticks_per_row
+        self._buf = np.zeros((2 * columns, rows), np.float32)
+        self._best = np.full((2, 2 * columns), np.nan)  # best bid / ask price per column
+        self._xs = np.arange(columns, dtype=np.float64) + 0.5
+        self._written = 0
+        self._base = 0  # ticks of row 0's lower edge
+        self._levels = (0.0, 1.0)
+
+        self.info = QLabel("", self)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.getPlotItem().getViewBox().disableAutoRange()
+        self.plot.getPlotItem().getAxis("bottom").setLabel("refreshes (newest right)")
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setLookupTable(make_lut())
+        self.bid_line = pg.PlotDataItem(pen=pg.mkPen((90, 230, 140), width=1), connect="finite")
+        self.ask_line = pg.PlotDataItem(pen=pg.mkPen((250, 110, 100), width=1), connect="finite")
+        for item in (self.image, self.bid_line, self.ask_line):
+            self.plot.addItem(item)
+        self.plot.setXRange(0, columns, padding=0)
+        self.stale_overlay = StaleOverlay(self.plot)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.info)
+        layout.addWidget(self.plot, 1)
+
+    # -- inspection -------------------------------------------------------------------
+    @property
+    def base_ticks(self) -> int:
+        return self._base
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        return self._levels
+
+    @property
+    def columns_written(self) -> int:
+        return self._written
+
+    def frame(self) -> np.ndarray:
+        """The displayed (columns x rows) window, oldest column first (a view, not a copy)."""
+        start = self._written % self.columns
+        return self._buf[start:start + self.columns]
+
+    def best_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        start = self._written % self.columns
+        return self._best[0, start:start + self.columns], self._best[1, start:start + self.columns]
+
+    # -- state ------------------------------------------------------------------------
+    def _on_source_changed(self) -> None:
+        self._buf[:] = 0.0
+        self._best[:] = np.nan
+        self._written = 0
+        self._base = 0
+        self._levels = (0.0, 1.0)
+
+    def _rebase(self, mid_ticks: float) -> None:
+        tpr, rows = self.ticks_per_row, self.rows
+        new_base = (int(mid_ticks) // tpr - rows // 2) * tpr
+        if self._base:
+            shift = (new_base - self._base) // tpr  # rows moved up by `shift`
+            if abs(shift) >= rows:
+                self._buf[:] = 0.0
+            elif shift > 0:
+                self._buf[:, : rows - shift] = self._buf[:, shift:]
+                self._buf[:, rows - shift:] = 0.0
+            elif shift < 0:
+                self._buf[:, -shift:] = self._buf[:, : rows + shift]
+                self._buf[:, :-shift] = 0.0
+        self._base = new_base
+        tick = float(self._feed.instrument.tick_size) if self._feed else 1.0
+        self.image.setRect(QRectF(0.0, new_base * tick, float(self.columns), rows * tpr * tick))
+        self.plot.setYRange(new_base * tick, (new_base + rows * tpr) * tick, padding=0)
+
+    # -- drawing ----------------------------------------------------------------------
+    def _render(self) -> None:
+        feed = self._feed
+        if feed is None:
+            return
+        book = feed.book
+        tick = float(feed.instrument.tick_size)
+        bb, ba = book.best_bid_ticks, book.best_ask_ticks
+        mid = book.mid_ticks or float(bb or ba)
+        self.stale_overlay.show_reason((book.stale_reason or "book not trusted") if book.is_stale else None)
+        if not mid:
+            self.info.setText("empty book")
+            return
+        span = self.rows * self.ticks_per_row
+        row_of_mid = (mid - self._base) / self.ticks_per_row
+        if not self._base or not self.rows / 4 <= row_of_mid <= 3 * self.rows / 4:
+            self._rebase(mid)
+        lo, hi = self._base, self._base + span - 1
+        column = np.zeros(self.rows, np.float64)
+        for side in (BID, ASK):
+            prices, qtys = levels_in(book, side, lo, hi)
+            if len(prices):
+                column += np.bincount((prices - lo) // self.ticks_per_row, weights=qtys, minlength=self.rows)
+        col = np.log10(1.0 + column).astype(np.float32)
+        top = float(col.max())
+        if top > self._levels[1] * 1.1 or self._written == 0:
+            # Fixed levels, raised only when clearly exceeded, so colours mean the same over time.
+            self._levels = (0.0, max(top * 1.2, 1.0))
+        i = self._written % self.columns
+        self._buf[i] = col
+        self._buf[i + self.columns] = col
+        for k, price in enumerate((bb, ba)):
+            value = price * tick if price else np.nan
+            self._best[k, i] = value
+            self._best[k, i + self.columns] = value
+        self._written += 1
+
+        self.image.setImage(self.frame(), autoLevels=False, levels=self._levels)
+        bids, asks = self.best_lines()
+        self.bid_line.setData(self._xs, bids)
+        self.ask_line.setData(self._xs, asks)
+        self.info.setText(f"{feed.instrument.symbol}  {self.rows * self.ticks_per_row} ticks band, "
+                          f"log10(1 + lots), max {10 ** self._levels[1] - 1:.0f} lots")
