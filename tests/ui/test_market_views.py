@@ -379,3 +379,34 @@ def test_heatmap_stale_overlay(qtbot, feed):
     feed.stale("disconnected")
     view.refresh()
     assert view.stale_overlay.isVisible() and "disconnected" in view.stale_overlay.text()
+
+
+# -- container ------------------------------------------------------------------------------
+import ui.market as market_pkg  # noqa: E402
+from ui.market import MarketView  # noqa: E402
+
+
+def test_market_view_hosts_all_views_and_header(qtbot, feed):
+    conn = ScriptedConnector(feed)
+    view = shown(qtbot, MarketView(), 1280, 800)
+    view.set_source(feed, conn)
+    assert feed.listener_count() == 6 and conn.listener_count() == 6
+    feed.trades([(feed.clock.now_ns(), MID, 5, 1)])
+    assert view.refresh()
+    assert view.header.mid.text() == "mid 100.00" and view.header.spread.text() == "spread 0.02"
+    assert view.header.badge.text() == "LIVE"
+    assert view.tape.model.rowCount() == 1
+    feed.stale("gap in update ids")
+    view.refresh()
+    assert view.header.badge.text() == "STALE: gap in update ids"
+    # hidden tabs skip timer work: only the visible chart redraws
+    feed.levels(BID, {MID - 1: 7})
+    for v in view.views():
+        v._on_timer()
+    assert view.heatmap.is_dirty and view.depth.is_dirty  # tabs not shown: no drawing
+    assert not view.ladder.is_dirty  # visible: drawn by its timer
+    view.set_reference_lines({"fair": 100.0})
+    view.detach()
+    assert feed.listener_count() == 0 and conn.listener_count() == 0
+    assert set(market_pkg.__all__) >= {"DepthChartView", "DomLadderView", "TradesTapeView",
+                                       "CandlesView", "LiquidityHeatmapView", "MarketView"}
