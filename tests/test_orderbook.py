@@ -169,6 +169,40 @@ def test_growth_and_rebase_far_away() -> None:
     assert book.best_ask_ticks == 9_000_000_000 and book.ask_depth == 1
 
 
+def test_far_levels_beyond_a_full_window() -> None:
+    # Like Binance spot: asks at 200,000.00 with the market at 61,800.00 (14M ticks away).
+    book = OrderBook("X", initial_capacity=16, max_capacity=1024)
+    book.apply_snapshot(arr([6_180_000, 6_179_990]), arr([5, 6]), arr([6_180_001, 20_000_000]), arr([7, 2_542_619]))
+    assert book.far_levels == (0, 1)
+    assert book.best_ask_ticks == 6_180_001 and book.ask_depth == 2
+    assert book.volume_at(ASK, 20_000_000) == 2_542_619
+    assert book.price_for_volume(ASK, 8) == 20_000_000
+    assert book.top_levels(ASK, 5)[0].tolist() == [6_180_001, 20_000_000]
+    book.apply_delta(ASK, 6_180_001, 0)  # window empty: the far level is the best
+    assert (book.best_ask_ticks, book.best_ask_lots) == (20_000_000, 2_542_619)
+    book.apply_delta(ASK, 6_180_500, 3)
+    assert book.best_ask_ticks == 6_180_500
+    book.apply_delta(ASK, 19_000_000, 1)  # another far level, worse than the window
+    assert book.top_levels(ASK, 5)[0].tolist() == [6_180_500, 19_000_000, 20_000_000]
+    book.apply_delta(BID, 19_500_000, 1)  # crosses through the window and into the far map
+    assert book.best_ask_ticks == 20_000_000 and book.ask_depth == 1
+    assert book.best_bid_ticks == 19_500_000
+    book.apply_delta(ASK, 20_000_000, 0)
+    assert book.ask_depth == 0 and book.far_levels[1] == 0
+
+
+def test_window_follows_a_rising_best_bid() -> None:
+    book = OrderBook("X", initial_capacity=16, max_capacity=64)
+    book.apply_delta(BID, 1_000, 1)
+    book.apply_delta(BID, 900, 2)  # beyond 64 ticks: kept far
+    for price in range(1_001, 1_400, 7):  # best keeps moving up: the window follows it
+        book.apply_delta(BID, price, 1)
+        assert book.best_bid_ticks == price
+    prices, _ = book.top_levels(BID, 1000)
+    assert prices[-2:].tolist() == [1_000, 900] and book.bid_depth == len(prices)
+    assert book.far_levels[0] > 0
+
+
 def test_levels_between() -> None:
     book = make_book([(100, 1), (98, 3), (95, 4)], [(101, 5), (103, 6), (110, 1)])
     prices, qtys = book.levels_between(BID, 96, 100)
@@ -238,11 +272,11 @@ deltas = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(
     bids=levels, asks=levels, seq=deltas, far=st.integers(0, 3), volume=st.integers(1, 500),
-    cap=st.sampled_from([16, 64, 4096]),
+    cap=st.sampled_from([16, 64, 4096]), max_cap=st.sampled_from([16, 100, 1 << 18]),
 )
 def test_matches_reference_book(
     bids: list[tuple[int, int]], asks: list[tuple[int, int]], seq: list[tuple[int, int, int]],
-    far: int, volume: int, cap: int,
+    far: int, volume: int, cap: int, max_cap: int,
 ) -> None:
     # Keep the snapshot uncrossed (as an exchange sends it); shift some prices far away
     # so growth and re-basing are exercised.
@@ -252,7 +286,7 @@ def test_matches_reference_book(
     seq = [(s, p + (shift if i % 7 == 3 else 0), q) for i, (s, p, q) in enumerate(seq)]
     ref = RefBook()
     ref.snapshot(bids, asks)
-    book = OrderBook("P", initial_capacity=cap)
+    book = OrderBook("P", initial_capacity=cap, max_capacity=max_cap)
     book.apply_snapshot(
         arr([p for p, _ in bids]), arr([q for _, q in bids]),
         arr([p for p, _ in asks]), arr([q for _, q in asks]),
@@ -268,13 +302,18 @@ def test_matches_reference_book(
         prices, qtys = book.top_levels(side, 1000)
         assert list(zip(prices.tolist(), qtys.tolist())) == expected
         assert book.top_levels(side, 3)[0].tolist() == [p for p, _ in expected[:3]]
+        lo, hi = sorted((volume, volume * 3))
+        prices, qtys = book.levels_between(side, hi, lo)
+        assert list(zip(prices.tolist(), qtys.tolist())) == [(p, q) for p, q in expected if lo <= p <= hi]
+        vwap, lots = book.vwap_for_volume(side, volume)
+        assert lots == min(volume, sum(q for _, q in expected))
         for p in touched:
             assert book.volume_at(side, p) == ref.sides[side].get(p, 0)
         assert book.price_for_volume(side, volume) == ref.price_for_volume(side, volume)
     assert book.bid_depth == len(ref.sides[BID]) and book.ask_depth == len(ref.sides[ASK])
 
     # The batched path must reach the same state.
-    batched = OrderBook("P", initial_capacity=cap)
+    batched = OrderBook("P", initial_capacity=cap, max_capacity=max_cap)
     batched.apply_snapshot(
         arr([p for p, _ in bids]), arr([q for _, q in bids]),
         arr([p for p, _ in asks]), arr([q for _, q in asks]),

@@ -1,21 +1,28 @@
 # Declarations of the L2 book so other Cython modules (matching, fill simulation,
 # strategies) can `cimport` it and call the c_* methods without Python overhead.
 from libc.stdint cimport int8_t, int64_t
+from libcpp.map cimport map as cmap
+
+
+ctypedef cmap[int64_t, int64_t] LevelMap
 
 
 cdef struct BookSide:
-    # Dense quantities: q[i] holds the lots resting at tick (base + i); 0 = no level.
+    # Dense window: q[i] holds the lots resting at tick (base + i); 0 = no level.
     int64_t* q
     int64_t base
     int64_t cap
-    int64_t best    # index of the best level, -1 when the side is empty
-    int64_t count   # number of non-empty levels
+    int64_t best    # index of the best level in the window, -1 when the window is empty
+    int64_t count   # number of non-empty levels in the window
+    # Levels outside the window, always worse than every level inside it.
+    LevelMap* far
 
 
 cdef class OrderBook:
     cdef BookSide _bids
     cdef BookSide _asks
     cdef int64_t _min_cap
+    cdef int64_t _max_cap
     cdef int64_t _update_id
     cdef bint _stale
     cdef str _stale_reason
