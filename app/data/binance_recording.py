@@ -1,0 +1,362 @@
+"""Parses raw Binance websocket recordings into the EVENT_DTYPE array.
+
+Input: gzip (or plain) text, one message per line, `<local receive ns> <json>`, the JSON
+being the combined-stream envelope {"stream", "data"} or a raw REST depth snapshot
+{"lastUpdateId", "bids", "asks"}. Prices and quantities are decimal strings and are turned
+into integer ticks and lots by string arithmetic: a float would silently round an
+off-grid value, and an off-grid value means the wrong instrument rules were assumed, which
+must stop the conversion with the file and line to look at.
+"""
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+import numpy as np
+import orjson
+
+from app.data.events import (
+    BBO,
+    DEPTH,
+    EMPTY_MESSAGE,
+    END_OF_MESSAGE,
+    EVENT_DTYPE,
+    NO_ID,
+    SNAPSHOT,
+    TRADE,
+    RecordingMeta,
+)
+from app.domain import BTC_USDT, BTC_USDT_PERP, Instrument
+
+_MS = 1_000_000
+_CACHE_LIMIT = 1_000_000
+
+
+class RecordingError(ValueError):
+    """A recording line that cannot be read; the message names file and line."""
+
+    def __init__(self, path: Path | str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+
+
+class OffGrid(ValueError):
+    """A well-formed decimal that is not a whole number of steps."""
+
+
+class _Grid:
+    """Exact decimal string -> integer multiple of a step (tick or lot), with memoisation.
+
+    The step is m * 10**-e; a string is scaled to units of 10**-e by moving the decimal
+    point (digits beyond e must be zeros), then divided by m with no remainder allowed.
+    """
+
+    def __init__(self, step: Decimal, what: str) -> None:
+        sign, digits, exponent = step.normalize().as_tuple()
+        self.decimals = max(0, -int(exponent))
+        self.multiple = int(step * (10 ** self.decimals))
+        self.step = step
+        self.what = what
+        self._memo: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        value = self._memo.get(text)
+        if value is not None:
+            return value
+        if not isinstance(text, str):
+            raise ValueError(f"{self.what} {text!r} is not a decimal string")
+        whole, _, frac = text.partition(".")
+        e = self.decimals
+        if len(frac) > e:
+            if frac[e:].strip("0"):
+                raise OffGrid(f"{self.what} {text!r} is not a multiple of {self.step}")
+            frac = frac[:e]
+        digits = whole + frac.ljust(e, "0")
+        if not digits.isdigit() or not digits.isascii():
+            raise ValueError(f"{self.what} {text!r} is not a plain non-negative decimal")
+        units, rest = divmod(int(digits), self.multiple)
+        if rest:
+            raise OffGrid(f"{self.what} {text!r} is not a multiple of {self.step}")
+        if len(self._memo) >= _CACHE_LIMIT:
+            self._memo.clear()
+        self._memo[text] = units
+        return units
+
+    def nearest(self, text: str) -> int:
+        """Nearest whole number of steps (half to even), at least 1 for a positive value."""
+        value = Decimal(text) / self.step
+        units = int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
+        return 1 if units == 0 and value > 0 else units
+
+
+def detect_market(message: dict) -> str | None:
+    """'spot' or 'futures' from one message's shape, None when it does not tell.
+
+    Futures depth diffs carry `pu`; futures trades carry `X`; futures bookTicker and REST
+    snapshots carry an event time `E`, the spot ones do not.
+    """
+    if "lastUpdateId" in message:
+        return "futures" if "E" in message or "T" in message else "spot"
+    stream = message.get("stream")
+    data = message.get("data")
+    if not isinstance(stream, str) or not isinstance(data, dict):
+        return None
+    kind = _stream_kind(stream)
+    if kind == "depth":
+        return "futures" if "pu" in data else "spot"
+    if kind == "trade":
+        return "futures" if "X" in data else "spot"
+    if kind == "bookTicker":
+        return "futures" if "E" in data else "spot"
+    return None
+
+
+def default_instrument(symbol: str, market: str) -> Instrument:
+    if symbol == "BTCUSDT":
+        return BTC_USDT_PERP if market == "futures" else BTC_USDT
+    raise ValueError(f"no built-in instrument rules for {market} {symbol}: pass instrument=")
+
+
+def _stream_kind(stream: str) -> str:
+    """'depth', 'trade', 'bookTicker' or '' from names like btcusdt@depth@100ms."""
+    parts = stream.split("@")
+    if len(parts) >= 2 and parts[1] in ("depth", "trade", "bookTicker"):
+        return parts[1]
+    return ""
+
+
+def _open(path: Path) -> IO[bytes]:
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def _lines(paths: Iterable[Path]) -> Iterator[tuple[Path, int, int, bytes]]:
+    """(path, line number, receive ns, json bytes) of every non-blank line."""
+    for path in paths:
+        try:
+            fh = _open(path)
+        except OSError as exc:
+            raise RecordingError(path, 0, f"cannot open: {exc.strerror or exc}") from None
+        with fh:
+            lineno = 0
+            try:
+                for raw in fh:
+                    lineno += 1
+                    raw = raw.strip()
+                    if not raw:
+                        continue
+                    space = raw.find(b" ")
+                    try:
+                        ts = int(raw[:space]) if space > 0 else None
+                    except ValueError:
+                        ts = None
+                    if ts is None:
+                        raise RecordingError(path, lineno, "expected '<receive ns> <json>'")
+                    yield path, lineno, ts, raw[space + 1 :]
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise RecordingError(path, lineno + 1, f"unreadable data: {exc}") from None
+
+
+@dataclass
+class _Parser:
+    price: _Grid
+    qty: _Grid
+    symbol: str
+    market: str
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.where = ""
+        self.rounded_qtys = 0
+        self.notes: list[str] = []
+        self.messages: dict[str, int] = {"depth": 0, "snapshot": 0, "trade": 0, "bookTicker": 0}
+        self.skipped: dict[str, int] = {}
+
+    def skip(self, key: str) -> None:
+        self.skipped[key] = self.skipped.get(key, 0) + 1
+
+    def levels(self, ts: int, exch: int, kind: int, pairs: list, side: int, ids: tuple[int, int, int]) -> None:
+        price, qty, rows = self.price, self.qty, self.rows
+        first, last, prev = ids
+        for pair in pairs:
+            try:
+                lots = qty(pair[1])
+            except OffGrid:
+                lots = self.round_level_qty(pair[0], pair[1])
+            rows.append((ts, exch, kind, side, 0, price(pair[0]), lots, first, last, prev))
+
+    def round_level_qty(self, price: str, qty: str) -> int:
+        """A book level's total may be finer than today's lot: it sums resting orders placed
+        under older, finer exchange rules (seen on Binance spot BTCUSDT far from the top of
+        book). Such totals are rounded to the nearest lot and reported; prices, trades and
+        bookTicker quantities stay strict."""
+        if self.strict:
+            raise OffGrid(f"level quantity {qty!r} at price {price!r} is not a multiple of {self.qty.step}")
+        self.rounded_qtys += 1
+        if len(self.notes) < 20:
+            self.notes.append(f"{self.where}: level quantity {qty} at price {price} rounded to the lot {self.qty.step}")
+        return self.qty.nearest(qty)
+
+    def close_message(self, start: int, ts: int, exch: int, kind: int, ids: tuple[int, int, int]) -> None:
+        rows = self.rows
+        if len(rows) == start:
+            rows.append((ts, exch, kind, 0, EMPTY_MESSAGE | END_OF_MESSAGE, 0, 0, *ids))
+        else:
+            last = rows[-1]
+            rows[-1] = last[:4] + (END_OF_MESSAGE,) + last[5:]
+
+    def check_symbol(self, data: dict) -> None:
+        symbol = data.get("s")
+        if symbol is not None and symbol != self.symbol:
+            raise ValueError(f"symbol {symbol} differs from the recording's {self.symbol}")
+
+    def on_message(self, ts: int, msg: dict) -> None:
+        if "lastUpdateId" in msg:
+            self.on_snapshot(ts, msg)
+            return
+        stream = msg.get("stream")
+        data = msg.get("data")
+        if not isinstance(stream, str) or not isinstance(data, dict):
+            self.skip("<not a stream message>")
+            return
+        kind = _stream_kind(stream)
+        if kind == "depth":
+            self.check_symbol(data)
+            self.on_depth(ts, data)
+        elif kind == "trade":
+            self.check_symbol(data)
+            self.on_trade(ts, data)
+        elif kind == "bookTicker":
+            self.check_symbol(data)
+            self.on_bbo(ts, data)
+        else:
+            self.skip(stream)
+
+    def on_snapshot(self, ts: int, msg: dict) -> None:
+        exch = int(msg.get("E", 0)) * _MS
+        ids = (NO_ID, int(msg["lastUpdateId"]), NO_ID)
+        start = len(self.rows)
+        self.levels(ts, exch, SNAPSHOT, msg["bids"], 1, ids)
+        self.levels(ts, exch, SNAPSHOT, msg["asks"], -1, ids)
+        self.close_message(start, ts, exch, SNAPSHOT, ids)
+        self.messages["snapshot"] += 1
+
+    def on_depth(self, ts: int, data: dict) -> None:
+        exch = int(data.get("E", 0)) * _MS
+        prev = data.get("pu")
+        ids = (int(data["U"]), int(data["u"]), NO_ID if prev is None else int(prev))
+        start = len(self.rows)
+        self.levels(ts, exch, DEPTH, data["b"], 1, ids)
+        self.levels(ts, exch, DEPTH, data["a"], -1, ids)
+        self.close_message(start, ts, exch, DEPTH, ids)
+        self.messages["depth"] += 1
+
+    def on_trade(self, ts: int, data: dict) -> None:
+        execution = data.get("X", "MARKET")
+        if execution != "MARKET":  # futures insurance-fund / ADL prints are not market trades
+            self.skip(f"trade:{execution}")
+            return
+        exch = int(data.get("T", data.get("E", 0))) * _MS
+        trade_id = int(data["t"])
+        side = -1 if data["m"] else 1  # buyer is maker => the seller took liquidity
+        self.rows.append(
+            (ts, exch, TRADE, side, END_OF_MESSAGE, self.price(data["p"]), self.qty(data["q"]),
+             trade_id, trade_id, NO_ID)
+        )
+        self.messages["trade"] += 1
+
+    def on_bbo(self, ts: int, data: dict) -> None:
+        exch = int(data.get("E", 0)) * _MS
+        u = int(data["u"])
+        price, qty = self.price, self.qty
+        self.rows.append((ts, exch, BBO, 1, 0, price(data["b"]), qty(data["B"]), NO_ID, u, NO_ID))
+        self.rows.append((ts, exch, BBO, -1, END_OF_MESSAGE, price(data["a"]), qty(data["A"]), NO_ID, u, NO_ID))
+        self.messages["bookTicker"] += 1
+
+
+def _first_message(paths: list[Path]) -> tuple[dict, str | None, str | None]:
+    """The first message that tells the market, with its symbol (None if none does)."""
+    first: dict = {}
+    for path, lineno, _, payload in _lines(paths):
+        try:
+            msg = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise RecordingError(path, lineno, f"bad JSON: {exc}") from None
+        if not isinstance(msg, dict):
+            raise RecordingError(path, lineno, "bad JSON: expected an object")
+        first = first or msg
+        market = detect_market(msg)
+        if market is not None:
+            data = msg.get("data")
+            symbol = data.get("s") if isinstance(data, dict) else None
+            return msg, market, symbol
+    return first, None, None
+
+
+def parse_recordings(
+    paths: Iterable[Path | str],
+    *,
+    instrument: Instrument | None = None,
+    market: str | None = None,
+    symbol: str | None = None,
+    strict: bool = False,
+) -> tuple[np.ndarray, RecordingMeta]:
+    """Parses consecutive recording files into one EVENT_DTYPE array (file order kept).
+
+    Market and instrument are detected from the data (BTCUSDT: spot tick 0.01 lot 0.00001,
+    USD-M futures tick 0.1 lot 0.001) unless given. Raises RecordingError naming the file
+    and line of the first bad line (bad JSON, missing field, off-grid price or quantity).
+    Book-level quantities finer than the lot are rounded and listed in `meta.notes`
+    (see `_Parser.round_level_qty`), unless `strict`.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("no recording files given")
+    if market is None or (instrument is None and symbol is None):
+        _, detected_market, detected_symbol = _first_message(paths)
+        market = market or detected_market
+        symbol = symbol or detected_symbol
+    if market not in ("spot", "futures"):
+        raise ValueError(f"{paths[0]}: cannot tell spot from futures (no depth/trade/bookTicker message)")
+    if symbol is None:
+        symbol = (instrument.base + instrument.quote) if instrument else "BTCUSDT"
+    if instrument is None:
+        instrument = default_instrument(symbol, market)
+    parser = _Parser(
+        _Grid(instrument.tick_size, "price"), _Grid(instrument.lot_size, "quantity"), symbol, market, strict
+    )
+    loads = orjson.loads
+    for path, lineno, ts, payload in _lines(paths):
+        try:
+            msg = loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise RecordingError(path, lineno, f"bad JSON: {exc}") from None
+        parser.where = f"{path.name}:{lineno}"
+        try:
+            if not isinstance(msg, dict):
+                raise ValueError("expected a JSON object")
+            parser.on_message(ts, msg)
+        except KeyError as exc:
+            raise RecordingError(path, lineno, f"missing field {exc}") from None
+        except (ValueError, TypeError, IndexError) as exc:
+            raise RecordingError(path, lineno, str(exc)) from None
+    events = np.array(parser.rows, dtype=EVENT_DTYPE) if parser.rows else np.empty(0, EVENT_DTYPE)
+    meta = RecordingMeta(
+        symbol=symbol,
+        market=market,
+        tick_size=str(instrument.tick_size),
+        lot_size=str(instrument.lot_size),
+        sources=[p.name for p in paths],
+        messages=parser.messages,
+        skipped=parser.skipped,
+        rounded_qtys=parser.rounded_qtys,
+        notes=parser.notes,
+    )
+    return events, meta
