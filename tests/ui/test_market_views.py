@@ -346,6 +346,9 @@ def test_heatmap_columns_levels_and_rebase(qtbot, feed):
     assert last[MID - base] == 0.0
     assert view.levels[0] == 0.0 and view.levels[1] >= np.log10(1001.0)
     lut = view.image.lut
+    band = view.image.mapRectToParent(view.image.boundingRect())  # image placed on the price band
+    assert band.top() == pytest.approx(base * 0.01) and band.height() == pytest.approx(0.6)
+    assert band.width() == pytest.approx(40)
     assert lut.dtype == np.uint8 and len(lut) <= 256
     bids, asks = view.best_lines()
     assert bids[-1] == pytest.approx(99.99) and asks[-1] == pytest.approx(100.01) and np.isnan(bids[0])

@@ -58,6 +58,7 @@ class CandlesView(MarketViewBase):
         self.plot.hideButtons()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().getViewBox().disableAutoRange()
+        self.plot.getPlotItem().getAxis("left").setWidth(72)  # room for full prices from frame one
         self.candles = CandlesItem()
         self.buy_fills = pg.ScatterPlotItem(symbol="t1", size=11, pen=pg.mkPen(None),
                                             brush=pg.mkBrush(*UP_COLOR))

@@ -82,6 +82,7 @@ class DepthChartView(MarketViewBase):
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.getPlotItem().getAxis("left").setWidth(56)
         vb = self.plot.getPlotItem().getViewBox()
         vb.disableAutoRange()
         self.bid_curve = pg.PlotDataItem(

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
-from ui.market.book_read import ASK, BID, levels_in
+from ui.market.book_read import ASK, BID, fmt_price, levels_in
 from ui.market.dom_model import PRICE, DomModel, OwnLevel
 from ui.market.trade_ring import TradeRing
 
@@ -79,6 +79,16 @@ class DomLadderView(MarketViewBase):
         if on:
             self.centre()
 
+    def _size_price_column(self) -> None:
+        """Fixed width fitting the widest price: ResizeToContents would measure every row."""
+        feed = self._feed
+        assert feed is not None
+        widest = max(feed.book.best_ask_ticks, feed.book.best_bid_ticks, 1) * 10 + 9
+        text = fmt_price(feed.instrument, widest)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(PRICE, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(PRICE, self.table.fontMetrics().horizontalAdvance(text) + 16)
+
     # -- events -----------------------------------------------------------------------
     def _on_source_changed(self) -> None:
         self._trades.clear()
@@ -86,6 +96,8 @@ class DomLadderView(MarketViewBase):
         self._centre_row = None
         self._recentre_requested = True
         self.model.set_instrument(self._feed.instrument if self._feed else None)
+        if self._feed is not None:
+            self._size_price_column()
 
     def _on_trades(self, trades: np.ndarray) -> None:
         self._trades.append(trades)

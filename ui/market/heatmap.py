@@ -41,6 +41,7 @@ class LiquidityHeatmapView(MarketViewBase):
         self._written = 0
         self._base = 0  # ticks of row 0's lower edge
         self._levels = (0.0, 1.0)
+        self._pending_rect: QRectF | None = None
 
         self.info = QLabel("", self)
         self.plot = pg.PlotWidget(self)
@@ -49,6 +50,7 @@ class LiquidityHeatmapView(MarketViewBase):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.getPlotItem().getViewBox().disableAutoRange()
         self.plot.getPlotItem().getAxis("bottom").setLabel("refreshes (newest right)")
+        self.plot.getPlotItem().getAxis("left").setWidth(72)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setLookupTable(make_lut())
         self.bid_line = pg.PlotDataItem(pen=pg.mkPen((90, 230, 140), width=1), connect="finite")
@@ -108,7 +110,8 @@ class LiquidityHeatmapView(MarketViewBase):
                 self._buf[:, :-shift] = 0.0
         self._base = new_base
         tick = float(self._feed.instrument.tick_size) if self._feed else 1.0
-        self.image.setRect(QRectF(0.0, new_base * tick, float(self.columns), rows * tpr * tick))
+        # Applied after the next setImage: ImageItem cannot map a rect before it has an image.
+        self._pending_rect = QRectF(0.0, new_base * tick, float(self.columns), rows * tpr * tick)
         self.plot.setYRange(new_base * tick, (new_base + rows * tpr) * tick, padding=0)
 
     # -- drawing ----------------------------------------------------------------------
@@ -149,6 +152,9 @@ class LiquidityHeatmapView(MarketViewBase):
         self._written += 1
 
         self.image.setImage(self.frame(), autoLevels=False, levels=self._levels)
+        if self._pending_rect is not None:
+            self.image.setRect(self._pending_rect)
+            self._pending_rect = None
         bids, asks = self.best_lines()
         self.bid_line.setData(self._xs, bids)
         self.ask_line.setData(self._xs, asks)

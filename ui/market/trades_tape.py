@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxL
 
 from ui.market._base import MarketViewBase
 from ui.market.trade_ring import TradeRing
-from ui.market.trades_model import TradesModel
+from ui.market.trades_model import TIME, TradesModel
 
 
 class TradesTapeView(MarketViewBase):
@@ -31,6 +31,9 @@ class TradesTapeView(MarketViewBase):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(TIME, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(TIME, self.table.fontMetrics().horizontalAdvance("00:00:00.000") + 16)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.table)
