@@ -127,3 +127,40 @@ def message_bounds(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts[0] = 0
         starts[1:] = stops[:-1]
     return starts, stops
+
+
+class EventColumns:
+    """Contiguous per-field columns and per-message arrays of an event array, built once.
+
+    Field views of a structured array are strided; the Cython book takes contiguous
+    arrays, so consumers (replay, verification) slice these columns instead.
+    """
+
+    def __init__(self, events: np.ndarray) -> None:
+        self.side = np.ascontiguousarray(events["side"])
+        self.price = np.ascontiguousarray(events["price_ticks"])
+        self.qty = np.ascontiguousarray(events["qty_lots"])
+        self.starts, self.stops = message_bounds(events)
+        starts = self.starts
+        self.msg_ts = np.ascontiguousarray(events["ts_ns"][starts])
+        self.msg_kind = np.ascontiguousarray(events["kind"][starts])
+        self.msg_empty = (events["flags"][starts] & EMPTY_MESSAGE) != 0
+        self.msg_first = np.ascontiguousarray(events["first_id"][starts])
+        self.msg_last = np.ascontiguousarray(events["last_id"][starts])
+        self.msg_prev = np.ascontiguousarray(events["prev_id"][starts])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def levels(self, msg: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sides, prices, qtys) slices of one message; empty for an EMPTY_MESSAGE."""
+        a = int(self.starts[msg])
+        b = a if self.msg_empty[msg] else int(self.stops[msg])
+        return self.side[a:b], self.price[a:b], self.qty[a:b]
+
+    def snapshot_sides(self, msg: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(bid prices, bid qtys, ask prices, ask qtys) of a SNAPSHOT message."""
+        sides, prices, qtys = self.levels(msg)
+        bids = sides > 0
+        asks = ~bids
+        return prices[bids], qtys[bids], prices[asks], qtys[asks]
