@@ -20,6 +20,13 @@ from app.domain import Instrument
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def recordings_dir() -> Path:
+    """Where the shared real recordings live: COLIBRI_DATA_DIR, else ../shared/data beside
+    the checkout (tests and benchmarks skip what is not there)."""
+    override = os.environ.get("COLIBRI_DATA_DIR")
+    return Path(override) if override else _REPO_ROOT.parent / "shared" / "data"
+
+
 def default_cache_dir() -> Path:
     """COLIBRI_CACHE_DIR, else .cache/recordings under the checkout."""
     override = os.environ.get("COLIBRI_CACHE_DIR")
