@@ -1,0 +1,129 @@
+"""Dock layout persistence with QSettings, versioned, with a reset to the default.
+
+QMainWindow.saveState() is only meaningful for the set of docks that existed when it was
+saved. When a release adds, removes or renames docks, bump LAYOUT_VERSION: a saved state
+of another version is ignored (the default layout is kept) instead of restoring a broken
+arrangement. Docks and toolbars need a stable objectName to be saved; those without one
+are reported in the log.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
+
+log = logging.getLogger(__name__)
+
+ORGANISATION = "Colibri"
+APPLICATION = "Colibri"
+LAYOUT_VERSION = 1
+
+KEY_VERSION = "layout/version"
+KEY_GEOMETRY = "layout/geometry"
+KEY_STATE = "layout/state"
+
+
+def default_settings() -> QSettings:
+    """The app's settings store (per user, platform-native)."""
+    return QSettings(ORGANISATION, APPLICATION)
+
+
+def unnamed_parts(window: QMainWindow) -> list[str]:
+    """Docks/toolbars without an objectName (saveState cannot place them)."""
+    parts = [*window.findChildren(QDockWidget), *window.findChildren(QToolBar)]
+    return [f"{type(p).__name__} '{p.windowTitle()}'" for p in parts if not p.objectName()]
+
+
+def _to_bytes(value: object) -> QByteArray | None:
+    if isinstance(value, QByteArray):
+        return value if not value.isEmpty() else None
+    if isinstance(value, (bytes, bytearray)) and value:
+        return QByteArray(bytes(value))
+    return None
+
+
+def save_layout(window: QMainWindow, settings: QSettings | None = None) -> None:
+    """Stores geometry and dock state under the current LAYOUT_VERSION."""
+    settings = settings if settings is not None else default_settings()
+    missing = unnamed_parts(window)
+    if missing:
+        log.warning("layout: not saved for parts without objectName: %s", ", ".join(missing))
+    settings.setValue(KEY_VERSION, LAYOUT_VERSION)
+    settings.setValue(KEY_GEOMETRY, window.saveGeometry())
+    settings.setValue(KEY_STATE, window.saveState(LAYOUT_VERSION))
+    settings.sync()
+
+
+def saved_version(settings: QSettings) -> int | None:
+    value = settings.value(KEY_VERSION)
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def restore_layout(window: QMainWindow, settings: QSettings | None = None) -> bool:
+    """Restores the saved layout; False (and the window untouched) if none or another version."""
+    settings = settings if settings is not None else default_settings()
+    version = saved_version(settings)
+    if version is None:
+        return False
+    if version != LAYOUT_VERSION:
+        log.info("layout: saved layout is version %s, this build uses %s; using the default", version, LAYOUT_VERSION)
+        return False
+    geometry = _to_bytes(settings.value(KEY_GEOMETRY))
+    state = _to_bytes(settings.value(KEY_STATE))
+    if state is None:
+        return False
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    if not window.restoreState(state, LAYOUT_VERSION):
+        log.warning("layout: the saved dock state could not be restored; using the default")
+        return False
+    return True
+
+
+def clear_layout(settings: QSettings | None = None) -> None:
+    settings = settings if settings is not None else default_settings()
+    for key in (KEY_VERSION, KEY_GEOMETRY, KEY_STATE):
+        settings.remove(key)
+    settings.sync()
+
+
+def reset_layout(window: QMainWindow, default_state: QByteArray, settings: QSettings | None = None) -> bool:
+    """Puts the docks back where the app first placed them and forgets the saved layout.
+
+    `default_state` is `window.saveState(LAYOUT_VERSION)` taken right after the main
+    window built its docks and before `restore_layout` (see LayoutManager).
+    """
+    clear_layout(settings)
+    for dock in window.findChildren(QDockWidget):
+        dock.setFloating(False)
+    return window.restoreState(default_state, LAYOUT_VERSION)
+
+
+class LayoutManager:
+    """What the main window calls: capture_default() after building docks, restore() on
+    start, save() on close, reset() from the View menu."""
+
+    def __init__(self, window: QMainWindow, settings: QSettings | None = None) -> None:
+        self.window = window
+        self.settings = settings if settings is not None else default_settings()
+        self.default_state: QByteArray | None = None
+
+    def capture_default(self) -> None:
+        self.default_state = self.window.saveState(LAYOUT_VERSION)
+
+    def restore(self) -> bool:
+        if self.default_state is None:
+            self.capture_default()
+        return restore_layout(self.window, self.settings)
+
+    def save(self) -> None:
+        save_layout(self.window, self.settings)
+
+    def reset(self) -> bool:
+        if self.default_state is None:
+            raise RuntimeError("capture_default() must run before the layout can be reset")
+        return reset_layout(self.window, self.default_state, self.settings)
