@@ -91,8 +91,12 @@ class ReplayFeed(MarketFeed):
     def start(self) -> None:
         if self._handle is not None or self.finished:
             return
-        self._clock_start = self.clock.now_ns()
+        now = self.clock.now_ns()
         self._first_ts = self._ts[self._msgs[0][0]] if self._msgs else 0
+        self._clock_start = now
+        if self._pos and self._pos < len(self._msgs) and self.speed:
+            # Resuming after stop(): the next message is due now, later gaps keep their pace.
+            self._clock_start = now - int((self._ts[self._msgs[self._pos][0]] - self._first_ts) / self.speed)
         self._schedule()
 
     def stop(self) -> None:
