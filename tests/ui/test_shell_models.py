@@ -342,3 +342,51 @@ def test_large_fill_table_sorts_quickly(qtmodeltester):
     assert elapsed < 5.0, f"sorting 10,000 fills took {elapsed:.2f}s"
     assert proxy.rowCount(QModelIndex()) == 10_000
     assert OrderStatus.PARTIALLY_FILLED == order.status
+
+
+def test_models_with_the_real_paper_connector(qtmodeltester):
+    """The models against PaperConnector's real events (not only the scripted fake)."""
+    from connectors.paper.connector import PaperConnector
+    from tests.paper_support import INST, ScriptedFeed
+
+    feed = ScriptedFeed()
+    paper = PaperConnector(feed, {"USD": "1000", "TST": "5"})
+    feed.start()
+    paper.start()
+    orders, fills, balances = OrdersModel(), FillsModel(), BalancesModel()
+    for model in (orders, fills, balances):
+        qtmodeltester.check(model)
+        model.add_account("paper", paper)
+    from app.domain import OrderType
+
+    order = paper.place_order(INST.symbol, Side.BUY, OrderType.LIMIT, INST.amount_to_lots("1"), INST.price_to_ticks("10"))
+    resting = paper.place_order(INST.symbol, Side.BUY, OrderType.LIMIT, INST.amount_to_lots("1"), INST.price_to_ticks("9.5"))
+    feed.clock.run(until_ns=feed.clock.now_ns() + 10**9)
+    for model in (orders, fills, balances):
+        model.flush()
+    assert orders.rowCount() == 2 and cell(orders, orders.row_of(("paper", order.client_order_id)), "Status") == "open"
+    usd = balances.row_of(("paper", "USD"))
+    assert cell(balances, usd, "Locked") == "19.539", "10.02 + 9.519 locked incl. the larger fee"
+
+    feed.trade((INST.price_to_ticks("10"), INST.amount_to_lots("5"), -1))  # a sell taker hits our bid
+    feed.clock.run(until_ns=feed.clock.now_ns() + 10**9)
+    paper.cancel_order(resting.client_order_id)
+    feed.clock.run(until_ns=feed.clock.now_ns() + 10**9)
+    for model in (orders, fills, balances):
+        model.flush()
+    assert order.status is OrderStatus.FILLED
+    assert orders.rowCount() == 0, "filled and cancelled orders leave the open-orders table"
+    assert fills.rowCount() == 1 and cell(fills, 0, "Price") == "10" and cell(fills, 0, "Amount") == "1"
+    assert cell(balances, balances.row_of(("paper", "TST")), "Total") == "6"
+    assert cell(balances, balances.row_of(("paper", "USD")), "Locked") == "0"
+
+
+def test_fmt_decimal_is_exact_and_plain():
+    from ui.models import fmt_decimal
+
+    assert fmt_decimal(Decimal("1E+2")) == "100"
+    assert fmt_decimal(Decimal("19.53900000")) == "19.539"
+    assert fmt_decimal(Decimal("0.00000001")) == "0.00000001"
+    assert fmt_decimal(Decimal("-0.000")) == "0"
+    assert fmt_decimal(Decimal("123456789012345678.123456789")) == "123456789012345678.123456789"
+    assert fmt_decimal(None) == ""

@@ -28,10 +28,10 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def fmt_decimal(value: Decimal | None) -> str:
-    """Exact, human form of a Decimal: never exponent notation, never a binary float."""
+    """Exact, human form of a Decimal: no exponent, no trailing zeros, never a binary float."""
     if value is None:
         return ""
-    text = format(value, "f")
+    text = format(value.normalize(), "f") if value else "0"
     return "0" if text in ("-0", "") else text
 
 
