@@ -39,7 +39,7 @@ class Session:
 
 
 def _replay_feed(config: BotConfig, clock_factory: Callable[[int], Clock], speed: float | None):
-    from app.data.binance_recording import load_events
+    from app.data.store import load_events
     from connectors.replay.feed import ReplayFeed
 
     events, meta = load_events(config.recordings)

@@ -42,10 +42,10 @@ def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
 
 
 def default_recordings() -> list[Path]:
-    from app.data.paths import shared_data_dir
+    from app.data.store import recordings_dir
 
-    folder = shared_data_dir()
-    return sorted(folder.glob("spot_btcusdt_*.gz")) if folder else []
+    folder = recordings_dir()
+    return sorted(folder.glob("spot_btcusdt_*.gz")) if folder.is_dir() else []
 
 
 class BacktestPanel(QWidget):
