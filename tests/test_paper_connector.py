@@ -341,3 +341,24 @@ def test_balances_are_conserved_and_locks_return_to_zero(env: Env) -> None:
     assert env.bal("TST") == (start_tst + bought - sold, 0)
     assert env.bal("USD") == (start_usd - spent + received - fees, 0)
     assert conn.open_orders() == []
+
+
+def test_market_order_never_fills_beyond_its_protection_price(env: Env) -> None:
+    order = env.conn.place_order(SYM, Side.BUY, OrderType.MARKET, 1500)  # worst level now 100.02
+    assert env.bal("USD")[1] > 0
+    env.feed.set_levels(asks={10001: 0, 10002: 500, 10005: 0, 10200: 5000})  # jumps 2% meanwhile
+    env.advance(20)
+    assert [(f.price, f.amount) for f in env.fills(order.client_order_id)] == [(Decimal("100.02"), Decimal("0.5"))]
+    assert order.status is S.CANCELLED and "protection price" in order.reason
+    assert env.bal("USD")[1] == 0
+
+
+def test_stop_completes_cancels_in_flight_and_reports_balances(env: Env) -> None:
+    order = env.conn.place_order(SYM, Side.SELL, OrderType.LIMIT, 1000, 10010)
+    env.advance(20)
+    assert env.bal("TST")[1] == Decimal("1")
+    env.conn.cancel_order(order.client_order_id)
+    env.conn.stop()
+    assert order.status is S.CANCELLED and env.bal("TST")[1] == 0
+    last = [e for e in env.events if isinstance(e, BalancesUpdated)][-1]
+    assert last.balances["TST"].locked == 0

@@ -13,6 +13,10 @@ them before real money is involved. Realism is the point (see queue_model.pyx):
   public trades reach them;
 * nothing trades and nothing new is accepted while the feed's book is stale.
 
+Events: OrderUpdated for every state change except fills; OrderFilled for each execution
+(one per book level for a taker walk; the order inside already shows its new status);
+BalancesUpdated after every change of totals or locks.
+
 Limits, on purpose: own orders do not change the public book (the recording cannot react
 to them), there is no self-trade prevention between own taker and own resting orders, and
 a market order carries a protection price (the walk's worst price at submission plus
