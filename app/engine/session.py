@@ -87,7 +87,8 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
     else:
         from connectors.paper.connector import PaperConnector
 
-        the_clock, feed = _replay_feed(config, make_clock, None if simulated else venue["speed"])
+        # Simulated time follows the recorded timestamps (the SimClock jumps, so it costs nothing).
+        the_clock, feed = _replay_feed(config, make_clock, 1.0 if simulated else venue["speed"])
         startables.append(feed)
         connector = PaperConnector(
             feed, config.balances, the_clock, order_latency_ns=latency, cancel_latency_ns=latency
