@@ -27,11 +27,12 @@ median and tail and lean towards stale quotes. Resting crowd orders are cancelle
 constant hazard (of two random orders the older one goes), and whole levels beyond a
 window around the fair price are removed, so the resting book and memory stay bounded.
 
-With the defaults (seed 7, 600 s after a 120 s warm-up, sampled every 100 ms) the
-synthetic market measures: spread 1 tick 96% (p99 99); best size p10 13k, p50 117k, p90
-270k lots; depth by tick 133k | 29k | 1.6k | 1.2k | 0.8k..1.4k, tick 2+ occupied ~25%;
-28 trades/s, size p10 4, p50 209, p90 3.1k, p99 17k, mean 1.3k lots; 1 s mid change std
-630 ticks (54% of seconds unchanged), 10 s 2,070, 60 s 4,860; ~280 level changes/s.
+With the defaults (seed 7, 600 s after a 120 s warm-up, 20 ms steps, sampled every
+100 ms) the synthetic market measures: spread 1 tick 96% (p99 129); best size p10 13k,
+p50 108k, p90 272k lots; depth by tick 132k | 29k | 1.6k | 1.5k | 0.9k-1.9k, ticks 2+
+occupied ~22%; 31 trades/s, size p10 4, p50 203, p90 2.9k, p99 16k, mean 1.2k lots; 1 s
+mid change std 542 ticks (49% of seconds unchanged), 10 s 1,840, 60 s 4,600; ~300 level
+changes/s. Closer than that is not the goal: the book must look and trade like the pair.
 
 Deterministic for a seed: its own xoshiro256** generator, no Python random, no wall clock.
 """
