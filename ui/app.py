@@ -36,7 +36,7 @@ def run_app(argv: list[str] | None = None) -> int:
 
     from app.engine.clock import RealClock
     from app.workspace import Workspace
-    from ui.errors import install_exception_hooks
+    from ui.errors import install_error_hooks
     from ui.main_window import MainWindow
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,6 +46,6 @@ def run_app(argv: list[str] | None = None) -> int:
         clock = RealClock(loop)
         workspace = Workspace(clock)
         window = MainWindow(workspace)
-        install_exception_hooks(window, loop)
+        reporter = install_error_hooks(loop, window, window)  # noqa: F841 (kept alive)
         code = runner.run(_run_window(window))
     return code

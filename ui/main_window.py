@@ -1,0 +1,239 @@
+"""The main window: dockable market views, bots, tables, accounts, log and health.
+
+The window holds no trading state: the Workspace (Qt-free) does. Each view refreshes
+from its own capped timer while visible; closing stops every bot (cancel all, confirmed
+by the venue) before the venues are shut down.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+
+from app.accounts import AccountStore
+from app.workspace import Workspace
+from ui.backtest.backtest_panel import BacktestPanel
+from ui.bots.bots_dock import BotsPanel
+from ui.docks.accounts_dock import AccountsDock
+from ui.docks.health_dock import HealthDock
+from ui.docks.log_dock import LogDock, install as install_log_buffer
+from ui.layout import LayoutManager
+from ui.market import CandlesView, DepthChartView, DomLadderView, LiquidityHeatmapView, MarketHeader, TradesTapeView
+from ui.models import BalancesModel, FillsModel, OrdersModel
+from ui.models.flusher import ModelFlusher
+from ui.performance_dock import PerformancePanel
+from ui.table_panel import TablePanel
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_MS = 15_000
+
+
+class MainWindow(QMainWindow):
+    shutdown_finished = Signal()
+
+    def __init__(self, workspace: Workspace, *, store: AccountStore | None = None, settings=None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Colibri — market making")
+        self.resize(1600, 1000)
+        self.setDockNestingEnabled(True)
+        self._closing = False
+        self._closed = False
+        self._confirm_box: QMessageBox | None = None
+        self.log_buffer = install_log_buffer()
+
+        # -- market views ------------------------------------------------------------------
+        self.candles = CandlesView()
+        self.depth = DepthChartView()
+        self.ladder = DomLadderView()
+        self.tape = TradesTapeView()
+        self.heatmap = LiquidityHeatmapView()
+        self.header = MarketHeader()
+        self.market_views = (self.candles, self.depth, self.ladder, self.tape, self.heatmap, self.header)
+        self.setCentralWidget(self.candles)
+
+        # -- tables --------------------------------------------------------------------------
+        self.orders_model = OrdersModel(self)
+        self.fills_model = FillsModel(self)
+        self.balances_model = BalancesModel(self)
+        for name, connector in workspace.connectors.items():
+            self._add_account_models(name, connector)
+        self.orders_panel = TablePanel(self.orders_model, "orders")
+        self.fills_panel = TablePanel(self.fills_model, "fills")
+        self.balances_panel = TablePanel(self.balances_model, "balances")
+        self.flusher = ModelFlusher(self, hz=10)
+        self.flusher.add(self.orders_model, self.orders_panel)
+        self.flusher.add(self.fills_model, self.fills_panel)
+        self.flusher.add(self.balances_model)  # the accounts dock shows it too
+
+        # -- panels ----------------------------------------------------------------------------
+        self.bots_panel = BotsPanel(workspace)
+        self.performance = PerformancePanel(workspace)
+        self.backtest = BacktestPanel()
+        self.store = store or AccountStore()
+        self.accounts_dock = AccountsDock(self.store, self.balances_model, self)
+        self.log_dock = LogDock(self.log_buffer, self)
+        self.health_dock = HealthDock(parent=self)
+        for name, connector in workspace.connectors.items():
+            feeds = [connector.feed(s) for s in connector.instruments]
+            self.health_dock.model.add_connection(name, connector, feeds=feeds)
+
+        self.docks: dict[str, QDockWidget] = {}
+        area = Qt.DockWidgetArea
+        self._dock("Order book ladder", "ladderDock", self.ladder, area.RightDockWidgetArea)
+        self._dock("Trades", "tradesDock", self.tape, area.RightDockWidgetArea)
+        self._dock("Bots", "botsDock", self.bots_panel, area.LeftDockWidgetArea)
+        self._add_existing_dock(self.accounts_dock, area.LeftDockWidgetArea)
+        self._dock("Depth", "depthDock", self.depth, area.BottomDockWidgetArea)
+        self._dock("Liquidity heatmap", "heatmapDock", self.heatmap, area.BottomDockWidgetArea)
+        self._dock("Orders", "ordersDock", self.orders_panel, area.BottomDockWidgetArea)
+        self._dock("Fills", "fillsDock", self.fills_panel, area.BottomDockWidgetArea)
+        self._dock("Balances", "balancesDock", self.balances_panel, area.BottomDockWidgetArea)
+        self._dock("PnL and performance", "performanceDock", self.performance, area.BottomDockWidgetArea)
+        self._dock("Backtest", "backtestDock", self.backtest, area.BottomDockWidgetArea)
+        self._add_existing_dock(self.log_dock, area.BottomDockWidgetArea)
+        self._add_existing_dock(self.health_dock, area.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["ordersDock"], self.docks["fillsDock"])
+        self.tabifyDockWidget(self.docks["fillsDock"], self.docks["balancesDock"])
+        self.tabifyDockWidget(self.docks["balancesDock"], self.docks["performanceDock"])
+        self.tabifyDockWidget(self.docks["performanceDock"], self.docks["backtestDock"])
+        self.tabifyDockWidget(self.docks["backtestDock"], self.docks["logDock"])
+        self.tabifyDockWidget(self.docks["logDock"], self.docks["healthDock"])
+        self.tabifyDockWidget(self.docks["depthDock"], self.docks["heatmapDock"])
+        self.tabifyDockWidget(self.docks["botsDock"], self.docks["accountsDock"])
+        self.docks["ordersDock"].raise_()
+        self.docks["depthDock"].raise_()
+        self.docks["botsDock"].raise_()
+
+        self._build_toolbar()
+        self._build_menus()
+        self.layout_manager = LayoutManager(self, settings)
+        self.layout_manager.capture_default()
+        self.layout_manager.restore()
+        self.accounts_dock.account_added.connect(lambda account_id: log.info("account %s added", account_id))
+        self.select_market(self.market.currentText())
+        self.flusher.start()
+
+    # -- construction helpers -------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def _add_existing_dock(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
+        self.addDockWidget(area, dock)
+        self.docks[dock.objectName()] = dock
+
+    def _add_account_models(self, name: str, connector) -> None:
+        self.orders_model.add_account(name, connector)
+        self.fills_model.add_account(name, connector)
+        self.balances_model.add_account(name, connector)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Market", self)
+        bar.setObjectName("marketToolbar")
+        self.market = QComboBox(objectName="market_select")
+        for name, connector in self.workspace.connectors.items():
+            for symbol in connector.instruments:
+                self.market.addItem(f"{name} · {symbol}", (name, symbol))
+        self.market.currentIndexChanged.connect(lambda _i: self.select_market(self.market.currentText()))
+        bar.addWidget(QLabel(" Market: "))
+        bar.addWidget(self.market)
+        bar.addSeparator()
+        bar.addWidget(self.header)
+        self.addToolBar(bar)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.orders_panel.export_action)
+        file_menu.addAction(self.fills_panel.export_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.quit_action = quit_action
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        reset = QAction("Reset layout", self)
+        reset.triggered.connect(self.layout_manager_reset)
+        view_menu.addAction(reset)
+        bots_menu = self.menuBar().addMenu("&Bots")
+        kill_all = QAction("Kill all bots (cancel every order)", self)
+        kill_all.triggered.connect(self.kill_all)
+        bots_menu.addAction(kill_all)
+
+    def layout_manager_reset(self) -> None:
+        self.layout_manager.reset()
+
+    # -- market selection ------------------------------------------------------------------------
+    def select_market(self, _text: str = "") -> None:
+        data = self.market.currentData()
+        if not data:
+            return
+        account, symbol = data
+        connector = self.workspace.connectors[account]
+        feed = connector.feed(symbol)
+        for view in self.market_views:
+            view.set_source(feed, connector)
+
+    def kill_all(self) -> None:
+        for bot in self.workspace.running_bots():
+            bot.kill()
+
+    # -- closing -------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            event.accept()
+            return
+        event.ignore()
+        if self._closing:
+            return
+        running = self.workspace.running_bots()
+        if not running:
+            self._begin_shutdown()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit Colibri",
+                          f"{len(running)} bot(s) running. Stop them (cancel all their orders) and quit?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("quit_confirm")
+
+        def finished(_result: int) -> None:
+            self._confirm_box = None
+            if box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes:
+                self._begin_shutdown()
+
+        box.finished.connect(finished)
+        self._confirm_box = box
+        box.open()
+
+    def _begin_shutdown(self) -> None:
+        self._closing = True
+        self.statusBar().showMessage("Stopping bots and cancelling orders…")
+        QTimer.singleShot(STOP_TIMEOUT_MS, self._finish_shutdown)  # never hang on a dead venue
+        self.workspace.stop_all(self._finish_shutdown)
+
+    def _finish_shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        left = sum(len(b.open_orders()) for b in self.workspace.bots.values())
+        if left:
+            log.error("closing with %d orders not confirmed cancelled", left)
+        self.layout_manager.save()
+        self.flusher.stop()
+        for view in self.market_views:
+            view.detach()
+        self.backtest.shutdown()
+        self.workspace.shutdown()
+        self.close()
+        self.shutdown_finished.emit()

@@ -1,0 +1,107 @@
+"""PnL and inventory over time for one bot, with its performance report.
+
+Samples are taken from a 1 Hz timer into numpy buffers (never per event); the plot
+redraws only when visible and a new sample arrived.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+
+from app.engine.bot import Bot
+from app.engine.report import build_report, format_summary
+from app.workspace import Workspace
+
+CAPACITY = 36_000  # 10 h at 1 Hz per bot
+
+
+class _Series:
+    __slots__ = ("t", "pnl", "inv", "n")
+
+    def __init__(self) -> None:
+        self.t = np.zeros(CAPACITY, dtype=np.float64)
+        self.pnl = np.zeros(CAPACITY, dtype=np.float64)
+        self.inv = np.zeros(CAPACITY, dtype=np.float64)
+        self.n = 0
+
+    def add(self, t: float, pnl: float, inv: float) -> None:
+        if self.n == CAPACITY:  # keep the newest half, amortised
+            half = CAPACITY // 2
+            for arr in (self.t, self.pnl, self.inv):
+                arr[:half] = arr[half:]
+            self.n = half
+        self.t[self.n], self.pnl[self.n], self.inv[self.n] = t, pnl, inv
+        self.n += 1
+
+
+class PerformancePanel(QWidget):
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self._series: dict[str, _Series] = {}
+        self._t0 = time.monotonic()
+        self._drawn = (None, -1)
+        self.bot_combo = QComboBox(objectName="perf_bot")
+        self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
+        self.inv_plot = pg.PlotWidget(title="Inventory change (base)")
+        for plot in (self.pnl_plot, self.inv_plot):
+            plot.setClipToView(True)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+        self.inv_plot.setXLink(self.pnl_plot)
+        self.pnl_curve = self.pnl_plot.plot(pen=pg.mkPen("#3fb950", width=1))
+        self.inv_curve = self.inv_plot.plot(pen=pg.mkPen("#58a6ff", width=1))
+        self.report = QPlainTextEdit(objectName="perf_report")
+        self.report.setReadOnly(True)
+        self.report.setMaximumBlockCount(50)
+        split = QSplitter()
+        charts = QWidget()
+        charts_layout = QVBoxLayout(charts)
+        charts_layout.setContentsMargins(0, 0, 0, 0)
+        charts_layout.addWidget(self.pnl_plot)
+        charts_layout.addWidget(self.inv_plot)
+        split.addWidget(charts)
+        split.addWidget(self.report)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(QLabel("Bot"))
+        layout.addWidget(self.bot_combo)
+        layout.addWidget(split)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.sample)
+        self.timer.start()
+
+    def sample(self) -> None:
+        """Records every running bot (visible or not), then redraws if visible."""
+        now = time.monotonic() - self._t0
+        for name, bot in self.workspace.bots.items():
+            if self.bot_combo.findText(name) < 0:
+                self.bot_combo.addItem(name)
+            mark = bot.mark_price()
+            if mark is None or bot.start_ns == 0:
+                continue
+            if bot.state.value in ("running", "stopping") or name not in self._series:
+                series = self._series.setdefault(name, _Series())
+                series.add(now, float(bot.pnl.pnl(mark)), float(bot.pnl.base_delta))
+        if self.isVisible():
+            self.redraw()
+
+    def selected(self) -> Bot | None:
+        return self.workspace.bots.get(self.bot_combo.currentText())
+
+    def redraw(self) -> None:
+        bot = self.selected()
+        if bot is None:
+            return
+        series = self._series.get(bot.name)
+        if series is not None and self._drawn != (bot.name, series.n):
+            self._drawn = (bot.name, series.n)
+            self.pnl_curve.setData(series.t[: series.n], series.pnl[: series.n])
+            self.inv_curve.setData(series.t[: series.n], series.inv[: series.n])
+        text = format_summary(build_report(bot, venue=bot.connector.name, mode="real time"))
+        if text != self.report.toPlainText():
+            self.report.setPlainText(text)
