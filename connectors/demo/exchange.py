@@ -1,0 +1,389 @@
+"""The embedded demo exchange: a synthetic but realistic market with a trading account.
+
+The crowd's orders (connectors/demo/flow.pyx) and the account's orders meet in one
+matching engine (connectors/demo/matching.pyx), so an own order takes and provides real
+liquidity: a resting bid fills only when sellers reach it through the queue ahead of it.
+Everything runs on a Clock, so the same exchange serves the GUI in real time and backtests
+or tests in simulated time.
+
+Per step (every `step_ns`) the crowd is advanced to the clock, the touched L2 levels are
+applied to the feed's book in one `apply_deltas` call, and one BookUpdated, one
+TradesEvent and the account's fills are published: the UI and strategies see batches,
+never one event per order.
+
+Market orders carry a price protection collar (`market_collar`, default 5% beyond the
+worst price needed on the book when placed): the engine runs them as IOC at that bound, so
+the funds locked at placement always cover the fill and a thin book cannot fill an order
+at an absurd price. The remainder beyond the collar or an exhausted book is cancelled.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from decimal import Decimal
+from typing import Mapping
+
+from app.book import ASK, BID, OrderBook
+from app.domain import (
+    BTC_USDT,
+    BalancesUpdated,
+    BookResynced,
+    BookUpdated,
+    Fill,
+    Instrument,
+    Order,
+    OrderFilled,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    Side,
+    TradesEvent,
+    new_client_order_id,
+)
+from app.domain.ledger import InsufficientBalance, Ledger
+from app.domain.validation import check_order
+from app.domain.fill import Balance
+from app.engine.clock import Clock, TimerHandle
+from connectors.base import Connector, MarketFeed
+from connectors.demo import matching
+from connectors.demo.flow import CrowdFlow
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_OWNER = 1
+"""Owner id of the account's orders in the engine (0 is the synthetic crowd)."""
+
+_KIND = {
+    OrderType.LIMIT: matching.LIMIT,
+    OrderType.LIMIT_MAKER: matching.POST_ONLY,
+    OrderType.IOC: matching.IOC,
+    OrderType.MARKET: matching.IOC,  # with a protection collar price, see module docstring
+}
+_DONE_ORDERS_KEPT = 10_000
+
+
+class DemoFeed(MarketFeed):
+    """The L2 book and public trades of the demo market; driven by its DemoExchange."""
+
+    def __init__(self, exchange: "DemoExchange", instrument: Instrument) -> None:
+        super().__init__()
+        self._exchange = exchange
+        self.name = exchange.name
+        self.instrument = instrument
+        self.clock = exchange.clock
+        self._book = OrderBook(instrument.symbol)
+
+    @property
+    def book(self) -> OrderBook:
+        return self._book
+
+    def start(self) -> None:
+        self._exchange.start()
+
+    def stop(self) -> None:
+        self._exchange.stop()
+
+    def _publish(self, ts_ns: int, sides, prices, qtys, trades) -> None:
+        if len(sides):
+            self._book.apply_deltas(sides, prices, qtys)
+            self._emit(BookUpdated(self.name, self.instrument.symbol, ts_ns, len(sides)))
+        if len(trades):
+            self._emit(TradesEvent(self.name, self.instrument.symbol, trades))
+
+
+class DemoExchange(Connector):
+    """A connector whose venue is simulated in-process (see the module docstring)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        balances: Mapping[str, Decimal | str | int] | None = None,
+        seed: int = 7,
+        step_ns: int = 20_000_000,
+        instrument: Instrument = BTC_USDT,
+        name: str = "demo",
+        start_price: Decimal | str = Decimal("60000"),
+        latency_ns: int = 1_000_000,
+        warmup_ns: int = 120_000_000_000,
+        market_collar: Decimal | str = Decimal("0.05"),
+        flow_params: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__()
+        if step_ns <= 0:
+            raise ValueError(f"step_ns must be positive, got {step_ns}")
+        self.name = name
+        self.clock = clock
+        self.instrument = instrument
+        self.seed = int(seed)
+        self.step_ns = int(step_ns)
+        self.latency_ns = max(0, int(latency_ns))
+        self.warmup_ns = max(0, int(warmup_ns))
+        self.market_collar = Decimal(str(market_collar))
+        self._start_ticks = instrument.price_to_ticks(start_price)
+        self._flow_params = dict(flow_params or {})
+        start = balances if balances is not None else {instrument.quote: 100_000, instrument.base: 1}
+        self._ledger = Ledger({asset: Decimal(str(v)) for asset, v in start.items()})
+        self._engine = matching.MatchingEngine()
+        self._flow: CrowdFlow | None = None
+        self._feed = DemoFeed(self, instrument)
+        self._orders: dict[str, Order] = {}
+        self._engine_ids: dict[str, int] = {}
+        self._by_engine_id: dict[int, Order] = {}
+        self._done: deque[str] = deque()
+        self._collars: dict[str, int] = {}  # protection prices of market orders in flight
+        self._trade_seq = 0
+        self._timer: TimerHandle | None = None
+        self._next_step_ns = 0
+        self._running = False
+
+    # -- Connector ---------------------------------------------------------------------
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return {self.instrument.symbol: self.instrument}
+
+    def feed(self, symbol: str) -> DemoFeed:
+        if symbol != self.instrument.symbol:
+            raise KeyError(f"{self.name}: unknown symbol {symbol!r}")
+        return self._feed
+
+    @property
+    def engine(self) -> matching.MatchingEngine:
+        """The matching engine (read-only use: counts, queue positions, diagnostics)."""
+        return self._engine
+
+    def balances(self) -> dict[str, Balance]:
+        return self._ledger.snapshot()
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [
+            o for o in self._orders.values()
+            if not o.status.is_done and (symbol is None or o.symbol == symbol)
+        ]
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def queue_ahead_lots(self, client_order_id: str) -> int | None:
+        eid = self._engine_ids.get(client_order_id)
+        if eid is None:
+            return None
+        ahead = self._engine.queue_ahead(eid)
+        return None if ahead < 0 else ahead
+
+    def start(self) -> None:
+        """Warms the market up, publishes a full snapshot and starts stepping on the clock."""
+        if self._running:
+            return
+        self._running = True
+        now = self.clock.now_ns()
+        if self._flow is None:
+            self._flow = CrowdFlow(
+                self._engine, self.seed, self._start_ticks, now - self.warmup_ns, **self._flow_params
+            )
+        self._flow.step(now)
+        self._engine.drain_trades()
+        self._engine.drain_levels()
+        self._process_fills(now)  # fills of orders left from before a stop
+        bp, bq, ap, aq = self._engine.snapshot()
+        self._feed.book.apply_snapshot(bp, bq, ap, aq)
+        self._feed._emit(BookResynced(self.name, self.instrument.symbol, now))
+        self._feed._emit(BookUpdated(self.name, self.instrument.symbol, now, len(bp) + len(ap)))
+        self._next_step_ns = now + self.step_ns
+        self._timer = self.clock.call_at(self._next_step_ns, self._on_step)
+
+    def stop(self) -> None:
+        self._running = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- orders ------------------------------------------------------------------------
+    def place_order(
+        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0
+    ) -> Order:
+        now = self.clock.now_ns()
+        order = Order(
+            client_order_id=new_client_order_id(),
+            symbol=symbol,
+            side=side,
+            type=order_type,
+            price_ticks=0 if order_type is OrderType.MARKET else int(price_ticks),
+            amount_lots=int(amount_lots),
+            created_ns=now,
+            updated_ns=now,
+        )
+        self._orders[order.client_order_id] = order
+        reason = self._admit(order)
+        if reason is not None:
+            self._finish(order, OrderStatus.REJECTED, now, reason)
+            return order
+        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+        self.clock.call_later(self.latency_ns, lambda: self._submit(order))
+        return order
+
+    def _admit(self, order: Order) -> str | None:
+        """Checks the rules and locks funds; returns why the order is rejected, or None."""
+        inst = self.instrument
+        if order.symbol != inst.symbol:
+            return f"unknown symbol {order.symbol!r} on {self.name}"
+        if not self._running:
+            return f"{self.name} is not running"
+        reason = check_order(inst, order.type, order.amount_lots, order.price_ticks)
+        if reason is not None:
+            return reason
+        lock_ticks = order.price_ticks
+        if order.type is OrderType.MARKET:
+            bound = self._collar_price(order.side, order.amount_lots)
+            if bound <= 0:
+                return "no liquidity on the other side of the book"
+            if inst.notional(bound, order.amount_lots) < inst.min_notional and order.side is Side.BUY:
+                return f"below min notional: {inst.notional(bound, order.amount_lots).normalize()} {inst.quote}"
+            order.price_ticks = 0
+            self._collars[order.client_order_id] = bound
+            lock_ticks = bound
+        try:
+            self._ledger.lock_for_order(order, inst, lock_ticks)
+        except InsufficientBalance as exc:
+            self._collars.pop(order.client_order_id, None)
+            return str(exc)
+        return None
+
+    def _collar_price(self, side: Side, lots: int) -> int:
+        """Worst price a market order may reach: the book's sweep price pushed by the collar."""
+        book = self._feed.book
+        if side is Side.BUY:
+            best = book.best_ask_ticks
+            if best <= 0:
+                return 0
+            worst = max(int(book.price_for_volume(ASK, lots)), best)
+            return int(worst * (1 + self.market_collar)) + 1
+        best = book.best_bid_ticks
+        if best <= 0:
+            return 0
+        worst = int(book.price_for_volume(BID, lots)) or best
+        return max(1, int(min(worst, best) * (1 - self.market_collar)))
+
+    def _submit(self, order: Order) -> None:
+        """The order reaches the venue after the latency: match it, rest it or drop it."""
+        now = self.clock.now_ns()
+        collar = self._collars.pop(order.client_order_id, 0)
+        if order.status is not OrderStatus.PENDING_CREATE:
+            if order.status is OrderStatus.PENDING_CANCEL:
+                self._finish(order, OrderStatus.CANCELLED, now, "cancelled before reaching the book")
+            return
+        if self._flow is not None and self._running:
+            self._flow.step(now)  # the crowd's events up to now happen first
+        self._engine.now_ns = now
+        side = matching.BID if order.side is Side.BUY else matching.ASK
+        price = collar if order.type is OrderType.MARKET else order.price_ticks
+        eid, status, _filled = self._engine.submit(
+            side, _KIND[order.type], price, order.amount_lots, ACCOUNT_OWNER
+        )
+        order.exchange_order_id = str(eid)
+        self._engine_ids[order.client_order_id] = eid
+        self._by_engine_id[eid] = order
+        self._process_fills(now)
+        if status == matching.RESTING:
+            if order.status is OrderStatus.PENDING_CREATE:
+                order.transition(OrderStatus.OPEN, now)
+                self._emit(OrderUpdated(self.name, order, now))
+        elif status == matching.REJECTED:
+            self._finish(order, OrderStatus.REJECTED, now, "post-only order would cross")
+        elif status == matching.EXPIRED:
+            why = (
+                "market order: remainder cancelled, book exhausted within the price collar"
+                if order.type is OrderType.MARKET else "IOC remainder cancelled"
+            )
+            self._finish(order, OrderStatus.CANCELLED, now, why)
+
+    def cancel_order(self, client_order_id: str) -> None:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            log.warning("%s: cancel of unknown order %s ignored", self.name, client_order_id)
+            return
+        if order.status.is_done or order.status is OrderStatus.PENDING_CANCEL:
+            log.info("%s: cancel of %s ignored: already %s", self.name, client_order_id, order.status.value)
+            return
+        now = self.clock.now_ns()
+        order.transition(OrderStatus.PENDING_CANCEL, now)
+        self._emit(OrderUpdated(self.name, order, now))
+        self.clock.call_later(self.latency_ns, lambda: self._cancel_at_venue(order))
+
+    def _cancel_at_venue(self, order: Order) -> None:
+        now = self.clock.now_ns()
+        if order.status.is_done:
+            return  # filled (or cancelled) while the request travelled
+        eid = self._engine_ids.get(order.client_order_id)
+        if eid is not None:
+            if self._flow is not None and self._running:
+                self._flow.step(now)
+                self._process_fills(now)
+                if order.status.is_done:
+                    return
+            self._engine.cancel(eid)
+        self._finish(order, OrderStatus.CANCELLED, now, "cancelled")
+
+    # -- internals ---------------------------------------------------------------------
+    def _finish(self, order: Order, status: OrderStatus, now: int, reason: str = "") -> None:
+        """Moves an order to a final state, frees its funds and publishes the change."""
+        if not order.status.is_done:
+            order.transition(status, now, reason)
+        self._retire(order)
+        self._emit(OrderUpdated(self.name, order, now))
+        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+
+    def _retire(self, order: Order) -> None:
+        cid = order.client_order_id
+        self._ledger.release(cid)
+        self._collars.pop(cid, None)
+        eid = self._engine_ids.pop(cid, None)
+        if eid is not None:
+            self._by_engine_id.pop(eid, None)
+        self._done.append(cid)
+        while len(self._done) > _DONE_ORDERS_KEPT:
+            self._orders.pop(self._done.popleft(), None)
+
+    def _process_fills(self, now: int) -> None:
+        fills = self._engine.drain_fills()
+        if not fills:
+            return
+        inst = self.instrument
+        for eid, _owner, price, qty, is_maker, _remaining in fills:
+            order = self._by_engine_id.get(eid)
+            if order is None:
+                log.error("%s: fill for unknown engine order %d", self.name, eid)
+                continue
+            order.record_fill(qty, now)
+            fee = self._ledger.settle_fill(order, inst, price, qty, is_maker=is_maker)
+            self._trade_seq += 1
+            fill = Fill(
+                trade_id=f"{self.name}-{self._trade_seq}",
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                price=inst.ticks_to_price(price),
+                amount=inst.lots_to_amount(qty),
+                fee=fee,
+                fee_asset=inst.quote,
+                is_maker=bool(is_maker),
+                ts_ns=now,
+            )
+            if order.status is OrderStatus.FILLED:
+                self._retire(order)
+            self._emit(OrderFilled(self.name, order, fill))
+        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+
+    def _on_step(self) -> None:
+        if not self._running or self._flow is None:
+            return
+        now = self.clock.now_ns()
+        self._flow.step(now)
+        sides, prices, qtys = self._engine.drain_levels()
+        trades = self._engine.drain_trades()
+        self._feed._publish(now, sides, prices, qtys, trades)
+        self._process_fills(now)
+        self._next_step_ns += self.step_ns
+        if self._next_step_ns <= now:  # a real clock fell behind: no burst of catch-up steps
+            self._next_step_ns = now + self.step_ns
+        if self._running:
+            self._timer = self.clock.call_at(self._next_step_ns, self._on_step)
