@@ -214,3 +214,29 @@ def test_memory_and_book_stay_bounded_over_a_simulated_hour(market):
     book = ex.feed(SYM).book
     assert 0 < book.best_bid_ticks < book.best_ask_ticks
     assert orders_10m > 0
+
+
+def test_market_order_below_min_notional_is_rejected(market):
+    _, ex, _ = market
+    order = ex.place_order(SYM, Side.SELL, OrderType.MARKET, 5)  # ~3 USDT
+    assert order.status is OrderStatus.REJECTED and "below min notional" in order.reason
+
+
+def test_runs_on_a_real_clock():
+    import asyncio
+
+    from app.engine.clock import RealClock
+
+    async def scenario():
+        ex = DemoExchange(RealClock(), warmup_ns=10 * SEC)
+        updates = []
+        ex.feed(SYM).add_listener(lambda e: updates.append(e) if isinstance(e, BookUpdated) else None)
+        ex.start()
+        order = ex.place_order(SYM, Side.BUY, OrderType.LIMIT, 1000, ex.feed(SYM).book.best_bid_ticks - 5000)
+        await asyncio.sleep(0.3)
+        ex.stop()
+        return updates, order
+
+    updates, order = asyncio.run(scenario())
+    assert len(updates) >= 5  # a snapshot then ~15 steps of 20 ms
+    assert order.status is OrderStatus.OPEN

@@ -236,8 +236,14 @@ class DemoExchange(Connector):
             bound = self._collar_price(order.side, order.amount_lots)
             if bound <= 0:
                 return "no liquidity on the other side of the book"
-            if inst.notional(bound, order.amount_lots) < inst.min_notional and order.side is Side.BUY:
-                return f"below min notional: {inst.notional(bound, order.amount_lots).normalize()} {inst.quote}"
+            book = self._feed.book
+            touch = book.best_ask_ticks if order.side is Side.BUY else book.best_bid_ticks
+            notional = inst.notional(touch, order.amount_lots)
+            if notional < inst.min_notional:
+                return (
+                    f"below min notional: {notional.normalize()} {inst.quote} "
+                    f"< {inst.min_notional} {inst.quote} at the best price"
+                )
             order.price_ticks = 0
             self._collars[order.client_order_id] = bound
             lock_ticks = bound
