@@ -1,0 +1,417 @@
+"""Backtest throughput: a real recording replayed through book, paper fills and a quoting
+strategy, against a plain-Python pipeline doing the same job. Run alone with
+`python -m bench.bench_replay [repeats]`, or `python -m bench.bench_replay --profile` for
+the top costs of our pipeline (cProfile).
+
+A market event is one level row (DEPTH or SNAPSHOT) or one trade row of the recording,
+counted from the event array (BBO rows are not replayed, so not counted).
+
+Ours: the real engine as `main.py backtest` assembles it (app/engine/session.py):
+ReplayFeed on a SimClock at recorded time -> OrderBook via DepthSynchronizer ->
+PaperConnector (Cython queue model, 20 ms order/cancel latency) -> Bot -> SimpleQuoter
+reacting to every book update. Timed from building the feed (its numpy preprocessing is
+per-event work) to the bot's stop confirmed; only the one-time gz->npy conversion is
+excluded (the cached array is loaded into memory first). Variants split the time: the
+same without bot/strategy (feed + paper connector listening) and the feed alone (book only).
+
+Peers, in the same process on the same array: a fair minimal plain-Python pipeline
+(message bounds from numpy, columns as Python lists, Binance buffering/chain rule, one
+book call per level row, join-best quoting per book message with the same tolerance and
+maximum age, queue-position fills on trades for the two resting quotes, no latency), with
+a sortedcontainers.SortedDict book and with ccxt's websocket OrderBook sides (fed integer
+ticks; their `store` and bisect index, as ccxt's exchange classes use them). The peer keeps
+no order objects, ledger, fees or PnL and has no latency: it is the floor of what a
+Python backtester must do, so "ours / peer" below 1 on the full pipeline means our
+per-message engine overhead (not the book) is what to cut.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+import time
+from bisect import bisect_left
+from decimal import Decimal
+from typing import Any, Callable
+
+import numpy as np
+
+from app.data.events import BBO, DEPTH, END_OF_MESSAGE, EMPTY_MESSAGE, SNAPSHOT, TRADE, RecordingMeta
+
+FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
+PARAMS = {"order_amount": "0.002", "bid_spread_bps": 0, "ask_spread_bps": 0, "refresh_tolerance_bps": "0.5"}
+LATENCY_NS = 20_000_000  # the replay venue's default latency_ms (app/config/bot_config.py)
+TARGET = 1_000_000
+
+
+# -- the data ------------------------------------------------------------------------------
+def load() -> tuple[np.ndarray, RecordingMeta] | None:
+    """The two spot files as one in-memory event array (converted once, then cached)."""
+    from app.data.store import load_events, recordings_dir
+
+    paths = [recordings_dir() / name for name in FILES]
+    if not all(p.is_file() for p in paths):
+        return None
+    events, meta = load_events(paths)
+    return np.array(events), meta  # off the memory map: no page faults inside the timings
+
+
+def market_events(events: np.ndarray) -> int:
+    kinds = events["kind"]
+    return int(np.count_nonzero((kinds == DEPTH) | (kinds == SNAPSHOT) | (kinds == TRADE)))
+
+
+# -- ours ----------------------------------------------------------------------------------
+def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot: bool = True) -> dict[str, Any]:
+    """One full replay to the end of the recording; returns seconds and outcomes."""
+    from app.config.bot_config import DEFAULT_BALANCES
+    from app.engine.bot import Bot
+    from app.engine.clock import SimClock
+    from connectors.paper.connector import PaperConnector
+    from connectors.replay.feed import ReplayFeed
+    from strategies.simple_quoter import SimpleQuoter
+
+    strategy = SimpleQuoter(PARAMS) if bot else None  # parameter validation is not per event
+    start = time.perf_counter()
+    clock = SimClock(int(events["ts_ns"][0]))
+    feed = ReplayFeed(events, meta, clock, speed=1.0, on_finished=clock.stop)
+    parts: list[Any] = [feed]
+    the_bot = None
+    if paper:
+        connector = PaperConnector(feed, DEFAULT_BALANCES, clock, order_latency_ns=LATENCY_NS,
+                                   cancel_latency_ns=LATENCY_NS)
+        parts.append(connector)
+        if bot:
+            the_bot = Bot("bench", connector, meta.instrument.symbol, strategy)
+            parts.append(the_bot)
+    for part in parts:
+        part.start()
+    ready = time.perf_counter()
+    clock.run()  # to the recording's end (the feed stops the clock)
+    replayed = time.perf_counter()
+    if the_bot is not None:  # as run_simulated ends: stop, cancels confirmed
+        done: list[bool] = []
+        the_bot.stop(lambda: done.append(True))
+        limit = clock.now_ns() + 60_000_000_000
+        while not done and clock.now_ns() < limit and clock.pending():
+            clock.run(until_ns=clock.now_ns() + 100_000_000)
+        assert done, "the bot did not confirm its stop"
+    if paper:
+        connector.stop()
+    end = time.perf_counter()
+    assert feed.finished and not feed.book.is_stale
+    return {
+        "seconds": end - start,
+        "setup_s": ready - start,
+        "replay_s": replayed - ready,
+        "stop_s": end - replayed,
+        "fills": the_bot.pnl.fills if the_bot is not None else 0,
+        "base_delta": the_bot.pnl.base_delta if the_bot is not None else Decimal(0),
+        "best": (feed.book.best_bid_ticks, feed.book.best_ask_ticks),
+        "messages": feed.messages_replayed,
+    }
+
+
+# -- plain-Python peers ----------------------------------------------------------------------
+class SortedDictBook:
+    """Minimal pure-Python L2 book: one SortedDict per side (price ticks -> lots)."""
+
+    def __init__(self) -> None:
+        from sortedcontainers import SortedDict
+
+        self._new = SortedDict
+        self.bids = SortedDict()
+        self.asks = SortedDict()
+
+    def load(self, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
+        self.bids = self._new(bids)
+        self.asks = self._new(asks)
+
+    def apply(self, side: int, price: int, qty: int) -> None:
+        levels = self.bids if side > 0 else self.asks
+        if qty:
+            levels[price] = qty
+        else:
+            levels.pop(price, None)
+
+    def best_bid(self) -> int:
+        return self.bids.peekitem(-1)[0] if self.bids else 0
+
+    def best_ask(self) -> int:
+        return self.asks.peekitem(0)[0] if self.asks else 0
+
+    def volume_at(self, side: int, price: int) -> int:
+        return (self.bids if side > 0 else self.asks).get(price, 0)
+
+
+class CcxtBook:
+    """ccxt's websocket OrderBook: sorted [price, size] lists with a parallel bisect index."""
+
+    def __init__(self) -> None:
+        from ccxt.async_support.base.ws.order_book import OrderBook
+
+        self._new = OrderBook
+        self.load([], [])
+
+    def load(self, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
+        book = self._new({"bids": [list(b) for b in bids], "asks": [list(a) for a in asks]})
+        self.bids = book["bids"]
+        self.asks = book["asks"]
+
+    def apply(self, side: int, price: int, qty: int) -> None:
+        (self.bids if side > 0 else self.asks).store(price, qty)
+
+    def best_bid(self) -> int:
+        return self.bids[0][0] if self.bids else 0
+
+    def best_ask(self) -> int:
+        return self.asks[0][0] if self.asks else 0
+
+    def volume_at(self, side: int, price: int) -> int:
+        levels = self.bids if side > 0 else self.asks
+        key = -price if side > 0 else price
+        keys = levels._index
+        i = bisect_left(keys, key)
+        return levels[i][1] if i < len(keys) and keys[i] == key else 0
+
+
+def run_python(events: np.ndarray, meta: RecordingMeta, make_book: Callable[[], Any], *, quoting: bool = True) -> dict[str, Any]:
+    """The minimal plain-Python pipeline over the same array (see the module doc)."""
+    inst = meta.instrument
+    lots = int(Decimal(PARAMS["order_amount"]) / inst.lot_size)
+    tol_bps = float(PARAMS["refresh_tolerance_bps"])
+    max_age = 15 * 1_000_000_000  # SimpleQuoter's default refresh_seconds
+    start = time.perf_counter()
+    # Setup, as a Python replayer would: message bounds with numpy, columns as lists.
+    rows = events[events["kind"] != BBO]
+    stops = np.flatnonzero(rows["flags"] & END_OF_MESSAGE) + 1
+    starts = np.concatenate(([0], stops[:-1]))
+    m_kind = rows["kind"][starts].tolist()
+    m_empty = ((rows["flags"][starts] & EMPTY_MESSAGE) != 0).tolist()
+    m_first = rows["first_id"][starts].tolist()
+    m_last = rows["last_id"][starts].tolist()
+    m_ts = rows["ts_ns"][starts].tolist()
+    starts_l, stops_l = starts.tolist(), stops.tolist()
+    side, price, qty = rows["side"].tolist(), rows["price_ticks"].tolist(), rows["qty_lots"].tolist()
+
+    book = make_book()
+    apply, best_bid, best_ask, volume_at = book.apply, book.best_bid, book.best_ask, book.volume_at
+    synced = False
+    first_pending = True
+    last_u = -1
+    buffered: list[int] = []  # diff messages waiting for the snapshot
+    # quotes[1] = own bid, quotes[-1] = own ask: [price, remaining lots, lots ahead, created ns]
+    quotes: list[list[int] | None] = [None, None, None]
+    fills = placed = 0
+    base_delta = 0
+
+    for m in range(len(starts_l)):
+        kind = m_kind[m]
+        a, b = starts_l[m], stops_l[m]
+        if kind == TRADE:
+            for r in range(a, b):
+                rs = -side[r]  # the resting side this print hits
+                q = quotes[rs]
+                if q is None:
+                    continue
+                p, n = price[r], qty[r]
+                if (q[0] - p) * rs > 0:  # traded through our price: nothing is ahead any more
+                    fill = min(q[1], n)
+                    q[2] = 0
+                elif q[0] == p:
+                    if n <= q[2]:
+                        q[2] -= n
+                        continue
+                    fill = min(q[1], n - q[2])
+                    q[2] = 0
+                else:
+                    continue
+                q[1] -= fill
+                fills += 1
+                base_delta += fill * rs
+                if q[1] == 0:
+                    quotes[rs] = None
+            continue
+        if kind == SNAPSHOT:
+            bids = [(price[r], qty[r]) for r in range(a, b) if side[r] > 0]
+            asks = [(price[r], qty[r]) for r in range(a, b) if side[r] < 0]
+            book.load(bids, asks)
+            last_u = m_last[m]
+            synced = True
+            first_pending = True
+            pending, buffered = buffered, []
+            todo = pending
+        elif not synced:
+            buffered.append(m)
+            continue
+        else:
+            todo = [m]
+        for d in todo:  # diffs: Binance's chain rule, then one book call per level row
+            u = m_last[d]
+            if u <= last_u:
+                continue  # already in the snapshot
+            ok = m_first[d] <= last_u + 1 if first_pending else m_first[d] == last_u + 1
+            if not ok:
+                synced = False
+                quotes = [None, None, None]
+                break
+            if not m_empty[d]:
+                for r in range(starts_l[d], stops_l[d]):
+                    apply(side[r], price[r], qty[r])
+            last_u = u
+            first_pending = False
+        if not synced or not quoting:
+            continue
+        # The quoting rule, once per book message: join the best bid/ask (post-only).
+        bb, ba = best_bid(), best_ask()
+        if bb <= 0 or ba <= 0:
+            continue
+        now = m_ts[m]
+        mid2 = bb + ba
+        tolerance = int(mid2 * 0.5 * tol_bps * 1e-4)
+        for s, want in ((1, min(mid2 // 2, ba - 1)), (-1, max(-(-mid2 // 2), bb + 1))):
+            q = quotes[s]
+            if q is None or abs(q[0] - want) > tolerance or now - q[3] >= max_age:
+                quotes[s] = [want, lots, volume_at(s, want), now]
+                placed += 1
+            else:  # queue position: never more ahead of us than the level shows
+                level = volume_at(s, q[0])
+                if q[2] > level:
+                    q[2] = level
+    end = time.perf_counter()
+    return {
+        "seconds": end - start,
+        "fills": fills,
+        "placed": placed,
+        "base_delta": inst.lots_to_amount(base_delta),
+        "best": (best_bid(), best_ask()),
+    }
+
+
+# -- measuring ----------------------------------------------------------------------------
+def best_of(repeats: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    best: dict[str, Any] | None = None
+    for _ in range(repeats):
+        gc.collect()
+        result = run()
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+    assert best is not None
+    return best
+
+
+def profile(events: np.ndarray, meta: RecordingMeta, top: int = 25) -> None:
+    """cProfile of one full run after a warm-up run (imports, caches). The profiler adds
+    roughly 1 us per Python call, so read the shares and compare per-call costs."""
+    import cProfile
+    import os
+    import pstats
+
+    run_ours(events, meta)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_ours(events, meta)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
+    total = sum(v[2] for v in stats.values())
+    print(f"cProfile, one full run: {total * 1e3:.0f} ms of own time (profiled)")
+    print(f"  {'function':<58}{'calls':>8}{'own ms':>8}{'own us/call':>12}{'cum us/call':>12}")
+    for (path, line, name), (_cc, calls, own, cum, _callers) in rows:
+        where = f"{os.path.relpath(path) if path.startswith('/') else path}:{line}({name})"
+        print(f"  {where[-58:]:<58}{calls:>8}{own * 1e3:>8.1f}{own / calls * 1e6:>12.2f}{cum / calls * 1e6:>12.2f}")
+
+
+def main(repeats: int = 5) -> dict:
+    data = load()
+    if data is None:
+        print("real recording not found: skipped (set COLIBRI_DATA_DIR)")
+        return {}
+    events, meta = data
+    n = market_events(events)
+    kinds = events["kind"]
+    print(f"recording: {', '.join(FILES)}: {n:,} market events ({int((kinds == DEPTH).sum()):,} diff levels, "
+          f"{int((kinds == SNAPSHOT).sum()):,} snapshot levels, {int((kinds == TRADE).sum()):,} trades; "
+          f"{int((kinds == BBO).sum()):,} BBO rows not replayed)")
+    quiet = logging.getLogger("colibri")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # post-only rejects log a warning each
+    try:
+        ours = best_of(repeats, lambda: run_ours(events, meta))
+        ours_paper = best_of(repeats, lambda: run_ours(events, meta, bot=False))
+        ours_book = best_of(repeats, lambda: run_ours(events, meta, paper=False, bot=False))
+    finally:
+        quiet.setLevel(level)
+    peer_repeats = max(1, min(3, repeats))
+    sd = best_of(peer_repeats, lambda: run_python(events, meta, SortedDictBook))
+    sd_book = best_of(peer_repeats, lambda: run_python(events, meta, SortedDictBook, quoting=False))
+    cx = best_of(peer_repeats, lambda: run_python(events, meta, CcxtBook))
+    cx_book = best_of(peer_repeats, lambda: run_python(events, meta, CcxtBook, quoting=False))
+    # Every pipeline must end on the same book, or the comparison means nothing.
+    for result in (ours_paper, ours_book, sd, sd_book, cx, cx_book):
+        assert result["best"] == ours["best"], (result["best"], ours["best"])
+
+    rows = [  # label, result, quoting?, peers to compare with
+        ("Colibri: feed+book+paper+bot+quoter", ours, True, (sd, cx)),
+        ("Colibri: feed+book+paper (no bot)", ours_paper, False, None),
+        ("Colibri: feed+book only", ours_book, False, (sd_book, cx_book)),
+        ("Python+SortedDict: full", sd, True, None),
+        ("Python+SortedDict: book only", sd_book, False, None),
+        ("Python+ccxt OrderBook: full", cx, True, None),
+        ("Python+ccxt OrderBook: book only", cx_book, False, None),
+    ]
+    print(f"\nbest of {repeats} (Colibri) / {peer_repeats} (peers), whole pipeline incl. setup; "
+          f"ratio = our events/s / peer's events/s")
+    print(f"  {'pipeline':<38}{'ms':>8}{'events/s':>12}{'ns/event':>10}{'fills':>7}"
+          f"{'ours/SortedDict':>17}{'ours/ccxt':>11}")
+    for label, res, quoting, peers in rows:
+        sec = res["seconds"]
+        fills = res["fills"] if quoting else "-"
+        line = f"  {label:<38}{sec * 1e3:>8.1f}{n / sec:>12,.0f}{sec / n * 1e9:>10.1f}{fills!s:>7}"
+        if peers is not None:
+            line += f"{peers[0]['seconds'] / sec:>16.2f}x{peers[1]['seconds'] / sec:>10.2f}x"
+        print(line)
+    strat_s = ours["seconds"] - ours_paper["seconds"]
+    paper_s = ours_paper["seconds"] - ours_book["seconds"]
+    print(f"\n  Colibri split: setup (feed preprocessing, parts built) {ours['setup_s'] * 1e3:.1f} ms, "
+          f"replay {ours['replay_s'] * 1e3:.1f} ms, stop {ours['stop_s'] * 1e3:.1f} ms; "
+          f"by variant: book {ours_book['seconds'] * 1e3:.1f} ms, +paper {paper_s * 1e3:.1f} ms, "
+          f"+bot/strategy {strat_s * 1e3:.1f} ms")
+    print(f"  replay loop only (setup excluded): {n / (ours['replay_s'] + ours['stop_s']):,.0f} events/s; "
+          f"{ours['messages']:,} messages, {ours['seconds'] / ours['messages'] * 1e6:.2f} us/message")
+    print(f"  fills: Colibri {ours['fills']} (inventory {ours['base_delta']:+f}), "
+          f"Python peer {sd['fills']} (inventory {sd['base_delta']:+f}, {sd['placed']} quotes placed; "
+          f"no latency, simpler queue rule)")
+    verdict = "meets" if n / ours["seconds"] >= TARGET else "BELOW"
+    print(f"  target {TARGET:,} events/s: {verdict} ({n / ours['seconds']:,.0f})")
+    return {
+        "market_events": n,
+        "events_per_s": {
+            "ours_full": n / ours["seconds"],
+            "ours_no_bot": n / ours_paper["seconds"],
+            "ours_book_only": n / ours_book["seconds"],
+            "sorteddict_full": n / sd["seconds"],
+            "sorteddict_book_only": n / sd_book["seconds"],
+            "ccxt_full": n / cx["seconds"],
+            "ccxt_book_only": n / cx_book["seconds"],
+        },
+        "ratio_full": {"vs_sorteddict": sd["seconds"] / ours["seconds"], "vs_ccxt": cx["seconds"] / ours["seconds"]},
+        "ratio_book_only": {"vs_sorteddict": sd_book["seconds"] / ours_book["seconds"],
+                            "vs_ccxt": cx_book["seconds"] / ours_book["seconds"]},
+        "ours_split_ms": {"setup": ours["setup_s"] * 1e3, "replay": ours["replay_s"] * 1e3,
+                          "stop": ours["stop_s"] * 1e3, "book": ours_book["seconds"] * 1e3,
+                          "paper": paper_s * 1e3, "bot_strategy": strat_s * 1e3},
+        "fills": {"ours": ours["fills"], "python_peer": sd["fills"]},
+    }
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args and args[0] == "--profile":
+        loaded = load()
+        if loaded is None:
+            sys.exit("real recording not found (set COLIBRI_DATA_DIR)")
+        logging.getLogger("colibri").setLevel(logging.ERROR)
+        profile(*loaded)
+    else:
+        main(int(args[0]) if args else 5)
