@@ -14,8 +14,13 @@ from app.domain import BookStale, BookUpdated, OrderFilled, OrderType, Side
 from strategies.base import Quote, Strategy
 from strategies.reconcile import plan_orders
 
-_BP = Decimal("0.0001")
 _NS = 1_000_000_000
+_UNITS = 10**8  # price fractions are exact integers in units of 1e-8 (1 bp = 10,000 units)
+
+
+def _units(bps: Decimal) -> int:
+    """Basis points as an exact fraction of 1e8, rounded to the nearest unit (1e-4 bp)."""
+    return int((Decimal(bps) * 10_000).to_integral_value())
 
 
 class SimpleQuoter(Strategy):
@@ -53,6 +58,10 @@ class SimpleQuoter(Strategy):
         super().__init__(params, source)
         self._paused_until_ns = 0
         self._timer = None
+        self._next_age_check_ns = 0
+        self._skew_cache: int | None = None
+        self._skew_valid_until = 0
+        self._derive()
 
     # -- life cycle -----------------------------------------------------------------------
     def on_start(self) -> None:
@@ -77,6 +86,8 @@ class SimpleQuoter(Strategy):
         self._schedule_age_check()
 
     def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None:
+        self._derive()
+        self._skew_cache = None
         if self.running:
             self._requote()
 
@@ -87,6 +98,8 @@ class SimpleQuoter(Strategy):
 
     def on_fill(self, event: OrderFilled) -> None:
         assert self.ctx is not None
+        self._orders_dirty = True
+        self._skew_cache = None
         delay = self.params["filled_order_delay_seconds"]
         if delay > 0:
             self._paused_until_ns = self.ctx.clock.now_ns() + int(delay * _NS)
@@ -98,6 +111,8 @@ class SimpleQuoter(Strategy):
 
     # -- quoting ---------------------------------------------------------------------------
     def _requote(self) -> None:
+        """Runs on every book update, so the common case (nothing to change) stays cheap:
+        integer tick maths only, and no order or balance reads unless something moved."""
         ctx = self.ctx
         assert ctx is not None
         book = ctx.book
@@ -105,16 +120,18 @@ class SimpleQuoter(Strategy):
             return
         now = ctx.clock.now_ns()
         wanted = self.wanted_quotes() if now >= self._paused_until_ns else []
+        key = tuple(wanted)
+        if key == self._last_wanted and not self._orders_dirty and now < self._next_age_check_ns:
+            return
+        self._last_wanted = key
+        self._orders_dirty = False
         resting = ctx.connector.open_orders(ctx.symbol)
-        mid = Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2
-        tolerance = int(mid * self.params["refresh_tolerance_bps"] * _BP)
-        plan = plan_orders(
-            wanted,
-            resting,
-            tolerance_ticks=tolerance,
-            max_age_ns=int(self.params["refresh_seconds"] * _NS),
-            now_ns=now,
-        )
+        max_age = int(self.params["refresh_seconds"] * _NS)
+        mid2 = book.best_bid_ticks + book.best_ask_ticks
+        tolerance = mid2 * self._tolerance_units // (2 * _UNITS)
+        plan = plan_orders(wanted, resting, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
+        oldest = min((o.created_ns for o in resting), default=now)
+        self._next_age_check_ns = oldest + max_age if resting else now + max_age
         for client_order_id in plan.cancel:
             ctx.connector.cancel_order(client_order_id)
         if not plan.create:
@@ -125,6 +142,9 @@ class SimpleQuoter(Strategy):
             if not self._affordable(quote, budget):
                 continue
             ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+
+    def on_order(self, event) -> None:
+        self._orders_dirty = True
 
     def _budget(self) -> dict[str, Decimal]:
         assert self.ctx is not None
@@ -144,6 +164,18 @@ class SimpleQuoter(Strategy):
         budget[asset] -= need
         return True
 
+    def _derive(self) -> None:
+        """Turns the Decimal parameters into exact integers once per parameter change."""
+        p = self.params
+        self._tolerance_units = _units(p["refresh_tolerance_bps"])
+        self._levels = [
+            (_units(p["bid_spread_bps"] + p["level_step_bps"] * i), _units(p["ask_spread_bps"] + p["level_step_bps"] * i))
+            for i in range(p["order_levels"])
+        ]
+        self._lots = -1  # needs the instrument: computed on first use
+        self._last_wanted = None
+        self._orders_dirty = True
+
     def wanted_quotes(self) -> list[Quote]:
         """The ladder for the current book (empty when a side of the book is missing)."""
         ctx = self.ctx
@@ -153,46 +185,59 @@ class SimpleQuoter(Strategy):
         if best_bid <= 0 or best_ask <= 0:
             return []
         inst = ctx.instrument
-        p = self.params
-        lots = inst.round_amount_to_lots(p["order_amount"])
+        if self._lots < 0:
+            self._lots = inst.round_amount_to_lots(self.params["order_amount"])
+            self._min_notional_ticks_lots = inst.min_notional / (inst.tick_size * inst.lot_size)
+        lots = self._lots
         if lots <= 0:
             return []
-        mid = Decimal(best_bid + best_ask) / 2
-        skew = self._skew_bps(mid)
+        mid2 = best_bid + best_ask  # twice the mid, in ticks: stays an integer
+        skew = self._skew_units()
+        post_only = self.params["post_only"]
+        floor_notional = self._min_notional_ticks_lots
         quotes: list[Quote] = []
-        for level in range(p["order_levels"]):
-            step = p["level_step_bps"] * level
-            bid_bps = p["bid_spread_bps"] + step + max(skew, Decimal(0))
-            ask_bps = p["ask_spread_bps"] + step + max(-skew, Decimal(0))
-            bid = int((mid * (1 - bid_bps * _BP)).to_integral_value(rounding="ROUND_FLOOR"))
-            ask = int((mid * (1 + ask_bps * _BP)).to_integral_value(rounding="ROUND_CEILING"))
-            if p["post_only"]:
+        for bid_units, ask_units in self._levels:
+            bid_units += max(skew, 0)
+            ask_units += max(-skew, 0)
+            bid = mid2 * (_UNITS - bid_units) // (2 * _UNITS)
+            ask = -(-mid2 * (_UNITS + ask_units) // (2 * _UNITS))
+            if post_only:
                 bid = min(bid, best_ask - 1)
                 ask = max(ask, best_bid + 1)
-            if bid > 0 and inst.notional(bid, lots) >= inst.min_notional:
+            if bid > 0 and bid * lots >= floor_notional:
                 quotes.append(Quote(Side.BUY, bid, lots))
-            if inst.notional(ask, lots) >= inst.min_notional:
+            if ask * lots >= floor_notional:
                 quotes.append(Quote(Side.SELL, ask, lots))
         return quotes
 
-    def _skew_bps(self, mid_ticks: Decimal) -> Decimal:
-        """Positive: too much base, so bids move away; negative: too little, asks move away."""
+    def _skew_units(self) -> int:
+        """Positive: too much base, so bids move away; negative: too little, asks move away.
+
+        Recomputed after fills and at most once a second otherwise (reading balances on
+        every book update would cost more than the rest of the quoting)."""
         strength = self.params["inventory_skew_bps"]
         if strength == 0:
-            return Decimal(0)
+            return 0
+        now = self.ctx.clock.now_ns()  # type: ignore[union-attr]
+        if self._skew_cache is not None and now < self._skew_valid_until:
+            return self._skew_cache
         inst = self.ctx.instrument  # type: ignore[union-attr]
+        book = self.ctx.book  # type: ignore[union-attr]
         balances = self.ctx.connector.balances()  # type: ignore[union-attr]
         base = balances[inst.base].total if inst.base in balances else Decimal(0)
         quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
-        price = mid_ticks * inst.tick_size
+        price = Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2 * inst.tick_size
         value = base * price + quote
-        if value <= 0:
-            return Decimal(0)
-        share = base * price / value * 100
-        target = self.params["inventory_target_base_pct"]
-        room = max(target, 100 - target) or Decimal(1)
-        deviation = max(Decimal(-1), min(Decimal(1), (share - target) / room))
-        return strength * deviation
+        skew = 0
+        if value > 0:
+            share = base * price / value * 100
+            target = self.params["inventory_target_base_pct"]
+            room = max(target, 100 - target) or Decimal(1)
+            deviation = max(Decimal(-1), min(Decimal(1), (share - target) / room))
+            skew = _units(strength * deviation)
+        self._skew_cache = skew
+        self._skew_valid_until = now + _NS
+        return skew
 
     def preview(self) -> list[Quote]:
         return self.wanted_quotes() if self.ctx is not None else []
