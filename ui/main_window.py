@@ -235,5 +235,9 @@ class MainWindow(QMainWindow):
             view.detach()
         self.backtest.shutdown()
         self.workspace.shutdown()
+        # Closing from inside closeEvent (no bot was running) would be ignored: close after it.
+        QTimer.singleShot(0, self._close_for_good)
+
+    def _close_for_good(self) -> None:
         self.close()
         self.shutdown_finished.emit()
