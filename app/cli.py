@@ -16,6 +16,7 @@ from typing import Callable
 from app.config.schema import ConfigError
 
 HEADLESS_DEMO_SECONDS = 60.0
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "resources" / "configs" / "demo.yaml"
 
 
 def _load(config_path: str | None):
@@ -139,7 +140,8 @@ def default_entry() -> int:
         print("No display found: running the headless demo (the desktop app needs a screen).")
     print(f"Headless demo: {HEADLESS_DEMO_SECONDS:g} s on the demo exchange; Ctrl-C stops early. "
           "Longer: python main.py run --duration SECONDS")
-    args = build_parser().parse_args(["run", "--duration", str(HEADLESS_DEMO_SECONDS)])
+    demo = ["--config", str(DEMO_CONFIG)] if DEMO_CONFIG.is_file() else []
+    args = build_parser().parse_args(["run", "--duration", str(HEADLESS_DEMO_SECONDS), *demo])
     return args.func(args)
 
 

@@ -18,6 +18,14 @@ def _dec(value: Decimal | None) -> str | None:
     return text
 
 
+_DERIVED = Decimal("1e-10")
+
+
+def _derived(value: Decimal | None) -> str | None:
+    """Average-cost figures divide, so they get a fixed precision; fill sums stay exact."""
+    return None if value is None else _dec(value.quantize(_DERIVED))
+
+
 def _balances(balances) -> dict[str, dict[str, str]]:
     return {
         asset: {"total": _dec(b.total), "available": _dec(b.available), "locked": _dec(b.locked)}
@@ -46,8 +54,8 @@ def build_report(bot: Bot, *, venue: str, mode: str) -> dict[str, Any]:
         "fees_quote": _dec(pnl.fees_quote),
         "mark_price": _dec(mark),
         "pnl_quote": _dec(pnl.pnl(mark)) if mark is not None else None,
-        "realized_pnl_quote": _dec(pnl.realized),
-        "unrealized_pnl_quote": _dec(pnl.unrealized(mark)) if mark is not None else None,
+        "realized_pnl_quote": _derived(pnl.realized),
+        "unrealized_pnl_quote": _derived(pnl.unrealized(mark)) if mark is not None else None,
         "inventory_change_base": _dec(pnl.base_delta),
         "rejected_orders": bot.rejects,
         "open_orders_at_exit": len(bot.open_orders()),
