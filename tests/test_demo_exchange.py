@@ -240,3 +240,17 @@ def test_runs_on_a_real_clock():
     updates, order = asyncio.run(scenario())
     assert len(updates) >= 5  # a snapshot then ~15 steps of 20 ms
     assert order.status is OrderStatus.OPEN
+
+
+def test_health_reports_state_and_latency():
+    from app.engine.clock import SimClock
+    from connectors.demo.exchange import DemoExchange
+
+    clock = SimClock(10**18)
+    exchange = DemoExchange(clock, latency_ns=2_000_000)
+    assert exchange.health()["state"] == "stopped"
+    exchange.start()
+    clock.run(until_ns=clock.now_ns() + 10**9)
+    report = exchange.health()
+    assert report["state"] == "running (simulated)" and report["latency_ms"] == 2.0
+    assert report["step_lag_ms"] == 0  # a simulated clock is never late

@@ -116,6 +116,11 @@ class MainWindow(QMainWindow):
         self.accounts_dock.account_added.connect(lambda account_id: log.info("account %s added", account_id))
         self.select_market(self.market.currentText())
         self.flusher.start()
+        self._reference_names: set[str] = set()
+        self.reference_timer = QTimer(self)
+        self.reference_timer.setInterval(500)
+        self.reference_timer.timeout.connect(self.update_reference_lines)
+        self.reference_timer.start()
 
     # -- construction helpers -------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -186,6 +191,21 @@ class MainWindow(QMainWindow):
         for view in self.market_views:
             view.set_source(feed, connector)
 
+    def update_reference_lines(self) -> None:
+        """Draws each running bot's named prices (fair value, reservation...) on the candles."""
+        data = self.market.currentData()
+        if not data or not self.candles.isVisible():
+            return
+        account, symbol = data
+        lines: dict[str, float | None] = {name: None for name in self._reference_names}
+        for bot in self.workspace.running_bots():
+            if bot.connector.name == account and bot.symbol == symbol:
+                for name, price in bot.strategy.reference_prices().items():
+                    lines[f"{bot.name} {name}"] = float(price)
+        self._reference_names = {name for name, price in lines.items() if price is not None}
+        if lines:
+            self.candles.set_reference_lines(lines)
+
     def kill_all(self) -> None:
         for bot in self.workspace.running_bots():
             bot.kill()
@@ -231,6 +251,7 @@ class MainWindow(QMainWindow):
             log.error("closing with %d orders not confirmed cancelled", left)
         self.layout_manager.save()
         self.flusher.stop()
+        self.reference_timer.stop()
         for view in self.market_views:
             view.detach()
         self.backtest.shutdown()

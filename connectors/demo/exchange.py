@@ -117,6 +117,7 @@ class DemoExchange(Connector):
         self.seed = int(seed)
         self.step_ns = int(step_ns)
         self.latency_ns = max(0, int(latency_ns))
+        self._step_lag_ns = 0
         self.warmup_ns = max(0, int(warmup_ns))
         self.market_collar = Decimal(str(market_collar))
         self._start_ticks = instrument.price_to_ticks(start_price)
@@ -379,10 +380,22 @@ class DemoExchange(Connector):
             self._emit(OrderFilled(self.name, order, fill))
         self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
 
+    def health(self) -> dict[str, object]:
+        """For the health panel: a simulated venue has no network, but its steps can lag."""
+        return {
+            "state": "running (simulated)" if self._running else "stopped",
+            "latency_ms": self.latency_ns / 1e6,
+            "reconnects": 0,
+            "rate_limit": "unlimited",
+            "step_lag_ms": round(self._step_lag_ns / 1e6, 2),
+            "open_orders": len(self.open_orders()),
+        }
+
     def _on_step(self) -> None:
         if not self._running or self._flow is None:
             return
         now = self.clock.now_ns()
+        self._step_lag_ns = max(0, now - self._next_step_ns)
         self._flow.step(now)
         sides, prices, qtys = self._engine.drain_levels()
         trades = self._engine.drain_trades()

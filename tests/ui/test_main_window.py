@@ -80,6 +80,7 @@ def test_trader_starts_edits_and_stops_a_bot_then_quits(app_env):
         assert bot.state is BotState.RUNNING
 
         await until(lambda: window.orders_model.rowCount() > 0, 5, "orders in the orders table")
+        await until(lambda: f"{bot.name} mid" in window.candles.reference_lines(), 3, "the bot's mid line on the candles")
         window.docks["fillsDock"].raise_()
         await until(lambda: window.fills_model.rowCount() > 0, 60, "fills in the fills table")
 
