@@ -26,8 +26,28 @@ async def _run_window(window) -> int:
     window.shutdown_finished.connect(closed.set)
     window.workspace.start()
     window.show()
+    log.info("main window shown on %s", ", ".join(window.workspace.connectors))
     await closed.wait()
     return 0
+
+
+def _stop_on_signals(window) -> None:
+    """SIGINT/SIGTERM stop every bot (cancelling its orders) and quit, without a dialog.
+
+    Python runs signal handlers only when it gets control, so a light timer hands it
+    control while Qt idles."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(signum, _frame) -> None:
+        log.warning("signal %s: stopping bots and quitting", signum)
+        QTimer.singleShot(0, window.shutdown_now)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    window._signal_pump = QTimer(window)
+    window._signal_pump.start(200)
 
 
 def run_app(argv: list[str] | None = None) -> int:
@@ -39,7 +59,9 @@ def run_app(argv: list[str] | None = None) -> int:
     from ui.errors import install_error_hooks
     from ui.main_window import MainWindow
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().level > logging.INFO or logging.getLogger().level == logging.NOTSET:
+        logging.getLogger().setLevel(logging.INFO)  # the log panel shows INFO and up
     app = make_application(argv)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         loop = runner.get_loop()
@@ -47,5 +69,6 @@ def run_app(argv: list[str] | None = None) -> int:
         workspace = Workspace(clock)
         window = MainWindow(workspace)
         reporter = install_error_hooks(loop, window, window)  # noqa: F841 (kept alive)
+        _stop_on_signals(window)
         code = runner.run(_run_window(window))
     return code

@@ -236,6 +236,11 @@ class MainWindow(QMainWindow):
         self._confirm_box = box
         box.open()
 
+    def shutdown_now(self) -> None:
+        """Quit without asking (a signal or a test): bots stop and cancel everything first."""
+        if not self._closing and not self._closed:
+            self._begin_shutdown()
+
     def _begin_shutdown(self) -> None:
         self._closing = True
         self.statusBar().showMessage("Stopping bots and cancelling orders…")
