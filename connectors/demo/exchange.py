@@ -19,20 +19,16 @@ at an absurd price. The remainder beyond the collar or an exhausted book is canc
 from __future__ import annotations
 
 import logging
-from collections import deque
 from decimal import Decimal
 from typing import Mapping
 
 from app.book import ASK, BID, OrderBook
 from app.domain import (
     BTC_USDT,
-    BalancesUpdated,
     BookResynced,
     BookUpdated,
-    Fill,
     Instrument,
     Order,
-    OrderFilled,
     OrderStatus,
     OrderType,
     OrderUpdated,
@@ -40,13 +36,13 @@ from app.domain import (
     TradesEvent,
     new_client_order_id,
 )
-from app.domain.ledger import InsufficientBalance, Ledger
+from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
-from app.domain.fill import Balance
 from app.engine.clock import Clock, TimerHandle
-from connectors.base import Connector, MarketFeed
+from connectors.base import MarketFeed
 from connectors.demo import matching
 from connectors.demo.flow import CrowdFlow
+from connectors.simulated import SimulatedAccount
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +55,6 @@ _KIND = {
     OrderType.IOC: matching.IOC,
     OrderType.MARKET: matching.IOC,  # with a protection collar price, see module docstring
 }
-_DONE_ORDERS_KEPT = 10_000
 
 
 class DemoFeed(MarketFeed):
@@ -91,8 +86,12 @@ class DemoFeed(MarketFeed):
             self._emit(TradesEvent(self.name, self.instrument.symbol, trades))
 
 
-class DemoExchange(Connector):
-    """A connector whose venue is simulated in-process (see the module docstring)."""
+class DemoExchange(SimulatedAccount):
+    """A connector whose venue is simulated in-process (see the module docstring).
+
+    The account side (ledger, orders, fill settlement, events) is SimulatedAccount's, shared
+    with paper trading; this class adds the crowd, the matching engine and the latencies.
+    """
 
     def __init__(
         self,
@@ -108,12 +107,10 @@ class DemoExchange(Connector):
         market_collar: Decimal | str = Decimal("0.05"),
         flow_params: Mapping[str, float] | None = None,
     ) -> None:
-        super().__init__()
         if step_ns <= 0:
             raise ValueError(f"step_ns must be positive, got {step_ns}")
-        self.name = name
-        self.clock = clock
-        self.instrument = instrument
+        start = balances if balances is not None else {instrument.quote: 100_000, instrument.base: 1}
+        super().__init__(name, clock, instrument, start)
         self.seed = int(seed)
         self.step_ns = int(step_ns)
         self.latency_ns = max(0, int(latency_ns))
@@ -122,47 +119,23 @@ class DemoExchange(Connector):
         self.market_collar = Decimal(str(market_collar))
         self._start_ticks = instrument.price_to_ticks(start_price)
         self._flow_params = dict(flow_params or {})
-        start = balances if balances is not None else {instrument.quote: 100_000, instrument.base: 1}
-        self._ledger = Ledger({asset: Decimal(str(v)) for asset, v in start.items()})
         self._engine = matching.MatchingEngine()
         self._flow: CrowdFlow | None = None
         self._feed = DemoFeed(self, instrument)
-        self._orders: dict[str, Order] = {}
         self._engine_ids: dict[str, int] = {}
         self._by_engine_id: dict[int, Order] = {}
-        self._done: deque[str] = deque()
         self._collars: dict[str, int] = {}  # protection prices of market orders in flight
-        self._trade_seq = 0
         self._timer: TimerHandle | None = None
         self._next_step_ns = 0
-        self._running = False
 
     # -- Connector ---------------------------------------------------------------------
-    @property
-    def instruments(self) -> dict[str, Instrument]:
-        return {self.instrument.symbol: self.instrument}
-
     def feed(self, symbol: str) -> DemoFeed:
-        if symbol != self.instrument.symbol:
-            raise KeyError(f"{self.name}: unknown symbol {symbol!r}")
-        return self._feed
+        return super().feed(symbol)  # type: ignore[return-value]
 
     @property
     def engine(self) -> matching.MatchingEngine:
         """The matching engine (read-only use: counts, queue positions, diagnostics)."""
         return self._engine
-
-    def balances(self) -> dict[str, Balance]:
-        return self._ledger.snapshot()
-
-    def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [
-            o for o in self._orders.values()
-            if not o.status.is_done and (symbol is None or o.symbol == symbol)
-        ]
-
-    def get_order(self, client_order_id: str) -> Order | None:
-        return self._orders.get(client_order_id)
 
     def queue_ahead_lots(self, client_order_id: str) -> int | None:
         eid = self._engine_ids.get(client_order_id)
@@ -213,12 +186,12 @@ class DemoExchange(Connector):
             created_ns=now,
             updated_ns=now,
         )
-        self._orders[order.client_order_id] = order
+        self._track(order)
         reason = self._admit(order)
         if reason is not None:
             self._finish(order, OrderStatus.REJECTED, now, reason)
             return order
-        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+        self._emit_balances(now)
         self.clock.call_later(self.latency_ns, lambda: self._submit(order))
         return order
 
@@ -331,54 +304,24 @@ class DemoExchange(Connector):
         self._finish(order, OrderStatus.CANCELLED, now, "cancelled")
 
     # -- internals ---------------------------------------------------------------------
-    def _finish(self, order: Order, status: OrderStatus, now: int, reason: str = "") -> None:
-        """Moves an order to a final state, frees its funds and publishes the change."""
-        if not order.status.is_done:
-            order.transition(status, now, reason)
-        self._retire(order)
-        self._emit(OrderUpdated(self.name, order, now))
-        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
-
-    def _retire(self, order: Order) -> None:
+    def _on_retire(self, order: Order) -> None:
         cid = order.client_order_id
-        self._ledger.release(cid)
         self._collars.pop(cid, None)
         eid = self._engine_ids.pop(cid, None)
         if eid is not None:
             self._by_engine_id.pop(eid, None)
-        self._done.append(cid)
-        while len(self._done) > _DONE_ORDERS_KEPT:
-            self._orders.pop(self._done.popleft(), None)
 
     def _process_fills(self, now: int) -> None:
         fills = self._engine.drain_fills()
         if not fills:
             return
-        inst = self.instrument
         for eid, _owner, price, qty, is_maker, _remaining in fills:
             order = self._by_engine_id.get(eid)
             if order is None:
                 log.error("%s: fill for unknown engine order %d", self.name, eid)
                 continue
-            order.record_fill(qty, now)
-            fee = self._ledger.settle_fill(order, inst, price, qty, is_maker=is_maker)
-            self._trade_seq += 1
-            fill = Fill(
-                trade_id=f"{self.name}-{self._trade_seq}",
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                price=inst.ticks_to_price(price),
-                amount=inst.lots_to_amount(qty),
-                fee=fee,
-                fee_asset=inst.quote,
-                is_maker=bool(is_maker),
-                ts_ns=now,
-            )
-            if order.status is OrderStatus.FILLED:
-                self._retire(order)
-            self._emit(OrderFilled(self.name, order, fill))
-        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+            self._settle_fill(order, price, qty, is_maker=is_maker, now=now)
+        self._emit_balances(now)
 
     def health(self) -> dict[str, object]:
         """For the health panel: a simulated venue has no network, but its steps can lag."""

@@ -28,15 +28,10 @@ import itertools
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from app.domain import (
-    Balance,
-    BalancesUpdated,
     BookResynced,
     BookUpdated,
     Event,
-    Fill,
-    Instrument,
     Order,
-    OrderFilled,
     OrderStatus,
     OrderType,
     OrderUpdated,
@@ -44,19 +39,23 @@ from app.domain import (
     TradesEvent,
     new_client_order_id,
 )
-from app.domain.ledger import InsufficientBalance, Ledger
+from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
 from app.engine.clock import Clock, TimerHandle
-from connectors.base import Connector, MarketFeed
+from connectors.base import MarketFeed
 from connectors.paper.liquidity import LiquidityTaker
 from connectors.paper.queue_model import QueueModel
+from connectors.simulated import SimulatedAccount
 
 MS = 1_000_000
-_KEEP_DONE_ORDERS = 10_000
 
 
-class PaperConnector(Connector):
-    """A simulated account on one MarketFeed's instrument."""
+class PaperConnector(SimulatedAccount):
+    """A simulated account on one MarketFeed's instrument.
+
+    The account side (ledger, orders, fill settlement, events) is SimulatedAccount's, shared
+    with the demo exchange; this class adds the latencies, the book walk and the queue model.
+    """
 
     MARKET_LOCK_MARGIN = Decimal("0.01")
     """Market orders lock (and are protected) at the submission walk's worst price +-1%."""
@@ -70,55 +69,24 @@ class PaperConnector(Connector):
         cancel_latency_ns: int = 20 * MS,
         name: str = "paper",
     ) -> None:
-        super().__init__()
         if order_latency_ns < 0 or cancel_latency_ns < 0:
             raise ValueError("latencies cannot be negative")
-        self.name = name
-        self.clock = clock if clock is not None else feed.clock
+        super().__init__(name, clock if clock is not None else feed.clock, feed.instrument, balances)
         self.order_latency_ns = int(order_latency_ns)
         self.cancel_latency_ns = int(cancel_latency_ns)
         self._feed = feed
-        self._instrument: Instrument = feed.instrument
-        self._ledger = Ledger(dict(balances))
         self._model = QueueModel()
         self._taker = LiquidityTaker()
-        self._orders: dict[str, Order] = {}
-        self._open: dict[str, Order] = {}
-        self._done_ids: list[str] = []
         self._oid_of: dict[str, int] = {}
         self._order_of_oid: dict[int, Order] = {}
         self._oids = itertools.count(1)
-        self._trade_ids = itertools.count(1)
         self._creates: dict[str, TimerHandle] = {}
         self._cancels: dict[str, TimerHandle] = {}
-        self._running = False
 
     # -- Connector: read side ---------------------------------------------------------------
-    @property
-    def instruments(self) -> dict[str, Instrument]:
-        return {self._instrument.symbol: self._instrument}
-
-    def feed(self, symbol: str) -> MarketFeed:
-        if symbol != self._instrument.symbol:
-            raise KeyError(f"{self.name}: unknown symbol {symbol!r}")
-        return self._feed
-
-    def balances(self) -> dict[str, Balance]:
-        return self._ledger.snapshot()
-
-    def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
-
-    def get_order(self, client_order_id: str) -> Order | None:
-        return self._orders.get(client_order_id)
-
     def queue_ahead_lots(self, client_order_id: str) -> int | None:
         oid = self._oid_of.get(client_order_id)
         return None if oid is None else self._model.queue_ahead(oid)
-
-    @property
-    def is_running(self) -> bool:
-        return self._running
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -162,12 +130,11 @@ class PaperConnector(Connector):
         order_type = OrderType(order_type)
         price_ticks = 0 if order_type is OrderType.MARKET else int(price_ticks)
         order = Order(new_client_order_id(), symbol, side, order_type, price_ticks, int(amount_lots), now)
-        self._orders[order.client_order_id] = order
-        self._open[order.client_order_id] = order
+        self._track(order)
         reason, lock_ticks = self._validate(order)
         if reason is None:
             try:
-                self._ledger.lock_for_order(order, self._instrument, lock_ticks)
+                self._ledger.lock_for_order(order, self.instrument, lock_ticks)
             except InsufficientBalance as exc:
                 reason = str(exc)
         if reason is not None:
@@ -197,11 +164,11 @@ class PaperConnector(Connector):
         """Why the order is refused now (or None), and the price its lock is sized for."""
         if not self._running:
             return f"{self.name} connector is not running (call start())", 0
-        if order.symbol != self._instrument.symbol:
-            return f"unknown symbol {order.symbol!r} (paper trades {self._instrument.symbol})", 0
+        inst = self.instrument
+        if order.symbol != inst.symbol:
+            return f"unknown symbol {order.symbol!r} (paper trades {inst.symbol})", 0
         if self._feed.is_stale:
             return "market data is stale", 0
-        inst = self._instrument
         reason = check_order(inst, order.type, order.amount_lots, order.price_ticks)
         if reason is not None:
             return reason, 0
@@ -251,7 +218,7 @@ class PaperConnector(Connector):
             if plan:
                 self._taker.commit(consumed, plan)
                 for price, lots in plan:
-                    self._apply_fill(order, price, lots, is_maker=False, now=now)
+                    self._settle_fill(order, price, lots, is_maker=False, now=now)
             if order.status.is_done:
                 self._emit_balances(now)
                 return
@@ -289,52 +256,11 @@ class PaperConnector(Connector):
             return  # filled (or refused) while the cancel travelled: the cancel fails
         self._finish(order, OrderStatus.CANCELLED, self.clock.now_ns(), "cancelled")
 
-    def _apply_fill(self, order: Order, price_ticks: int, lots: int, *, is_maker: bool, now: int) -> None:
-        inst = self._instrument
-        fee = self._ledger.settle_fill(order, inst, price_ticks, lots, is_maker=is_maker)
-        order.record_fill(lots, now)
-        fill = Fill(
-            trade_id=f"{self.name}-{next(self._trade_ids)}",
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            price=inst.ticks_to_price(price_ticks),
-            amount=inst.lots_to_amount(lots),
-            fee=fee,
-            fee_asset=inst.quote,
-            is_maker=is_maker,
-            ts_ns=now,
-        )
-        self._emit(OrderFilled(self.name, order, fill))
-        if order.status is OrderStatus.FILLED:
-            self._retire(order)
-
-    def _finish(
-        self, order: Order, status: OrderStatus, now: int, reason: str, *, balances_changed: bool = True
-    ) -> None:
-        """Ends an unfilled (part of an) order: final state, lock released, event."""
-        order.transition(status, now, reason)
-        self._retire(order)
-        self._emit(OrderUpdated(self.name, order, now))
-        if balances_changed:
-            self._emit_balances(now)
-
-    def _retire(self, order: Order) -> None:
-        cid = order.client_order_id
-        self._ledger.release(cid)
-        oid = self._oid_of.pop(cid, None)
+    def _on_retire(self, order: Order) -> None:
+        oid = self._oid_of.pop(order.client_order_id, None)
         if oid is not None:
             self._model.remove(oid)
             self._order_of_oid.pop(oid, None)
-        self._open.pop(cid, None)
-        self._done_ids.append(cid)
-        if len(self._done_ids) > 2 * _KEEP_DONE_ORDERS:
-            for old in self._done_ids[:_KEEP_DONE_ORDERS]:
-                self._orders.pop(old, None)
-            del self._done_ids[:_KEEP_DONE_ORDERS]
-
-    def _emit_balances(self, now: int) -> None:
-        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
 
     # -- market events ----------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -357,5 +283,5 @@ class PaperConnector(Connector):
             order = self._order_of_oid.get(oid)
             if order is None or order.status.is_done:
                 continue
-            self._apply_fill(order, price, lots, is_maker=True, now=now)
+            self._settle_fill(order, price, lots, is_maker=True, now=now)
         self._emit_balances(now)

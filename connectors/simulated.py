@@ -1,0 +1,161 @@
+"""The account side shared by every venue Colibri simulates in-process.
+
+The demo exchange (connectors/demo) and paper trading (connectors/paper) match orders in
+very different ways, one in a full matching engine with a synthetic crowd, the other
+against a feed's book and a queue model, but once a fill has been decided they must book it
+in exactly the same way. SimulatedAccount holds that part once: the single instrument and
+its feed, the Ledger, the orders, the trade ids, and above all `_settle_fill`, the one
+path from "these lots traded at this price" to balances, locks, Fill and events. With a
+single settlement path, fees, lock releases, Fill fields and the order of events cannot
+drift apart between simulated venues, and a strategy cannot tell them apart.
+
+What a subclass supplies is how orders reach its matching and leave it: `place_order`,
+`cancel_order`, `start`, `stop`, and `_on_retire` to drop its own per-order matching state
+(engine ids, queue positions, ...) when an order can no longer fill.
+"""
+from __future__ import annotations
+
+import itertools
+from abc import abstractmethod
+from collections import deque
+from decimal import Decimal
+from typing import Mapping
+
+from app.domain import (
+    Balance,
+    BalancesUpdated,
+    Fill,
+    Instrument,
+    Order,
+    OrderFilled,
+    OrderStatus,
+    OrderUpdated,
+)
+from app.domain.ledger import Ledger
+from app.engine.clock import Clock
+from connectors.base import Connector, MarketFeed
+
+DONE_ORDERS_KEPT = 10_000
+"""Finished orders stay readable by `get_order` until this many more recent ones finished."""
+
+
+class SimulatedAccount(Connector):
+    """A simulated trading account on one instrument, settled through one shared path.
+
+    Subclasses set `self._feed` (the MarketFeed of `instrument`) in their `__init__`, register
+    each new order with `_track`, book every execution with `_settle_fill`, end orders that
+    will not fill any more with `_finish`, and publish balances with `_emit_balances`.
+
+    Invariant: an order is in `open_orders()` exactly until it is retired, and it is retired
+    (lock released, venue state dropped) as soon as its status is final.
+    """
+
+    _feed: MarketFeed
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        instrument: Instrument,
+        balances: Mapping[str, Decimal | str | int],
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.clock = clock
+        self.instrument = instrument
+        self._ledger = Ledger(dict(balances))
+        self._orders: dict[str, Order] = {}  # every order still remembered, by client id
+        self._open: dict[str, Order] = {}  # orders that may still fill, in placement order
+        self._done: deque[str] = deque()  # finished orders, oldest first (bounded retention)
+        self._trade_ids = itertools.count(1)
+        self._running = False
+
+    # -- Connector: read side ---------------------------------------------------------------
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return {self.instrument.symbol: self.instrument}
+
+    def feed(self, symbol: str) -> MarketFeed:
+        if symbol != self.instrument.symbol:
+            raise KeyError(f"{self.name}: unknown symbol {symbol!r}")
+        return self._feed
+
+    def balances(self) -> dict[str, Balance]:
+        return self._ledger.snapshot()
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    # -- order book-keeping for subclasses --------------------------------------------------
+    def _track(self, order: Order) -> None:
+        """Remembers a just-created order; it is open until `_retire`."""
+        self._orders[order.client_order_id] = order
+        self._open[order.client_order_id] = order
+
+    def _settle_fill(self, order: Order, price_ticks: int, lots: int, *, is_maker: bool, now: int) -> Fill:
+        """Books one execution of `lots` at `price_ticks` and publishes it as OrderFilled.
+
+        The order records the fill first (so an impossible overfill raises before any money
+        moves), then the ledger moves the assets, charges the fee in the quote asset and
+        frees the lock of exactly the lots filled. A fill that completes the order retires
+        it before the event goes out, so listeners already see it gone from `open_orders()`
+        with its lock released. Callers publish `_emit_balances` once after a batch.
+        """
+        inst = self.instrument
+        order.record_fill(lots, now)
+        fee = self._ledger.settle_fill(order, inst, price_ticks, lots, is_maker=is_maker)
+        fill = Fill(
+            trade_id=f"{self.name}-{next(self._trade_ids)}",
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=inst.ticks_to_price(price_ticks),
+            amount=inst.lots_to_amount(lots),
+            fee=fee,
+            fee_asset=inst.quote,
+            is_maker=bool(is_maker),
+            ts_ns=now,
+        )
+        if order.status is OrderStatus.FILLED:
+            self._retire(order)
+        self._emit(OrderFilled(self.name, order, fill))
+        return fill
+
+    def _finish(
+        self, order: Order, status: OrderStatus, now: int, reason: str = "", *, balances_changed: bool = True
+    ) -> None:
+        """Ends an order that will not fill (more): final state, lock released, events."""
+        if not order.status.is_done:
+            order.transition(status, now, reason)
+        self._retire(order)
+        self._emit(OrderUpdated(self.name, order, now))
+        if balances_changed:
+            self._emit_balances(now)
+
+    def _retire(self, order: Order) -> None:
+        """Drops a final order from the open set and the venue, and frees what it still locks.
+
+        The order itself stays readable by `get_order` until DONE_ORDERS_KEPT more recent
+        orders have finished, so memory stays bounded on a bot that runs for weeks.
+        """
+        cid = order.client_order_id
+        self._ledger.release(cid)
+        self._open.pop(cid, None)
+        self._on_retire(order)
+        self._done.append(cid)
+        while len(self._done) > DONE_ORDERS_KEPT:
+            self._orders.pop(self._done.popleft(), None)
+
+    @abstractmethod
+    def _on_retire(self, order: Order) -> None:
+        """Forgets the venue's own state of an order that can no longer fill."""
+
+    def _emit_balances(self, now: int) -> None:
+        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
