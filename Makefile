@@ -41,3 +41,7 @@ build: $(STAMP)
 clean:
 	rm -rf .build dist $(VENV)
 	find app connectors strategies -name '*.so' -delete
+
+# Documentation screenshots of the real window on the demo exchange, under a virtual X server.
+screenshots: setup test-system-deps
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) tools/screenshots.py docs/screenshots
