@@ -51,6 +51,25 @@ def test_synthetic_rows_are_exact(tmp_path: Path) -> None:
     assert [len(cols.levels(i)[0]) for i in range(len(cols))][:3] == [1, 2, 4]
 
 
+def test_event_columns_for_some_kinds(tmp_path: Path) -> None:
+    events, _ = parse_recordings([write_recording(tmp_path / "s.gz", spot_session())])
+    every = EventColumns(events)
+    book = EventColumns(events, kinds=(DEPTH, SNAPSHOT, TRADE))  # what a replay needs: no BBO
+    kept = [i for i in range(len(every)) if every.msg_kind[i] != BBO]
+    assert len(book) == len(kept) == 8 and BBO not in book.msg_kind.tolist()
+    for mine, i in enumerate(kept):  # the same messages, rows and ids, numbered among the kept
+        assert (book.starts[mine], book.stops[mine]) == (every.starts[i], every.stops[i])
+        for name in ("msg_ts", "msg_kind", "msg_empty", "msg_first", "msg_last", "msg_prev"):
+            assert getattr(book, name)[mine] == getattr(every, name)[i], name
+        assert [a.tolist() for a in book.levels(mine)] == [a.tolist() for a in every.levels(i)]
+    snap = book.msg_kind.tolist().index(SNAPSHOT)
+    assert [a.tolist() for a in book.snapshot_sides(snap)] == [[10_000, 9_999], [100_000, 300_000],
+                                                              [10_005, 10_010], [200_000, 100_000]]
+    assert len(EventColumns(events, kinds=[DEPTH, SNAPSHOT, TRADE, BBO])) == len(every)
+    assert len(EventColumns(events, kinds=())) == 0
+    assert len(EventColumns(events[:0], kinds=(DEPTH,))) == 0
+
+
 def test_ts_kept_in_file_order_across_files(tmp_path: Path) -> None:
     a = write_recording(tmp_path / "a.gz", spot_session()[:3])
     b = write_recording(tmp_path / "b.gz", spot_session()[3:], start_ns=2_000_000_000_000_000_000)

@@ -9,7 +9,9 @@ lost data: the book is marked stale and a new snapshot is needed. A gap never ra
 it is an expected network event that the feed reports and recovers from.
 
 Diffs arrive as array slices (sides int8, prices/qtys int64, C-contiguous), so a whole
-message is one batched call into the Cython book.
+message is one batched call into the Cython book. The steady state (in sync, the diff
+continues the chain) is a short path at the top of `on_diff`; everything else (buffering,
+the first diff after a snapshot, stale drops, gaps) goes through the full rules.
 """
 from __future__ import annotations
 
@@ -27,6 +29,12 @@ class SyncStatus(IntEnum):
     BUFFERED = 2  # kept until a snapshot arrives
     STALE_DROPPED = 3  # already contained in the book (u <= last applied id)
     GAP = 4  # the chain broke: book marked stale, a snapshot is needed
+
+
+_APPLIED = SyncStatus.APPLIED  # module constants: cheaper than enum attribute look-ups per diff
+_BUFFERED = SyncStatus.BUFFERED
+_STALE_DROPPED = SyncStatus.STALE_DROPPED
+_GAP = SyncStatus.GAP
 
 
 @dataclass
@@ -52,6 +60,7 @@ class DepthSynchronizer:
         self._last_u = -1
         self._synced = False
         self._first_pending = True
+        self._chained = False  # synced and past the first diff: only U == u + 1 / pu == u to check
         self.needs_snapshot = True
         self.diffs_applied = 0
         self.levels_applied = 0
@@ -97,17 +106,18 @@ class DepthSynchronizer:
         self._last_u = int(last_update_id)
         self._synced = True
         self._first_pending = True
+        self._chained = False
         self.needs_snapshot = False
         pending = self._buffer
         self._buffer = deque(maxlen=pending.maxlen)
         while pending:
             diff = pending.popleft()
             status = self._process(diff.first_id, diff.last_id, diff.prev_id, diff.sides, diff.prices, diff.qtys)
-            if status == SyncStatus.GAP:
+            if status is _GAP:
                 self._buffer.append(diff)  # newer than the snapshot: keep for the next one
                 self._buffer.extend(pending)
-                return SyncStatus.GAP
-        return SyncStatus.APPLIED
+                return _GAP
+        return _APPLIED
 
     def on_diff(
         self,
@@ -119,11 +129,23 @@ class DepthSynchronizer:
         qtys: np.ndarray,
     ) -> SyncStatus:
         """One depth message: U, u, pu (-1 on spot) and its levels as array slices."""
-        if not self._synced:
+        if self._chained:
+            # Steady state, the same outcome as _process for a diff that continues the chain.
+            last = self._last_u
+            if last_id > last and (prev_id == last if self._futures else first_id == last + 1):
+                n = len(sides)
+                if n:
+                    self.book.apply_deltas(sides, prices, qtys)
+                    self.levels_applied += n
+                self._last_u = last_id
+                self.book.update_id = last_id
+                self.diffs_applied += 1
+                return _APPLIED
+        elif not self._synced:
             self._buffer.append(_Diff(first_id, last_id, prev_id, sides, prices, qtys))
-            return SyncStatus.BUFFERED
+            return _BUFFERED
         status = self._process(first_id, last_id, prev_id, sides, prices, qtys)
-        if status == SyncStatus.GAP:
+        if status is _GAP:
             self._buffer.append(_Diff(first_id, last_id, prev_id, sides, prices, qtys))
         return status
 
@@ -134,34 +156,36 @@ class DepthSynchronizer:
         last = self._last_u
         if last_id <= last:
             self.dropped += 1
-            return SyncStatus.STALE_DROPPED
+            return _STALE_DROPPED
         if self._first_pending:
             # Must bracket the snapshot. Futures ids skip numbers, so a diff whose pu is at
             # or before the snapshot also connects.
             ok = first_id <= last + 1 or (self._futures and 0 <= prev_id <= last)
             if not ok:
                 self._lose_sync(f"gap: first diff after snapshot {last} starts at U={first_id}")
-                return SyncStatus.GAP
+                return _GAP
         elif self._futures:
             if prev_id != last:
                 self._lose_sync(f"gap: pu={prev_id} but previous u={last} (diff u={last_id})")
-                return SyncStatus.GAP
+                return _GAP
         elif first_id != last + 1:
             self._lose_sync(f"gap: U={first_id} but previous u={last} (expected U={last + 1})")
-            return SyncStatus.GAP
+            return _GAP
         if len(sides):
             self.book.apply_deltas(sides, prices, qtys)
             self.levels_applied += len(sides)
         self._last_u = last_id
         self.book.update_id = last_id
         self._first_pending = False
+        self._chained = True  # only reached while synced
         self.diffs_applied += 1
-        return SyncStatus.APPLIED
+        return _APPLIED
 
     def _lose_sync(self, reason: str, count_gap: bool = True) -> None:
         self.book.mark_stale(reason)
         self._synced = False
         self._first_pending = True
+        self._chained = False
         self.needs_snapshot = True
         self._buffer.clear()
         if count_gap:

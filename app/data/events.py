@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -134,16 +135,29 @@ class EventColumns:
 
     Field views of a structured array are strided; the Cython book takes contiguous
     arrays, so consumers (replay, verification) slice these columns instead.
+
+    With `kinds`, only the messages of those kinds (the kind of a message's first row)
+    are listed: message `i` is then the i-th kept one, and the per-message arrays and
+    Python work shrink accordingly (a replay skips BBO messages). `starts`/`stops` always
+    index rows of `events` and of the row columns, which are copied whole: a contiguous
+    copy of a field costs less than gathering the kept rows out of it.
     """
 
-    def __init__(self, events: np.ndarray) -> None:
+    def __init__(self, events: np.ndarray, kinds: Iterable[int] | None = None) -> None:
         self.side = np.ascontiguousarray(events["side"])
         self.price = np.ascontiguousarray(events["price_ticks"])
         self.qty = np.ascontiguousarray(events["qty_lots"])
-        self.starts, self.stops = message_bounds(events)
-        starts = self.starts
+        starts, stops = message_bounds(events)
+        msg_kind = events["kind"][starts]
+        if kinds is not None:
+            keep = np.zeros(len(starts), dtype=bool)
+            for kind in set(kinds):
+                keep |= msg_kind == kind
+            if not keep.all():
+                starts, stops, msg_kind = starts[keep], stops[keep], msg_kind[keep]
+        self.starts, self.stops = starts, stops
         self.msg_ts = np.ascontiguousarray(events["ts_ns"][starts])
-        self.msg_kind = np.ascontiguousarray(events["kind"][starts])
+        self.msg_kind = np.ascontiguousarray(msg_kind)
         self.msg_empty = (events["flags"][starts] & EMPTY_MESSAGE) != 0
         self.msg_first = np.ascontiguousarray(events["first_id"][starts])
         self.msg_last = np.ascontiguousarray(events["last_id"][starts])

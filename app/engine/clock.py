@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from typing import Callable
 
 Callback = Callable[[], None]
+_END_OF_TIME = 1 << 63  # later than any int64 nanosecond time
 
 
 class TimerHandle:
@@ -51,6 +52,14 @@ class Clock(ABC):
     def is_simulated(self) -> bool:
         return False
 
+    def try_advance(self, when_ns: int) -> bool:
+        """From inside a callback: moves time to `when_ns` if a callback scheduled now for
+        `when_ns` would certainly be the next one to run, so the caller may do that work
+        inline instead of scheduling it. Returns False when it cannot tell or that work
+        must wait its turn (then nothing changed and the caller schedules as usual).
+        Only a SimClock can ever say yes."""
+        return False
+
 
 class SimClock(Clock):
     """Discrete-event time: `run` jumps from one scheduled callback to the next."""
@@ -60,6 +69,8 @@ class SimClock(Clock):
         self._heap: list[tuple[int, int, Callback, TimerHandle]] = []
         self._seq = itertools.count()
         self._stopped = False
+        self._limit: int | None = None  # while run() runs: the latest time it may reach
+        self._advanced = 0  # callbacks run inline through try_advance (counted by run)
 
     def now_ns(self) -> int:
         return self._now
@@ -76,28 +87,59 @@ class SimClock(Clock):
     def stop(self) -> None:
         self._stopped = True
 
+    def try_advance(self, when_ns: int) -> bool:
+        """Jumps to `when_ns` when `call_at(when_ns, cb)` made now would make `cb` the very
+        next callback `run` calls: no pending callback is due at or before `when_ns` (an
+        equal-time one was scheduled earlier, so it goes first), `when_ns` is within
+        run's `until_ns`, and `stop()` was not requested. The caller then runs its work
+        inline, in exactly the order the scheduled callback would have had; it counts as
+        one callback in run's result. Outside `run` it always returns False."""
+        limit = self._limit
+        if limit is None or self._stopped:
+            return False
+        when = int(when_ns)
+        if when < self._now:
+            when = self._now
+        if when > limit:
+            return False
+        heap = self._heap
+        while heap and heap[0][0] <= when:
+            if not heap[0][3]._cancelled:
+                return False
+            heapq.heappop(heap)  # cancelled: run() would skip it anyway
+        self._now = when
+        self._advanced += 1
+        return True
+
     def run(self, until_ns: int | None = None) -> int:
         """Runs callbacks in time order until `until_ns`, `stop()` or nothing is left.
 
-        Returns the number of callbacks run.
+        Returns the number of callbacks run (work done inline through `try_advance`
+        included).
         """
         heap = self._heap
         pop = heapq.heappop
         count = 0
         self._stopped = False
-        while heap and not self._stopped:
-            when = heap[0][0]
-            if until_ns is not None and when > until_ns:
-                break
-            _, _, callback, handle = pop(heap)
-            if handle._cancelled:
-                continue
-            self._now = when
-            callback()
-            count += 1
+        outer_limit = self._limit
+        self._limit = _END_OF_TIME if until_ns is None else int(until_ns)
+        advanced = self._advanced
+        try:
+            while heap and not self._stopped:
+                when = heap[0][0]
+                if until_ns is not None and when > until_ns:
+                    break
+                _, _, callback, handle = pop(heap)
+                if handle._cancelled:
+                    continue
+                self._now = when
+                callback()
+                count += 1
+        finally:
+            self._limit = outer_limit
         if until_ns is not None and not self._stopped and self._now < until_ns:
             self._now = until_ns
-        return count
+        return count + self._advanced - advanced
 
     def pending(self) -> int:
         return sum(1 for item in self._heap if not item[3]._cancelled)

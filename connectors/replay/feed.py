@@ -1,10 +1,18 @@
 """Replays a recorded event array as a live market feed on any Clock.
 
-Message boundaries, kinds and ids are computed once with numpy at construction; each
-scheduled callback then does little Python work: one batched book update or one trade
-batch. With a SimClock started at the first timestamp, messages run at their recorded
-receive times; with a RealClock, `speed` compresses or stretches the gaps between them;
-speed 0 or None runs back to back as fast as the loop allows.
+Everything that does not depend on time is computed once with numpy at construction:
+message boundaries, kinds and ids of the replayed messages (BBO messages are left out),
+one replay unit per book message or run of same-instant trades, and one read-only
+TRADE_DTYPE array of all trades that TradesEvents slice. Each unit then costs little
+Python work: one batched book update or one trade slice, and its due time is a list
+look-up.
+
+With a SimClock started at the first timestamp, messages run at their recorded receive
+times; with a RealClock, `speed` compresses or stretches the gaps between them; speed 0
+or None runs back to back, one message per callback. On a SimClock one callback goes on
+with the following messages as long as `SimClock.try_advance` says that no other
+callback would run in between, which keeps the order of everything exactly as if each
+had been scheduled on its own.
 """
 from __future__ import annotations
 
@@ -19,9 +27,17 @@ from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instru
 from app.engine.clock import Clock, TimerHandle
 from connectors.base import MarketFeed
 
+_APPLIED = SyncStatus.APPLIED
+_GAP = SyncStatus.GAP
+_EXACT_FLOAT = 1 << 53  # |int| below this converts to float exactly
+
 
 class ReplayFeed(MarketFeed):
-    """A MarketFeed over an EVENT_DTYPE array (BBO rows are not replayed)."""
+    """A MarketFeed over an EVENT_DTYPE array (BBO rows are not replayed).
+
+    TradesEvent.trades are read-only views of one array built at construction: listeners
+    may keep them (they never change) but cannot write to them (copy first).
+    """
 
     def __init__(
         self,
@@ -46,38 +62,68 @@ class ReplayFeed(MarketFeed):
         self.finished = False
         self._book = OrderBook(self.instrument.symbol)
         self._sync = DepthSynchronizer(self._book, market or "spot")
-        self._cols = EventColumns(events)
-        self._trade_price = np.ascontiguousarray(events["price_ticks"])
-        self._trade_ts = np.ascontiguousarray(events["ts_ns"])
-        kinds = self._cols.msg_kind
-        # The replayed messages, with consecutive trades sharing a receive time grouped.
-        wanted = np.flatnonzero((kinds == DEPTH) | (kinds == SNAPSHOT) | (kinds == TRADE))
-        self._msgs = self._group_trades(wanted)
-        self._kinds = kinds.tolist()
-        self._firsts = self._cols.msg_first.tolist()
-        self._lasts = self._cols.msg_last.tolist()
-        self._prevs = self._cols.msg_prev.tolist()
-        self._ts = self._cols.msg_ts.tolist()
+        self._cols = EventColumns(events, kinds=(DEPTH, SNAPSHOT, TRADE))
+        self._trades = self._all_trades()
+        self._build_units()
+        self._offsets: list[int] = []  # due time of each unit from the first, at _offsets_speed
+        self._offsets_speed: float | None = None
         self._pos = 0
         self._handle: TimerHandle | None = None
         self._clock_start = 0
         self._first_ts = 0
         self.messages_replayed = 0
 
-    def _group_trades(self, wanted: np.ndarray) -> list[tuple[int, int]]:
-        """(first message, end message) runs: one per book message, trades merged when
-        consecutive in `wanted` and received at the same instant."""
-        kinds = self._cols.msg_kind[wanted]
-        ts = self._cols.msg_ts[wanted]
-        same = np.zeros(len(wanted), dtype=bool)
-        if len(wanted) > 1:
-            same[1:] = (kinds[1:] == TRADE) & (kinds[:-1] == TRADE) & (ts[1:] == ts[:-1]) & (
-                wanted[1:] == wanted[:-1] + 1
-            )
+    def _all_trades(self) -> np.ndarray:
+        """Every trade message's (first) row, in replay order, as one read-only array."""
+        cols = self._cols
+        msgs = np.flatnonzero(cols.msg_kind == TRADE)
+        rows = cols.starts[msgs]
+        trades = np.empty(len(msgs), dtype=TRADE_DTYPE)
+        trades["ts_ns"] = cols.msg_ts[msgs]
+        trades["price_ticks"] = cols.price[rows]
+        trades["qty_lots"] = cols.qty[rows]
+        trades["taker_side"] = cols.side[rows]
+        trades.flags.writeable = False
+        return trades
+
+    def _build_units(self) -> None:
+        """The replay units, as parallel lists (cheaper to build than a tuple per unit):
+        one per book message, and one per run of consecutive trade messages received at
+        the same instant with nothing in between. `_u_a`/`_u_b` hold, for DEPTH, rows a:b
+        of the columns (b == a when empty); TRADE, slice a:b of the trade array; SNAPSHOT,
+        the message and its level count. `_u_ts`/`_u_first`/`_u_last`/`_u_prev` are 0
+        where the unit's kind does not use them (Python's cached small int: no object to
+        build for most of them); `_unit_ts` has every unit's receive time (for pacing)."""
+        cols = self._cols
+        kinds = cols.msg_kind
+        ts = cols.msg_ts
+        starts, stops = cols.starts, cols.stops
+        n = len(kinds)
+        is_trade = kinds == TRADE
+        same = np.zeros(n, dtype=bool)
+        if n > 1:
+            # Adjacent in the recording: no skipped (BBO) message between the two.
+            adjacent = starts[1:] == stops[:-1]
+            same[1:] = is_trade[1:] & is_trade[:-1] & (ts[1:] == ts[:-1]) & adjacent
         heads = np.flatnonzero(~same)
-        ends = np.append(heads[1:], len(wanted))
-        w = wanted.tolist()
-        return [(w[h], w[e - 1] + 1) for h, e in zip(heads.tolist(), ends.tolist())]
+        counts = np.diff(np.append(heads, n))
+        kind = kinds[heads]
+        trade_pos = (np.cumsum(is_trade) - 1)[heads]
+        trade = kind == TRADE
+        book = ~trade
+        depth = kind == DEPTH
+        a = np.where(trade, trade_pos, np.where(depth, starts[heads], heads))
+        depth_end = np.where(cols.msg_empty[heads], starts[heads], stops[heads])
+        b = np.where(trade, trade_pos + counts, np.where(depth, depth_end, stops[heads] - starts[heads]))
+        self._unit_ts = np.ascontiguousarray(ts[heads])
+        self._u_kind: list[int] = kind.tolist()
+        self._u_a: list[int] = a.tolist()
+        self._u_b: list[int] = b.tolist()
+        self._u_ts: list[int] = np.where(book, self._unit_ts, 0).tolist()
+        self._u_first: list[int] = np.where(depth, cols.msg_first[heads], 0).tolist()
+        self._u_last: list[int] = np.where(book, cols.msg_last[heads], 0).tolist()
+        self._u_prev: list[int] = np.where(depth, cols.msg_prev[heads], 0).tolist()
+        self._u_count: list[int] = counts.tolist()
 
     # -- MarketFeed --------------------------------------------------------------------------
     @property
@@ -92,12 +138,13 @@ class ReplayFeed(MarketFeed):
         if self._handle is not None or self.finished:
             return
         now = self.clock.now_ns()
-        self._first_ts = self._ts[self._msgs[0][0]] if self._msgs else 0
+        self._first_ts = int(self._unit_ts[0]) if self._u_kind else 0
+        self._offsets_speed = None  # the first time may have changed: recomputed when needed
         self._clock_start = now
-        if self._pos and self._pos < len(self._msgs) and self.speed:
+        if self._pos and self._pos < len(self._u_kind) and self.speed:
             # Resuming after stop(): the next message is due now, later gaps keep their pace.
-            self._clock_start = now - int((self._ts[self._msgs[self._pos][0]] - self._first_ts) / self.speed)
-        self._schedule()
+            self._clock_start = now - self._offsets_for(self.speed)[self._pos]
+        self._schedule(self._due(self._pos))
 
     def stop(self) -> None:
         """Cancels the pending callback; the feed can be started again where it stopped."""
@@ -106,65 +153,96 @@ class ReplayFeed(MarketFeed):
             self._handle = None
 
     # -- internals ---------------------------------------------------------------------------
-    def _due(self, msg: int) -> int:
-        if not self.speed:
-            return self.clock.now_ns()
-        return self._clock_start + int((self._ts[msg] - self._first_ts) / self.speed)
+    def _offsets_for(self, speed: float) -> list[int]:
+        """int((ts - first ts) / speed) for every unit, computed once per speed."""
+        if speed is not self._offsets_speed:
+            first = self._first_ts
+            span = self._unit_ts - first
+            if len(span) and (int(span.max()) >= _EXACT_FLOAT or int(span.min()) <= -_EXACT_FLOAT):
+                # Python's int / float rounds once; numpy would round the int first.
+                self._offsets = [int((t - first) / speed) for t in self._unit_ts.tolist()]
+            else:
+                self._offsets = (span / speed).astype(np.int64).tolist()
+            self._offsets_speed = speed
+        return self._offsets
 
-    def _schedule(self) -> None:
-        if self._pos >= len(self._msgs):
+    def _due(self, pos: int) -> int:
+        if pos >= len(self._u_kind):
+            return 0
+        speed = self.speed
+        if not speed:
+            return self.clock.now_ns()
+        return self._clock_start + self._offsets_for(speed)[pos]
+
+    def _schedule(self, due: int) -> None:
+        if self._pos >= len(self._u_kind):
             self._handle = None
             self.finished = True
             if self.on_finished is not None:
                 self.on_finished()
             return
-        self._handle = self.clock.call_at(self._due(self._msgs[self._pos][0]), self._step)
+        self._handle = self.clock.call_at(due, self._step)
 
     def _step(self) -> None:
-        """Runs every message that is due now (one callback for a burst), then re-arms."""
-        now = self.clock.now_ns()
-        msgs = self._msgs
-        n = len(msgs)
-        while self._pos < n:
-            first, end = msgs[self._pos]
-            self._pos += 1
-            self._run(first, end)
-            self.messages_replayed += end - first
-            if self._handle is None or not self.speed:
-                break  # stopped by a listener, or as-fast-as-possible: one message per callback
-            if self._pos < n and self._due(msgs[self._pos][0]) > now:
-                break
-        if self._handle is not None:
-            self._schedule()
-
-    def _run(self, msg: int, end: int) -> None:
-        kind = self._kinds[msg]
-        ts = self._ts[msg]
-        symbol = self.instrument.symbol
-        if kind == TRADE:
-            starts = self._cols.starts[msg:end]
-            trades = np.empty(len(starts), dtype=TRADE_DTYPE)
-            trades["ts_ns"] = self._trade_ts[starts]
-            trades["price_ticks"] = self._trade_price[starts]
-            trades["qty_lots"] = self._cols.qty[starts]
-            trades["taker_side"] = self._cols.side[starts]
-            self._emit(TradesEvent(self.name, symbol, trades))
-            return
+        """Runs every message that is due now (one callback for a burst), then goes on
+        with later ones while the clock lets it (`try_advance`), then re-arms."""
+        clock = self.clock
+        now = clock.now_ns()
+        kinds, a_s, b_s = self._u_kind, self._u_a, self._u_b
+        n = len(kinds)
+        ts_s, firsts, lasts, prevs, counts = self._u_ts, self._u_first, self._u_last, self._u_prev, self._u_count
+        trades = self._trades
+        cols = self._cols
+        side, price, qty = cols.side, cols.price, cols.qty
         sync = self._sync
-        if kind == SNAPSHOT:
-            replayed = sync.levels_applied
-            status = sync.on_snapshot(self._lasts[msg], *self._cols.snapshot_sides(msg))
-            # The snapshot's levels plus those of the buffered diffs replayed on top of it.
-            levels = int(self._cols.stops[msg] - self._cols.starts[msg]) + sync.levels_applied - replayed
-            if status == SyncStatus.APPLIED:
-                self._emit(BookResynced(self.name, symbol, ts))
-                self._emit(BookUpdated(self.name, symbol, ts, levels))
+        on_diff = sync.on_diff
+        emit = self._emit
+        name = self.name
+        symbol = self.instrument.symbol
+        advance = clock.try_advance
+        depth_kind, trade_kind, applied, gap = DEPTH, TRADE, _APPLIED, _GAP  # locals: the loop is hot
+        book_updated, book_stale, trades_event = BookUpdated, BookStale, TradesEvent
+        due = now
+        while self._pos < n:
+            pos = self._pos
+            kind = kinds[pos]
+            a = a_s[pos]
+            b = b_s[pos]
+            self._pos = pos + 1
+            if kind == depth_kind:
+                status = on_diff(firsts[pos], lasts[pos], prevs[pos], side[a:b], price[a:b], qty[a:b])
+                if status is applied:
+                    emit(book_updated(name, symbol, ts_s[pos], b - a))
+                elif status is gap:
+                    emit(book_stale(name, symbol, ts_s[pos], sync.last_gap_reason))
+            elif kind == trade_kind:
+                emit(trades_event(name, symbol, trades[a:b]))
             else:
-                self._emit(BookStale(self.name, symbol, ts, sync.last_gap_reason))
-            return
-        sides, prices, qtys = self._cols.levels(msg)
-        status = sync.on_diff(self._firsts[msg], self._lasts[msg], self._prevs[msg], sides, prices, qtys)
+                self._run_snapshot(ts_s[pos], a, b, lasts[pos])
+            self.messages_replayed += counts[pos]
+            speed = self.speed
+            if self._handle is None or not speed:
+                due = now  # stopped by a listener, or as-fast-as-possible: one message per callback
+                break
+            if pos + 1 < n:
+                offsets = self._offsets if speed is self._offsets_speed else self._offsets_for(speed)
+                due = self._clock_start + offsets[pos + 1]
+                if due > now:
+                    if not advance(due):
+                        break
+                    now = due
+        if self._handle is not None:
+            self._schedule(due)
+
+    def _run_snapshot(self, ts: int, msg: int, levels: int, last_update_id: int) -> None:
+        sync = self._sync
+        symbol = self.instrument.symbol
+        replayed = sync.levels_applied
+        status = sync.on_snapshot(last_update_id, *self._cols.snapshot_sides(msg))
+        # The snapshot's levels plus those of the buffered diffs replayed on top of it.
+        levels += sync.levels_applied - replayed
         if status == SyncStatus.APPLIED:
-            self._emit(BookUpdated(self.name, symbol, ts, len(sides)))
-        elif status == SyncStatus.GAP:
+            self._emit(BookResynced(self.name, symbol, ts))
+            self._emit(BookUpdated(self.name, symbol, ts, levels))
+        else:
             self._emit(BookStale(self.name, symbol, ts, sync.last_gap_reason))
