@@ -51,6 +51,7 @@ class PerformancePanel(QWidget):
         for plot in (self.pnl_plot, self.inv_plot):
             plot.setClipToView(True)
             plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("bottom", "time since the app started", units="s")
         self.inv_plot.setXLink(self.pnl_plot)
         self.pnl_curve = self.pnl_plot.plot(pen=pg.mkPen("#3fb950", width=1))
         self.inv_curve = self.inv_plot.plot(pen=pg.mkPen("#58a6ff", width=1))

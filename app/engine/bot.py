@@ -168,6 +168,9 @@ class Bot:
         if event.fill.symbol != self.symbol:
             return
         self.pnl.on_fill(event.fill)
+        fill = event.fill
+        self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
+                       "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is BotState.RUNNING:
             self.strategy.on_fill(event)
         elif self.state is BotState.STOPPING:

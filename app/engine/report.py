@@ -19,6 +19,7 @@ def _dec(value: Decimal | None) -> str | None:
 
 
 _DERIVED = Decimal("1e-10")
+_MONEY_KEYS = frozenset({"volume_quote", "fees_quote", "pnl_quote", "realized_pnl_quote", "unrealized_pnl_quote"})
 
 
 def _derived(value: Decimal | None) -> str | None:
@@ -82,18 +83,28 @@ def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:
         raise
 
 
+def _readable(text: str | None, places: int = 4) -> str:
+    """Rounds an exact amount for reading; the JSON report keeps every digit."""
+    if text is None:
+        return "-"
+    value = Decimal(text)
+    rounded = value.quantize(Decimal(1).scaleb(-places)) if value.adjusted() >= -places else value
+    return format(rounded.normalize(), "f")
+
+
 def format_summary(report: dict[str, Any]) -> str:
+    r = {k: (_readable(v) if k in _MONEY_KEYS else v) for k, v in report.items()}
     lines = [
         f"Summary of {report['bot']} ({report['strategy']} on {report['venue']} {report['symbol']}, "
         f"{report['mode']}, {report['duration_seconds']} s)",
-        f"  fills {report['fills']} ({report['buys']} buys, {report['sells']} sells, {report['maker_fills']} maker)",
-        f"  volume {report['volume_base']} base = {report['volume_quote']} quote; fees {report['fees_quote']}",
-        f"  PnL {report['pnl_quote']} quote vs holding (realized {report['realized_pnl_quote']}, "
-        f"unrealized {report['unrealized_pnl_quote']}) at mark {report['mark_price']}",
-        f"  inventory change {report['inventory_change_base']}; rejected orders {report['rejected_orders']}; "
-        f"open orders at exit {report['open_orders_at_exit']}",
+        f"  fills {r['fills']} ({r['buys']} buys, {r['sells']} sells, {r['maker_fills']} maker)",
+        f"  volume {report['volume_base']} base = {r['volume_quote']} quote; fees {r['fees_quote']}",
+        f"  PnL {r['pnl_quote']} quote vs holding (realized {r['realized_pnl_quote']}, "
+        f"unrealized {r['unrealized_pnl_quote']}) at mark {report['mark_price']}",
+        f"  inventory change {report['inventory_change_base']}; rejected orders {r['rejected_orders']}; "
+        f"open orders at exit {r['open_orders_at_exit']}",
     ]
     for asset, start in report["start_balances"].items():
         end = report["end_balances"].get(asset, {}).get("total")
-        lines.append(f"  {asset}: {start['total']} -> {end}")
+        lines.append(f"  {asset}: {_readable(start['total'], 8)} -> {_readable(end, 8)}")
     return "\n".join(lines)

@@ -140,3 +140,18 @@ def test_bad_form_input_shows_errors_and_never_starts(app_env):
     assert panel._pending_box is None and workspace.bots == {}
     set_field(panel, "order_amount", "0.01")
     assert panel.form.error_text("order_amount") == "" and panel.start_button.isEnabled()
+
+
+def test_window_fits_a_laptop_screen(app_env):
+    _loop, _workspace, window = app_env
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800, (hint.width(), hint.height())
+
+
+def test_backtest_fields_follow_the_data_source(app_env):
+    _loop, _workspace, window = app_env
+    panel = window.backtest
+    panel.source.setCurrentIndex(panel.source.findData("demo"))
+    assert panel.seed.isEnabled() and not panel.files.isEnabled()
+    panel.source.setCurrentIndex(panel.source.findData("replay"))
+    assert panel.files.isEnabled() and not panel.seed.isEnabled()

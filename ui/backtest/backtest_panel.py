@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -63,7 +64,7 @@ class BacktestPanel(QWidget):
         self.source.addItem("Recorded market (paper fills)", "replay")
         self.seed = QLineEdit("7", objectName="bt_seed")
         self.files = QLineEdit(", ".join(str(p) for p in default_recordings()), objectName="bt_files")
-        browse = QPushButton("Browse…")
+        browse = self._browse_button = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         self.duration = QLineEdit("600", objectName="bt_duration")
         self.form = SchemaForm(strategy_class(self.strategy.currentData()).schema, parent=self)
@@ -73,8 +74,10 @@ class BacktestPanel(QWidget):
         self.status.setWordWrap(True)
         self.report_text = QPlainTextEdit(objectName="bt_report")
         self.report_text.setReadOnly(True)
-        self.pnl_plot = pg.PlotWidget(title="PnL (quote) over simulated seconds")
+        self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
         self.inv_plot = pg.PlotWidget(title="Inventory change (base)")
+        for plot in (self.pnl_plot, self.inv_plot):
+            plot.setLabel("bottom", "simulated time", units="s")
         self.pnl_curve = self.pnl_plot.plot([], [], pen=pg.mkPen("#3fb950", width=1))
         self.inv_curve = self.inv_plot.plot([], [], pen=pg.mkPen("#58a6ff", width=1))
 
@@ -87,13 +90,24 @@ class BacktestPanel(QWidget):
         form.addRow("Demo seed", self.seed)
         form.addRow("Recordings", files_row)
         form.addRow("Duration (s)", self.duration)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addLayout(form)
-        left_layout.addWidget(self.form)
-        left_layout.addWidget(self.run_button)
-        left_layout.addWidget(self.status)
-        left_layout.addWidget(self.report_text)
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.addLayout(form)
+        settings_layout.addWidget(self.form)
+        scroll = QScrollArea()  # the form scrolls; the report keeps its room
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(settings)
+        scroll.setMinimumHeight(100)
+        left = QSplitter()
+        left.setOrientation(left.orientation().Vertical)
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.run_button)
+        results_layout.addWidget(self.status)
+        results_layout.addWidget(self.report_text)
+        left.addWidget(scroll)
+        left.addWidget(results)
         charts = QSplitter()
         charts.setOrientation(charts.orientation().Vertical)
         charts.addWidget(self.pnl_plot)
@@ -106,6 +120,15 @@ class BacktestPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(200)
         self.timer.timeout.connect(self._poll)
+        self.source.currentIndexChanged.connect(self._source_changed)
+        self._source_changed()
+
+    def _source_changed(self, *_args) -> None:
+        """Only the fields of the chosen data source are editable."""
+        demo = self.source.currentData() == "demo"
+        self.seed.setEnabled(demo)
+        self.files.setEnabled(not demo)
+        self._browse_button.setEnabled(not demo)
 
     def _browse(self) -> None:
         dialog = QFileDialog(self, "Recordings", "", "Binance recordings (*.gz)")

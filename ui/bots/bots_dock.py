@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -57,6 +58,8 @@ class BotsPanel(QWidget):
         self.preview.setHorizontalHeaderLabels(["Side", "Price", "Amount"])
         self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview.verticalHeader().setVisible(False)
+        self.preview.setMinimumHeight(150)
 
         self.start_button = QPushButton("Start bot", objectName="bot_start")
         self.apply_button = QPushButton("Apply to running bot", objectName="bot_apply")
@@ -90,9 +93,15 @@ class BotsPanel(QWidget):
         left.addWidget(QLabel("Quotes it would place on the current book:"))
         left.addWidget(self.preview)
 
+        scroll = QScrollArea()  # a long form scrolls instead of making the window taller
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(top)
+        scroll.setMinimumHeight(120)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
+        splitter.addWidget(scroll)
         splitter.addWidget(self.table)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
