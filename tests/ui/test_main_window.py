@@ -28,7 +28,7 @@ async def until(condition, timeout: float, what: str) -> None:
 
 
 async def answer_yes(panel) -> None:
-    await until(lambda: panel._pending_box is not None, 2, "a confirmation box")
+    await until(lambda: panel._pending_box is not None, 5, "a confirmation box")
     box = panel._pending_box
     box.button(QMessageBox.StandardButton.Yes).click()
 
@@ -117,7 +117,7 @@ def test_quitting_with_a_running_bot_asks_then_cancels_everything(app_env):
         done = asyncio.Event()
         window.shutdown_finished.connect(done.set)
         window.close()
-        await until(lambda: window._confirm_box is not None, 2, "the quit confirmation")
+        await until(lambda: window._confirm_box is not None, 5, "the quit confirmation")
         window._confirm_box.button(QMessageBox.StandardButton.Yes).click()
         await asyncio.wait_for(done.wait(), 10)
         assert bot.state is BotState.STOPPED
