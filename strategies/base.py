@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class StrategyContext:
     clock: Clock
-    connector: "Connector"
+    connector: "Connector"  # in a bot: its OwnOrders view (only the bot's own orders)
     feed: "MarketFeed"
     instrument: Instrument
     log: logging.Logger

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain import OrderStatus, Side
+from app.domain import OrderStatus, OrderType, Side
 from app.engine.bot import Bot, BotState
 from app.engine.clock import SimClock
 from connectors.paper.connector import PaperConnector
@@ -112,3 +112,40 @@ def test_budget_check_skips_unaffordable_side():
     clock.run(until_ns=20 * MS)
     assert [o.side for o in paper.open_orders()] == [Side.BUY]
     assert bot.rejects == 0
+
+
+def test_two_bots_on_one_account_keep_to_their_own_orders_and_fills():
+    clock = SimClock(MS)
+    feed = ScriptedFeed(INST, clock)
+    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
+    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=MS, cancel_latency_ns=MS)
+    paper.start()
+    near = Bot("near", paper, INST.symbol, SimpleQuoter({"order_amount": "0.1", "bid_spread_bps": 2, "ask_spread_bps": 2}))
+    far = Bot("far", paper, INST.symbol, SimpleQuoter({"order_amount": "0.2", "bid_spread_bps": 20, "ask_spread_bps": 20}))
+    near.start()
+    far.start()
+    clock.run(until_ns=clock.now_ns() + 20 * MS)
+    assert len(paper.open_orders()) == 4  # neither bot cancelled the other's quotes
+    assert {o.price_ticks for o in near.open_orders()} == {9998, 10004}
+    assert {o.price_ticks for o in far.open_orders()} == {9980, 10022}
+    feed.trade((9995, 100_000, -1))  # prints through near's bid only
+    clock.run(until_ns=clock.now_ns() + 20 * MS)
+    assert (near.pnl.fills, far.pnl.fills) == (1, 0)
+    done = []
+    near.stop(lambda: done.append("near"))
+    clock.run(until_ns=clock.now_ns() + 20 * MS)
+    assert done == ["near"] and near.open_orders() == []
+    assert len(far.open_orders()) == 2  # stopping one bot leaves the other's orders alone
+
+
+def test_immediate_rejects_are_counted_once():
+    clock = SimClock(MS)
+    feed = ScriptedFeed(INST, clock)
+    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
+    paper = PaperConnector(feed, {"USD": "1", "TST": "0"}, clock, order_latency_ns=MS)
+    paper.start()
+    bot = Bot("poor", paper, INST.symbol, SimpleQuoter({"order_amount": "0.1"}))
+    bot.start()
+    order = bot.orders.place_order(INST.symbol, Side.BUY, OrderType.LIMIT, 100, 9000)
+    assert order.status is OrderStatus.REJECTED and bot.rejects == 1
+    assert not bot.orders.owns(order.client_order_id)

@@ -23,6 +23,7 @@ from app.domain import (
     Side,
     TradesEvent,
 )
+from app.engine.own_orders import OwnOrders
 from app.engine.pnl import PnlTracker
 from connectors.base import Connector
 from strategies.base import Strategy, StrategyContext
@@ -56,6 +57,7 @@ class Bot:
     def __init__(self, name: str, connector: Connector, symbol: str, strategy: Strategy) -> None:
         self.name = name
         self.connector = connector
+        self.orders = OwnOrders(connector, self._rejected)  # what the strategy trades through
         self.symbol = symbol
         self.strategy = strategy
         self.instrument = connector.instruments[symbol]
@@ -89,7 +91,7 @@ class Bot:
         self.state = BotState.RUNNING
         self.feed.add_listener(self._on_event)
         self.connector.add_listener(self._on_event)
-        ctx = StrategyContext(self.clock, self.connector, self.feed, self.instrument, self._log, self.name)
+        ctx = StrategyContext(self.clock, self.orders, self.feed, self.instrument, self._log, self.name)
         self.strategy.start(ctx)
         self._log.info("started %s on %s %s", self.strategy.name, self.connector.name, self.symbol)
 
@@ -106,7 +108,7 @@ class Bot:
             return
         self.state = BotState.STOPPING
         self.strategy.stop()
-        self.connector.cancel_all(self.symbol)
+        self.orders.cancel_all(self.symbol)
         self._log.info("stopping: cancelling %d open orders", len(self.open_orders()))
         self._maybe_finish()
 
@@ -116,7 +118,7 @@ class Bot:
         self.stop()
 
     def open_orders(self):
-        return self.connector.open_orders(self.symbol)
+        return self.orders.open_orders(self.symbol)
 
     def _maybe_finish(self) -> None:
         if self.state is BotState.STOPPING and not self.open_orders():
@@ -154,18 +156,23 @@ class Bot:
 
     def _on_order(self, event: OrderUpdated) -> None:
         order = event.order
-        if order.symbol != self.symbol:
+        if not self.orders.owns(order.client_order_id):
             return
         if order.status is OrderStatus.REJECTED:
-            self.rejects += 1
-            self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
+            self._rejected(order)
         if self.state is BotState.RUNNING:
             self.strategy.on_order(event)
         elif self.state is BotState.STOPPING and order.status.is_done:
             self._maybe_finish()
+        if order.status.is_done:
+            self.orders.forget(order.client_order_id)
+
+    def _rejected(self, order) -> None:
+        self.rejects += 1
+        self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
 
     def _on_fill(self, event: OrderFilled) -> None:
-        if event.fill.symbol != self.symbol:
+        if not self.orders.owns(event.fill.client_order_id):
             return
         self.pnl.on_fill(event.fill)
         fill = event.fill
@@ -175,6 +182,8 @@ class Bot:
             self.strategy.on_fill(event)
         elif self.state is BotState.STOPPING:
             self._maybe_finish()
+        if event.order.status.is_done:
+            self.orders.forget(event.order.client_order_id)
 
     # -- reporting ------------------------------------------------------------------------
     def mark_price(self) -> Decimal | None:
