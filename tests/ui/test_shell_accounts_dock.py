@@ -6,15 +6,15 @@ import asyncio
 import keyring
 import pytest
 import qasync
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLineEdit, QMessageBox
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QMessageBox
 
 from app.account_check import CheckResult, CheckStatus
 from app.accounts import DEMO_ACCOUNT_ID, PAPER_ACCOUNT_ID, SERVICE, AccountStore
 from tests.test_accounts import MemoryKeyring
 from tests.ui.shell_fakes import FakeConnector
 from ui.dialogs.add_account import AddAccountDialog
-from ui.docks.accounts_dock import AccountsDock
+from ui.docks.accounts_dock import LIST_MAX_ROWS, AccountsDock
 from ui.models.balances_model import BalancesModel
 
 
@@ -215,3 +215,37 @@ def test_dock_test_selected_account(qtbot, store, qloop):
     result = qloop.run_until_complete(dock.test_selected())
     assert result.ok and "Connected" in dock.status_label.text()
     assert checker.calls == [("binance", "K", True)]
+
+
+def test_dock_list_is_compact_and_balances_take_the_rest(qtbot, store):
+    model = BalancesModel()
+    demo = FakeConnector("demo")
+    demo.set_balance("USDT", "99393.1408475", "1801.9270269")
+    demo.set_balance("BTC", "1.09198", "0.03")
+    model.add_account(DEMO_ACCOUNT_ID, demo)
+    dock = AccountsDock(store, model)
+    qtbot.addWidget(dock)
+    dock.resize(440, 630)
+    dock.show()
+    qtbot.waitUntil(lambda: dock.proxy.rowCount() == 2, timeout=2000)
+    listing = dock.account_list
+    rows = listing.count()
+    assert rows == 2
+    assert listing.height() == rows * listing.sizeHintForRow(0) + 2 * listing.frameWidth(), "sized to its rows"
+    assert dock.balances_view.height() > dock.height() // 2, "the balances table gets the room"
+    for i in range(LIST_MAX_ROWS + 3):
+        store.add("binance", f"K{i}", f"S{i}")
+    dock.refresh()
+    assert listing.height() == LIST_MAX_ROWS * listing.sizeHintForRow(0) + 2 * listing.frameWidth(), "then it scrolls"
+
+    header = dock.balances_view.horizontalHeader()
+    assert [header.sectionResizeMode(c) for c in (2, 3, 4)] == [QHeaderView.ResizeMode.Stretch] * 3
+    viewport = dock.balances_view.viewport().width()
+    assert abs(sum(header.sectionSize(c) for c in range(1, 5)) - viewport) <= 2, "no empty space on the right"
+    assert not dock.balances_view.wordWrap()
+
+    proxy = dock.proxy
+    usdt = next(r for r in range(proxy.rowCount()) if proxy.data(proxy.index(r, 1)) == "USDT")
+    total = proxy.index(usdt, 2)
+    assert proxy.data(total) == "99393.14"
+    assert proxy.data(total, Qt.ItemDataRole.ToolTipRole) == "99393.1408475"

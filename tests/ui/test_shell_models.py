@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import csv
+import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import QTableView
 from app.domain import Instrument, OrderFilled, OrderStatus, Side
 from tests.ui.shell_fakes import FakeConnector
 from ui.models import (
+    EXACT_ROLE,
     SORT_ROLE,
     BalancesModel,
     CsvExportAction,
@@ -18,9 +21,14 @@ from ui.models import (
     ModelFlusher,
     OrdersModel,
     TableProxy,
+    fmt_clock_ns,
+    fmt_money,
+    fmt_time_ns,
     table_rows,
     write_csv,
 )
+
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 
 class SignalLog:
@@ -163,7 +171,10 @@ def test_fills_model_bounded_and_deduplicated(qtmodeltester):
     assert model.rowCount() == 5
     assert [cell(model, r, "Trade ID") for r in range(5)] == ["T3", "T4", "T5", "T6", "T7"]
     assert model.fill_at(4) == ("F", fills[-1])
-    assert cell(model, 0, "Price") == "50000.01" and cell(model, 0, "Quote") == "500.0001"
+    assert cell(model, 0, "Price") == "50000.01" and cell(model, 0, "Quote") == "500"  # rounded for reading
+    quote = model.index(0, model.COLUMNS.index("Quote"))
+    assert model.data(quote, SORT_ROLE) == Decimal("500.0001")
+    assert model.data(quote, EXACT_ROLE) == model.data(quote, TOOLTIP) == "500.0001"
     log.clear()
     conn._emit(OrderFilled("f", order, fills[-1]))
     model.flush()
@@ -390,3 +401,113 @@ def test_fmt_decimal_is_exact_and_plain():
     assert fmt_decimal(Decimal("-0.000")) == "0"
     assert fmt_decimal(Decimal("123456789012345678.123456789")) == "123456789012345678.123456789"
     assert fmt_decimal(None) == ""
+
+
+# -- readable cells: time of day, rounded money; exact tooltip, sort and CSV ---------------------
+def test_fmt_money_rounds_for_reading():
+    assert fmt_money(Decimal("0.4600478802")) == "0.460048"
+    assert fmt_money(Decimal("0.06004878")) == "0.0600488"
+    assert fmt_money(Decimal("99393.1408475")) == "99393.14"
+    assert fmt_money(Decimal("509.7944454")) == "509.794"
+    assert fmt_money(Decimal("1.09198")) == "1.09198", "short values are shown whole"
+    assert fmt_money(Decimal("0.00000123")) == "0.00000123", "small fees keep their digits"
+    assert fmt_money(Decimal("123456789.125")) == "123456789.12", "at least two decimals, half-even"
+    assert fmt_money(Decimal("6.000")) == "6" and fmt_money(Decimal("0")) == "0"
+    assert fmt_money(Decimal("-2.5000001")) == "-2.5"
+    assert fmt_money(Decimal("0.000000001")) == "0.000000001", "never a misleading zero"
+    assert fmt_money(None) == ""
+
+
+def test_time_cells_show_time_of_day_with_full_timestamp_in_tooltip():
+    ts = 1_700_000_000_123_456_789
+    moment = datetime.datetime.fromtimestamp(1_700_000_000)
+    assert fmt_clock_ns(ts) == moment.strftime("%H:%M:%S") + ".123"
+    assert fmt_time_ns(ts) == moment.strftime("%Y-%m-%d %H:%M:%S") + ".123"
+    assert fmt_clock_ns(1_700_000_000_999_999_999).endswith(".999"), "truncated, never rounded up a second"
+    assert fmt_clock_ns(0) == fmt_time_ns(0) == ""
+
+
+def _fill_rows(conn: FakeConnector, model: FillsModel):
+    order = conn.place(price="60046.46", amount="0.01")
+    conn.ack(order)
+    conn.clock.run(until_ns=conn.clock.now_ns() + 123_456_789)
+    first = conn.fill(order, 849, trade_id="T1", price=Decimal("60046.46"), amount=Decimal("0.00849"),
+                      fee=Decimal("0.5097944454"))
+    second = conn.fill(order, 151, trade_id="T2", price=Decimal("60046.46"), amount=Decimal("0.00151"),
+                       fee=Decimal("0.0906701546"))
+    model.flush()
+    return first, second
+
+
+def test_fills_show_rounded_money_and_time_of_day_but_sort_and_export_exactly(qtmodeltester, tmp_path):
+    model = FillsModel()
+    conn = FakeConnector("f")
+    model.add_account("F", conn)
+    first, second = _fill_rows(conn, model)
+    qtmodeltester.check(model)
+    row = model.row_of(("F", "T1", first.client_order_id))
+    assert cell(model, row, "Quote") == "509.794" and cell(model, row, "Fee") == "0.509794"
+    assert cell(model, row, "Price") == "60046.46" and cell(model, row, "Amount") == "0.00849", "grid values stay exact"
+    quote, fee, time = (model.index(row, model.COLUMNS.index(c)) for c in ("Quote", "Fee", "Time"))
+    assert model.data(quote, SORT_ROLE) == Decimal("509.7944454") and model.data(fee, SORT_ROLE) == Decimal("0.5097944454")
+    assert model.data(quote, TOOLTIP) == "509.7944454" and model.data(fee, TOOLTIP) == "0.5097944454"
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.123", model.data(time)), "one line: time of day with milliseconds"
+    assert model.data(time, TOOLTIP) == fmt_time_ns(first.ts_ns) and model.data(time, TOOLTIP).endswith(model.data(time))
+    assert model.data(time, SORT_ROLE) == first.ts_ns
+    price = model.index(row, model.COLUMNS.index("Price"))
+    assert model.data(price, TOOLTIP) is None, "no tooltip where the cell already shows everything"
+
+    proxy = TableProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(model.COLUMNS.index("Fee"), Qt.SortOrder.AscendingOrder)
+    assert [proxy.data(proxy.index(r, model.COLUMNS.index("Trade ID"))) for r in range(2)] == ["T2", "T1"]
+    target = tmp_path / "fills.csv"
+    assert CsvExportAction(lambda: proxy, None).export_to(str(target)) == 2
+    rows = list(csv.DictReader(target.open(newline="", encoding="utf-8")))
+    assert [(r["Quote"], r["Fee"]) for r in rows] == [("90.6701546", "0.0906701546"), ("509.7944454", "0.5097944454")]
+    assert rows[1]["Time"] == fmt_time_ns(first.ts_ns), "CSV keeps the date"
+
+
+def test_sort_is_exact_where_rounded_cells_look_equal(qtmodeltester):
+    model = BalancesModel()
+    conn = FakeConnector("b")
+    conn.set_balance("AAA", "0.12345674")
+    conn.set_balance("BBB", "0.12345671")
+    model.add_account("B", conn)
+    model.flush()
+    proxy = TableProxy()
+    proxy.setSourceModel(model)
+    total = model.COLUMNS.index("Total")
+    assert {proxy.data(proxy.index(r, total)) for r in range(2)} == {"0.123457"}
+    proxy.sort(total, Qt.SortOrder.AscendingOrder)
+    assert [proxy.data(proxy.index(r, 1)) for r in range(2)] == ["BBB", "AAA"]
+
+
+def test_orders_updated_cell_is_time_of_day_with_date_in_tooltip_and_csv(qtmodeltester):
+    model = OrdersModel()
+    conn = FakeConnector("o")
+    model.add_account("O", conn)
+    conn.clock.run(until_ns=conn.clock.now_ns() + 7_000_000)
+    order = conn.place()
+    model.flush()
+    updated = model.index(0, model.COLUMNS.index("Updated"))
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.007", model.data(updated))
+    assert model.data(updated, TOOLTIP) == fmt_time_ns(order.created_ns)
+    headers, rows = table_rows(model)
+    assert rows[0][headers.index("Updated")] == fmt_time_ns(order.created_ns)
+    assert rows[0][headers.index("Price")] == "50000.01"
+
+
+def test_balances_show_readable_amounts_exact_in_tooltip_sort_and_csv(qtmodeltester):
+    model = BalancesModel()
+    conn = FakeConnector("b")
+    conn.set_balance("USDT", "99393.1408475", "1801.9270269")
+    model.add_account("B", conn)
+    model.flush()
+    qtmodeltester.check(model)
+    row = model.row_of(("B", "USDT"))
+    assert [cell(model, row, c) for c in ("Total", "Available", "Locked")] == ["99393.14", "97591.21", "1801.93"]
+    total = model.index(row, model.COLUMNS.index("Total"))
+    assert model.data(total, TOOLTIP) == "99393.1408475" and model.data(total, SORT_ROLE) == Decimal("99393.1408475")
+    headers, rows = table_rows(model)
+    assert rows[0][2:] == ["99393.1408475", "97591.2138206", "1801.9270269"]

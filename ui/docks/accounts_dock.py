@@ -1,5 +1,8 @@
 """Accounts dock: the account list, the selected account's balances, add/remove/test.
 
+The list is only as tall as its few entries; the balances table takes the rest of the
+dock, its amount columns sharing the width (rounded for reading, exact in the tooltip).
+
 The dock only edits the registry (app.accounts) and shows balances; connecting and
 disconnecting connectors is the main window's job, triggered by `account_added` /
 `account_removed`. The balances model is fed by whoever owns the connectors; the dock
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
-    QSplitter,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -33,11 +36,14 @@ from app.accounts import Account, AccountError, AccountStore, SecretStoreError
 from ui.dialogs.add_account import AddAccountDialog, Checker
 from ui.models.balances_model import BalancesModel
 from ui.models.proxy import TableProxy
+from ui.table_panel import configure_single_line
 
 log = logging.getLogger(__name__)
 
 ACCOUNT_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 FLUSH_HZ = 10
+LIST_MAX_ROWS = 6
+"""The account list grows with its entries up to this many rows, then scrolls."""
 
 
 def describe(account: Account) -> str:
@@ -77,23 +83,25 @@ class AccountsDock(QDockWidget):
         self.balances_view.setSortingEnabled(True)
         self.balances_view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
         self.balances_view.verticalHeader().hide()
-        self.balances_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        configure_single_line(self.balances_view)
+        header = self.balances_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # the amounts share the width
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)  # asset
         self.balances_view.setColumnHidden(0, True)  # the selected account is the filter
+        self.account_list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button, self.test_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.account_list)
-        top_layout.addLayout(buttons)
-        top_layout.addWidget(self.status_label)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
-        splitter.addWidget(self.balances_view)
-        self.setWidget(splitter)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.account_list)  # compact: as tall as its rows (see _fit_list_height)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.balances_view, 1)  # the balances take the rest
+        self.setWidget(body)
 
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // FLUSH_HZ)
@@ -117,7 +125,16 @@ class AccountsDock(QDockWidget):
             item.setToolTip(f"id: {account.id}")
             self.account_list.addItem(item)
         self.account_list.blockSignals(False)
+        self._fit_list_height()
         self.select_account(keep or self._store.accounts()[0].id)
+
+    def _fit_list_height(self) -> None:
+        """Sizes the account list to its rows (at least one, at most LIST_MAX_ROWS)."""
+        rows = min(max(self.account_list.count(), 1), LIST_MAX_ROWS)
+        row_height = self.account_list.sizeHintForRow(0) if self.account_list.count() else -1
+        if row_height <= 0:
+            row_height = self.account_list.fontMetrics().height() + 4
+        self.account_list.setFixedHeight(rows * row_height + 2 * self.account_list.frameWidth())
 
     def account_ids(self) -> list[str]:
         return [self.account_list.item(i).data(ACCOUNT_ID_ROLE) for i in range(self.account_list.count())]

@@ -10,7 +10,7 @@ from typing import Any, Hashable
 
 from app.domain import Balance, BalancesUpdated
 from connectors.base import Connector
-from ui.models.base import KeyedTableModel, RowData, fmt_decimal
+from ui.models.base import KeyedTableModel, RowData, fmt_decimal, fmt_money
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 
 BalanceKey = tuple[str, str]  # (account, asset)
@@ -90,6 +90,8 @@ class BalancesModel(KeyedTableModel):
     def _row(key: BalanceKey, balance: Balance) -> RowData:
         account, asset = key
         available = balance.available
-        display = (account, asset, fmt_decimal(balance.total), fmt_decimal(available), fmt_decimal(balance.locked))
-        sort = (account, asset, balance.total, available, balance.locked)
-        return RowData(display, sort)
+        amounts = (balance.total, available, balance.locked)
+        display = (account, asset, *(fmt_money(a) for a in amounts))
+        sort = (account, asset, *amounts)
+        exact = ("", "", *(fmt_decimal(a) for a in amounts))  # tooltip and CSV: every digit
+        return RowData(display, sort, exact)

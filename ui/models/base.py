@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Hashable, Iterable, Mapping
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -21,6 +21,17 @@ SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 KEY_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 """Role returning the row's key (same for every column of the row)."""
+
+EXACT_ROLE = int(Qt.ItemDataRole.UserRole) + 3
+"""Role returning the cell's exact, unabridged text (what CSV export writes).
+
+Equal to the display text unless the cell shows a shortened form (a rounded amount,
+the time of day without the date); the tooltip then shows this text too.
+"""
+
+MONEY_SIGNIFICANT = 6
+MONEY_MIN_PLACES = 2
+MONEY_MAX_PLACES = 8
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
@@ -35,20 +46,75 @@ def fmt_decimal(value: Decimal | None) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def fmt_money(value: Decimal | None) -> str:
+    """Readable form of an amount of money (quote amounts, fees, balances), for display only.
+
+    Rounds (half-even) to MONEY_SIGNIFICANT significant digits, but never to fewer than
+    MONEY_MIN_PLACES nor more than MONEY_MAX_PLACES decimals, so 99393.1408475 reads
+    "99393.14", 0.4600478802 reads "0.460048" and 0.00000123 stays "0.00000123". Trailing
+    zeros are trimmed, like every number in the tables. A non-zero value too small to show
+    keeps its exact form rather than reading as zero. Sorting and CSV use the exact value.
+    """
+    if value is None:
+        return ""
+    if not value.is_finite():
+        return str(value)
+    if not value:
+        return "0"
+    places = MONEY_SIGNIFICANT - 1 - value.adjusted()
+    places = min(MONEY_MAX_PLACES, max(MONEY_MIN_PLACES, places))
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if not rounded:
+        return fmt_decimal(value)
+    return fmt_decimal(rounded)
+
+
+def _local_time(ts_ns: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ts_ns // 1_000_000_000).replace(
+        microsecond=(ts_ns % 1_000_000_000) // 1000
+    )
+
+
 def fmt_time_ns(ts_ns: int) -> str:
-    """Local wall time with milliseconds; empty for an unknown (zero) time."""
+    """Local date and wall time with milliseconds; empty for an unknown (zero) time."""
     if not ts_ns:
         return ""
-    moment = datetime.datetime.fromtimestamp(ts_ns / 1e9)
+    moment = _local_time(ts_ns)
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def fmt_clock_ns(ts_ns: int) -> str:
+    """Local time of day with milliseconds (HH:MM:SS.mmm); empty for an unknown (zero) time.
+
+    For table cells: one short line. Pair it with `fmt_time_ns` as the cell's exact text
+    (tooltip and CSV) so the date is never lost.
+    """
+    if not ts_ns:
+        return ""
+    moment = _local_time(ts_ns)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
 @dataclass(frozen=True, slots=True)
 class RowData:
-    """What one row shows (`display`) and how each cell sorts (`sort`)."""
+    """What one row shows (`display`), how each cell sorts (`sort`) and, where the display
+    is shortened, each cell's exact text (`exact`: "" or a missing tuple = same as display).
+    """
 
     display: tuple[str, ...]
     sort: tuple[Any, ...]
+    exact: tuple[str, ...] = ()
+
+    def exact_text(self, column: int) -> str:
+        if column < len(self.exact) and self.exact[column]:
+            return self.exact[column]
+        return self.display[column]
+
+    def tooltip(self, column: int) -> str | None:
+        """The exact text when it differs from what the cell shows; None otherwise."""
+        if column < len(self.exact) and self.exact[column] and self.exact[column] != self.display[column]:
+            return self.exact[column]
+        return None
 
 
 class KeyedTableModel(QAbstractTableModel):
@@ -83,6 +149,12 @@ class KeyedTableModel(QAbstractTableModel):
             return self._rows[key].sort[column]
         if role == KEY_ROLE:
             return key
+        if role == EXACT_ROLE:
+            return self._rows[key].exact_text(column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = self._rows[key].tooltip(column)
+            if tip is not None:
+                return tip
         if role == Qt.ItemDataRole.TextAlignmentRole and column in self.NUMERIC:
             return _RIGHT
         return self._extra_data(key, column, role)
@@ -124,7 +196,11 @@ class KeyedTableModel(QAbstractTableModel):
             if old == row:
                 continue
             self._rows[key] = row
-            differing = [c for c in range(len(row.display)) if old.display[c] != row.display[c] or old.sort[c] != row.sort[c]]
+            differing = [
+                c for c in range(len(row.display))
+                if old.display[c] != row.display[c] or old.sort[c] != row.sort[c]
+                or old.exact_text(c) != row.exact_text(c)
+            ]
             first, last = (differing[0], differing[-1]) if differing else (0, last_column)
             self.dataChanged.emit(self.index(position, first), self.index(position, last))
             changed = True

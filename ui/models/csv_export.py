@@ -1,7 +1,8 @@
 """Export what a table shows (after sorting and filtering) to CSV.
 
 `write_csv` is Qt-free and does the writing; `table_rows` reads the visible rows of any
-Qt model (pass the proxy, so the file matches the screen); `CsvExportAction` is the small
+Qt model (pass the proxy, so the file has the rows and order of the screen, with exact
+values where cells show rounded ones); `CsvExportAction` is the small
 UI piece: a QAction that asks for a file name with a non-blocking dialog (open(), never
 exec(), which would break qasync's task bookkeeping) and writes the file.
 """
@@ -16,6 +17,8 @@ from typing import Any, Callable, Iterable, Sequence
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
+
+from ui.models.base import EXACT_ROLE
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +54,25 @@ def write_csv(path: str | os.PathLike[str], headers: Sequence[str], rows: Iterab
     return count
 
 
+def _cell_text(model: QAbstractItemModel, row: int, column: int) -> str:
+    index = model.index(row, column)
+    exact = model.data(index, EXACT_ROLE)
+    if exact is None:  # not a KeyedTableModel: what the cell shows
+        exact = model.data(index, Qt.ItemDataRole.DisplayRole)
+    return "" if exact is None else str(exact)
+
+
 def table_rows(model: QAbstractItemModel) -> tuple[list[str], list[list[str]]]:
-    """Header texts and display texts of every row the model exposes (in its order)."""
+    """Header texts and cell texts of every row the model exposes (in its order).
+
+    Cells are exported exactly (EXACT_ROLE: full date-times, unrounded amounts) even where
+    the table shows a shortened form; models without that role export their display text.
+    """
     columns = model.columnCount(QModelIndex())
     headers = [str(model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "") for c in range(columns)]
     rows = []
     for r in range(model.rowCount(QModelIndex())):
-        rows.append([str(model.data(model.index(r, c), Qt.ItemDataRole.DisplayRole) or "") for c in range(columns)])
+        rows.append([_cell_text(model, r, c) for c in range(columns)])
     return headers, rows
 
 

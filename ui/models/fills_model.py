@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Fill, OrderFilled, Side
 from connectors.base import Connector
-from ui.models.base import KeyedTableModel, RowData, fmt_decimal, fmt_time_ns
+from ui.models.base import KeyedTableModel, RowData, fmt_clock_ns, fmt_decimal, fmt_money, fmt_time_ns
 from ui.models.buffer import BoundedBuffer, Subscriptions
 
 FillKey = tuple[str, str, str]  # (account, trade_id, client_order_id)
@@ -27,7 +27,10 @@ class FillsModel(KeyedTableModel):
         "Liquidity", "Order ID", "Trade ID",
     )
     NUMERIC = frozenset({4, 5, 6, 7})
+    COL_TIME = 1
     COL_SIDE = 3
+    COL_QUOTE = 6
+    COL_FEE = 7
 
     def __init__(self, parent: Any = None, *, max_rows: int = 10_000) -> None:
         super().__init__(parent)
@@ -101,15 +104,18 @@ class FillsModel(KeyedTableModel):
         quote = fill.quote_amount
         liquidity = "maker" if fill.is_maker else "taker"
         display = (
-            account, fmt_time_ns(fill.ts_ns), fill.symbol, fill.side.value, fmt_decimal(fill.price),
-            fmt_decimal(fill.amount), fmt_decimal(quote), fmt_decimal(fill.fee), fill.fee_asset,
+            account, fmt_clock_ns(fill.ts_ns), fill.symbol, fill.side.value, fmt_decimal(fill.price),
+            fmt_decimal(fill.amount), fmt_money(quote), fmt_money(fill.fee), fill.fee_asset,
             liquidity, fill.client_order_id, fill.trade_id,
         )
         sort = (
             account, fill.ts_ns, fill.symbol, fill.side.value, fill.price, fill.amount, quote, fill.fee,
             fill.fee_asset, liquidity, fill.client_order_id, fill.trade_id,
         )
-        return RowData(display, sort)
+        # The cells show the time of day and rounded money; tooltip and CSV keep it all.
+        exact = ("", fmt_time_ns(fill.ts_ns), "", "", "", "", fmt_decimal(quote), fmt_decimal(fill.fee),
+                 "", "", "", "")
+        return RowData(display, sort, exact)
 
     def _extra_data(self, key: Hashable, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == self.COL_SIDE:

@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Instrument, Order, OrderFilled, OrderUpdated, Side
 from connectors.base import Connector
-from ui.models.base import KeyedTableModel, RowData, fmt_decimal, fmt_time_ns
+from ui.models.base import KeyedTableModel, RowData, fmt_clock_ns, fmt_decimal, fmt_time_ns
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 
 OrderKey = tuple[str, str]  # (account, client_order_id)
@@ -31,6 +31,7 @@ class OrdersModel(KeyedTableModel):
     NUMERIC = frozenset({4, 5, 6, 7})
     COL_SIDE = 2
     COL_STATUS = 8
+    COL_UPDATED = 9
 
     def __init__(self, parent: Any = None, *, show_finished: bool = False, max_finished: int = 5000) -> None:
         super().__init__(parent)
@@ -147,13 +148,15 @@ class OrdersModel(KeyedTableModel):
         updated = order.updated_ns or order.created_ns
         display = (
             account, order.symbol, order.side.value, order.type.value, *texts,
-            order.status.value.replace("_", " "), fmt_time_ns(updated), order.client_order_id, order.reason,
+            order.status.value.replace("_", " "), fmt_clock_ns(updated), order.client_order_id, order.reason,
         )
         sort = (
             account, order.symbol, order.side.value, order.type.value, *sorts,
             order.status.value, updated, order.client_order_id, order.reason,
         )
-        return RowData(display, sort)
+        exact = [""] * len(display)
+        exact[self.COL_UPDATED] = fmt_time_ns(updated)  # the cell shows only the time of day
+        return RowData(display, sort, tuple(exact))
 
     def _extra_data(self, key: Hashable, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == self.COL_SIDE:
