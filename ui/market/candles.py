@@ -1,8 +1,9 @@
 """Candlestick chart built from public trades, with own fills, own quotes and reference lines.
 
 Trades go into a ring from the listener; each refresh folds the new ones into the
-`CandleBuilder` and hands the arrays to one `CandlesItem`. Axes use fixed ranges (the
-last `visible_candles` intervals) instead of auto-range. Overlays are existing items
+`CandleBuilder` and hands the arrays to one `CandlesItem`. Axes use explicit ranges
+instead of auto-range: the x range fits the candles until there are `visible_candles` of
+them, then scrolls with the last `visible_candles` intervals. Overlays are existing items
 updated in place: two scatter items for own fills, two lines for the best own bid/ask,
 and one line per reference name that a strategy sets via `set_reference_lines`.
 """
@@ -168,8 +169,7 @@ class CandlesView(MarketViewBase):
         ohlc[:, 0], ohlc[:, 1], ohlc[:, 2], ohlc[:, 3] = b.open, b.high, b.low, b.close
         ohlc *= tick
         self.candles.set_candles(x, ohlc, width)
-        x1 = x[-1] + 2 * width
-        x0 = x1 - (self.visible_candles + 2) * width
+        x0, x1 = self.x_window(x, width)
         i0 = int(np.searchsorted(x, x0))
         lo, hi = float(ohlc[i0:, 2].min()), float(ohlc[i0:, 1].max())
         pad = max((hi - lo) * 0.08, tick * 2)
@@ -178,6 +178,13 @@ class CandlesView(MarketViewBase):
             inst = self._feed.instrument
             self.info.setText(f"last {inst.ticks_to_price(int(b.close[-1]))}  "
                               f"vol {inst.lots_to_amount(int(b.volume[-1]))}")
+
+    def x_window(self, x: np.ndarray, width: float) -> tuple[float, float]:
+        """The x range for candles starting at `x`: fit to the data while there are fewer than
+        `visible_candles` intervals of it, else the newest `visible_candles` (plus margins)."""
+        x1 = float(x[-1]) + 2 * width
+        x0 = x1 - (self.visible_candles + 2) * width
+        return max(x0, float(x[0]) - width), x1
 
     def _draw_fills(self) -> None:
         self._fills_dirty = False

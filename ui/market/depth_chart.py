@@ -1,9 +1,14 @@
 """Cumulative depth chart: how much base volume sits within a price distance of the mid.
 
 Two stepped, lightly filled curves (bids, asks) are updated in place with `setData`; the
-x range is fixed to a window around the mid (auto-range would make every frame several
-times slower) and the y range only moves when the depth changes a lot, so the chart
-does not breathe with every update.
+x range is set explicitly to a window around the mid (auto-range would make every frame
+several times slower) and the y range only moves when the depth changes a lot, so the
+chart does not breathe with every update.
+
+The window's half-width comes from the book: the distance from the mid within which
+`DEPTH_SHARE` of each side's volume (inside the widest window, `window_pct`) rests, with
+some margin, rounded to a round step. It changes only when that distance leaves
+[HYSTERESIS_LOW, 1] of the current half-width, so it does not jump every frame.
 """
 from __future__ import annotations
 
@@ -17,6 +22,46 @@ from ui.market.book_read import ASK, BID, fmt_price, levels_in, mid_text
 
 BID_COLOR = (38, 166, 91)
 ASK_COLOR = (214, 69, 65)
+DEPTH_SHARE = 0.9
+"""Share of each side's volume (within the widest window) the chart shows."""
+MARGIN = 1.25
+HYSTERESIS_LOW = 0.5
+MIN_HALF_TICKS = 10
+
+
+def human_amount(value: float) -> str:
+    """A short amount for captions: 56.58, 1,234, 0.0123."""
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:.2f}"
+    if a == 0:
+        return "0"
+    return f"{value:.3g}"
+
+
+_NICE = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_up(x: float) -> float:
+    """The smallest round step (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten) >= x."""
+    if x <= 0:
+        return 0.0
+    decade = 10 ** np.floor(np.log10(x))
+    for m in _NICE:
+        if m * decade >= x * (1 - 1e-12):
+            return float(m * decade)
+    return float(10 * decade)
+
+
+def depth_distance(prices: np.ndarray, qtys: np.ndarray, mid: float, share: float = DEPTH_SHARE) -> float:
+    """Distance (ticks) from `mid` within which `share` of the levels' total volume rests."""
+    if len(prices) == 0:
+        return 0.0
+    cum = np.cumsum(qtys, dtype=np.float64)
+    i = int(np.searchsorted(cum, share * cum[-1], side="left"))
+    return abs(float(prices[min(i, len(prices) - 1)]) - mid)
 
 
 def step_xy(prices: np.ndarray, cum: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +119,9 @@ class DepthChartView(MarketViewBase):
         self._window = window_pct / 100.0
         self._ymax = 0.0
         self._xrange: tuple[float, float] | None = None
+        self._half = 0.0  # half-width of the shown window, ticks (0: not chosen yet)
+        self.auto_window = True
+        """Fit the window to the book (False: always the widest window, ±window_pct)."""
 
         self.info = QLabel("no feed", self)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -83,6 +131,12 @@ class DepthChartView(MarketViewBase):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().getAxis("left").setWidth(56)
+        # The y unit as a plain label over the chart's top-left corner (an axis label would
+        # take width from the narrow dock).
+        self.unit_label = QLabel("", self.plot)
+        self.unit_label.setStyleSheet("QLabel { color: rgb(170, 170, 170); background: transparent; }")
+        self.unit_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.unit_label.move(4, 2)
         vb = self.plot.getPlotItem().getViewBox()
         vb.disableAutoRange()
         self.bid_curve = pg.PlotDataItem(
@@ -112,11 +166,35 @@ class DepthChartView(MarketViewBase):
             raise ValueError("window must be positive")
         self._window = pct / 100.0
         self._xrange = None
+        self._half = 0.0
         self.mark_dirty()
+
+    @property
+    def half_width_ticks(self) -> float:
+        """Half-width of the window shown, in ticks."""
+        return self._half
 
     def _on_source_changed(self) -> None:
         self._ymax = 0.0
         self._xrange = None
+        self._half = 0.0
+        self._set_unit(self._feed.instrument.base if self._feed is not None else "")
+
+    def _set_unit(self, base: str) -> None:
+        """Names the y unit: the base asset ("cumulative BTC")."""
+        self.unit_label.setText(f"cumulative {base}" if base else "")
+        self.unit_label.adjustSize()
+
+    def _choose_half(self, mid: float, max_half: float, bp, bq, ap, aq) -> float:  # noqa: ANN001
+        """The shown half-width (ticks): from the book, with hysteresis; never above max_half."""
+        if not self.auto_window:
+            return max_half
+        need = max(depth_distance(bp, bq, mid), depth_distance(ap, aq, mid), MIN_HALF_TICKS)
+        need = min(need * MARGIN, max_half)
+        half = self._half
+        if not half or need > half or need < HYSTERESIS_LOW * half:
+            half = min(nice_up(need), max_half)
+        return half
 
     # -- drawing ----------------------------------------------------------------------
     def curve_data(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -145,10 +223,16 @@ class DepthChartView(MarketViewBase):
             self.mid_line.hide()
             self.info.setText(f"{inst.symbol}: empty book")
             return
-        lo = int(np.floor(mid * (1.0 - self._window)))
-        hi = int(np.ceil(mid * (1.0 + self._window)))
-        bp, bq = levels_in(book, BID, lo, hi)
-        ap, aq = levels_in(book, ASK, lo, hi)
+        max_half = mid * self._window
+        bp, bq = levels_in(book, BID, int(np.floor(mid - max_half)), int(np.ceil(mid + max_half)))
+        ap, aq = levels_in(book, ASK, int(np.floor(mid - max_half)), int(np.ceil(mid + max_half)))
+        self._half = self._choose_half(mid, max_half, bp, bq, ap, aq)
+        lo = int(np.floor(mid - self._half))
+        hi = int(np.ceil(mid + self._half))
+        keep = bp >= lo
+        bp, bq = bp[keep], bq[keep]
+        keep = ap <= hi
+        ap, aq = ap[keep], aq[keep]
         bcum = np.cumsum(bq) * lot
         acum = np.cumsum(aq) * lot
         bx, by = step_xy(bp * tick, bcum, lo * tick)
@@ -175,7 +259,8 @@ class DepthChartView(MarketViewBase):
             bps = spread / mid * 1e4
             self.info.setText(
                 f"{inst.symbol}  bid {fmt_price(inst, bb)}  ask {fmt_price(inst, ba)}  "
-                f"mid {mid_txt}  spread {fmt_price(inst, spread)} ({spread} ticks, {bps:.1f} bp)")
+                f"mid {mid_txt}  spread {fmt_price(inst, spread)} "
+                f"({spread} tick{'' if spread == 1 else 's'}, {bps:.1f} bp)")
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - QResizeEvent
         super().resizeEvent(event)

@@ -1,8 +1,11 @@
 """DOM price ladder: book sizes, own orders with queue position and recent traded volume.
 
-The ladder covers a fixed window of ticks (`rows`) that is re-based only when the
-market walks near its edge; within the window, refreshes change only the rows whose
-numbers moved. Auto-centre scrolls the table so the spread stays in the middle of the
+The ladder covers a fixed window of rows that is re-based only when the market walks
+near its edge; within the window, refreshes change only the rows whose numbers moved.
+A row groups 1, 10, 100 or 1000 ticks (the "Step" combo; by default chosen from the
+price so ~40 rows span ~10 bp), so the spread and quotes a few hundred ticks away show
+together. Columns are sized to their contents: they only grow, measured from the rows
+that changed, so a refresh costs no layout pass unless a wider number appeared. Auto-centre scrolls the table so the spread stays in the middle of the
 viewport; the trader can switch it off to look elsewhere and press "Centre" to come back.
 """
 from __future__ import annotations
@@ -12,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -24,15 +28,21 @@ from PySide6.QtWidgets import (
 from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in
-from ui.market.dom_model import PRICE, DomModel, OwnLevel
+from ui.market.dom_model import GROUPINGS, HEADERS, PRICE, DomModel, OwnLevel, auto_ticks_per_row
+
+_CELL_PAD = 10  # item text margins + a little air
+_HEADER_PAD = 12
 from ui.market.trade_ring import TradeRing
 
 
 class DomLadderView(MarketViewBase):
-    def __init__(self, parent: QWidget | None = None, *, rows: int = 400,
+    def __init__(self, parent: QWidget | None = None, *, rows: int = 400, ticks_per_row: int | None = None,
                  volume_window_s: float = 300.0, refresh_hz: float = 20.0) -> None:
         super().__init__(parent, refresh_hz=refresh_hz)
-        self.model = DomModel(rows, self)
+        self.model = DomModel(rows, self, ticks_per_row=ticks_per_row or 1)
+        self._fixed_group = ticks_per_row  # None: chosen from the price once it is known
+        self._group_pending = ticks_per_row is None
+        self._widths = [0] * len(HEADERS)
         self._volume_window_ns = int(volume_window_s * 1e9)
         self._trades = TradeRing(100_000)
         self._vol_seq = 0  # sequence of the oldest trade that may still be recent
@@ -44,7 +54,10 @@ class DomLadderView(MarketViewBase):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(18)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setStretchLastSection(True)
+        header.setMinimumSectionSize(16)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
@@ -56,17 +69,26 @@ class DomLadderView(MarketViewBase):
         self.auto_centre = QCheckBox("Auto-centre", self)
         self.auto_centre.setChecked(True)
         self.auto_centre.toggled.connect(self._on_auto_toggled)
+        self.group_box = QComboBox(self)
+        self.group_box.setToolTip("Price step per row (rows add up the sizes of the ticks they cover)")
+        self.group_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._fill_group_box()
+        self.group_box.activated.connect(self._on_group_chosen)
         self.status = QLabel("", self)
+        self.status.hide()
 
         bar = QHBoxLayout()
+        bar.setSpacing(4)
         bar.addWidget(self.centre_button)
         bar.addWidget(self.auto_centre)
         bar.addStretch(1)
-        bar.addWidget(self.status)
+        bar.addWidget(self.group_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
+        layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
+        self._reset_widths()
 
     # -- actions ----------------------------------------------------------------------
     def centre(self) -> None:
@@ -79,15 +101,87 @@ class DomLadderView(MarketViewBase):
         if on:
             self.centre()
 
-    def _size_price_column(self) -> None:
-        """Fixed width fitting the widest price: ResizeToContents would measure every row."""
-        feed = self._feed
-        assert feed is not None
-        widest = max(feed.book.best_ask_ticks, feed.book.best_bid_ticks, 1) * 10 + 9
-        text = fmt_price(feed.instrument, widest)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(PRICE, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(PRICE, self.table.fontMetrics().horizontalAdvance(text) + 16)
+    # -- grouping ---------------------------------------------------------------------
+    @property
+    def ticks_per_row(self) -> int:
+        return self.model.ticks_per_row
+
+    def set_ticks_per_row(self, ticks: int) -> None:
+        """Groups `ticks` ticks per row (the trader's choice: kept until changed)."""
+        self._fixed_group = int(ticks)
+        self._group_pending = False
+        self._apply_group(int(ticks))
+
+    def _apply_group(self, ticks: int) -> None:
+        if ticks != self.model.ticks_per_row:
+            self.model.set_ticks_per_row(ticks)
+            self._reset_widths()
+            self._centre_row = None
+            self._recentre_requested = True
+        self._sync_group_box()
+        self.mark_dirty()
+
+    def _fill_group_box(self) -> None:
+        inst = self._feed.instrument if self._feed is not None else None
+        self.group_box.blockSignals(True)
+        self.group_box.clear()
+        for g in GROUPINGS:
+            label = fmt_price(inst, g) if inst is not None else f"{g} tick{'s' if g > 1 else ''}"
+            self.group_box.addItem(label, g)
+            self.group_box.setItemData(self.group_box.count() - 1,
+                                       f"{g} tick{'s' if g > 1 else ''} per row", Qt.ItemDataRole.ToolTipRole)
+        self.group_box.blockSignals(False)
+        self._sync_group_box()
+
+    def _sync_group_box(self) -> None:
+        i = self.group_box.findData(self.model.ticks_per_row)
+        if i >= 0 and i != self.group_box.currentIndex():
+            self.group_box.blockSignals(True)
+            self.group_box.setCurrentIndex(i)
+            self.group_box.blockSignals(False)
+
+    def _on_group_chosen(self, index: int) -> None:
+        self.set_ticks_per_row(int(self.group_box.itemData(index)))
+        self.refresh()
+
+    # -- column widths ------------------------------------------------------------------
+    def column_widths(self) -> list[int]:
+        return [self.table.columnWidth(c) for c in range(len(HEADERS))]
+
+    def _reset_widths(self) -> None:
+        """Header-sized columns; contents then widen them as numbers appear."""
+        fm = self.table.horizontalHeader().fontMetrics()
+        self._widths = [fm.horizontalAdvance(h) + _HEADER_PAD for h in HEADERS]
+        for col, w in enumerate(self._widths):
+            self.table.setColumnWidth(col, w)
+
+    def _grow(self, col: int, text: str) -> None:
+        need = self.table.fontMetrics().horizontalAdvance(text) + _CELL_PAD
+        if need > self._widths[col]:
+            self._widths[col] = need
+            self.table.setColumnWidth(col, need)
+
+    def _fit_columns(self, rows: np.ndarray) -> None:
+        """Widens columns for the texts of `rows` (changed rows) and the window's prices."""
+        m = self.model
+        # Prices: the widest of the window's edges (digit counts only grow at the edges).
+        for ticks in (m.top_ticks, max(m.bottom_ticks, 0)):
+            self._grow(PRICE, m.price_text(ticks))
+        fm = self.table.fontMetrics()
+        widest = [0] * len(HEADERS)
+        longest = [""] * len(HEADERS)
+        for row in rows.tolist():
+            for col in range(len(HEADERS)):
+                if col == PRICE:
+                    continue
+                text = m.data(m.index(row, col))
+                if text and len(text) >= len(longest[col]):
+                    w = fm.horizontalAdvance(text)
+                    if w > widest[col]:
+                        widest[col], longest[col] = w, text
+        for col, text in enumerate(longest):
+            if text:
+                self._grow(col, text)
 
     # -- events -----------------------------------------------------------------------
     def _on_source_changed(self) -> None:
@@ -96,8 +190,9 @@ class DomLadderView(MarketViewBase):
         self._centre_row = None
         self._recentre_requested = True
         self.model.set_instrument(self._feed.instrument if self._feed else None)
-        if self._feed is not None:
-            self._size_price_column()
+        self._group_pending = self._fixed_group is None
+        self._fill_group_box()
+        self._reset_widths()
 
     def _on_trades(self, trades: np.ndarray) -> None:
         self._trades.append(trades)
@@ -127,19 +222,24 @@ class DomLadderView(MarketViewBase):
         feed = self._feed
         if feed is None:
             self.status.setText("no feed")
+            self.status.show()
             return
         book = feed.book
         bb, ba = book.best_bid_ticks, book.best_ask_ticks
         centre = int(round(book.mid_ticks)) if bb and ba else (bb or ba)
         model = self.model
         n = model.window_rows
+        if centre and self._group_pending:
+            self._group_pending = False
+            self._apply_group(auto_ticks_per_row(centre))
+        g = model.ticks_per_row
         if centre:
             row = model.row_of(centre)
             margin = max(1, n // 8)
             if self._recentre_requested or not margin <= row < n - margin:
-                model.set_top(centre + n // 2)
-        top = model.top_ticks
-        lo = top - n + 1
+                model.set_top(centre + (n // 2) * g)
+        top = model.top_ticks + g - 1
+        lo = model.bottom_ticks
         bp, bq = levels_in(book, BID, lo, top)
         ap, aq = levels_in(book, ASK, lo, top)
         tp = tq = np.empty(0, np.int64)
@@ -154,8 +254,15 @@ class DomLadderView(MarketViewBase):
             recent = recent[old:]
             tp, tq = recent["price_ticks"], recent["qty_lots"]
         model.update(bp, bq, ap, aq, self._own_levels(), tp, tq, bb, ba)
-        self.status.setText(f"STALE: {book.stale_reason}" if book.is_stale else "")
-        self.status.setStyleSheet("color: rgb(214, 69, 65); font-weight: bold;" if book.is_stale else "")
+        if len(model.last_changed_rows):
+            self._fit_columns(model.last_changed_rows)
+        if book.is_stale:
+            self.status.setText(f"STALE: {book.stale_reason}")
+            self.status.setStyleSheet("color: rgb(214, 69, 65); font-weight: bold;")
+            self.status.show()
+        elif self.status.isVisible() or self.status.text():
+            self.status.setText("")
+            self.status.hide()
         if centre and (self._recentre_requested or self.auto_centre.isChecked()):
             row = model.row_of(centre)
             if row != self._centre_row or self._recentre_requested:

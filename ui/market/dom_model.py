@@ -1,4 +1,8 @@
-"""Table model of the DOM price ladder: one row per tick over a window of prices.
+"""Table model of the DOM price ladder: one row per price group over a window of prices.
+
+A row covers `ticks_per_row` ticks (1, 10, 100...): book sizes, own orders and traded
+volume of the prices in the group are summed into it, and its price is the group's lower
+edge, shown with only the decimals the group step needs (a 1.00 step shows "60023").
 
 The model holds plain int64 arrays (one per column) for a fixed window of rows; `update`
 receives fresh arrays, compares them with the current ones in numpy and emits
@@ -18,7 +22,11 @@ from app.domain import Instrument
 from ui.market.book_read import fmt_amount, fmt_price
 
 OWN_BID, BID_SIZE, PRICE, ASK_SIZE, OWN_ASK, TRADED = range(6)
-HEADERS = ("My bids", "Bid", "Price", "Ask", "My asks", "Traded")
+HEADERS = ("My bid", "Bid", "Price", "Ask", "My ask", "Vol")
+HEADER_TIPS = ("Own resting bids (q = lots queued ahead)", "Resting bid size", "Price (lower edge of the row)",
+               "Resting ask size", "Own resting asks (q = lots queued ahead)", "Traded volume, last minutes")
+GROUPINGS = (1, 10, 100, 1000)
+"""Ticks per row the ladder offers."""
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1
 """Integer value of a cell (lots, or ticks for the price column): for tests and tools."""
 
@@ -35,6 +43,39 @@ _BRUSH_OWN = QBrush(QColor(52, 120, 220, 90))
 _BRUSH_TRADED = QBrush(QColor(200, 170, 40, 50))
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
+_FIELDS = (_F_OWN_BID, _F_BID, -1, _F_ASK, _F_OWN_ASK, _F_TRADED)
+
+
+def auto_ticks_per_row(mid_ticks: float, rows: int = 40, span_bp: float = 10.0) -> int:
+    """The grouping (from GROUPINGS) with which `rows` rows cover about `span_bp` of the price."""
+    if mid_ticks <= 0:
+        return 1
+    target = mid_ticks * span_bp * 1e-4 / rows
+    return min(GROUPINGS, key=lambda g: abs(np.log10(g) - np.log10(max(target, 1e-9))))
+
+
+def compact_amount(instrument: Instrument, lots: int) -> str:
+    """Short size text for narrow columns: about 3-4 significant digits, exact when it is short.
+
+    "23.5", "2.35", "0.235", "1234"; dust below 0.001 shows as "<0.001".
+    The exact amount is in the cell's tooltip.
+    """
+    exact = fmt_amount(instrument, lots)
+    if len(exact) <= 5:
+        return exact
+    value = float(instrument.lots_to_amount(lots))
+    a = abs(value)
+    if a >= 100:
+        text = f"{value:.0f}"
+    elif a >= 10:
+        text = f"{value:.1f}"
+    elif a >= 1:
+        text = f"{value:.2f}"
+    elif a >= 0.001:
+        text = f"{value:.3f}"
+    else:
+        return "<0.001"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +89,16 @@ class OwnLevel:
 
 
 class DomModel(QAbstractTableModel):
-    def __init__(self, rows: int = 400, parent=None) -> None:  # noqa: ANN001 - QObject
+    def __init__(self, rows: int = 400, parent=None, *, ticks_per_row: int = 1) -> None:  # noqa: ANN001 - QObject
         super().__init__(parent)
-        if rows <= 0:
-            raise ValueError("rows must be positive")
+        if rows <= 0 or ticks_per_row <= 0:
+            raise ValueError("rows and ticks_per_row must be positive")
         self._rows = rows
+        self._group = int(ticks_per_row)
         self._instrument: Instrument | None = None
-        self._top = 0  # price in ticks of row 0 (highest price)
+        self._top = 0  # price in ticks of row 0 (highest price; a multiple of the group)
+        self.last_changed_rows = np.empty(0, np.int64)
+        """Rows whose contents changed in the last `update` (the view sizes columns from them)."""
         self._state = np.zeros((rows, 8), np.int64)
         self.rows_emitted = 0
         """Rows announced through dataChanged since creation (for tests and benches)."""
@@ -68,12 +112,39 @@ class DomModel(QAbstractTableModel):
     def window_rows(self) -> int:
         return self._rows
 
+    @property
+    def ticks_per_row(self) -> int:
+        return self._group
+
+    @property
+    def bottom_ticks(self) -> int:
+        """Lower edge of the last row."""
+        return self.price_of(self._rows - 1)
+
     def row_of(self, price_ticks: int) -> int:
-        """Row of a price (may be outside 0..rows-1)."""
-        return self._top - int(price_ticks)
+        """Row holding a price (may be outside 0..rows-1)."""
+        return self._top // self._group - int(price_ticks) // self._group
 
     def price_of(self, row: int) -> int:
-        return self._top - row
+        """Lower edge, in ticks, of the prices a row covers."""
+        return self._top - row * self._group
+
+    def _rows_of(self, prices: np.ndarray) -> np.ndarray:
+        return self._top // self._group - np.asarray(prices, np.int64) // self._group
+
+    def set_ticks_per_row(self, ticks: int) -> None:
+        """Changes the grouping: every row means another price range, so the model is reset."""
+        ticks = int(ticks)
+        if ticks <= 0:
+            raise ValueError("ticks_per_row must be positive")
+        if ticks == self._group:
+            return
+        self.beginResetModel()
+        self._group = ticks
+        self._top = (self._top // ticks) * ticks
+        self._state[:] = 0
+        self.last_changed_rows = np.empty(0, np.int64)
+        self.endResetModel()
 
     def set_instrument(self, instrument: Instrument | None) -> None:
         self.beginResetModel()
@@ -83,8 +154,8 @@ class DomModel(QAbstractTableModel):
         self.endResetModel()
 
     def set_top(self, top_ticks: int) -> None:
-        """Moves the window; every row now shows another price, so all rows change."""
-        top_ticks = int(top_ticks)
+        """Moves the window (row 0 = the group holding `top_ticks`); every row changes."""
+        top_ticks = (int(top_ticks) // self._group) * self._group
         if top_ticks == self._top:
             return
         self._top = top_ticks
@@ -101,15 +172,11 @@ class DomModel(QAbstractTableModel):
         new = np.zeros_like(self._state)
         self._scatter(new[:, _F_BID], bid_prices, bid_qtys)
         self._scatter(new[:, _F_ASK], ask_prices, ask_qtys)
-        if len(traded_prices):
-            rows = self._top - np.asarray(traded_prices, np.int64)
-            ok = (rows >= 0) & (rows < n)
-            new[:, _F_TRADED] = np.bincount(rows[ok], weights=np.asarray(traded_qtys)[ok],
-                                            minlength=n)[:n].astype(np.int64)
+        self._scatter(new[:, _F_TRADED], traded_prices, traded_qtys)
         new[:, _F_OWN_BID_Q] = -1
         new[:, _F_OWN_ASK_Q] = -1
         for level in own:
-            row = self._top - level.price_ticks
+            row = self.row_of(level.price_ticks)
             if not 0 <= row < n:
                 continue
             f_lots, f_q = (_F_OWN_BID, _F_OWN_BID_Q) if level.side > 0 else (_F_OWN_ASK, _F_OWN_ASK_Q)
@@ -118,11 +185,12 @@ class DomModel(QAbstractTableModel):
                 q = new[row, f_q]
                 new[row, f_q] = level.queue_ahead_lots if q < 0 else min(q, level.queue_ahead_lots)
         for price, flag in ((best_bid, _FLAG_BEST_BID), (best_ask, _FLAG_BEST_ASK)):
-            row = self._top - price
+            row = self.row_of(price)
             if price and 0 <= row < n:
                 new[row, _F_FLAGS] |= flag
         changed = np.flatnonzero((new != self._state).any(axis=1))
         self._state = new
+        self.last_changed_rows = changed
         if self._instrument is None or len(changed) == 0:
             return 0
         # Contiguous runs of changed rows -> one signal each.
@@ -134,11 +202,16 @@ class DomModel(QAbstractTableModel):
         return len(changed)
 
     def _scatter(self, out: np.ndarray, prices: np.ndarray, qtys: np.ndarray) -> None:
+        """Sums `qtys` into the rows of `prices` (several prices share a row when grouped)."""
         if len(prices) == 0:
             return
-        rows = self._top - np.asarray(prices, np.int64)
+        rows = self._rows_of(prices)
         ok = (rows >= 0) & (rows < self._rows)
-        out[rows[ok]] = np.asarray(qtys, np.int64)[ok]
+        if not ok.any():
+            return
+        # float64 sums are exact below 2**53 lots: far above any book
+        out += np.rint(np.bincount(rows[ok], weights=np.asarray(qtys, np.float64)[ok],
+                                   minlength=self._rows)[: self._rows]).astype(np.int64)
 
     def _emit_rows(self, first: int, last: int) -> None:
         self.rows_emitted += last - first + 1
@@ -154,6 +227,8 @@ class DomModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[section] if 0 <= section < len(HEADERS) else None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:
@@ -180,27 +255,52 @@ class DomModel(QAbstractTableModel):
             return self._background(col, st)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _ALIGN_CENTER if col == PRICE else _ALIGN_RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, col, st)
         return None
 
     def _raw(self, row: int, col: int, st: np.ndarray) -> int:
         if col == PRICE:
             return self.price_of(row)
-        field = (_F_OWN_BID, _F_BID, -1, _F_ASK, _F_OWN_ASK, _F_TRADED)[col]
-        return int(st[field])
+        return int(st[_FIELDS[col]])
 
-    def _text(self, row: int, col: int, st: np.ndarray) -> str:
+    def price_text(self, ticks: int) -> str:
+        """A row price with the decimals the row step needs (exact: rows start on a step)."""
+        inst = self._instrument
+        assert inst is not None
+        text = fmt_price(inst, ticks)
+        if self._group > 1 and "." in text:
+            step = fmt_price(inst, self._group).rstrip("0")
+            keep = len(step.split(".")[1]) if "." in step and not step.endswith(".") else 0
+            head, frac = text.split(".")
+            text = f"{head}.{frac[:keep]}" if keep else head
+        return text
+
+    def _text(self, row: int, col: int, st: np.ndarray, exact: bool = False) -> str:
         inst = self._instrument
         assert inst is not None
         if col == PRICE:
-            return fmt_price(inst, self.price_of(row))
+            return self.price_text(self.price_of(row))
+        fmt = fmt_amount if exact else compact_amount
         if col in (OWN_BID, OWN_ASK):
             lots, q = (st[_F_OWN_BID], st[_F_OWN_BID_Q]) if col == OWN_BID else (st[_F_OWN_ASK], st[_F_OWN_ASK_Q])
             if not lots:
                 return ""
-            text = fmt_amount(inst, int(lots))
-            return f"{text} (q {fmt_amount(inst, int(q))})" if q >= 0 else text
-        value = int(st[(_F_OWN_BID, _F_BID, -1, _F_ASK, _F_OWN_ASK, _F_TRADED)[col]])
-        return fmt_amount(inst, value) if value else ""
+            text = fmt(inst, int(lots))
+            return f"{text} (q {fmt(inst, int(q))})" if q >= 0 else text
+        value = int(st[_FIELDS[col]])
+        return fmt(inst, value) if value else ""
+
+    def _tooltip(self, row: int, col: int, st: np.ndarray) -> str | None:
+        inst = self._instrument
+        assert inst is not None
+        lo = self.price_of(row)
+        span = fmt_price(inst, lo) if self._group == 1 else \
+            f"{fmt_price(inst, lo)} – {fmt_price(inst, lo + self._group - 1)}"
+        if col == PRICE:
+            return span
+        text = self._text(row, col, st, exact=True)
+        return f"{text} {inst.base} at {span}" if text else None
 
     @staticmethod
     def _background(col: int, st: np.ndarray) -> QBrush | None:

@@ -7,6 +7,10 @@ contiguous slice: no np.roll copy per frame, and the ImageItem stays on its fast
 (C-contiguous float32, no NaN, fixed levels, a 256-entry uint8 lookup table). When the
 mid drifts out of the middle half of the band the band is re-based and the history is
 shifted so each row keeps meaning the same price.
+
+Rows are `ticks_per_row` ticks tall; by default that is chosen from the price (a 1-2-5
+step) so the band spans about ±`band_bp` basis points around the mid: wide enough that
+ordinary moves stay inside and re-bases are rare.
 """
 from __future__ import annotations
 
@@ -16,8 +20,20 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ui.market._base import MarketViewBase
-from ui.market.book_read import ASK, BID, levels_in
-from ui.market.depth_chart import StaleOverlay
+from ui.market.book_read import ASK, BID, fmt_price, levels_in
+from ui.market.depth_chart import StaleOverlay, human_amount
+
+DYNAMIC_RANGE_DECADES = 3.5
+"""Colour scale: sizes more than this many decades below the top are drawn black."""
+
+
+def nice_ticks(target: float) -> int:
+    """The 1-2-5 step (1, 2, 5, 10, 20...) nearest to `target` ticks in log scale; at least 1."""
+    if target <= 1.0:
+        return 1
+    decade = 10 ** int(np.floor(np.log10(target)))
+    steps = [m * decade for m in (1, 2, 5, 10)]
+    return int(min(steps, key=lambda v: abs(np.log10(v) - np.log10(target))))
 
 
 def make_lut(name: str = "inferno") -> np.ndarray:
@@ -28,13 +44,17 @@ def make_lut(name: str = "inferno") -> np.ndarray:
 
 class LiquidityHeatmapView(MarketViewBase):
     def __init__(self, parent: QWidget | None = None, *, columns: int = 300, rows: int = 200,
-                 ticks_per_row: int = 1, refresh_hz: float = 20.0) -> None:
+                 ticks_per_row: int | None = None, band_bp: float = 20.0, refresh_hz: float = 20.0) -> None:
         super().__init__(parent, refresh_hz=refresh_hz)
-        if columns <= 0 or rows <= 0 or ticks_per_row <= 0:
-            raise ValueError("columns, rows and ticks_per_row must be positive")
+        if columns <= 0 or rows <= 0 or (ticks_per_row is not None and ticks_per_row <= 0) or band_bp <= 0:
+            raise ValueError("columns, rows, ticks_per_row and band_bp must be positive")
         self.columns = columns
         self.rows = rows
-        self.ticks_per_row = ticks_per_row
+        self.band_bp = band_bp
+        self._fixed_tpr = ticks_per_row
+        self.ticks_per_row = ticks_per_row or 1
+        self.rebase_count = 0
+        self._max_lots = 0
         self._buf = np.zeros((2 * columns, rows), np.float32)
         self._best = np.full((2, 2 * columns), np.nan)  # best bid / ask price per column
         self._xs = np.arange(columns, dtype=np.float64) + 0.5
@@ -94,14 +114,25 @@ class LiquidityHeatmapView(MarketViewBase):
         self._written = 0
         self._base = 0
         self._levels = (0.0, 1.0)
+        self._max_lots = 0
+        self.rebase_count = 0
+        if self._fixed_tpr is None:
+            self.ticks_per_row = 1  # chosen from the first mid
+
+    def _choose_rows(self, mid_ticks: float) -> None:
+        """Row height so the band covers about ±band_bp around the mid."""
+        if self._fixed_tpr is None:
+            self.ticks_per_row = nice_ticks(2.0 * mid_ticks * self.band_bp * 1e-4 / self.rows)
 
     def _rebase(self, mid_ticks: float) -> None:
         tpr, rows = self.ticks_per_row, self.rows
         new_base = (int(mid_ticks) // tpr - rows // 2) * tpr
+        self.rebase_count += 1
         if self._base:
             shift = (new_base - self._base) // tpr  # rows moved up by `shift`
             if abs(shift) >= rows:
                 self._buf[:] = 0.0
+                self._best[:] = np.nan
             elif shift > 0:
                 self._buf[:, : rows - shift] = self._buf[:, shift:]
                 self._buf[:, rows - shift:] = 0.0
@@ -127,6 +158,8 @@ class LiquidityHeatmapView(MarketViewBase):
         if not mid:
             self.info.setText("empty book")
             return
+        if not self._base:
+            self._choose_rows(mid)
         span = self.rows * self.ticks_per_row
         row_of_mid = (mid - self._base) / self.ticks_per_row
         if not self._base or not self.rows / 4 <= row_of_mid <= 3 * self.rows / 4:
@@ -138,15 +171,18 @@ class LiquidityHeatmapView(MarketViewBase):
             if len(prices):
                 column += np.bincount((prices - lo) // self.ticks_per_row, weights=qtys, minlength=self.rows)
         col = np.log10(1.0 + column).astype(np.float32)
-        top = float(col.max())
-        if top > self._levels[1] * 1.1 or self._written == 0:
-            # Fixed levels, raised only when clearly exceeded, so colours mean the same over time.
-            self._levels = (0.0, max(top * 1.2, 1.0))
+        top_lots = int(column.max())
+        self._max_lots = max(self._max_lots, top_lots)
+        if top_lots > (10 ** self._levels[1] - 1) or self._written == 0:
+            # Fixed levels, raised only when exceeded (with headroom), so colours keep their meaning.
+            top = max(float(np.log10(1.0 + 1.5 * top_lots)), 1.0)
+            self._levels = (max(0.0, top - DYNAMIC_RANGE_DECADES), top)
         i = self._written % self.columns
         self._buf[i] = col
         self._buf[i + self.columns] = col
         for k, price in enumerate((bb, ba)):
-            value = price * tick if price else np.nan
+            # No line where there is nothing to show: an empty side, or a price off the band.
+            value = price * tick if price and lo <= price <= hi else np.nan
             self._best[k, i] = value
             self._best[k, i + self.columns] = value
         self._written += 1
@@ -158,5 +194,16 @@ class LiquidityHeatmapView(MarketViewBase):
         bids, asks = self.best_lines()
         self.bid_line.setData(self._xs, bids)
         self.ask_line.setData(self._xs, asks)
-        self.info.setText(f"{feed.instrument.symbol}  {self.rows * self.ticks_per_row} ticks band, "
-                          f"log10(1 + lots), max {10 ** self._levels[1] - 1:.0f} lots")
+        self.info.setText(self.caption())
+
+    def caption(self) -> str:
+        """E.g. "BTC/USDT  ±17 bp, rows of 1.00 USDT · max 21.98 BTC at a level"."""
+        feed = self._feed
+        if feed is None:
+            return ""
+        inst = feed.instrument
+        half_bp = self.rows * self.ticks_per_row / 2.0 / max(self._base + self.rows * self.ticks_per_row / 2.0, 1.0) * 1e4
+        amount = human_amount(float(inst.lots_to_amount(self._max_lots)))
+        where = "at a level" if self.ticks_per_row == 1 else "in a row"
+        return (f"{inst.symbol}  ±{half_bp:.3g} bp, rows of {fmt_price(inst, self.ticks_per_row)} {inst.quote}"
+                f" · max {amount} {inst.base} {where}")

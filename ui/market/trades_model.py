@@ -25,6 +25,11 @@ _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
 def fmt_time(ts_ns: int) -> str:
+    """Local wall time to the second (the tooltip has the milliseconds)."""
+    return datetime.fromtimestamp(ts_ns / 1e9).strftime("%H:%M:%S")
+
+
+def fmt_time_ms(ts_ns: int) -> str:
     """Local wall time with milliseconds: what a trader compares with the exchange UI."""
     dt = datetime.fromtimestamp(ts_ns / 1e9)
     return dt.strftime("%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
@@ -103,6 +108,8 @@ class TradesModel(QAbstractTableModel):
             if col == SIZE:
                 return fmt_amount(self._instrument, int(rec["qty_lots"]))
             return "Buy" if rec["taker_side"] > 0 else "Sell"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return fmt_time_ms(int(rec["ts_ns"]))
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == TIME:
                 return None
