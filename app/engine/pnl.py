@@ -7,7 +7,7 @@ information). Realized/unrealized use the average cost of the inventory built by
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain import Fill, Side
@@ -27,7 +27,6 @@ class PnlTracker:
     base_delta: Decimal = Decimal(0)
     realized: Decimal = Decimal(0)
     _avg_cost: Decimal = Decimal(0)  # quote per base of the open position (fees excluded)
-    history: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)  # (ts, cash, base)
 
     def on_fill(self, fill: Fill) -> None:
         notional = fill.price * fill.amount
@@ -45,7 +44,6 @@ class PnlTracker:
             self.sells += 1
         self.realized -= fee
         self._update_position(signed, fill.price)
-        self.history.append((fill.ts_ns, self.cash_delta, self.base_delta))
 
     def _update_position(self, signed: Decimal, price: Decimal) -> None:
         pos = self.base_delta
