@@ -107,6 +107,11 @@ class MainWindow(QMainWindow):
         self.docks["ordersDock"].raise_()
         self.docks["depthDock"].raise_()
         self.docks["botsDock"].raise_()
+        # First-run proportions: a ladder wide and tall enough to read, the chart in the middle.
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        self.resizeDocks([self.docks["ladderDock"], self.docks["botsDock"]], [430, 380], horizontal)
+        self.resizeDocks([self.docks["ladderDock"], self.docks["tradesDock"]], [620, 300], vertical)
+        self.resizeDocks([self.docks["depthDock"], self.docks["ordersDock"]], [260, 260], vertical)
 
         self._build_toolbar()
         self._build_menus()
