@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--duration", "", "must be a positive number of seconds")
     print(f"Colibri: running {config.strategy} on {config.venue['kind']} {config.symbol} "
           f"({'until Ctrl-C' if args.duration is None else f'for {args.duration:g} s'})")
-    report = asyncio.run(run_realtime(config, args.duration))
+    report = asyncio.run(run_realtime(config, args.duration, journal_path=args.journal))
     return _finish(report, args.report)
 
 
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="bot config (YAML); default: the built-in demo config")
     run.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C or SIGTERM)")
     run.add_argument("--report", help="write the JSON report here")
+    run.add_argument("--journal", help="append the bot's audit journal (JSON lines) to this file")
     run.set_defaults(func=cmd_run)
 
     bt = sub.add_parser("backtest", help="run a bot in simulated time, as fast as possible")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Callable
 
 from app.engine.bot import Bot, BotState
 from app.engine.clock import Clock
+from app.engine.journal import Journal
 from connectors.base import Connector
 from strategies.registry import strategy_class
 
@@ -22,11 +25,14 @@ DEMO_BALANCES = {"USDT": Decimal("100000"), "BTC": Decimal("1")}
 
 
 class Workspace:
-    def __init__(self, clock: Clock, *, seed: int = 7, balances: dict[str, Decimal] | None = None) -> None:
+    def __init__(self, clock: Clock, *, seed: int = 7, balances: dict[str, Decimal] | None = None,
+                 journal_dir: Path | None = None) -> None:
+        """`journal_dir`: where each bot's audit journal is written (None: no journal)."""
         from connectors.demo.exchange import DemoExchange
         from connectors.paper.connector import PaperConnector
 
         self.clock = clock
+        self.journal_dir = journal_dir
         self.demo = DemoExchange(clock, balances=dict(balances or DEMO_BALANCES), seed=seed, name="demo")
         self.paper = PaperConnector(
             self.demo.feed(self.demo_symbol), dict(balances or DEMO_BALANCES), clock, name="paper"
@@ -72,7 +78,11 @@ class Workspace:
         name = name or self.new_bot_name()
         if name in self.bots and self.bots[name].state is not BotState.STOPPED:
             raise ValueError(f"a bot named {name!r} is running")
-        bot = Bot(name, conn, symbol, instance)
+        journal = None
+        if self.journal_dir is not None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            journal = Journal(self.journal_dir / f"{stamp}-{name}.jsonl")
+        bot = Bot(name, conn, symbol, instance, journal=journal)
         self.bots[name] = bot
         return bot
 

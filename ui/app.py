@@ -66,7 +66,9 @@ def run_app(argv: list[str] | None = None) -> int:
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         loop = runner.get_loop()
         clock = RealClock(loop)
-        workspace = Workspace(clock)
+        from app.accounts import config_dir
+
+        workspace = Workspace(clock, journal_dir=config_dir() / "journal")
         window = MainWindow(workspace)
         reporter = install_error_hooks(loop, window, window)  # noqa: F841 (kept alive)
         _stop_on_signals(window)

@@ -23,6 +23,7 @@ from app.domain import (
     Side,
     TradesEvent,
 )
+from app.engine.journal import Journal
 from app.engine.own_orders import OwnOrders
 from app.engine.pnl import PnlTracker
 from connectors.base import Connector
@@ -54,8 +55,10 @@ class BotStatus:
 
 
 class Bot:
-    def __init__(self, name: str, connector: Connector, symbol: str, strategy: Strategy) -> None:
+    def __init__(self, name: str, connector: Connector, symbol: str, strategy: Strategy,
+                 journal: Journal | None = None) -> None:
         self.name = name
+        self.journal = journal
         self.connector = connector
         self.orders = OwnOrders(connector, self._rejected)  # what the strategy trades through
         self.symbol = symbol
@@ -94,6 +97,9 @@ class Bot:
         ctx = StrategyContext(self.clock, self.orders, self.feed, self.instrument, self._log, self.name)
         self.strategy.start(ctx)
         self._log.info("started %s on %s %s", self.strategy.name, self.connector.name, self.symbol)
+        self._journal("start", strategy=self.strategy.name, account=self.connector.name, symbol=self.symbol,
+                      params={k: str(v) for k, v in self.strategy.params.items()},
+                      balances={a: str(b.total) for a, b in self.start_balances.items()})
 
     def stop(self, on_stopped: Callable[[], None] | None = None) -> None:
         """Stops quoting and cancels every open order; `on_stopped` runs once none is left."""
@@ -107,6 +113,7 @@ class Bot:
             self._finish()
             return
         self.state = BotState.STOPPING
+        self._journal("stop", open_orders=len(self.open_orders()))
         self.strategy.stop()
         self.orders.cancel_all(self.symbol)
         self._log.info("stopping: cancelling %d open orders", len(self.open_orders()))
@@ -115,6 +122,7 @@ class Bot:
     def kill(self) -> None:
         """Emergency stop: same as stop, without waiting for anything else first."""
         self.audit.append({"ts_ns": self.clock.now_ns(), "action": "kill"})
+        self._journal("kill")
         self.stop()
 
     def open_orders(self):
@@ -125,8 +133,16 @@ class Bot:
             self.state = BotState.STOPPED
             self._finish()
 
+    def _journal(self, kind: str, **fields: Any) -> None:
+        if self.journal is not None:
+            self.journal.write(kind, bot=self.name, ts_ns=self.clock.now_ns(), **fields)
+
     def _finish(self) -> None:
         self.stop_ns = self.clock.now_ns()
+        self._journal("stopped", fills=self.pnl.fills, open_orders=len(self.open_orders()),
+                      balances={a: str(b.total) for a, b in self.connector.balances().items()})
+        if self.journal is not None:
+            self.journal.close()
         self.feed.remove_listener(self._on_event)
         self.connector.remove_listener(self._on_event)
         callbacks, self._on_stopped = self._on_stopped, []
@@ -144,6 +160,7 @@ class Bot:
             }
             self.audit.append(entry)
             self._log.info("parameters changed by %s: %s", who, entry["changes"])
+            self._journal("params", by=who, changes=entry["changes"])
         return applied
 
     # -- events ---------------------------------------------------------------------------
@@ -160,6 +177,10 @@ class Bot:
             return
         if order.status is OrderStatus.REJECTED:
             self._rejected(order)
+        self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
+                      type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
+                      amount=str(self.instrument.lots_to_amount(order.amount_lots)),
+                      filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason)
         if self.state is BotState.RUNNING:
             self.strategy.on_order(event)
         elif self.state is BotState.STOPPING and order.status.is_done:
@@ -169,6 +190,8 @@ class Bot:
 
     def _rejected(self, order) -> None:
         self.rejects += 1
+        if not self.orders.owns(order.client_order_id):  # refused at once, never owned
+            self._journal("order", id=order.client_order_id, status=order.status.value, reason=order.reason)
         self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
 
     def _on_fill(self, event: OrderFilled) -> None:
@@ -176,6 +199,9 @@ class Bot:
             return
         self.pnl.on_fill(event.fill)
         fill = event.fill
+        self._journal("fill", id=fill.client_order_id, trade_id=fill.trade_id, side=fill.side.value,
+                      price=str(fill.price), amount=str(fill.amount), fee=str(fill.fee), fee_asset=fill.fee_asset,
+                      maker=fill.is_maker)
         self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
                        "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is BotState.RUNNING:

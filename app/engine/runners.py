@@ -72,10 +72,15 @@ async def run_realtime(
     out: TextIO = sys.stdout,
     status_interval_s: float = 1.0,
     stop_timeout_s: float = 15.0,
+    journal_path: str | None = None,
 ) -> dict[str, Any]:
     """Runs until the duration ends, Ctrl-C or SIGTERM; then cancels everything and reports."""
     loop = asyncio.get_running_loop()
     session = build_session(config, simulated=False)
+    if journal_path:
+        from app.engine.journal import Journal
+
+        session.bot.journal = Journal(journal_path)
     stop_requested = asyncio.Event()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
