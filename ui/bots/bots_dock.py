@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
@@ -86,9 +86,11 @@ class BotsPanel(QWidget):
         left.addLayout(pick)
         left.addLayout(self.form_holder)
         left.addWidget(self.message)
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.apply_button, self.stop_button, self.kill_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()  # two rows: all four stay readable in a narrow dock
+        buttons.addWidget(self.start_button, 0, 0)
+        buttons.addWidget(self.apply_button, 0, 1)
+        buttons.addWidget(self.stop_button, 1, 0)
+        buttons.addWidget(self.kill_button, 1, 1)
         left.addLayout(buttons)
         left.addWidget(QLabel("Quotes it would place on the current book:"))
         left.addWidget(self.preview)
