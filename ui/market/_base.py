@@ -1,17 +1,22 @@
-"""Shared plumbing of the market views: source wiring, dirty flag and a throttled timer.
+"""Shared plumbing of the market views: source wiring, dirty flag and one shared frame scheduler.
 
 Market events can arrive thousands of times a second; repainting on each one would eat
 the GUI thread. A view's listeners therefore only note that something changed (and, for
-trades, append to a numpy ring). A QTimer, capped at 30 Hz, calls `refresh()` which does
-the actual work, and only when the widget is visible and something is dirty.
+trades, append to a numpy ring). Redraws are driven by one `FrameScheduler` for all the
+market views of the application: a precise timer ticking every `TICK_MS`, and on each
+tick it refreshes at most ONE view - the visible, dirty view whose refresh is most
+overdue (earliest deadline first, round robin among equals). Each view still redraws at
+most at its own rate (<= 30 Hz), but the views' work never lands in the same event-loop
+iteration, and a long iteration cannot make several independent timers fire together.
 """
 from __future__ import annotations
 
+import time
+import weakref
 from typing import TYPE_CHECKING
 
-import itertools
-
-from PySide6.QtCore import Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from app.domain import BookResynced, BookStale, Event, OrderFilled, OrderUpdated, TradesEvent
@@ -21,10 +26,105 @@ if TYPE_CHECKING:
 
 MAX_REFRESH_HZ = 30.0
 DEFAULT_REFRESH_HZ = 20.0
+TICK_MS = 5
+"""Scheduler period: 200 slots/s, about twice what six views at 10-20 Hz need."""
 
 
-_PHASE_SLOTS = 5
-_next_phase = itertools.count()
+class FrameScheduler(QObject):
+    """Refreshes registered market views, at most one per tick (one per loop iteration).
+
+    A view is eligible when it is dirty, shown and its interval has (nearly: within half a
+    tick) elapsed since its last refresh; among eligible views the one with the earliest
+    due time is refreshed, ties going round robin. With the views' total rate below the
+    tick rate, each dirty visible view is refreshed within its interval plus a few ticks.
+    """
+
+    _shared: "FrameScheduler | None" = None
+
+    def __init__(self, parent: QObject | None = None, *, tick_ms: int = TICK_MS, clock=time.monotonic) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self._clock = clock
+        self._views: list[weakref.ref] = []
+        self._rr = 0  # round-robin start for the next tick
+        self.ticks = 0
+        self.refreshes = 0
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(int(tick_ms))
+        self._timer.timeout.connect(self.tick)
+
+    @classmethod
+    def shared(cls) -> "FrameScheduler":
+        """The application's scheduler (created on first use, owned by the QApplication)."""
+        s = cls._shared
+        if s is None or not shiboken6.isValid(s):
+            s = cls._shared = cls(QCoreApplication.instance())
+        return s
+
+    def now(self) -> float:
+        return self._clock()
+
+    @property
+    def tick_ms(self) -> int:
+        return self._timer.interval()
+
+    @property
+    def is_running(self) -> bool:
+        return self._timer.isActive()
+
+    def views(self) -> list["MarketViewBase"]:
+        out = []
+        for ref in self._views:
+            v = ref()
+            if v is not None and shiboken6.isValid(v):
+                out.append(v)
+        return out
+
+    def add(self, view: "MarketViewBase") -> None:
+        if view not in self.views():
+            self._views.append(weakref.ref(view))
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def remove(self, view: "MarketViewBase") -> None:
+        self._views = [r for r in self._views if r() is not None and r() is not view]
+        if not self._views:
+            self._timer.stop()
+
+    def tick(self) -> "MarketViewBase | None":
+        """Refreshes the most overdue eligible view; returns it (None: nothing to do)."""
+        self.ticks += 1
+        refs = self._views
+        n = len(refs)
+        if not n:
+            self._timer.stop()
+            return None
+        now = self._clock()
+        slack = self._timer.interval() * 0.0005  # half a tick, in seconds
+        best = None
+        best_due = 0.0
+        best_k = 0
+        dead = False
+        for j in range(n):
+            k = (self._rr + j) % n
+            v = refs[k]()
+            if v is None or not shiboken6.isValid(v):
+                dead = True
+                continue
+            if not v._dirty:
+                continue
+            due = v._last_refresh + v._interval_s
+            if due > now + slack or (best is not None and due >= best_due):
+                continue
+            if v.is_shown():
+                best, best_due, best_k = v, due, k
+        if best is not None:
+            self._rr = best_k + 1
+            if best.refresh():
+                self.refreshes += 1
+        if dead:
+            self._views = [r for r in refs if r() is not None and shiboken6.isValid(r())]
+        return best
 
 
 class MarketViewBase(QWidget):
@@ -35,30 +135,37 @@ class MarketViewBase(QWidget):
     free of Qt calls.
     """
 
-    def __init__(self, parent: QWidget | None = None, *, refresh_hz: float = DEFAULT_REFRESH_HZ) -> None:
+    def __init__(self, parent: QWidget | None = None, *, refresh_hz: float = DEFAULT_REFRESH_HZ,
+                 scheduler: FrameScheduler | None = None) -> None:
         super().__init__(parent)
         self._feed: MarketFeed | None = None
         self._connector: Connector | None = None
         self._dirty = False
         self.render_count = 0
         """How many times `_render` ran: lets tests and benches see that idle refreshes are free."""
-        self._timer = QTimer(self)
-        # Precise timers keep their phase, so views started at staggered offsets keep
-        # redrawing in different loop iterations instead of all in the same one.
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._on_timer)
-        self._phase_slot = next(_next_phase) % _PHASE_SLOTS
+        self._scheduler = scheduler
+        self._interval_ms = 50
+        self._interval_s = 0.05
+        self._last_refresh = float("-inf")
         self.set_refresh_hz(refresh_hz)
 
     # -- configuration ----------------------------------------------------------------
     def set_refresh_hz(self, hz: float) -> None:
         """Sets the redraw rate, clamped to (0, 30] Hz so a view can never flood the GUI thread."""
         hz = min(max(float(hz), 0.1), MAX_REFRESH_HZ)
-        self._timer.setInterval(max(1, round(1000.0 / hz)))
+        self._interval_ms = max(1, round(1000.0 / hz))
+        self._interval_s = self._interval_ms / 1000.0
 
     @property
     def refresh_interval_ms(self) -> int:
-        return self._timer.interval()
+        return self._interval_ms
+
+    @property
+    def scheduler(self) -> FrameScheduler:
+        """The scheduler that drives this view's refreshes (the shared one by default)."""
+        if self._scheduler is None or not shiboken6.isValid(self._scheduler):
+            self._scheduler = FrameScheduler.shared()
+        return self._scheduler
 
     @property
     def feed(self) -> "MarketFeed | None":
@@ -83,23 +190,12 @@ class MarketViewBase(QWidget):
         if self._connector is not None:
             self._connector.add_listener(self._on_connector_event)
         self._dirty = True
-        self._start_staggered()
-
-    def _start_staggered(self) -> None:
-        """Starts the timer after this view's share of one interval: five views at 20 Hz
-        then each redraw 10 ms apart, so one loop iteration carries one view's work."""
-        delay = self._timer.interval() * self._phase_slot // _PHASE_SLOTS
-        feed = self._feed
-
-        def start() -> None:
-            if self._feed is feed and feed is not None and not self._timer.isActive():
-                self._timer.start()
-
-        QTimer.singleShot(delay, self, start)
+        self.scheduler.add(self)
 
     def detach(self) -> None:
-        """Removes every listener this view registered and stops its timer."""
-        self._timer.stop()
+        """Removes every listener this view registered and leaves the scheduler."""
+        if self._scheduler is not None and shiboken6.isValid(self._scheduler):
+            self._scheduler.remove(self)
         if self._feed is not None:
             self._feed.remove_listener(self._on_feed_event)
         if self._connector is not None:
@@ -108,7 +204,7 @@ class MarketViewBase(QWidget):
         self._connector = None
 
     def mark_dirty(self) -> None:
-        """Asks for a redraw at the next timer tick (e.g. after a setting changed)."""
+        """Asks for a redraw at the next scheduler slot (e.g. after a setting changed)."""
         self._dirty = True
 
     @property
@@ -151,6 +247,7 @@ class MarketViewBase(QWidget):
         return self.isVisible() and not self.window().isMinimized()
 
     def _on_timer(self) -> None:
+        """What a scheduler slot does for this view: refresh if dirty and shown."""
         if self._dirty and self.is_shown():
             self.refresh()
 
@@ -159,6 +256,8 @@ class MarketViewBase(QWidget):
         if not self._dirty:
             return False
         self._dirty = False
+        sched = self._scheduler
+        self._last_refresh = sched.now() if sched is not None else time.monotonic()
         self._render()
         self.render_count += 1
         return True
