@@ -1,7 +1,10 @@
 """PnL and inventory over time for one bot, with its performance report.
 
 Samples are taken from a 1 Hz timer into numpy buffers (never per event); the plot
-redraws only when visible and a new sample arrived.
+redraws only when visible and a new sample arrived. The report text is rebuilt half a
+second later, in another event-loop iteration than the chart redraw, and only when the
+panel is visible: the two costs never add up in one frame. The grid is a `GridItem`
+(see ui/market/grid_item.py), so a chart redraw does not repaint the axes' labels.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QSplitter, QVBo
 from app.engine.bot import Bot
 from app.engine.report import build_report, format_summary
 from app.workspace import Workspace
+from ui.market.grid_item import GridItem
 
 CAPACITY = 36_000  # 10 h at 1 Hz per bot
 
@@ -45,12 +49,13 @@ class PerformancePanel(QWidget):
         self._series: dict[str, _Series] = {}
         self._t0 = time.monotonic()
         self._drawn = (None, -1)
+        self._report_text: str | None = None
         self.bot_combo = QComboBox(objectName="perf_bot")
         self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
         self.inv_plot = pg.PlotWidget(title="Inventory change (base)")
         for plot in (self.pnl_plot, self.inv_plot):
             plot.setClipToView(True)
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.grid = GridItem(plot.getPlotItem(), alpha=0.2)
             plot.setLabel("bottom", "time since the app started", units="s")
         self.inv_plot.setXLink(self.pnl_plot)
         self.pnl_curve = self.pnl_plot.plot(pen=pg.mkPen("#3fb950", width=1))
@@ -72,9 +77,18 @@ class PerformancePanel(QWidget):
         layout.addWidget(self.bot_combo)
         layout.addWidget(split)
         self.timer = QTimer(self)
-        self.timer.setInterval(1000)
-        self.timer.timeout.connect(self.sample)
+        self.timer.setInterval(500)
+        self.timer.timeout.connect(self._on_timer)
+        self._half = False
         self.timer.start()
+
+    def _on_timer(self) -> None:
+        """Every second: sample (and redraw the charts); half a second later: the report."""
+        self._half = not self._half
+        if self._half:
+            self.sample()
+        elif self.isVisible():
+            self.update_report()
 
     def sample(self) -> None:
         """Records every running bot (visible or not), then redraws if visible."""
@@ -95,6 +109,7 @@ class PerformancePanel(QWidget):
         return self.workspace.bots.get(self.bot_combo.currentText())
 
     def redraw(self) -> None:
+        """Redraws the charts if a sample arrived since (the report: `update_report`)."""
         bot = self.selected()
         if bot is None:
             return
@@ -103,6 +118,15 @@ class PerformancePanel(QWidget):
             self._drawn = (bot.name, series.n)
             self.pnl_curve.setData(series.t[: series.n], series.pnl[: series.n])
             self.inv_curve.setData(series.t[: series.n], series.inv[: series.n])
+        if self._report_text is None:  # first draw: the report too, at once
+            self.update_report()
+
+    def update_report(self) -> None:
+        """Rebuilds the selected bot's report text; sets it only when it changed."""
+        bot = self.selected()
+        if bot is None:
+            return
         text = format_summary(build_report(bot, venue=bot.connector.name, mode="real time"))
-        if text != self.report.toPlainText():
+        if text != self._report_text:
+            self._report_text = text
             self.report.setPlainText(text)

@@ -149,3 +149,35 @@ def test_depth_view_drawn_by_the_scheduler(qtbot, feed):
     feed.levels(BID, {MID - 1: 1234})
     qtbot.waitUntil(lambda: not view.is_dirty, timeout=2000)
     assert view.render_count >= 2
+
+
+def test_depth_window_stays_put_for_small_mid_moves(qtbot, feed):
+    from tests.ui.market_fakes import ASK
+
+    view = DepthChartView(window_pct=0.5)
+    qtbot.addWidget(view)
+    view.set_source(feed)
+    view.refresh()
+    vb = view.plot.getPlotItem().getViewBox()
+    xr0 = tuple(vb.viewRange()[0])
+    half = view.half_width_ticks
+    # the mid moves one tick: the x range (and so the axis) stays
+    feed.levels(BID, {MID: 1000})
+    feed.levels(ASK, {MID + 1: 0})
+    view.refresh()
+    assert tuple(vb.viewRange()[0]) == pytest.approx(xr0) and view.half_width_ticks == half
+    (bx, _), (ax, _) = view.curve_data()
+    assert bx.min() >= xr0[0] - 1e-9 and ax.max() <= xr0[1] + 1e-9
+
+
+def test_grid_item_lines_follow_the_axes(qtbot, feed):
+    view = DepthChartView()
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    view.set_source(feed)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.grid._key is not None, timeout=2000)
+    major, minor = view.grid._lines
+    assert len(major) > 0
+    assert view.plot.getPlotItem().getAxis("left").grid is False  # the axes draw no grid

@@ -20,6 +20,7 @@ from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
+from ui.market.grid_item import GridItem
 from ui.market.trade_ring import TradeRing
 
 REF_COLORS = [(230, 180, 40), (160, 110, 230), (60, 190, 210), (230, 120, 60)]
@@ -57,7 +58,7 @@ class CandlesView(MarketViewBase):
         self.plot = pg.PlotWidget(self, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.grid = GridItem(self.plot.getPlotItem(), alpha=0.15)  # not showGrid: see grid_item
         self.plot.getPlotItem().getViewBox().disableAutoRange()
         self.plot.getPlotItem().getAxis("left").setWidth(72)  # room for full prices from frame one
         self.candles = CandlesItem()

@@ -8,17 +8,21 @@ chart does not breathe with every update.
 The window's half-width comes from the book: the distance from the mid within which
 `DEPTH_SHARE` of each side's volume (inside the widest window, `window_pct`) rests, with
 some margin, rounded to a round step. It changes only when that distance leaves
-[HYSTERESIS_LOW, 1] of the current half-width, so it does not jump every frame.
+[HYSTERESIS_LOW, 1] of the current half-width, so it does not jump every frame; and the
+window re-centres only when the mid has moved RECENTRE of the half-width off its centre.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+import pyqtgraph.functions as fn
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in, mid_text
+from ui.market.grid_item import GridItem
 
 BID_COLOR = (38, 166, 91)
 ASK_COLOR = (214, 69, 65)
@@ -27,6 +31,10 @@ DEPTH_SHARE = 0.9
 MARGIN = 1.25
 HYSTERESIS_LOW = 0.5
 MIN_HALF_TICKS = 10
+RECENTRE = 0.25
+"""The window re-centres on the mid only when the mid is more than this share of the
+half-width off its centre: a fixed x range keeps the axis (labels) from being rebuilt and
+repainted on every tick the mid moves."""
 
 
 def human_amount(value: float) -> str:
@@ -83,6 +91,64 @@ def step_xy(prices: np.ndarray, cum: np.ndarray, edge: float) -> tuple[np.ndarra
     return x, y
 
 
+class StepCurve(pg.GraphicsObject):
+    """A staircase filled down to y = 0: one drawPolygon (fill) and one drawPolyline (edge).
+
+    pyqtgraph's PlotDataItem with a fill level builds a QPainterPath and fills it in chunks
+    (dozens of fillPath calls per paint for a book side); a polygon is one call.
+    """
+
+    def __init__(self, color: tuple[int, int, int], fill_alpha: int = 40) -> None:
+        super().__init__()
+        self._pen = pg.mkPen(color, width=1)
+        self._pen.setCosmetic(True)
+        self._brush = pg.mkBrush(*color, fill_alpha)
+        self._x = np.empty(0, np.float64)
+        self._y = np.empty(0, np.float64)
+        self._line = fn.create_qpolygonf(0)
+        self._fill = fn.create_qpolygonf(0)
+        self._bounds = QRectF()
+
+    def setData(self, x, y) -> None:  # noqa: ANN001, N802 - the pyqtgraph spelling
+        x = np.asarray(x, np.float64)
+        y = np.asarray(y, np.float64)
+        self._x, self._y = x, y
+        n = len(x)
+        self._line = fn.create_qpolygonf(n)
+        if n:
+            line = fn.ndarray_from_qpolygonf(self._line)
+            line[:, 0], line[:, 1] = x, y
+            self._fill = fn.create_qpolygonf(n + 2)
+            fill = fn.ndarray_from_qpolygonf(self._fill)
+            fill[1:-1] = line
+            fill[0] = (x[0], 0.0)
+            fill[-1] = (x[-1], 0.0)
+            x0, x1 = float(x.min()), float(x.max())
+            bounds = QRectF(x0, 0.0, max(x1 - x0, 1e-12), max(float(y.max()), 1e-12))
+        else:
+            self._fill = fn.create_qpolygonf(0)
+            bounds = QRectF()
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
+        self.update()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
+        return self._x, self._y
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, p: QPainter, *args) -> None:  # noqa: ANN002 - Qt passes option and widget
+        if not len(self._x):
+            return
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(self._brush)
+        p.drawPolygon(self._fill)
+        p.setPen(self._pen)
+        p.drawPolyline(self._line)
+
+
 class StaleOverlay(QLabel):
     """A red banner over a chart while the book cannot be trusted."""
 
@@ -120,6 +186,7 @@ class DepthChartView(MarketViewBase):
         self._ymax = 0.0
         self._xrange: tuple[float, float] | None = None
         self._half = 0.0  # half-width of the shown window, ticks (0: not chosen yet)
+        self._centre = 0.0  # centre of the shown window, ticks
         self.auto_window = True
         """Fit the window to the book (False: always the widest window, ±window_pct)."""
 
@@ -129,7 +196,7 @@ class DepthChartView(MarketViewBase):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.grid = GridItem(self.plot.getPlotItem(), alpha=0.15)
         self.plot.getPlotItem().getAxis("left").setWidth(56)
         # The y unit as a plain label over the chart's top-left corner (an axis label would
         # take width from the narrow dock).
@@ -139,10 +206,8 @@ class DepthChartView(MarketViewBase):
         self.unit_label.move(4, 2)
         vb = self.plot.getPlotItem().getViewBox()
         vb.disableAutoRange()
-        self.bid_curve = pg.PlotDataItem(
-            pen=pg.mkPen(BID_COLOR, width=1), fillLevel=0.0, brush=pg.mkBrush(*BID_COLOR, 40))
-        self.ask_curve = pg.PlotDataItem(
-            pen=pg.mkPen(ASK_COLOR, width=1), fillLevel=0.0, brush=pg.mkBrush(*ASK_COLOR, 40))
+        self.bid_curve = StepCurve(BID_COLOR)
+        self.ask_curve = StepCurve(ASK_COLOR)
         self.mid_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((150, 150, 150), width=1,
                                                               style=Qt.PenStyle.DashLine))
         for item in (self.bid_curve, self.ask_curve, self.mid_line):
@@ -226,9 +291,12 @@ class DepthChartView(MarketViewBase):
         max_half = mid * self._window
         bp, bq = levels_in(book, BID, int(np.floor(mid - max_half)), int(np.ceil(mid + max_half)))
         ap, aq = levels_in(book, ASK, int(np.floor(mid - max_half)), int(np.ceil(mid + max_half)))
-        self._half = self._choose_half(mid, max_half, bp, bq, ap, aq)
-        lo = int(np.floor(mid - self._half))
-        hi = int(np.ceil(mid + self._half))
+        half = self._choose_half(mid, max_half, bp, bq, ap, aq)
+        if half != self._half or abs(mid - self._centre) > RECENTRE * half:
+            self._centre = mid
+        self._half = half
+        lo = int(np.floor(self._centre - half))
+        hi = int(np.ceil(self._centre + half))
         keep = bp >= lo
         bp, bq = bp[keep], bq[keep]
         keep = ap <= hi
