@@ -82,7 +82,7 @@ MIN_UPDATES_PER_S = 2_000
 # Crowd flow for a busy market (per second): 12x the calibrated limit-order rate and 4x
 # the market orders. Measured in simulated time (seed 7, 120 s): ~4,200 level changes/s,
 # the slowest second ~2,400. The default flow makes ~270/s.
-FLOW_PARAMS = {"limit_rate": 1704.0, "market_rate": 60.0}
+FLOW_PARAMS = {"limit_rate": 2400.0, "market_rate": 80.0}  # >= 2,000 level updates/s even in quiet spells
 BALANCES = {"USDT": Decimal("1000000"), "BTC": Decimal("20")}  # the bot quotes all run long
 BOT_PARAMS = {"order_amount": "0.01", "bid_spread_bps": "0", "ask_spread_bps": "0",
               "refresh_seconds": "3", "order_levels": "2"}
@@ -453,6 +453,8 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
     workspace.start()
     window.show()
     window.resize(WIDTH, HEIGHT)
+    gc.collect()
+    gc.freeze()  # as ui/app.py does after start-up
     if window.windowHandle() is not None:
         prof.register(window.windowHandle(), "window")
     bot = workspace.create_bot("simple_quoter", dict(BOT_PARAMS), connector="demo")

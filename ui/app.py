@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 
@@ -26,6 +27,10 @@ async def _run_window(window) -> int:
     window.shutdown_finished.connect(closed.set)
     window.workspace.start()
     window.show()
+    # Everything built so far lives as long as the app: keep it out of the cyclic GC's
+    # full collections, which otherwise cost ~40 ms of frame time every few minutes.
+    gc.collect()
+    gc.freeze()
     log.info("main window shown on %s", ", ".join(window.workspace.connectors))
     await closed.wait()
     return 0

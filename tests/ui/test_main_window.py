@@ -113,13 +113,13 @@ def test_quitting_with_a_running_bot_asks_then_cancels_everything(app_env):
         window.show()
         bot = workspace.create_bot("simple_quoter", {"order_amount": "0.01"}, connector="demo")
         bot.start()
-        await until(lambda: len(workspace.demo.open_orders()) > 0, 5, "resting orders")
+        await until(lambda: len(workspace.demo.open_orders()) > 0, 10, "resting orders")
         done = asyncio.Event()
         window.shutdown_finished.connect(done.set)
         window.close()
         await until(lambda: window._confirm_box is not None, 5, "the quit confirmation")
         window._confirm_box.button(QMessageBox.StandardButton.Yes).click()
-        await asyncio.wait_for(done.wait(), 10)
+        await asyncio.wait_for(done.wait(), 20)
         assert bot.state is BotState.STOPPED
         assert workspace.demo.open_orders() == []
 
