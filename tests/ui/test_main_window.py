@@ -36,6 +36,9 @@ async def answer_yes(panel) -> None:
 @pytest.fixture
 def app_env(qapp, tmp_path, monkeypatch):
     monkeypatch.setenv("COLIBRI_HOME", str(tmp_path))
+    # As in ui/app.py: the window's shutdown decides when to quit, not Qt closing the last
+    # window (which would stop the qasync loop before the scenario resumes).
+    qapp.setQuitOnLastWindowClosed(False)
     settings = QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
