@@ -10,13 +10,13 @@ from typing import Any, Hashable
 
 from app.domain import Balance, BalancesUpdated
 from connectors.base import Connector
-from ui.models.base import KeyedTableModel, RowData, fmt_decimal, fmt_money
+from ui.models.base import AccountFedModel, RowData, fmt_decimal, fmt_money
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 
 BalanceKey = tuple[str, str]  # (account, asset)
 
 
-class BalancesModel(KeyedTableModel):
+class BalancesModel(AccountFedModel):
     COLUMNS = ("Account", "Asset", "Total", "Available", "Locked")
     NUMERIC = frozenset({2, 3, 4})
 
@@ -46,11 +46,6 @@ class BalancesModel(KeyedTableModel):
             del self._balances[key]
         self._remove([k for k in self._keys if k[0] == account])
 
-    def accounts(self) -> list[str]:
-        return self._subs.accounts()
-
-    def pending(self) -> int:
-        return len(self._buffer)
 
     @property
     def hide_zero(self) -> bool:

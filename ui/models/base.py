@@ -257,3 +257,21 @@ class KeyedTableModel(QAbstractTableModel):
             self._rows[key] = row
         self._index = {key: i for i, key in enumerate(self._keys)}
         self.endResetModel()
+
+
+class AccountFedModel(KeyedTableModel):
+    """A table fed by the events of one or more accounts (connectors).
+
+    Subclasses set `_subs` (their connector subscriptions) and `_buffer` (the queued
+    changes a flush applies) in __init__; the reads below are the same for all of them.
+    """
+
+    _subs: Any
+    _buffer: Any
+
+    def accounts(self) -> list[str]:
+        return self._subs.accounts()
+
+    def pending(self) -> int:
+        """Queued changes not applied yet."""
+        return len(self._buffer)

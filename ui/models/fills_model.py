@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Fill, OrderFilled, Side
 from connectors.base import Connector
-from ui.models.base import KeyedTableModel, RowData, fmt_clock_ns, fmt_decimal, fmt_money, fmt_time_ns
+from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_money, fmt_time_ns
 from ui.models.buffer import BoundedBuffer, Subscriptions
 
 FillKey = tuple[str, str, str]  # (account, trade_id, client_order_id)
@@ -21,7 +21,7 @@ _BUY = QBrush(QColor(38, 166, 91))
 _SELL = QBrush(QColor(214, 69, 65))
 
 
-class FillsModel(KeyedTableModel):
+class FillsModel(AccountFedModel):
     COLUMNS = (
         "Account", "Time", "Symbol", "Side", "Price", "Amount", "Quote", "Fee", "Fee asset",
         "Liquidity", "Order ID", "Trade ID",
@@ -63,11 +63,6 @@ class FillsModel(KeyedTableModel):
             self._fills.pop(key, None)
         self._remove(gone)
 
-    def accounts(self) -> list[str]:
-        return self._subs.accounts()
-
-    def pending(self) -> int:
-        return len(self._buffer)
 
     def flush(self) -> bool:
         """Appends queued fills, then drops the oldest rows beyond `max_rows`."""

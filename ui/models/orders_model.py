@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Instrument, Order, OrderFilled, OrderUpdated, Side
 from connectors.base import Connector
-from ui.models.base import KeyedTableModel, RowData, fmt_clock_ns, fmt_decimal, fmt_time_ns
+from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_time_ns
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 
 OrderKey = tuple[str, str]  # (account, client_order_id)
@@ -23,7 +23,7 @@ _BUY = QBrush(QColor(38, 166, 91))
 _SELL = QBrush(QColor(214, 69, 65))
 
 
-class OrdersModel(KeyedTableModel):
+class OrdersModel(AccountFedModel):
     COLUMNS = (
         "Account", "Symbol", "Side", "Type", "Price", "Amount", "Filled", "Remaining",
         "Status", "Updated", "Order ID", "Reason",
@@ -64,12 +64,6 @@ class OrdersModel(KeyedTableModel):
                 del store[key]
         self._remove(gone)
 
-    def accounts(self) -> list[str]:
-        return self._subs.accounts()
-
-    def pending(self) -> int:
-        """Queued changes not applied yet."""
-        return len(self._buffer)
 
     # -- view mode ----------------------------------------------------------------------
     @property
