@@ -5,6 +5,10 @@ redraws only when visible and a new sample arrived. The report text is rebuilt h
 second later, in another event-loop iteration than the chart redraw, and only when the
 panel is visible: the two costs never add up in one frame. The grid is a `GridItem`
 (see ui/market/grid_item.py), so a chart redraw does not repaint the axes' labels.
+
+The charts never auto-range: the x range grows in X_STEP_S steps and a y range changes
+only when the data leave it (then with headroom), so most seconds move neither axis and
+the axes (ticks, labels, layout) are not rebuilt.
 """
 from __future__ import annotations
 
@@ -21,6 +25,28 @@ from app.workspace import Workspace
 from ui.market.grid_item import GridItem
 
 CAPACITY = 36_000  # 10 h at 1 Hz per bot
+X_STEP_S = 60.0
+"""The time axis extends in steps of this many seconds."""
+Y_HEADROOM = 0.25
+"""When data leave a y range, the new one has this fraction of the data span as margin."""
+
+
+def stepped_x_range(t_first: float, t_last: float, step: float = X_STEP_S) -> tuple[float, float]:
+    """Time range covering [t_first, t_last], edges on multiples of `step` (at least one step)."""
+    lo = np.floor(t_first / step) * step
+    hi = max(np.ceil(t_last / step) * step, lo + step)
+    if hi <= t_last:
+        hi += step
+    return float(lo), float(hi)
+
+
+def sticky_y_range(lo: float, hi: float, current: tuple[float, float] | None) -> tuple[float, float]:
+    """`current` while it holds [lo, hi]; otherwise a range around the data with headroom."""
+    if current is not None and current[0] <= lo and hi <= current[1]:
+        return current
+    span = hi - lo
+    pad = max(Y_HEADROOM * span, 0.05 * max(abs(lo), abs(hi)), 1e-9)
+    return float(lo - pad), float(hi + pad)
 
 
 class _Series:
@@ -49,6 +75,7 @@ class PerformancePanel(QWidget):
         self._series: dict[str, _Series] = {}
         self._t0 = time.monotonic()
         self._drawn = (None, -1)
+        self._ranges: dict[str, tuple[float, float] | None] = {"x": None, "pnl": None, "inv": None}
         self._report_text: str | None = None
         self.bot_combo = QComboBox(objectName="perf_bot")
         self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
@@ -57,6 +84,8 @@ class PerformancePanel(QWidget):
             plot.setClipToView(True)
             plot.grid = GridItem(plot.getPlotItem(), alpha=0.2)
             plot.setLabel("bottom", "time since the app started", units="s")
+            plot.disableAutoRange()
+            plot.setMouseEnabled(x=False, y=False)
         self.inv_plot.setXLink(self.pnl_plot)
         self.pnl_curve = self.pnl_plot.plot(pen=pg.mkPen("#3fb950", width=1))
         self.inv_curve = self.inv_plot.plot(pen=pg.mkPen("#58a6ff", width=1))
@@ -115,11 +144,35 @@ class PerformancePanel(QWidget):
             return
         series = self._series.get(bot.name)
         if series is not None and self._drawn != (bot.name, series.n):
+            if self._drawn[0] != bot.name:
+                self._ranges = {"x": None, "pnl": None, "inv": None}
             self._drawn = (bot.name, series.n)
-            self.pnl_curve.setData(series.t[: series.n], series.pnl[: series.n])
-            self.inv_curve.setData(series.t[: series.n], series.inv[: series.n])
+            n = series.n
+            if n:
+                self._fit_ranges(series)
+            self.pnl_curve.setData(series.t[:n], series.pnl[:n])
+            self.inv_curve.setData(series.t[:n], series.inv[:n])
         if self._report_text is None:  # first draw: the report too, at once
             self.update_report()
+
+    def _fit_ranges(self, series: _Series) -> None:
+        """Moves an axis range only when the data leave it (x: in X_STEP_S steps)."""
+        n = series.n
+        r = self._ranges
+        x = r["x"]
+        t_first, t_last = float(series.t[0]), float(series.t[n - 1])
+        if x is None or t_first < x[0] or t_last >= x[1]:
+            r["x"] = x = stepped_x_range(t_first, t_last)
+            self.pnl_plot.setXRange(*x, padding=0)  # the inventory chart is x-linked
+        for key, plot, values in (("pnl", self.pnl_plot, series.pnl[:n]), ("inv", self.inv_plot, series.inv[:n])):
+            y = sticky_y_range(float(values.min()), float(values.max()), r[key])
+            if y != r[key]:
+                r[key] = y
+                plot.setYRange(*y, padding=0)
+
+    def axis_ranges(self) -> dict[str, tuple[float, float] | None]:
+        """The ranges last set: x (shared) and each chart's y (for tests)."""
+        return dict(self._ranges)
 
     def update_report(self) -> None:
         """Rebuilds the selected bot's report text; sets it only when it changed."""

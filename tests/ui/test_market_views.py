@@ -662,3 +662,19 @@ def test_depth_window_derives_from_the_book(qtbot):
     feed.levels(ASK, {MID + 1: 5})
     view.refresh()
     assert "(1 tick, " in view.info.text()
+
+
+def test_dom_model_row_cache_follows_changes(feed):
+    model = DomModel(rows=20)
+    model.set_instrument(feed.instrument)
+    model.set_top(MID + 10)
+    args = (np.array([MID - 1], np.int64), np.array([1000], np.int64), np.empty(0, np.int64),
+            np.empty(0, np.int64), [], np.empty(0, np.int64), np.empty(0, np.int64), MID - 1, 0)
+    model.update(*args)
+    r = model.row_of(MID - 1)
+    first = model.row_cells(r)
+    assert first[0][BID_SIZE] == "1" and model.row_cells(r) is first  # cached
+    model.update(np.array([MID - 1], np.int64), np.array([2000], np.int64), *args[2:])
+    assert model.row_cells(r) is not first and cell(model, r, BID_SIZE) == "2"
+    model.set_top(MID + 11)  # window moved: prices re-read
+    assert cell(model, model.row_of(MID), PRICE) == "100.00"

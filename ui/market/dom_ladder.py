@@ -43,6 +43,7 @@ class DomLadderView(MarketViewBase):
         self._fixed_group = ticks_per_row  # None: chosen from the price once it is known
         self._group_pending = ticks_per_row is None
         self._widths = [0] * len(HEADERS)
+        self._advances: dict[str, int] = {}
         self._volume_window_ns = int(volume_window_s * 1e9)
         self._trades = TradeRing(100_000)
         self._vol_seq = 0  # sequence of the oldest trade that may still be recent
@@ -150,38 +151,61 @@ class DomLadderView(MarketViewBase):
 
     def _reset_widths(self) -> None:
         """Header-sized columns; contents then widen them as numbers appear."""
+        self._advances.clear()  # also follows a font change
         fm = self.table.horizontalHeader().fontMetrics()
         self._widths = [fm.horizontalAdvance(h) + _HEADER_PAD for h in HEADERS]
         for col, w in enumerate(self._widths):
             self.table.setColumnWidth(col, w)
 
     def _grow(self, col: int, text: str) -> None:
-        need = self.table.fontMetrics().horizontalAdvance(text) + _CELL_PAD
+        need = self._advance(text) + _CELL_PAD
         if need > self._widths[col]:
             self._widths[col] = need
             self.table.setColumnWidth(col, need)
 
     def _fit_columns(self, rows: np.ndarray) -> None:
-        """Widens columns for the texts of `rows` (changed rows) and the window's prices."""
+        """Widens columns for the texts of `rows` (changed rows) and the window's prices.
+
+        Texts come from the model's row cache (the paint reuses them); per column only the
+        texts at least as long as the longest one are measured, through a width cache.
+        """
         m = self.model
         # Prices: the widest of the window's edges (digit counts only grow at the edges).
         for ticks in (m.top_ticks, max(m.bottom_ticks, 0)):
             self._grow(PRICE, m.price_text(ticks))
-        fm = self.table.fontMetrics()
-        widest = [0] * len(HEADERS)
-        longest = [""] * len(HEADERS)
+        ncol = len(HEADERS)
+        longest = [0] * ncol
+        cands: list[list[str]] = [[] for _ in range(ncol)]
+        row_cells = m.row_cells
         for row in rows.tolist():
-            for col in range(len(HEADERS)):
-                if col == PRICE:
-                    continue
-                text = m.data(m.index(row, col))
-                if text and len(text) >= len(longest[col]):
-                    w = fm.horizontalAdvance(text)
-                    if w > widest[col]:
-                        widest[col], longest[col] = w, text
-        for col, text in enumerate(longest):
-            if text:
-                self._grow(col, text)
+            texts = row_cells(row)[0]
+            for col in range(ncol):
+                text = texts[col]
+                n = len(text)
+                if n and n >= longest[col] and col != PRICE:
+                    if n > longest[col]:
+                        longest[col] = n
+                        cands[col] = [text]
+                    else:
+                        cands[col].append(text)
+        for col in range(ncol):
+            best = 0
+            best_text = ""
+            for text in set(cands[col]):
+                w = self._advance(text)
+                if w > best:
+                    best, best_text = w, text
+            if best_text and best + _CELL_PAD > self._widths[col]:
+                self._grow(col, best_text)
+
+    def _advance(self, text: str) -> int:
+        """Pixel width of a cell text in the table's font (cached: the same numbers recur)."""
+        w = self._advances.get(text)
+        if w is None:
+            if len(self._advances) > 4096:
+                self._advances.clear()
+            w = self._advances[text] = self.table.fontMetrics().horizontalAdvance(text)
+        return w
 
     # -- events -----------------------------------------------------------------------
     def _on_source_changed(self) -> None:

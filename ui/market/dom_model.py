@@ -44,6 +44,15 @@ _BRUSH_TRADED = QBrush(QColor(200, 170, 40, 50))
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
 _FIELDS = (_F_OWN_BID, _F_BID, -1, _F_ASK, _F_OWN_ASK, _F_TRADED)
+_ALIGNS = (_ALIGN_RIGHT, _ALIGN_RIGHT, _ALIGN_CENTER, _ALIGN_RIGHT, _ALIGN_RIGHT, _ALIGN_RIGHT)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_RAW = int(RAW_ROLE)
+_ROLES = frozenset((_DISPLAY, _BACKGROUND, _ALIGNMENT, _TOOLTIP, _RAW))
+_CELL_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
 def auto_ticks_per_row(mid_ticks: float, rows: int = 40, span_bp: float = 10.0) -> int:
@@ -100,6 +109,9 @@ class DomModel(QAbstractTableModel):
         self.last_changed_rows = np.empty(0, np.int64)
         """Rows whose contents changed in the last `update` (the view sizes columns from them)."""
         self._state = np.zeros((rows, 8), np.int64)
+        self._cells: list[tuple | None] = [None] * rows
+        """Per row, lazily: (texts, backgrounds) of its cells; None when the row changed since."""
+        self._price_texts: list[str | None] = [None] * rows
         self.rows_emitted = 0
         """Rows announced through dataChanged since creation (for tests and benches)."""
 
@@ -143,6 +155,7 @@ class DomModel(QAbstractTableModel):
         self._group = ticks
         self._top = (self._top // ticks) * ticks
         self._state[:] = 0
+        self._clear_cells()
         self.last_changed_rows = np.empty(0, np.int64)
         self.endResetModel()
 
@@ -150,6 +163,7 @@ class DomModel(QAbstractTableModel):
         self.beginResetModel()
         self._instrument = instrument
         self._state[:] = 0
+        self._clear_cells()
         self._top = 0
         self.endResetModel()
 
@@ -160,6 +174,7 @@ class DomModel(QAbstractTableModel):
             return
         self._top = top_ticks
         self._state[:] = 0
+        self._clear_cells()
         if self._instrument is not None:
             self._emit_rows(0, self._rows - 1)
 
@@ -191,6 +206,9 @@ class DomModel(QAbstractTableModel):
         changed = np.flatnonzero((new != self._state).any(axis=1))
         self._state = new
         self.last_changed_rows = changed
+        cells = self._cells
+        for row in changed.tolist():
+            cells[row] = None
         if self._instrument is None or len(changed) == 0:
             return 0
         # Contiguous runs of changed rows -> one signal each.
@@ -212,6 +230,29 @@ class DomModel(QAbstractTableModel):
         # float64 sums are exact below 2**53 lots: far above any book
         out += np.rint(np.bincount(rows[ok], weights=np.asarray(qtys, np.float64)[ok],
                                    minlength=self._rows)[: self._rows]).astype(np.int64)
+
+    def _clear_cells(self) -> None:
+        self._cells = [None] * self._rows
+        self._price_texts: list[str | None] = [None] * self._rows
+
+    def _row_price_text(self, row: int) -> str:
+        """The row's price text (depends only on the window: cached until it moves)."""
+        text = self._price_texts[row] if 0 <= row < self._rows else None
+        if text is None:
+            text = self.price_text(self.price_of(row))
+            if 0 <= row < self._rows:
+                self._price_texts[row] = text
+        return text
+
+    def row_cells(self, row: int) -> tuple[tuple[str, ...], tuple[QBrush | None, ...]]:
+        """(display texts, background brushes) of a row's cells, built once per change of the row."""
+        cached = self._cells[row]
+        if cached is None:
+            st = self._state[row]
+            texts = tuple(self._text(row, col, st) for col in range(len(HEADERS)))
+            brushes = tuple(self._background(col, st) for col in range(len(HEADERS)))
+            cached = self._cells[row] = (texts, brushes)
+        return cached
 
     def _emit_rows(self, first: int, last: int) -> None:
         self.rows_emitted += last - first + 1
@@ -236,28 +277,26 @@ class DomModel(QAbstractTableModel):
         return str(section + 1)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _CELL_FLAGS if index.isValid() else _NO_FLAGS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
-        if not index.isValid() or self._instrument is None:
+        # Painting asks ~8 roles per visible cell: the unused ones return at once, and text and
+        # brushes come from the row's cache (built once per change of the row).
+        if role not in _ROLES or self._instrument is None or not index.isValid():
             return None
         row, col = index.row(), index.column()
         if not (0 <= row < self._rows and 0 <= col < len(HEADERS)):
             return None
+        if role == _DISPLAY:
+            return self.row_cells(row)[0][col]
+        if role == _BACKGROUND:
+            return self.row_cells(row)[1][col]
+        if role == _ALIGNMENT:
+            return _ALIGNS[col]
         st = self._state[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, col, st)
-        if role == RAW_ROLE:
+        if role == _RAW:
             return self._raw(row, col, st)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self._background(col, st)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGN_CENTER if col == PRICE else _ALIGN_RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, col, st)
-        return None
+        return self._tooltip(row, col, st)
 
     def _raw(self, row: int, col: int, st: np.ndarray) -> int:
         if col == PRICE:
@@ -280,7 +319,7 @@ class DomModel(QAbstractTableModel):
         inst = self._instrument
         assert inst is not None
         if col == PRICE:
-            return self.price_text(self.price_of(row))
+            return self._row_price_text(row)
         fmt = fmt_amount if exact else compact_amount
         if col in (OWN_BID, OWN_ASK):
             lots, q = (st[_F_OWN_BID], st[_F_OWN_BID_Q]) if col == OWN_BID else (st[_F_OWN_ASK], st[_F_OWN_ASK_Q])
