@@ -14,7 +14,7 @@ from app.data.events import (
 )
 from app.data.store import convert_recordings, load_events, recordings_dir
 from app.domain import BTC_USDT, BTC_USDT_PERP, Instrument
-from tests.synthetic_recordings import book_ticker, diff, snapshot, spot_session, trade, write_recording
+from tests.synthetic_recordings import diff, spot_session, trade, write_recording
 
 DATA = recordings_dir()
 SPOT_0808 = DATA / "spot_btcusdt_20240808.gz"
