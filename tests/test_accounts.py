@@ -8,10 +8,13 @@ import uuid
 import keyring
 import keyring.errors
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.compat import properties
 
-from app.account_check import CheckStatus, check_account, check_exchange, check_stored_account
+from app.account_check import (
+    CheckStatus,
+    check_account,
+    check_exchange,
+    check_stored_account,
+)
 from app.accounts import (
     DEMO_ACCOUNT_ID,
     PAPER_ACCOUNT_ID,
@@ -23,30 +26,7 @@ from app.accounts import (
     config_dir,
     validate,
 )
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that keeps secrets in a dict: deterministic and never touches the OS."""
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        # Every KeyringBackend subclass is registered for automatic selection; a priority
-        # that raises keeps this test backend out of keyring's default choice.
-        raise RuntimeError("test-only backend: set it explicitly with keyring.set_keyring")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
+from tests.keyring_support import MemoryKeyring
 
 
 class BrokenKeyring(MemoryKeyring):
@@ -54,15 +34,6 @@ class BrokenKeyring(MemoryKeyring):
         if username.endswith(":secret"):
             raise keyring.errors.PasswordSetError("the keyring is locked")
         super().set_password(service, username, password)
-
-
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 
-import keyring
 import pytest
 import qasync
 from PySide6.QtCore import Qt, QTimer
@@ -11,20 +10,10 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QMessageBox
 
 from app.account_check import CheckResult, CheckStatus
 from app.accounts import DEMO_ACCOUNT_ID, PAPER_ACCOUNT_ID, SERVICE, AccountStore
-from tests.test_accounts import MemoryKeyring
 from tests.ui.shell_fakes import FakeConnector
 from ui.dialogs.add_account import AddAccountDialog
 from ui.docks.accounts_dock import LIST_MAX_ROWS, AccountsDock
 from ui.models.balances_model import BalancesModel
-
-
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture
