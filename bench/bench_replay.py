@@ -35,7 +35,9 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import numpy as np
+from sortedcontainers import SortedDict
 
+from bench.bench_orderbook import SortedDictBook as PlainSortedDictBook
 from app.data.events import BBO, DEPTH, END_OF_MESSAGE, EMPTY_MESSAGE, SNAPSHOT, TRADE, RecordingMeta
 
 FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
@@ -113,32 +115,12 @@ def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot
 
 
 # -- plain-Python peers ----------------------------------------------------------------------
-class SortedDictBook:
-    """Minimal pure-Python L2 book: one SortedDict per side (price ticks -> lots)."""
-
-    def __init__(self) -> None:
-        from sortedcontainers import SortedDict
-
-        self._new = SortedDict
-        self.bids = SortedDict()
-        self.asks = SortedDict()
+class SortedDictBook(PlainSortedDictBook):
+    """The order-book bench's SortedDict book, plus what the replay peer needs."""
 
     def load(self, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
-        self.bids = self._new(bids)
-        self.asks = self._new(asks)
-
-    def apply(self, side: int, price: int, qty: int) -> None:
-        levels = self.bids if side > 0 else self.asks
-        if qty:
-            levels[price] = qty
-        else:
-            levels.pop(price, None)
-
-    def best_bid(self) -> int:
-        return self.bids.peekitem(-1)[0] if self.bids else 0
-
-    def best_ask(self) -> int:
-        return self.asks.peekitem(0)[0] if self.asks else 0
+        self.bids = SortedDict(bids)
+        self.asks = SortedDict(asks)
 
     def volume_at(self, side: int, price: int) -> int:
         return (self.bids if side > 0 else self.asks).get(price, 0)
