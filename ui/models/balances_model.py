@@ -46,7 +46,6 @@ class BalancesModel(AccountFedModel):
             del self._balances[key]
         self._remove([k for k in self._keys if k[0] == account])
 
-
     @property
     def hide_zero(self) -> bool:
         return self._hide_zero

@@ -64,7 +64,6 @@ class OrdersModel(AccountFedModel):
                 del store[key]
         self._remove(gone)
 
-
     # -- view mode ----------------------------------------------------------------------
     @property
     def show_finished(self) -> bool:
