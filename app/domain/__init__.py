@@ -11,12 +11,23 @@ from app.domain.events import (
     TradesEvent,
 )
 from app.domain.fill import Balance, Fill
-from app.domain.instrument import BTC_USDT, BTC_USDT_PERP, Instrument, OffGridError, to_decimal
+from app.domain.instrument import (
+    BTC_USD_INVERSE,
+    BTC_USDT,
+    BTC_USDT_PERP,
+    INVERSE,
+    LINEAR,
+    SPOT,
+    Instrument,
+    OffGridError,
+    to_decimal,
+)
 from app.domain.order import IllegalTransition, Order, OrderStatus, OrderType, Side, new_client_order_id
 
 __all__ = [
     "TRADE_DTYPE", "BalancesUpdated", "BookResynced", "BookStale", "BookUpdated", "Event",
-    "OrderFilled", "OrderUpdated", "TradesEvent", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP",
+    "OrderFilled", "OrderUpdated", "TradesEvent", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP", "BTC_USD_INVERSE",
+    "SPOT", "LINEAR", "INVERSE",
     "Instrument", "OffGridError", "to_decimal", "IllegalTransition", "Order", "OrderStatus",
     "OrderType", "Side", "new_client_order_id",
 ]
