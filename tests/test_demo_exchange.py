@@ -254,3 +254,66 @@ def test_health_reports_state_and_latency():
     report = exchange.health()
     assert report["state"] == "running (simulated)" and report["latency_ms"] == 2.0
     assert report["step_lag_ms"] == 0  # a simulated clock is never late
+
+
+def _quoting_bot(clock, ex, **params):
+    from app.engine.bot import Bot
+    from strategies.simple_quoter import SimpleQuoter
+
+    bot = Bot("q", ex, SYM, SimpleQuoter({"order_amount": "0.001", "bid_spread_bps": 0, "ask_spread_bps": 0,
+                                           **params}))
+    bot.start()
+    return bot
+
+
+def test_a_steps_own_fills_reach_listeners_before_its_book_update():
+    """Within one step: OrderFilled (and the order's update) first, then BookUpdated."""
+    clock = SimClock(1_723_161_253 * SEC)
+    ex = DemoExchange(clock, seed=7)
+    ex.start()
+    seen: list[tuple[int, str]] = []
+
+    def record(event):
+        ts = event.fill.ts_ns if isinstance(event, OrderFilled) else getattr(event, "ts_ns", None)
+        seen.append((ts, type(event).__name__))
+
+    ex.add_listener(record)
+    ex.feed(SYM).add_listener(record)
+    _quoting_bot(clock, ex)
+    _run(clock, 120)
+    fill_steps = {ts for ts, kind in seen if kind == "OrderFilled"}
+    checked = 0
+    for ts in fill_steps:
+        kinds = [kind for t, kind in seen if t == ts]
+        if "BookUpdated" not in kinds:
+            continue  # filled while an order or cancel arrived between steps
+        checked += 1
+        book_at = kinds.index("BookUpdated")
+        last_fill = len(kinds) - 1 - kinds[::-1].index("OrderFilled")
+        assert last_fill < book_at, kinds
+    assert checked >= 20
+
+
+def test_no_cancel_is_sent_for_an_order_the_step_had_already_filled():
+    """Before the fix, 47 of the default quoter's 50 fills in ten simulated minutes came
+    after the strategy had cancelled the order on the same step's book update."""
+    clock = SimClock(1_723_161_253 * SEC)
+    ex = DemoExchange(clock, seed=7)
+    ex.start()
+    cancelled_at: dict[str, int] = {}
+    late = []
+    fills = []
+
+    def record(event):
+        if isinstance(event, OrderUpdated) and event.order.status is OrderStatus.PENDING_CANCEL:
+            cancelled_at[event.order.client_order_id] = event.ts_ns
+        elif isinstance(event, OrderFilled):
+            fills.append(event)
+            if cancelled_at.get(event.order.client_order_id) == event.fill.ts_ns:
+                late.append(event)  # the venue had filled it when the cancel was sent
+
+    ex.add_listener(record)
+    _quoting_bot(clock, ex, bid_spread_bps=2, ask_spread_bps=2, order_amount="0.002")
+    _run(clock, 600)
+    assert len(fills) >= 30 and len(cancelled_at) >= 100
+    assert late == []

@@ -6,10 +6,12 @@ liquidity: a resting bid fills only when sellers reach it through the queue ahea
 Everything runs on a Clock, so the same exchange serves the GUI in real time and backtests
 or tests in simulated time.
 
-Per step (every `step_ns`) the crowd is advanced to the clock, the touched L2 levels are
-applied to the feed's book in one `apply_deltas` call, and one BookUpdated, one
-TradesEvent and the account's fills are published: the UI and strategies see batches,
-never one event per order.
+Per step (every `step_ns`) the crowd is advanced to the clock, the account's fills of
+that step are published (OrderFilled, OrderUpdated, BalancesUpdated), then the touched L2
+levels are applied to the feed's book in one `apply_deltas` call and one BookUpdated and
+one TradesEvent follow: the UI and strategies see batches, never one event per order, and
+like on a real exchange a strategy learns of its own fills before the book update that
+follows them.
 
 Market orders carry a price protection collar (`market_collar`, default 5% beyond the
 worst price needed on the book when placed): the engine runs them as IOC at that bound, so
@@ -342,8 +344,11 @@ class DemoExchange(SimulatedAccount):
         self._flow.step(now)
         sides, prices, qtys = self._engine.drain_levels()
         trades = self._engine.drain_trades()
-        self._feed._publish(now, sides, prices, qtys, trades)
+        # Like a real venue's private stream: the account hears of its own fills (and the
+        # resulting order updates) before the market data that shows them, so a strategy
+        # reacting to the book never cancels an order it has, unknowingly, already filled.
         self._process_fills(now)
+        self._feed._publish(now, sides, prices, qtys, trades)
         self._next_step_ns += self.step_ns
         if self._next_step_ns <= now:  # a real clock fell behind: no burst of catch-up steps
             self._next_step_ns = now + self.step_ns
