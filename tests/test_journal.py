@@ -53,3 +53,78 @@ def test_a_torn_last_line_is_skipped_but_a_torn_middle_is_an_error(tmp_path):
     path.write_text('{"kind": "a"}\n{broken\n{"kind": "c"}\n')
     with pytest.raises(ValueError, match=r"j.jsonl:2: not a journal record"):
         read_journal(path)
+
+
+def test_appending_after_a_crash_repairs_the_torn_last_line(tmp_path):
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    journal.write("a", x=1)
+    journal.write("b", x=2)
+    journal.close()
+    whole = path.read_bytes()
+    with open(path, "a") as handle:
+        handle.write('{"kind": "c", "x"')  # the crash happened here
+    journal = Journal(path)  # the next run appends
+    assert journal.repaired == "torn"
+    journal.write("d", x=4)
+    journal.write("e", x=5)
+    journal.close()
+    contents = read_journal(path)
+    assert [r["kind"] for r in contents.records] == ["a", "b", "d", "e"]
+    assert not contents.torn_last_line
+    assert path.read_bytes().startswith(whole)
+    assert path.read_bytes().count(b"\n") == 4
+    assert (tmp_path / "j.jsonl.torn").read_text() == '{"kind": "c", "x"\n'  # kept, not lost
+
+
+def test_a_last_record_missing_only_its_newline_is_kept(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"kind":"a"}\n{"kind":"b"}')
+    journal = Journal(path)
+    assert journal.repaired == "completed"
+    journal.write("c")
+    journal.close()
+    assert [r["kind"] for r in read_journal(path).records] == ["a", "b", "c"]
+    assert not (tmp_path / "j.jsonl.torn").exists()
+
+
+def test_a_journal_that_is_one_torn_line_longer_than_a_chunk_is_emptied(tmp_path):
+    path = tmp_path / "j.jsonl"
+    torn = '{"kind":"a","pad":"' + "x" * 200_000
+    path.write_text(torn)
+    Journal(path).close()
+    assert path.read_bytes() == b"" and (tmp_path / "j.jsonl.torn").read_text() == torn + "\n"
+    path.write_text('{"kind":"a"}\n' + torn)
+    journal = Journal(path)
+    journal.write("b")
+    journal.close()
+    assert [r["kind"] for r in read_journal(path).records] == ["a", "b"]
+
+
+def test_a_whole_or_new_journal_is_left_alone(tmp_path):
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    assert journal.repaired is None
+    journal.write("a")
+    journal.close()
+    before = path.read_bytes()
+    journal = Journal(path)
+    assert journal.repaired is None
+    journal.close()
+    assert path.read_bytes() == before
+
+
+def test_error_and_stopped_records_are_fsynced(tmp_path, monkeypatch):
+    import os
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.write("order")
+    assert synced == []
+    journal.write("error", error="boom")
+    journal.write("stopped")
+    assert len(synced) == 2
+    journal.close()
+    assert len(synced) == 3
