@@ -25,9 +25,9 @@ needs_data = pytest.mark.skipif(not SPOT_0808.is_file(), reason=f"real recording
 # -- synthetic inputs -------------------------------------------------------------------------
 
 def test_synthetic_rows_are_exact(tmp_path: Path) -> None:
-    events, meta = parse_recordings([write_recording(tmp_path / "s.gz", spot_session())])
+    events, meta = parse_recordings([write_recording(tmp_path / "s.gz", spot_session())], instrument=BTC_USDT)
     assert events.dtype == EVENT_DTYPE
-    assert meta.market == "spot" and meta.instrument is BTC_USDT
+    assert meta.market == "spot" and meta.instrument == BTC_USDT
     assert meta.messages == {"depth": 5, "snapshot": 1, "trade": 2, "bookTicker": 3}
     first = events[0]
     assert (first["kind"], first["side"], first["price_ticks"], first["qty_lots"]) == (DEPTH, 1, 10_000, 100_000)
@@ -52,7 +52,7 @@ def test_synthetic_rows_are_exact(tmp_path: Path) -> None:
 
 
 def test_event_columns_for_some_kinds(tmp_path: Path) -> None:
-    events, _ = parse_recordings([write_recording(tmp_path / "s.gz", spot_session())])
+    events, _ = parse_recordings([write_recording(tmp_path / "s.gz", spot_session())], instrument=BTC_USDT)
     every = EventColumns(events)
     book = EventColumns(events, kinds=(DEPTH, SNAPSHOT, TRADE))  # what a replay needs: no BBO
     kept = [i for i in range(len(every)) if every.msg_kind[i] != BBO]
@@ -87,23 +87,23 @@ def test_bad_json_names_file_and_line(tmp_path: Path) -> None:
 def test_off_grid_price_names_file_and_line(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "grid.gz", [spot_session()[0], diff(101, 102, [["100.005", "1.0"]], [])])
     with pytest.raises(RecordingError, match=r"grid\.gz:2: price '100\.005' is not a multiple of 0\.01"):
-        parse_recordings([path])
+        parse_recordings([path], instrument=BTC_USDT)
 
 
 def test_off_grid_trade_quantity_is_an_error(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "t.gz", [trade(1, "100.00", "0.000001", False)])
     with pytest.raises(RecordingError, match=r"t\.gz:1: quantity '0\.000001'"):
-        parse_recordings([path])
+        parse_recordings([path], instrument=BTC_USDT)
 
 
 def test_off_grid_level_quantity_is_rounded_and_reported(tmp_path: Path) -> None:
     # Binance spot really sends such totals for old far-away orders (e.g. 25.42618900 BTC).
     path = write_recording(tmp_path / "q.gz", [diff(1, 2, [], [["200000.00", "25.42618900"]])])
-    events, meta = parse_recordings([path])
+    events, meta = parse_recordings([path], instrument=BTC_USDT)
     assert events["qty_lots"].tolist() == [2_542_619]
     assert meta.rounded_qtys == 1 and meta.notes[0].startswith("q.gz:1: level quantity 25.42618900")
     with pytest.raises(RecordingError, match=r"q\.gz:1: level quantity"):
-        parse_recordings([path], strict=True)
+        parse_recordings([path], strict=True, instrument=BTC_USDT)
 
 
 def test_malformed_lines(tmp_path: Path) -> None:
@@ -122,23 +122,23 @@ def test_malformed_lines(tmp_path: Path) -> None:
 
 
 def test_unknown_streams_are_counted(tmp_path: Path) -> None:
-    odd = {"stream": "btcusdt@aggTrade", "data": {"s": "BTCUSDT"}}
+    odd = {"stream": "btcusdt@kline_1m", "data": {"s": "BTCUSDT"}}
     path = write_recording(tmp_path / "u.gz", [odd, spot_session()[0], odd])
     events, meta = parse_recordings([path])
-    assert meta.skipped == {"btcusdt@aggTrade": 2} and meta.messages["depth"] == 1
+    assert meta.skipped == {"btcusdt@kline_1m": 2} and meta.messages["depth"] == 1
 
 
 def test_futures_detection_and_override(tmp_path: Path) -> None:
     fut = {"stream": "btcusdt@depth@0ms", "data": {"e": "depthUpdate", "E": 1, "T": 1, "s": "BTCUSDT",
                                                    "U": 10, "u": 12, "pu": 9, "b": [["61800.10", "0.001"]], "a": []}}
     path = write_recording(tmp_path / "f.gz", [fut])
-    events, meta = parse_recordings([path])
-    assert meta.market == "futures" and meta.instrument is BTC_USDT_PERP
+    events, meta = parse_recordings([path], instrument=BTC_USDT_PERP)
+    assert meta.market == "futures" and meta.family == "usdm" and meta.instrument == BTC_USDT_PERP
     assert events["price_ticks"].tolist() == [618_001] and events["prev_id"].tolist() == [9]
     odd = {**fut, "data": {**fut["data"], "b": [["61800.15", "0.001"]]}}
     other = write_recording(tmp_path / "g.gz", [odd])
     with pytest.raises(RecordingError, match=r"g\.gz:1: price '61800\.15' is not a multiple of 0\.1"):
-        parse_recordings([other])
+        parse_recordings([other], instrument=BTC_USDT_PERP)
     custom = Instrument("X", "BTC", "USDT", Decimal("0.05"), Decimal("0.001"))
     events, meta = parse_recordings([other], instrument=custom)
     assert events["price_ticks"].tolist() == [1_236_003] and meta.tick_size == "0.05"
@@ -165,7 +165,7 @@ def test_convert_and_cache(tmp_path: Path) -> None:
 @needs_data
 def test_real_spot_counts_match_the_readme() -> None:
     events, meta = load_events([SPOT_0808])
-    assert meta.market == "spot" and meta.instrument is BTC_USDT
+    assert meta.market == "spot" and meta.instrument == BTC_USDT
     assert meta.messages == {"depth": 3451, "snapshot": 1, "trade": 9757, "bookTicker": 28040}
     assert meta.skipped == {}
     assert int(np.count_nonzero(events["flags"] & END_OF_MESSAGE)) == 3451 + 1 + 9757 + 28040
@@ -177,7 +177,7 @@ def test_real_spot_counts_match_the_readme() -> None:
 @needs_data
 def test_real_futures_detected() -> None:
     events, meta = load_events([USDM_0808])
-    assert meta.market == "futures" and meta.instrument is BTC_USDT_PERP
+    assert meta.market == "futures" and meta.instrument == BTC_USDT_PERP
     assert meta.messages == {"depth": 6551, "snapshot": 1, "trade": 21313, "bookTicker": 66089}
     depth = events[events["kind"] == DEPTH]
     assert (depth["prev_id"] >= 0).all()

@@ -11,7 +11,7 @@ import pytest
 from app.data.binance_recording import parse_recordings
 from app.data.store import load_events, recordings_dir
 from app.data.events import TRADE
-from app.domain import TRADE_DTYPE, BookStale, BookUpdated, TradesEvent
+from app.domain import BTC_USDT, TRADE_DTYPE, BookStale, BookUpdated, TradesEvent
 from app.engine.clock import RealClock, SimClock
 from connectors.replay.feed import ReplayFeed
 from tests.synthetic_recordings import STEP, T0, spot_session, trade, write_recording
@@ -22,7 +22,7 @@ needs_data = pytest.mark.skipif(not SPOT[0].is_file(), reason=f"real recordings 
 
 
 def replay(messages: list[dict], tmp_path: Path, speed: float | None = 1.0, start: int = T0):
-    events, meta = parse_recordings([write_recording(tmp_path / "r.gz", messages)])
+    events, meta = parse_recordings([write_recording(tmp_path / "r.gz", messages)], instrument=BTC_USDT)
     clock = SimClock(start)
     feed = ReplayFeed(events, meta, clock, speed=speed)
     seen: list[tuple[int, object]] = []
@@ -155,7 +155,7 @@ def trace_with_timers(clock: SimClock, path: Path, stop_at: int | None = None,
     """Replays busy_session among other timers: pre-scheduled ones at and between message
     times, and ones the listener schedules for now, half a step or one step later.
     Returns the (time, what) log, callbacks counted by run() and the feed's call_at calls."""
-    events, meta = parse_recordings([write_timed(path, busy_session())])
+    events, meta = parse_recordings([write_timed(path, busy_session())], instrument=BTC_USDT)
     feed = ReplayFeed(events, meta, clock)
     log: list[tuple] = []
     scheduled = [0]
@@ -217,7 +217,7 @@ def test_inline_advancing_keeps_the_order_of_everything(tmp_path: Path, stop_at,
 
 
 def test_inline_advancing_without_other_timers_is_one_callback(tmp_path: Path) -> None:
-    events, meta = parse_recordings([write_timed(tmp_path / "r.gz", busy_session())])
+    events, meta = parse_recordings([write_timed(tmp_path / "r.gz", busy_session())], instrument=BTC_USDT)
     clock = SimClock(T0)
     feed = ReplayFeed(events, meta, clock)
     steps: list[int] = []

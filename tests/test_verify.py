@@ -118,7 +118,7 @@ def test_wrong_book_ticker_is_a_mismatch(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_bad_input_exit_2_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_recording(tmp_path / "broken.gz", [spot_session()[0], diff(101, 102, [["1.001", "1"]], [])])
+    path = write_recording(tmp_path / "broken.gz", [spot_session()[0], diff(101, 102, [["1.0x1", "1"]], [])])
     assert main_verify([str(path), "--no-cache"]) == 2
     assert "broken.gz:2" in capsys.readouterr().err
     assert main_verify([str(tmp_path / "absent.gz")]) == 2

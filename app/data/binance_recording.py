@@ -29,9 +29,13 @@ from app.data.events import (
     TRADE,
     RecordingMeta,
 )
-from app.domain import BTC_USDT, BTC_USDT_PERP, Instrument
+from app.data.inference import InferenceError, infer_rules, stream_kind
+from app.domain import Instrument
+from app.markets.registry import instrument_from_inferred
+from app.markets.symbols import MARKETS
 
 _MS = 1_000_000
+_FAMILY_ALIASES = {"futures": "usdm"}  # converted files and callers from before COIN-M
 _CACHE_LIMIT = 1_000_000
 
 
@@ -92,42 +96,6 @@ class _Grid:
         value = Decimal(text) / self.step
         units = int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
         return 1 if units == 0 and value > 0 else units
-
-
-def detect_market(message: dict) -> str | None:
-    """'spot' or 'futures' from one message's shape, None when it does not tell.
-
-    Futures depth diffs carry `pu`; futures trades carry `X`; futures bookTicker and REST
-    snapshots carry an event time `E`, the spot ones do not.
-    """
-    if "lastUpdateId" in message:
-        return "futures" if "E" in message or "T" in message else "spot"
-    stream = message.get("stream")
-    data = message.get("data")
-    if not isinstance(stream, str) or not isinstance(data, dict):
-        return None
-    kind = _stream_kind(stream)
-    if kind == "depth":
-        return "futures" if "pu" in data else "spot"
-    if kind == "trade":
-        return "futures" if "X" in data else "spot"
-    if kind == "bookTicker":
-        return "futures" if "E" in data else "spot"
-    return None
-
-
-def default_instrument(symbol: str, market: str) -> Instrument:
-    if symbol == "BTCUSDT":
-        return BTC_USDT_PERP if market == "futures" else BTC_USDT
-    raise ValueError(f"no built-in instrument rules for {market} {symbol}: pass instrument=")
-
-
-def _stream_kind(stream: str) -> str:
-    """'depth', 'trade', 'bookTicker' or '' from names like btcusdt@depth@100ms."""
-    parts = stream.split("@")
-    if len(parts) >= 2 and parts[1] in ("depth", "trade", "bookTicker"):
-        return parts[1]
-    return ""
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -214,7 +182,7 @@ class _Parser:
 
     def check_symbol(self, data: dict) -> None:
         symbol = data.get("s")
-        if symbol is not None and symbol != self.symbol:
+        if symbol is not None and self.symbol and symbol != self.symbol:
             raise ValueError(f"symbol {symbol} differs from the recording's {self.symbol}")
 
     def on_message(self, ts: int, msg: dict) -> None:
@@ -226,7 +194,7 @@ class _Parser:
         if not isinstance(stream, str) or not isinstance(data, dict):
             self.skip("<not a stream message>")
             return
-        kind = _stream_kind(stream)
+        kind = stream_kind(stream)
         if kind == "depth":
             self.check_symbol(data)
             self.on_depth(ts, data)
@@ -281,57 +249,8 @@ class _Parser:
         self.messages["bookTicker"] += 1
 
 
-def _first_message(paths: list[Path]) -> tuple[dict, str | None, str | None]:
-    """The first message that tells the market, with its symbol (None if none does)."""
-    first: dict = {}
-    for path, lineno, _, payload in _lines(paths):
-        try:
-            msg = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise RecordingError(path, lineno, f"bad JSON: {exc}") from None
-        if not isinstance(msg, dict):
-            raise RecordingError(path, lineno, "bad JSON: expected an object")
-        first = first or msg
-        market = detect_market(msg)
-        if market is not None:
-            data = msg.get("data")
-            symbol = data.get("s") if isinstance(data, dict) else None
-            return msg, market, symbol
-    return first, None, None
-
-
-def parse_recordings(
-    paths: Iterable[Path | str],
-    *,
-    instrument: Instrument | None = None,
-    market: str | None = None,
-    symbol: str | None = None,
-    strict: bool = False,
-) -> tuple[np.ndarray, RecordingMeta]:
-    """Parses consecutive recording files into one EVENT_DTYPE array (file order kept).
-
-    Market and instrument are detected from the data (BTCUSDT: spot tick 0.01 lot 0.00001,
-    USD-M futures tick 0.1 lot 0.001) unless given. Raises RecordingError naming the file
-    and line of the first bad line (bad JSON, missing field, off-grid price or quantity).
-    Book-level quantities finer than the lot are rounded and listed in `meta.notes`
-    (see `_Parser.round_level_qty`), unless `strict`.
-    """
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise ValueError("no recording files given")
-    if market is None or (instrument is None and symbol is None):
-        _, detected_market, detected_symbol = _first_message(paths)
-        market = market or detected_market
-        symbol = symbol or detected_symbol
-    if market not in ("spot", "futures"):
-        raise ValueError(f"{paths[0]}: cannot tell spot from futures (no depth/trade/bookTicker message)")
-    if symbol is None:
-        symbol = (instrument.base + instrument.quote) if instrument else "BTCUSDT"
-    if instrument is None:
-        instrument = default_instrument(symbol, market)
-    parser = _Parser(
-        _Grid(instrument.tick_size, "price"), _Grid(instrument.lot_size, "quantity"), symbol, market, strict
-    )
+def _parse_into(parser: "_Parser", paths: list[Path]) -> None:
+    """Feeds every line to the parser; a bad line raises RecordingError with file:line."""
     loads = orjson.loads
     for path, lineno, ts, payload in _lines(paths):
         try:
@@ -347,16 +266,68 @@ def parse_recordings(
             raise RecordingError(path, lineno, f"missing field {exc}") from None
         except (ValueError, TypeError, IndexError) as exc:
             raise RecordingError(path, lineno, str(exc)) from None
+
+
+def _check_lines(paths: list[Path], family: str, symbol: str, strict: bool) -> None:
+    """Raises the RecordingError of the first malformed line, whatever the rules."""
+    fine = _Grid(Decimal("1e-18"), "value")
+    parser = _Parser(fine, fine, symbol, "spot" if family == "spot" else "futures", strict)
+    _parse_into(parser, paths)
+
+
+def parse_recordings(
+    paths: Iterable[Path | str],
+    *,
+    instrument: Instrument | None = None,
+    market: str | None = None,
+    symbol: str | None = None,
+    strict: bool = False,
+) -> tuple[np.ndarray, RecordingMeta]:
+    """Parses consecutive recording files into one EVENT_DTYPE array (file order kept).
+
+    `market` is the Binance family (spot, usdm, coinm; "futures" means usdm). The market,
+    symbol and instrument rules are inferred from the data unless given (app/data/inference.py;
+    the exchange's cached market metadata adds what data cannot show, app/markets). Raises RecordingError naming the file
+    and line of the first bad line (bad JSON, missing field, off-grid price or quantity).
+    Book-level quantities finer than the lot are rounded and listed in `meta.notes`
+    (see `_Parser.round_level_qty`), unless `strict`.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("no recording files given")
+    family = _FAMILY_ALIASES.get(market, market) if market else None
+    if family is not None and family not in MARKETS:
+        raise ValueError(f"unknown market {market!r} (known: {', '.join(MARKETS)})")
+    rules_source = instrument.source if instrument is not None else ""
+    if instrument is None or family is None or symbol is None:
+        try:
+            rules = infer_rules(_lines(paths), market=family, symbol=symbol)
+        except InferenceError as exc:
+            # Say what is wrong with a line first, when one is: parse with the finest grid.
+            _check_lines(paths, family or "spot", symbol or "", strict)
+            raise RecordingError(paths[0], 0, str(exc)) from None
+        family = rules.market
+        symbol = rules.symbol.exchange_symbol
+        if instrument is None:
+            instrument = instrument_from_inferred(rules)
+            rules_source = instrument.source
+    market = "spot" if family == "spot" else "futures"
+    parser = _Parser(
+        _Grid(instrument.tick_size, "price"), _Grid(instrument.lot_size, "quantity"), symbol, market, strict
+    )
+    _parse_into(parser, paths)
     events = np.array(parser.rows, dtype=EVENT_DTYPE) if parser.rows else np.empty(0, EVENT_DTYPE)
-    meta = RecordingMeta(
+    meta = RecordingMeta.for_instrument(
+        instrument,
         symbol=symbol,
-        market=market,
-        tick_size=str(instrument.tick_size),
-        lot_size=str(instrument.lot_size),
+        family=family,
+        rules_source=rules_source,
         sources=[p.name for p in paths],
         messages=parser.messages,
         skipped=parser.skipped,
         rounded_qtys=parser.rounded_qtys,
         notes=parser.notes,
+        first_ts_ns=int(events["ts_ns"][0]) if len(events) else 0,
+        last_ts_ns=int(events["ts_ns"][-1]) if len(events) else 0,
     )
     return events, meta

@@ -19,15 +19,18 @@ from typing import Iterable
 
 import numpy as np
 
-from app.domain import BTC_USDT, BTC_USDT_PERP, Instrument
+from app.domain import Instrument
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: full instrument rules in the header, MARK rows
 
 # kind
 DEPTH = 1  # one level of an incremental depth message (diff)
 SNAPSHOT = 2  # one level of a REST depth snapshot
 TRADE = 3  # one public trade
 BBO = 4  # one side of a best bid/offer message (bookTicker): a bid row then an ask row
+MARK = 5  # a mark price (ticks, nearest) with its funding rate (qty_lots, in FUNDING_RATE_UNITS)
+#          and next funding time (first_id, ms); from Binance futures markPrice streams
+FUNDING_RATE_UNITS = 10**8  # a funding rate of 0.0001 is stored as 10,000
 
 # flags
 END_OF_MESSAGE = 1  # last row of a message
@@ -55,12 +58,25 @@ MARKETS = ("spot", "futures")
 
 @dataclass
 class RecordingMeta:
-    """What a recording is about: the instrument, where it came from and what was in it."""
+    """What a recording is about: the market and its rules, where it came from, what was in it."""
 
-    symbol: str  # exchange symbol, e.g. BTCUSDT
-    market: str  # "spot" or "futures"
+    symbol: str  # the venue's id, e.g. BTCUSDT, BTCUSD_PERP
+    market: str  # depth-chaining rules: "spot" or "futures" (see app/book/sync.py)
     tick_size: str
     lot_size: str
+    family: str = ""  # Binance family: spot, usdm, coinm
+    unified_symbol: str = ""  # ccxt's symbol, e.g. BTC/USDT, ETH/USDT:USDT, BTC/USD:BTC
+    kind: str = "spot"  # spot, linear, inverse
+    base: str = ""
+    quote: str = ""
+    settle: str = ""
+    contract_size: str = "1"
+    min_notional: str = "0"
+    maker_fee: str = "0"
+    taker_fee: str = "0"
+    rules_source: str = ""  # where the rules came from, in words
+    first_ts_ns: int = 0  # receive time of the first and last row
+    last_ts_ns: int = 0
     sources: list[str] = field(default_factory=list)
     messages: dict[str, int] = field(default_factory=dict)  # by stream kind
     skipped: dict[str, int] = field(default_factory=dict)  # unknown streams / ignored messages
@@ -68,21 +84,48 @@ class RecordingMeta:
     notes: list[str] = field(default_factory=list)  # where those were (first few)
     format_version: int = FORMAT_VERSION
 
+    @classmethod
+    def for_instrument(cls, instrument: Instrument, **fields: object) -> "RecordingMeta":
+        """A header that keeps every rule of `instrument`, so loading rebuilds it exactly."""
+        family = str(fields.get("family") or "")
+        return cls(
+            market="spot" if family in ("", "spot") and not instrument.is_derivative else "futures",
+            tick_size=str(instrument.tick_size),
+            lot_size=str(instrument.lot_size),
+            unified_symbol=instrument.symbol,
+            kind=instrument.kind,
+            base=instrument.base,
+            quote=instrument.quote,
+            settle=instrument.settle,
+            contract_size=str(instrument.contract_size),
+            min_notional=str(instrument.min_notional),
+            maker_fee=str(instrument.maker_fee),
+            taker_fee=str(instrument.taker_fee),
+            **fields,  # type: ignore[arg-type]
+        )
+
     @property
     def instrument(self) -> Instrument:
-        """The app instrument: the known Binance BTCUSDT ones, else one built from the rules."""
-        for known in (BTC_USDT, BTC_USDT_PERP):
-            if (
-                known.base + known.quote == self.symbol
-                and (self.market == "futures") == (":" in known.symbol)
-                and known.tick_size == Decimal(self.tick_size)
-                and known.lot_size == Decimal(self.lot_size)
-            ):
-                return known
+        """The instrument the recording was converted with (every rule, and its source)."""
         return Instrument(
-            symbol=self.symbol, base=self.symbol, quote="", tick_size=Decimal(self.tick_size),
+            symbol=self.unified_symbol or self.symbol,
+            base=self.base,
+            quote=self.quote,
+            tick_size=Decimal(self.tick_size),
             lot_size=Decimal(self.lot_size),
+            min_notional=Decimal(self.min_notional),
+            maker_fee=Decimal(self.maker_fee),
+            taker_fee=Decimal(self.taker_fee),
+            kind=self.kind,
+            settle=self.settle,
+            contract_size=Decimal(self.contract_size),
+            exchange_symbol=self.symbol,
+            source=self.rules_source,
         )
+
+    @property
+    def span_seconds(self) -> float:
+        return max(0, self.last_ts_ns - self.first_ts_ns) / 1e9
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
@@ -90,6 +133,8 @@ class RecordingMeta:
     @classmethod
     def from_json(cls, text: str) -> "RecordingMeta":
         data = json.loads(text)
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"format version {data.get('format_version')}, expected {FORMAT_VERSION}")
         return cls(**data)
 
 
@@ -111,9 +156,12 @@ def save_event_file(path: Path, events: np.ndarray, meta: RecordingMeta) -> None
 def load_event_file(path: Path, *, mmap: bool = True) -> tuple[np.ndarray, RecordingMeta]:
     """Reads a converted recording (memory-mapped, read-only, by default)."""
     path = Path(path).with_suffix(".npy")
-    meta = RecordingMeta.from_json(path.with_suffix(".json").read_text())
-    if meta.format_version != FORMAT_VERSION:
-        raise ValueError(f"{path}: format version {meta.format_version}, expected {FORMAT_VERSION}")
+    try:
+        meta = RecordingMeta.from_json(path.with_suffix(".json").read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: its header {path.with_suffix('.json').name} is missing") from None
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path.with_suffix('.json')}: not a usable recording header ({exc})") from None
     events = np.load(path, mmap_mode="r" if mmap else None)
     if events.dtype != EVENT_DTYPE:
         raise ValueError(f"{path}: unexpected dtype {events.dtype}")
