@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from app.config.schema import ConfigError, Field, Schema
+from app.config.schema import INT64_MAX, ConfigError, Field, Schema, show
 from strategies.registry import STRATEGIES
 
 VENUE_SCHEMA = Schema(
@@ -21,7 +21,8 @@ VENUE_SCHEMA = Schema(
               help="demo: the embedded simulated exchange; replay: a recorded market with paper trading."),
         Field("account", "choice", "exchange", choices=("exchange", "paper"),
               help="demo only: trade on the demo exchange itself, or paper-trade against its feed."),
-        Field("seed", "int", 7, minimum=0, help="demo: seed of the synthetic order flow (same seed, same market)."),
+        Field("seed", "int", 7, minimum=0, maximum=INT64_MAX,
+              help="demo: seed of the synthetic order flow (same seed, same market)."),
         Field("step_ms", "int", 20, minimum=1, maximum=1000, unit="ms",
               help="demo: how often the simulated market is advanced and published."),
         Field("speed", "float", 1.0, minimum=0.01, maximum=10000,
@@ -30,6 +31,64 @@ VENUE_SCHEMA = Schema(
               help="paper: delay before an order or cancel reaches the simulated venue."),
     )
 )
+
+_FEE_HELP = "a fraction of the notional: 0.001 = 0.1%; negative for a rebate (at least -0.01)"
+INSTRUMENT_SCHEMA = Schema(
+    (
+        Field("tick", "decimal", minimum=0, exclusive_minimum=True, help="Price step (tick size)."),
+        Field("lot", "decimal", minimum=0, exclusive_minimum=True,
+              help="Amount step (lot size); in contracts for derivatives."),
+        Field("min_notional", "decimal", minimum=0,
+              help="Smallest order value, in the settlement asset (quote for spot)."),
+        Field("contract_size", "decimal", minimum=0, exclusive_minimum=True,
+              help="Derivatives: what one contract is worth (1 for spot and USD-M)."),
+        Field("maker_fee", "decimal", minimum=Decimal("-0.01"), maximum=Decimal("0.1"), help="Maker fee, " + _FEE_HELP),
+        Field("taker_fee", "decimal", minimum=Decimal("-0.01"), maximum=Decimal("0.1"), help="Taker fee, " + _FEE_HELP),
+        Field("kind", "choice", choices=("spot", "linear", "inverse"),
+              help="spot; linear: a perpetual settled in the quote asset; inverse: settled in the base asset."),
+        Field("base", "str", help="Base asset (BTC in BTC/USDT)."),
+        Field("quote", "str", help="Quote asset (USDT in BTC/USDT)."),
+        Field("settle", "str", help="Derivatives: the settlement asset, if not the usual one."),
+    )
+)
+"""The `instrument:` section: the market's rules when the venue does not know them or the
+user wants others. Only the given keys are kept; what consumes them (CLI flags, then this
+section, then the exchange's metadata, then what a recording implies) is the registry's."""
+
+INSTRUMENT_FIELDS = {
+    "tick": "tick_size",
+    "lot": "lot_size",
+    "min_notional": "min_notional",
+    "contract_size": "contract_size",
+    "maker_fee": "maker_fee",
+    "taker_fee": "taker_fee",
+    "kind": "kind",
+    "base": "base",
+    "quote": "quote",
+    "settle": "settle",
+}
+"""Config key -> app.domain.instrument.Instrument field name."""
+
+
+def parse_instrument(raw: Any, source: str, prefix: str = "instrument.") -> dict[str, Any]:
+    """The validated `instrument:` section as Instrument field names (only the keys given)."""
+    if raw is None:
+        return {}
+    values = INSTRUMENT_SCHEMA.validate(raw, source, prefix)
+    for key in ("base", "quote", "settle"):
+        if key in values:
+            values[key] = _asset(values[key], source, f"{prefix}{key}")
+    if values.get("kind") == "spot" and "settle" in values:
+        raise ConfigError(source, f"{prefix}settle", "a spot market has no settlement asset (only linear or inverse)")
+    return {INSTRUMENT_FIELDS[key]: value for key, value in values.items()}
+
+
+def _asset(raw: Any, source: str, path: str) -> str:
+    text = str(raw).strip().upper()
+    if not (1 <= len(text) <= 20 and text.isascii() and text.isalnum()):
+        raise ConfigError(source, path, f"expected an asset code such as BTC or USDT, got {show(raw)}")
+    return text
+
 
 DEFAULT_BALANCES = {"USDT": Decimal("10000"), "BTC": Decimal("0.2")}
 
@@ -44,20 +103,24 @@ class BotConfig:
     strategy: str = "simple_quoter"
     params: dict[str, Any] = field(default_factory=dict)
     name: str = "bot-1"
+    instrument_overrides: dict[str, Any] = field(default_factory=dict)
+    """Market rules given by the user (`instrument:` section, then command-line flags), as
+    Instrument field names: tick_size, lot_size, min_notional, contract_size, maker_fee,
+    taker_fee, kind, base, quote, settle. Only what was given."""
 
     def build_strategy(self):
         return STRATEGIES[self.strategy](self.params, source=self.source)
 
 
-_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "strategy")
+_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "strategy")
 
 
 def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(source, "", f"the file must hold a mapping of settings, not {type(data).__name__}")
-    unknown = sorted(set(data) - set(_TOP_LEVEL))
+        raise ConfigError(source, "", f"the file must hold a mapping of settings (name: value), not {show(data)}")
+    unknown = sorted(set(data) - set(_TOP_LEVEL), key=str)
     if unknown:
         raise ConfigError(source, unknown[0], f"unknown section (known: {', '.join(_TOP_LEVEL)})")
     cfg = BotConfig(source=source)
@@ -70,13 +133,17 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     cfg.recordings = _parse_recordings(data.get("recordings", []), source, base_dir)
     if cfg.venue["kind"] == "replay" and not cfg.recordings:
         raise ConfigError(source, "recordings", "a replay venue needs at least one recording file")
-    strategy = data.get("strategy", {}) or {}
+    cfg.instrument_overrides = parse_instrument(data.get("instrument"), source)
+    strategy = data.get("strategy")
+    if strategy is None:
+        strategy = {}
     if not isinstance(strategy, dict):
-        raise ConfigError(source, "strategy", "expected a mapping with 'name' and 'params'")
-    extra = sorted(set(strategy) - {"name", "params"})
+        raise ConfigError(source, "strategy", f"expected a mapping with 'name' and 'params', got {show(strategy)}")
+    extra = sorted(set(strategy) - {"name", "params"}, key=str)
     if extra:
         raise ConfigError(source, f"strategy.{extra[0]}", "unknown field (known: name, params)")
-    cfg.strategy = strategy.get("name", cfg.strategy)
+    if "name" in strategy:
+        cfg.strategy = Field("name", "str").coerce(strategy["name"], source, "strategy.")
     if cfg.strategy not in STRATEGIES:
         raise ConfigError(source, "strategy.name", f"unknown strategy {cfg.strategy!r} (known: {', '.join(STRATEGIES)})")
     cfg.params = STRATEGIES[cfg.strategy].schema.validate(strategy.get("params"), source, "strategy.params.")
@@ -88,8 +155,13 @@ def _parse_balances(raw: Any, source: str) -> dict[str, Decimal]:
         raise ConfigError(source, "balances", "expected a mapping of asset to amount, e.g. {USDT: 10000, BTC: 0.2}")
     out = {}
     for asset, amount in raw.items():
+        if not isinstance(asset, str):
+            raise ConfigError(source, f"balances.{asset}", f"expected an asset code such as BTC or USDT, got {show(asset)}")
+        code = _asset(asset, source, f"balances.{asset}")
         value = Field(str(asset), "decimal", minimum=0).coerce(amount, source, "balances.")
-        out[str(asset).upper()] = value
+        if code in out:
+            raise ConfigError(source, f"balances.{asset}", f"{code} is given twice")
+        out[code] = value
     return out
 
 
@@ -102,10 +174,14 @@ def _parse_recordings(raw: Any, source: str, base_dir: Path | None) -> list[Path
     for i, item in enumerate(raw):
         if not isinstance(item, str) or not item.strip():
             raise ConfigError(source, f"recordings[{i}]", f"expected a file path, got {item!r}")
-        path = Path(item).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        if not path.is_file():
+        try:
+            path = Path(item).expanduser()
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            found = path.is_file()
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, ~nobody
+            raise ConfigError(source, f"recordings[{i}]", f"not a usable file path {show(item)}: {exc}") from None
+        if not found:
             raise ConfigError(source, f"recordings[{i}]", f"file not found: {path}")
         paths.append(path)
     return paths
@@ -120,11 +196,43 @@ def load_config(path: str | Path) -> BotConfig:
         raise ConfigError(source, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "", f"cannot read the file: {exc}") from None
+    if not text.strip():
+        raise ConfigError(source, "", "the file is empty (expected settings such as venue:, balances:, strategy:)")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(source, "", f"invalid YAML: {where}{problem}") from None
+    except RecursionError:
+        raise ConfigError(source, "", "invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more than 4300 digits
+        raise ConfigError(source, "", f"invalid YAML: {exc}") from None
+    if data is None:
+        raise ConfigError(source, "", "the file is empty: it holds only comments (expected settings such as "
+                                      "venue:, balances:, strategy:)")
     return parse_config(data, source, path.parent)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *defaults`: keys given next to it override the merged ones
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # unhashable: the base class reports it
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping", node.start_mark,
+                        f"the key {show(key)} is given twice (first on line {seen[key].line + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)

@@ -8,25 +8,52 @@ loader would refuse.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
 
+INT64_MAX = 2**63 - 1
+"""No int field accepts more: every int ends in an int64 (Cython fields, numpy, nanoseconds)."""
+DECIMAL_LIMIT = Decimal(10) ** 15
+"""Decimals without their own maximum stay within +-1e15: Decimal keeps 28 significant
+digits, so larger amounts would lose the fractions of a lot or a tick in arithmetic."""
+DECIMAL_PLACES = 18
+
+
+def one_line(text: str) -> str:
+    """Messages are printed as one line whatever the value in them."""
+    return " ".join(str(text).split())
+
+
+def show(raw: Any, limit: int = 60) -> str:
+    """A value as the user wrote it, quoted, shortened if long (for error messages)."""
+    try:
+        text = repr(raw)
+    except (RecursionError, ValueError):  # a self-referencing YAML structure, a huge int
+        text = f"<{type(raw).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class ConfigError(ValueError):
-    """A bad value, with where it came from: `file: field: reason`."""
+    """A bad value, with where it came from: `file: field: reason` (always one line)."""
 
     def __init__(self, source: str, field_path: str, reason: str) -> None:
         self.source = source
-        self.field_path = field_path
+        self.field_path = str(field_path)
         self.reason = reason
         where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field_path}: {reason}" if field_path else f"{where}{reason}")
+        super().__init__(one_line(f"{where}{field_path}: {reason}" if field_path else f"{where}{reason}"))
 
 
 @dataclass(frozen=True)
 class Field:
-    """One parameter. kind is one of: decimal, int, float, bool, str, choice."""
+    """One parameter. kind is one of: decimal, int, float, bool, str, choice.
+
+    Numbers are always finite (no NaN or infinity, also not as text); ints stay within
+    int64 and decimals within +-1e15 with at most 18 decimal places, whatever `maximum`
+    says (the form shows `minimum`/`maximum`; these outer limits only stop absurd input).
+    """
 
     name: str
     kind: str
@@ -49,41 +76,57 @@ class Field:
         if self.kind == "bool":
             if isinstance(raw, bool):
                 return raw
-            raise fail(f"expected true or false, got {raw!r}")
+            raise fail(f"expected true or false, got {show(raw)}")
         if self.kind == "str":
             if isinstance(raw, str) and raw.strip():
+                if any(ord(c) < 32 or ord(c) == 127 for c in raw.strip()):
+                    raise fail(f"expected one line of text without control characters, got {show(raw)}")
                 return raw.strip()
-            raise fail(f"expected text, got {raw!r}")
+            raise fail(f"expected text, got {show(raw)}")
         if self.kind == "choice":
-            if raw in self.choices:
+            if isinstance(raw, str) and raw in self.choices:
                 return raw
-            raise fail(f"{raw!r} is not one of: {', '.join(self.choices)}")
-        if isinstance(raw, bool) or raw is None:
-            raise fail(f"expected a number, got {raw!r}")
+            raise fail(f"{show(raw)} is not one of: {', '.join(self.choices)}")
+        if isinstance(raw, bool) or raw is None or not isinstance(raw, (int, float, str, Decimal)):
+            raise fail(f"expected a number, got {show(raw)}")
         try:
             if self.kind == "int":
                 if isinstance(raw, float) and not raw.is_integer():
                     raise ValueError
                 value: Any = int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
             elif self.kind == "float":
-                value = float(raw)
+                value = float(raw.strip() if isinstance(raw, str) else raw)
+                if not math.isfinite(value):
+                    raise fail(f"expected a finite number, got {show(raw)}")
             elif self.kind == "decimal":
                 value = Decimal(repr(raw) if isinstance(raw, float) else str(raw).strip())
                 if not value.is_finite():
-                    raise ValueError
+                    raise fail(f"expected a finite number, got {show(raw)}")
             else:
                 raise fail(f"unknown field kind {self.kind!r}")
-        except (ValueError, ArithmeticError):
-            raise fail(f"expected {'a whole number' if self.kind == 'int' else 'a number'}, got {raw!r}") from None
+        except (ValueError, ArithmeticError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            if isinstance(raw, float) and not math.isfinite(raw):
+                raise fail(f"expected a finite number, got {show(raw)}") from None
+            raise fail(f"expected {'a whole number' if self.kind == 'int' else 'a number'}, got {show(raw)}") from None
+        unit = f" {self.unit}" if self.unit else ""
         if self.minimum is not None:
             low = type(value)(self.minimum) if self.kind != "decimal" else Decimal(str(self.minimum))
             if value < low or (self.exclusive_minimum and value == low):
                 relation = "greater than" if self.exclusive_minimum else "at least"
-                raise fail(f"must be {relation} {self.minimum}{' ' + self.unit if self.unit else ''}, got {raw}")
+                raise fail(f"must be {relation} {self.minimum}{unit}, got {show(raw)}")
         if self.maximum is not None:
             high = type(value)(self.maximum) if self.kind != "decimal" else Decimal(str(self.maximum))
             if value > high:
-                raise fail(f"must be at most {self.maximum}{' ' + self.unit if self.unit else ''}, got {raw}")
+                raise fail(f"must be at most {self.maximum}{unit}, got {show(raw)}")
+        if self.kind == "int" and not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise fail(f"must be at most {INT64_MAX} in size (a 64-bit integer), got {show(raw)}")
+        if self.kind == "decimal":
+            if abs(value) > DECIMAL_LIMIT:
+                raise fail(f"must be at most 1e15 in size, got {show(raw)}")
+            if value.normalize().as_tuple().exponent < -DECIMAL_PLACES:
+                raise fail(f"has more than {DECIMAL_PLACES} decimal places, got {show(raw)}")
         return value
 
 
@@ -104,11 +147,12 @@ class Schema:
 
     def validate(self, values: dict[str, Any] | None, source: str = "", prefix: str = "") -> dict[str, Any]:
         """Full validation: unknown keys, missing required fields, every value coerced."""
-        values = values or {}
+        if values is None:  # an empty section (`venue:`) means all defaults
+            values = {}
         if not isinstance(values, dict):
-            raise ConfigError(source, prefix.rstrip("."), f"expected a mapping, got {type(values).__name__}")
+            raise ConfigError(source, prefix.rstrip("."), f"expected a mapping of settings, got {show(values)}")
         known = self.by_name()
-        unknown = sorted(set(values) - set(known))
+        unknown = sorted(set(values) - set(known), key=str)
         if unknown:
             raise ConfigError(source, f"{prefix}{unknown[0]}", f"unknown field (known: {', '.join(known)})")
         result: dict[str, Any] = {}
@@ -127,7 +171,7 @@ class Schema:
         out = {}
         for key, raw in changes.items():
             if key not in known:
-                raise ConfigError(source, key, "unknown parameter")
+                raise ConfigError(source, str(key), "unknown parameter")
             out[key] = known[key].coerce(raw, source)
         return out
 
