@@ -177,7 +177,10 @@ class SimpleQuoter(Strategy):
         self._orders_dirty = True
 
     def wanted_quotes(self) -> list[Quote]:
-        """The ladder for the current book (empty when a side of the book is missing)."""
+        """The ladder for the current book (empty when a side of the book is missing).
+
+        Every bid is strictly below every ask: level by level the bid is at most the ask
+        minus one tick, and further levels only move outwards."""
         ctx = self.ctx
         assert ctx is not None
         book = ctx.book
@@ -204,6 +207,8 @@ class SimpleQuoter(Strategy):
             if post_only:
                 bid = min(bid, best_ask - 1)
                 ask = max(ask, best_bid + 1)
+            if bid >= ask:  # zero spreads on a mid that is a whole tick: never cross own quotes
+                bid = ask - 1
             if bid > 0 and bid * lots >= floor_notional:
                 quotes.append(Quote(Side.BUY, bid, lots))
             if ask * lots >= floor_notional:
@@ -238,6 +243,9 @@ class SimpleQuoter(Strategy):
         self._skew_cache = skew
         self._skew_valid_until = now + _NS
         return skew
+
+    def order_amounts_base(self) -> list[Decimal]:
+        return [self.params["order_amount"]]
 
     def preview(self) -> list[Quote]:
         return self.wanted_quotes() if self.ctx is not None else []

@@ -3,12 +3,20 @@
 Several bots may trade the same account and symbol; without this view one bot's
 reconciler would cancel another's quotes, a stop would cancel orders it does not own,
 and PnL would count fills twice.
+
+It also keeps a bot from trading with itself, on every venue: a buy at or above the bot's
+own lowest open ask (or a sell at or below its own highest open bid) is refused before it
+is sent, as a REJECTED order with the reason, through the same path as a venue's
+immediate refusal. Only the bot's own open orders are looked at, and not those already
+pending cancel: their cancel went out before the new order, and a venue handles one
+account's requests in the order they arrive, so they are gone before it (counting them
+would refuse every requote that follows a fast move until the cancels are confirmed).
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from app.domain import Balance, Instrument, Order, OrderType, Side
+from app.domain import Balance, Instrument, Order, OrderStatus, OrderType, Side, new_client_order_id
 from connectors.base import Connector, MarketFeed
 
 
@@ -45,6 +53,16 @@ class OwnOrders:
         return self._connector.get_order(client_order_id) if client_order_id in self._ids else None
 
     def place_order(self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0) -> Order:
+        reason = self._would_cross_own(symbol, side, order_type, price_ticks)
+        if reason is not None:
+            now = self.clock.now_ns()
+            order = Order(new_client_order_id(), symbol, side, order_type,
+                          0 if order_type is OrderType.MARKET else int(price_ticks), int(amount_lots), now,
+                          updated_ns=now)
+            order.transition(OrderStatus.REJECTED, now, reason)
+            if self._on_rejected is not None:
+                self._on_rejected(order)
+            return order
         order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks)
         if order.status.is_done:
             # Refused at once: its event went out before the id was known to be ours.
@@ -53,6 +71,34 @@ class OwnOrders:
         else:
             self._ids.add(order.client_order_id)
         return order
+
+    def _would_cross_own(self, symbol: str, side: Side, order_type: OrderType, price_ticks: int) -> str | None:
+        """Why a new order would trade against one of the bot's own open orders, or None.
+        A market order has no limit: it would cross any own order on the other side."""
+        if not self._ids:
+            return None
+        get = self._connector.get_order
+        market = order_type is OrderType.MARKET
+        price = int(price_ticks)
+        worst = 0
+        for client_order_id in self._ids:
+            other = get(client_order_id)
+            if other is None or other.side is side or other.symbol != symbol or other.status.is_done:
+                continue
+            if other.status is OrderStatus.PENDING_CANCEL:
+                continue
+            if other.price_ticks <= 0:  # an own market order in flight does not rest
+                continue
+            if side is Side.BUY:
+                if (market or other.price_ticks <= price) and (worst == 0 or other.price_ticks < worst):
+                    worst = other.price_ticks
+            elif (market or other.price_ticks >= price) and other.price_ticks > worst:
+                worst = other.price_ticks
+        if worst == 0:
+            return None
+        inst = self._connector.instruments.get(symbol)
+        shown = inst.ticks_to_price(worst) if inst is not None else worst
+        return f"would cross the bot's own {'ask' if side is Side.BUY else 'bid'} at {shown}"
 
     def cancel_order(self, client_order_id: str) -> None:
         if client_order_id not in self._ids:
