@@ -4,6 +4,9 @@ A strategy sees one market (feed + book) and one trading connector through a
 StrategyContext, reacts to each event at once (no polling tick) and to its own timers
 on the context's clock. The same strategy object therefore runs live, on paper, on the
 demo exchange and in a backtest without knowing which.
+
+A hook or timer callback that raises does not reach the venue, feed or clock: the bot
+running the strategy catches it, records it and stops (app/engine/bot.py).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class StrategyContext:
-    clock: Clock
+    clock: Clock  # in a bot: a GuardedClock, so a timer callback that raises stops the bot only
     connector: "Connector"  # in a bot: its OwnOrders view (only the bot's own orders)
     feed: "MarketFeed"
     instrument: Instrument
@@ -86,11 +89,18 @@ class Strategy(ABC):
 
     def update_params(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Validates and applies a live edit; returns what changed (old, new) per key."""
+        applied = self.apply_params(changes)
+        if applied:
+            self.on_params_changed(applied)
+        return applied
+
+    def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """`update_params` without calling `on_params_changed`: a bot calls that hook itself,
+        inside its guard, so an invalid edit (ConfigError, for the form) is told apart from
+        a strategy that fails on a valid one."""
         checked = self.schema.validate_changes(changes)
         applied = {k: (self.params.get(k), v) for k, v in checked.items() if self.params.get(k) != v}
         self.params.update(checked)
-        if applied:
-            self.on_params_changed(applied)
         return applied
 
     # -- hooks --------------------------------------------------------------------------
@@ -121,3 +131,10 @@ class Strategy(ABC):
     def reference_prices(self) -> dict[str, Decimal]:
         """Named prices worth drawing (fair value, reservation price...)."""
         return {}
+
+    # -- for checks before the start ------------------------------------------------------
+    def order_amounts_base(self) -> list[Decimal]:
+        """The order amounts the strategy will place (base asset; contracts for derivatives),
+        so that a bot whose orders can never be placed (below the lot or the minimum
+        notional, or unaffordable) is refused before it starts. Default: none to check."""
+        return []

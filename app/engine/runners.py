@@ -30,9 +30,13 @@ def status_line(session: Session) -> str:
     )
 
 
-def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Session], None] | None = None) -> dict[str, Any]:
-    """A backtest: simulated time as fast as possible; same engine as live."""
+def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Session], None] | None = None,
+                  on_ready: Callable[[Session], None] | None = None) -> dict[str, Any]:
+    """A backtest: simulated time as fast as possible; same engine as live. `on_ready` sees
+    the built session before it starts (the CLI prints its preflight notes)."""
     session = build_session(config, simulated=True)
+    if on_ready is not None:
+        on_ready(session)
     clock = session.clock
     assert isinstance(clock, SimClock)
     session.start()
@@ -73,10 +77,14 @@ async def run_realtime(
     status_interval_s: float = 1.0,
     stop_timeout_s: float = 15.0,
     journal_path: str | None = None,
+    on_ready: Callable[[Session], None] | None = None,
 ) -> dict[str, Any]:
-    """Runs until the duration ends, Ctrl-C or SIGTERM; then cancels everything and reports."""
+    """Runs until the duration ends, Ctrl-C or SIGTERM; then cancels everything and reports.
+    `on_ready` sees the built session before it starts."""
     loop = asyncio.get_running_loop()
     session = build_session(config, simulated=False)
+    if on_ready is not None:
+        on_ready(session)
     if journal_path:
         from app.engine.journal import Journal
 

@@ -24,6 +24,7 @@ class Session:
     bot: Bot
     venue_label: str
     startables: list = field(default_factory=list)  # feeds/venues started before the connector
+    notes: list[str] = field(default_factory=list)  # preflight notes, printed before the run
 
     def start(self) -> None:
         for part in self.startables:
@@ -100,7 +101,10 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
         raise ConfigError(config.source, "symbol", f"{config.symbol!r} is not traded on {label} "
                           f"(available: {', '.join(connector.instruments)})")
     bot = Bot(config.name, connector, config.symbol, config.build_strategy())
-    return Session(config, the_clock, connector, bot, label, startables)
+    from app.engine.preflight import preflight
+
+    notes = preflight(config, connector, bot, startables)  # ConfigError if it can never trade
+    return Session(config, the_clock, connector, bot, label, startables, notes)
 
 
 def feed_of(session: Session) -> MarketFeed:
