@@ -31,7 +31,10 @@ from app.domain import (
     OrderStatus,
     OrderUpdated,
 )
+from app.domain.events import FundingPaid
 from app.domain.ledger import Ledger
+from app.domain.margin import MarginLedger, Position
+from app.markets.defaults import DEFAULT_LEVERAGE
 from app.engine.clock import Clock
 from connectors.base import Connector, MarketFeed
 
@@ -58,12 +61,16 @@ class SimulatedAccount(Connector):
         clock: Clock,
         instrument: Instrument,
         balances: Mapping[str, Decimal | str | int],
+        leverage: Decimal | int = DEFAULT_LEVERAGE,
     ) -> None:
         super().__init__()
         self.name = name
         self.clock = clock
         self.instrument = instrument
-        self._ledger = Ledger(dict(balances))
+        # Perpetuals settle through positions and margin; spot keeps the plain ledger.
+        self._ledger = (
+            MarginLedger(dict(balances), leverage) if instrument.is_derivative else Ledger(dict(balances))
+        )
         self._orders: dict[str, Order] = {}  # every order still remembered, by client id
         self._open: dict[str, Order] = {}  # orders that may still fill, in placement order
         self._done: deque[str] = deque()  # finished orders, oldest first (bounded retention)
@@ -85,6 +92,23 @@ class SimulatedAccount(Connector):
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
+
+    def position(self, symbol: str) -> Position | None:
+        """The account's position in a derivatives market (None for spot)."""
+        if isinstance(self._ledger, MarginLedger) and symbol == self.instrument.symbol:
+            pos = self._ledger.position(symbol)
+            return Position(pos.lots, pos.entry, pos.realized, pos.fees, pos.funding)
+        return None
+
+    def _pay_funding(self, mark: Decimal, rate: Decimal, now: int) -> None:
+        """Books one funding payment on the position (derivatives only) and publishes it."""
+        if not isinstance(self._ledger, MarginLedger):
+            return
+        inst = self.instrument
+        amount = self._ledger.apply_funding(inst, mark, rate)
+        self._emit(FundingPaid(self.name, inst.symbol, now, rate, mark, amount, inst.settle_asset))
+        if amount:
+            self._emit_balances(now)
 
     def get_order(self, client_order_id: str) -> Order | None:
         return self._orders.get(client_order_id)
@@ -119,7 +143,7 @@ class SimulatedAccount(Connector):
             price=inst.ticks_to_price(price_ticks),
             amount=inst.lots_to_amount(lots),
             fee=fee,
-            fee_asset=inst.quote,
+            fee_asset=inst.fee_asset,
             is_maker=bool(is_maker),
             ts_ns=now,
         )

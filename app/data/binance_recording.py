@@ -24,6 +24,8 @@ from app.data.events import (
     EMPTY_MESSAGE,
     END_OF_MESSAGE,
     EVENT_DTYPE,
+    FUNDING_RATE_UNITS,
+    MARK,
     NO_ID,
     SNAPSHOT,
     TRADE,
@@ -204,6 +206,17 @@ class _Parser:
         elif kind == "bookTicker":
             self.check_symbol(data)
             self.on_bbo(ts, data)
+        elif kind == "aggTrade":
+            # COIN-M streams offer only aggregated trades; when a file has both kinds the
+            # raw trades are kept and the aggregates (the same volume again) are skipped.
+            if self.messages["trade"]:
+                self.skip(stream)
+                return
+            self.check_symbol(data)
+            self.on_trade(ts, data, id_field="a")
+        elif kind == "markPrice":
+            self.check_symbol(data)
+            self.on_mark(ts, data)
         else:
             self.skip(stream)
 
@@ -226,19 +239,33 @@ class _Parser:
         self.close_message(start, ts, exch, DEPTH, ids)
         self.messages["depth"] += 1
 
-    def on_trade(self, ts: int, data: dict) -> None:
+    def on_trade(self, ts: int, data: dict, id_field: str = "t") -> None:
         execution = data.get("X", "MARKET")
         if execution != "MARKET":  # futures insurance-fund / ADL prints are not market trades
             self.skip(f"trade:{execution}")
             return
         exch = int(data.get("T", data.get("E", 0))) * _MS
-        trade_id = int(data["t"])
+        trade_id = int(data[id_field])
         side = -1 if data["m"] else 1  # buyer is maker => the seller took liquidity
         self.rows.append(
             (ts, exch, TRADE, side, END_OF_MESSAGE, self.price(data["p"]), self.qty(data["q"]),
              trade_id, trade_id, NO_ID)
         )
-        self.messages["trade"] += 1
+        key = "trade" if id_field == "t" else "aggTrade"
+        self.messages[key] = self.messages.get(key, 0) + 1
+
+    def on_mark(self, ts: int, data: dict) -> None:
+        """A futures markPrice update: mark price (nearest tick: marks are finer than the
+        tick), funding rate and next funding time, for funding payments in backtests."""
+        exch = int(data.get("E", 0)) * _MS
+        mark = self.price.nearest(str(data["p"]))
+        rate = Decimal(str(data["r"])) if data.get("r") not in (None, "") else Decimal(0)
+        if not rate.is_finite() or abs(rate) >= 1:
+            raise ValueError(f"funding rate {data['r']!r} is not a plausible rate")
+        units = int((rate * FUNDING_RATE_UNITS).to_integral_value(rounding=ROUND_HALF_EVEN))
+        next_ms = int(data.get("T") or 0)
+        self.rows.append((ts, exch, MARK, 0, END_OF_MESSAGE, mark, units, next_ms, NO_ID, NO_ID))
+        self.messages["markPrice"] = self.messages.get("markPrice", 0) + 1
 
     def on_bbo(self, ts: int, data: dict) -> None:
         exch = int(data.get("E", 0)) * _MS

@@ -6,6 +6,8 @@ from app.domain.events import (
     BookStale,
     BookUpdated,
     Event,
+    FundingPaid,
+    MarkPrice,
     OrderFilled,
     OrderUpdated,
     TradesEvent,
@@ -26,7 +28,7 @@ from app.domain.order import IllegalTransition, Order, OrderStatus, OrderType, S
 
 __all__ = [
     "TRADE_DTYPE", "BalancesUpdated", "BookResynced", "BookStale", "BookUpdated", "Event",
-    "OrderFilled", "OrderUpdated", "TradesEvent", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP", "BTC_USD_INVERSE",
+    "OrderFilled", "OrderUpdated", "TradesEvent", "FundingPaid", "MarkPrice", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP", "BTC_USD_INVERSE",
     "SPOT", "LINEAR", "INVERSE",
     "Instrument", "OffGridError", "to_decimal", "IllegalTransition", "Order", "OrderStatus",
     "OrderType", "Side", "new_client_order_id",

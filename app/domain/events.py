@@ -6,6 +6,7 @@ book changed and the book itself (Cython) is read; trades come as numpy batches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -73,4 +74,34 @@ class BalancesUpdated:
     ts_ns: int
 
 
-Event = BookUpdated | BookStale | BookResynced | TradesEvent | OrderUpdated | OrderFilled | BalancesUpdated
+@dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """A derivatives mark price with the funding rate in force and the next funding time
+    (from the exchange's markPrice stream, or a recording of it)."""
+
+    source: str
+    symbol: str
+    ts_ns: int
+    mark: Decimal
+    funding_rate: Decimal
+    next_funding_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPaid:
+    """One funding settlement of an account's position: `amount` (settlement asset) is what
+    the account received (negative: paid); rate and mark are the ones applied."""
+
+    source: str
+    symbol: str
+    ts_ns: int
+    rate: Decimal
+    mark: Decimal
+    amount: Decimal
+    asset: str
+
+
+Event = (
+    BookUpdated | BookStale | BookResynced | TradesEvent | OrderUpdated | OrderFilled | BalancesUpdated
+    | MarkPrice | FundingPaid
+)
