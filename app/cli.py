@@ -2,27 +2,116 @@
 
 Subcommands: `run` (a bot in real time), `backtest` (the same bot in simulated time),
 `data verify` (check recordings by rebuilding the order book), `gui` (the desktop app).
+
+Bad input (a config, a flag, a file) is one line on stderr, `error: where: what`, and exit
+status 2, before anything starts: report and journal paths are checked before the run, so
+a long run is never lost at its end.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import math
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, NoReturn
 
-from app.config.schema import ConfigError
+from app.config.schema import ConfigError, one_line
 
 HEADLESS_DEMO_SECONDS = 60.0
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "resources" / "configs" / "demo.yaml"
+MAX_DURATION_S = 1e9
+"""About 31 years: simulated nanoseconds stay well within int64."""
+
+INSTRUMENT_FLAGS = {
+    "--tick": "tick",
+    "--lot": "lot",
+    "--min-notional": "min_notional",
+    "--contract-size": "contract_size",
+    "--maker-fee": "maker_fee",
+    "--taker-fee": "taker_fee",
+}
+"""Command-line flag -> key of the config's `instrument:` section (the flag wins)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line: `error: <what>`, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def positive_number(what: str, maximum: float = MAX_DURATION_S) -> Callable[[str], float]:
+    """An argparse type: a finite number > 0 and <= maximum (no nan, inf, 0, -1, "abc")."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected {what} (finite, greater than 0), got {text!r}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"expected {what} of at most {maximum:g}, got {text!r}")
+        return value
+
+    return parse
+
+
+def instrument_rule(key: str) -> Callable[[str], Any]:
+    """An argparse type checked by the same field as the config's `instrument:` section."""
+    from app.config.bot_config import INSTRUMENT_SCHEMA
+
+    spec = INSTRUMENT_SCHEMA.by_name()[key]
+
+    def parse(text: str) -> Any:
+        try:
+            return spec.coerce(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(exc.reason) from None
+
+    return parse
 
 
 def _load(config_path: str | None):
     from app.config.bot_config import BotConfig, load_config
 
     return load_config(config_path) if config_path else BotConfig()
+
+
+def _apply_instrument_flags(config, args: argparse.Namespace) -> None:
+    """Flags replace the same rules of the config's `instrument:` section."""
+    from app.config.bot_config import INSTRUMENT_FIELDS
+
+    for key in INSTRUMENT_FLAGS.values():
+        value = getattr(args, key, None)
+        if value is not None:
+            config.instrument_overrides[INSTRUMENT_FIELDS[key]] = value
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Report and journal paths must be writable before the run, not after it."""
+    from app.engine.preflight import check_writable
+
+    if getattr(args, "report", None):
+        check_writable(args.report, "--report")
+    if getattr(args, "journal", None):
+        check_writable(args.journal, "--journal", append=True)
+
+
+def _ready(banner: str | None = None) -> Callable[[Any], None]:
+    """Called with the built session (config checked, preflight passed), before it starts."""
+
+    def on_ready(session) -> None:
+        for note in session.notes:
+            print(f"note: {note}")
+        if banner:
+            print(banner)
+        sys.stdout.flush()
+
+    return on_ready
 
 
 def _finish(report: dict, report_path: str | None) -> int:
@@ -39,11 +128,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from app.engine.runners import run_realtime
 
     config = _load(args.config)
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError("--duration", "", "must be a positive number of seconds")
-    print(f"Colibri: running {config.strategy} on {config.venue['kind']} {config.symbol} "
-          f"({'until Ctrl-C' if args.duration is None else f'for {args.duration:g} s'})")
-    report = asyncio.run(run_realtime(config, args.duration, journal_path=args.journal))
+    _apply_instrument_flags(config, args)
+    _check_outputs(args)
+    banner = (f"Colibri: running {config.strategy} on {config.venue['kind']} {config.symbol} "
+              f"({'until Ctrl-C' if args.duration is None else f'for {args.duration:g} s'})")
+    report = asyncio.run(run_realtime(config, args.duration, journal_path=args.journal, on_ready=_ready(banner)))
     return _finish(report, args.report)
 
 
@@ -51,9 +140,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from app.engine.runners import run_simulated
 
     config = _load(args.config)
-    if args.duration <= 0:
-        raise ConfigError("--duration", "", "must be a positive number of seconds")
-    report = run_simulated(config, args.duration)
+    _apply_instrument_flags(config, args)
+    _check_outputs(args)
+    report = run_simulated(config, args.duration, on_ready=_ready())
     return _finish(report, args.report)
 
 
@@ -73,29 +162,43 @@ GuiLauncher = Callable[[], int]
 _gui_launcher: GuiLauncher | None = None  # given by main.py: the core never imports Qt
 
 
+_NO_DISPLAY_PLATFORMS = ("offscreen", "minimal", "vnc", "linuxfb", "eglfs", "vkkhrdisplay")
+"""Qt platforms (QT_QPA_PLATFORM) that draw without a window system."""
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     if _gui_launcher is None:
-        print("The desktop app is not available from this entry point.", file=sys.stderr)
+        print("error: the desktop app is not available from this entry point (use python main.py gui)",
+              file=sys.stderr)
+        return 2
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    if not has_display() and platform not in _NO_DISPLAY_PLATFORMS:
+        print("error: the desktop app needs a display and none was found (DISPLAY and WAYLAND_DISPLAY are not "
+              "set); without one: python main.py run", file=sys.stderr)
         return 2
     return _gui_launcher()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="colibri", description="Colibri market making: bots, data, desktop app.")
+    parser = ArgumentParser(prog="colibri", description="Colibri market making: bots, data, desktop app.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run a bot in real time (default: demo exchange, simple quoter)")
     run.add_argument("--config", help="bot config (YAML); default: the built-in demo config")
-    run.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C or SIGTERM)")
+    run.add_argument("--duration", type=positive_number("a number of seconds"),
+                     help="seconds to run (default: until Ctrl-C or SIGTERM)")
     run.add_argument("--report", help="write the JSON report here")
     run.add_argument("--journal", help="append the bot's audit journal (JSON lines) to this file")
+    _instrument_flags(run)
     run.set_defaults(func=cmd_run)
 
     bt = sub.add_parser("backtest", help="run a bot in simulated time, as fast as possible")
     bt.add_argument("--config", help="bot config (YAML); default: the built-in demo config")
-    bt.add_argument("--duration", type=float, default=3600.0, help="simulated seconds (default 3600)")
+    bt.add_argument("--duration", type=positive_number("a number of seconds"), default=3600.0,
+                    help="simulated seconds (default 3600)")
     bt.add_argument("--report", help="write the JSON report here")
+    _instrument_flags(bt)
     bt.set_defaults(func=cmd_backtest)
 
     data = sub.add_parser("data", help="market data recordings")
@@ -109,26 +212,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _instrument_flags(sub: argparse.ArgumentParser) -> None:
+    from app.config.bot_config import INSTRUMENT_SCHEMA
+
+    group = sub.add_argument_group("market rules", "override the config's instrument: section "
+                                   "(fees are fractions: 0.001 = 0.1%)")
+    for flag, key in INSTRUMENT_FLAGS.items():
+        spec = INSTRUMENT_SCHEMA.by_name()[key]
+        group.add_argument(flag, dest=key, type=instrument_rule(key), metavar="N", help=spec.help.replace("%", "%%"))
+
+
 def main(argv: list[str] | None = None, gui: GuiLauncher | None = None) -> int:
-    """`gui` starts the desktop app; None means headless only."""
+    """`gui` starts the desktop app; None means headless only. Returns the exit status:
+    0 done, 2 bad input (one line on stderr), 3 orders left open at exit, 130 interrupted."""
     global _gui_launcher
     _gui_launcher = gui
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad command line (2, already reported)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        return default_entry()
     try:
+        if args.command is None:
+            return default_entry()
         return args.func(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, ValueError) as exc:
+        # Known kinds of bad input that got past the checks: an unreadable or malformed
+        # recording (RecordingError is a ValueError), a file that vanished or a full disk.
+        # Anything else (AttributeError, TypeError...) is a bug and keeps its traceback.
+        print(f"error: {_describe(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return one_line(f"{where}{exc.strerror}")
+    return one_line(str(exc) or type(exc).__name__)
 
 
 def default_entry() -> int:
