@@ -153,7 +153,12 @@ class SimpleQuoter(Strategy):
     def _affordable(self, quote: Quote, budget: dict[str, Decimal]) -> bool:
         """Budget check before sending, so a short account does not spam rejected orders."""
         inst = self.ctx.instrument  # type: ignore[union-attr]
-        if quote.side is Side.BUY:
+        if inst.is_derivative:
+            # Either side of a perpetual needs margin in the settlement asset; the leverage is
+            # the venue's, so only the fee is reserved here and the venue checks the margin.
+            need = inst.notional(quote.price_ticks, quote.amount_lots) * max(inst.maker_fee, inst.taker_fee)
+            asset = inst.settle_asset
+        elif quote.side is Side.BUY:
             need = inst.notional(quote.price_ticks, quote.amount_lots) * (1 + max(inst.maker_fee, inst.taker_fee))
             asset = inst.quote
         else:

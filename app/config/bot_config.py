@@ -29,6 +29,11 @@ VENUE_SCHEMA = Schema(
               help="replay: playback speed in real time (1 = as recorded)."),
         Field("latency_ms", "float", 20.0, minimum=0, maximum=60000, unit="ms",
               help="paper: delay before an order or cancel reaches the simulated venue."),
+        Field("leverage", "decimal", Decimal(10), minimum=1, maximum=125, unit="x",
+              help="perpetuals: initial margin = order or position value / leverage."),
+        Field("funding_rate", "decimal", minimum=Decimal("-0.05"), maximum=Decimal("0.05"),
+              help="perpetuals: funding rate per 8 h paid at 00:00, 08:00 and 16:00 UTC (0.0001 = 0.01%); "
+                   "a recording's markPrice stream gives the rates itself."),
     )
 )
 
@@ -103,6 +108,7 @@ class BotConfig:
     strategy: str = "simple_quoter"
     params: dict[str, Any] = field(default_factory=dict)
     name: str = "bot-1"
+    symbol_given: bool = False  # False: trade the venue's or the recording's own market
     instrument_overrides: dict[str, Any] = field(default_factory=dict)
     """Market rules given by the user (`instrument:` section, then command-line flags), as
     Instrument field names: tick_size, lot_size, min_notional, contract_size, maker_fee,
@@ -130,6 +136,7 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     cfg.balances = _parse_balances(data.get("balances", DEFAULT_BALANCES), source)
     if "symbol" in data:
         cfg.symbol = Field("symbol", "str").coerce(data["symbol"], source)
+        cfg.symbol_given = True
     cfg.recordings = _parse_recordings(data.get("recordings", []), source, base_dir)
     if cfg.venue["kind"] == "replay" and not cfg.recordings:
         raise ConfigError(source, "recordings", "a replay venue needs at least one recording file")

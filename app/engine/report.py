@@ -120,7 +120,8 @@ def _readable(text: str | None, places: int = 4) -> str:
 
 
 def format_summary(report: dict[str, Any]) -> str:
-    r = {k: (_readable(v) if k in _MONEY_KEYS else v) for k, v in report.items()}
+    places = 8 if report.get("market_kind") == "inverse" else 4  # coin-settled: satoshis matter
+    r = {k: (_readable(v, places) if k in _MONEY_KEYS else v) for k, v in report.items()}
     asset = report.get("pnl_asset", "quote")
     inst = report.get("instrument") or {}
     lines = [

@@ -39,19 +39,64 @@ class Session:
             part.stop()
 
 
+def _market_error(config: BotConfig, what: str, available: list[str]) -> Exception:
+    from app.config.schema import ConfigError
+
+    return ConfigError(config.source, "symbol", f"{config.symbol!r} is not traded {what} "
+                       f"(it trades: {', '.join(available)})")
+
+
 def _replay_feed(config: BotConfig, clock_factory: Callable[[int], Clock], speed: float | None):
+    """The recording's feed and its instrument: the rules inferred from the data, with the
+    user's overrides (config `instrument:`, command-line flags) on top (app/markets)."""
     from app.data.store import load_events
+    from app.markets.registry import resolve
     from connectors.replay.feed import ReplayFeed
 
     events, meta = load_events(config.recordings)
+    instrument = meta.instrument
+    if config.symbol_given and config.symbol not in (instrument.symbol, meta.symbol):
+        raise _market_error(config, "in " + ", ".join(p.name for p in config.recordings), [instrument.symbol])
+    try:
+        resolved = resolve(instrument, config=config.instrument_overrides,
+                           config_where=f"{config.source} (instrument)", from_data=True)
+    except ValueError as exc:
+        from app.config.schema import ConfigError
+
+        raise ConfigError(config.source, "instrument", str(exc)) from None
+    if any(getattr(resolved, f) != getattr(instrument, f) for f in ("tick_size", "lot_size")):
+        events, meta = load_events(config.recordings, instrument=resolved, market=meta.family)
+    if len(events) == 0:
+        raise _market_error(config, "(the recording holds no market data)", [])
+    from app.data.store import check_replayable
+
+    check_replayable(events, config.recordings)  # RecordingError: no snapshot, receive times going backwards
     clock = clock_factory(int(events["ts_ns"][0]))
-    feed = ReplayFeed(events, meta, clock, speed=speed)
+    feed = ReplayFeed(events, resolved, clock, speed=speed, market=meta.market)
     return clock, feed
+
+
+def _demo_instrument(config: BotConfig):
+    """The demo exchange's market for the config's symbol: spot BTC/USDT by default, or one
+    of the demo perpetuals; the config's `instrument:` rules apply on top."""
+    from app.markets.registry import BUILT_IN, resolve
+
+    symbol = config.symbol if config.symbol_given else "BTC/USDT"
+    if symbol not in BUILT_IN:
+        raise _market_error(config, "on the demo exchange", list(BUILT_IN))
+    try:
+        return resolve(BUILT_IN[symbol].with_rules(source="demo exchange rules"),
+                       config=config.instrument_overrides, config_where=f"{config.source} (instrument)")
+    except ValueError as exc:
+        from app.config.schema import ConfigError
+
+        raise ConfigError(config.source, "instrument", str(exc)) from None
 
 
 def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, clock: Clock | None = None) -> Session:
     venue = config.venue
     latency = int(venue["latency_ms"] * _MS)
+    leverage = venue.get("leverage", 10)
 
     def make_clock(first_ns: int) -> Clock:
         if clock is not None:
@@ -66,20 +111,23 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
     if venue["kind"] == "demo":
         from connectors.demo.exchange import DemoExchange
 
+        instrument = _demo_instrument(config)
         the_clock = make_clock(start_ns)
         exchange = DemoExchange(
             the_clock,
             balances=config.balances,
             seed=venue["seed"],
             step_ns=venue["step_ms"] * _MS,
+            instrument=instrument,
+            leverage=leverage,
         )
         if venue["account"] == "paper":
             from connectors.paper.connector import PaperConnector
 
             startables.append(exchange)
             connector: Connector = PaperConnector(
-                exchange.feed(config.symbol), config.balances, the_clock,
-                order_latency_ns=latency, cancel_latency_ns=latency,
+                exchange.feed(instrument.symbol), config.balances, the_clock,
+                order_latency_ns=latency, cancel_latency_ns=latency, leverage=leverage,
             )
             label = f"paper on demo (seed {venue['seed']})"
         else:
@@ -92,9 +140,18 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
         the_clock, feed = _replay_feed(config, make_clock, 1.0 if simulated else venue["speed"])
         startables.append(feed)
         connector = PaperConnector(
-            feed, config.balances, the_clock, order_latency_ns=latency, cancel_latency_ns=latency
+            feed, config.balances, the_clock, order_latency_ns=latency, cancel_latency_ns=latency,
+            leverage=leverage,
         )
         label = "paper on replay of " + ", ".join(p.name for p in config.recordings)
+    instrument = connector.instrument  # type: ignore[attr-defined]
+    if not config.symbol_given:
+        config.symbol = instrument.symbol
+    if instrument.is_derivative:
+        from connectors.funding import FundingSchedule
+
+        startables.append(FundingSchedule(connector, connector.feed(instrument.symbol), the_clock,  # type: ignore[arg-type]
+                                          venue.get("funding_rate")))
     if config.symbol not in connector.instruments:
         from app.config.schema import ConfigError
 

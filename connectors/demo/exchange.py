@@ -59,6 +59,28 @@ _KIND = {
 }
 
 
+CALIBRATED_TICK = Decimal("0.01")
+CALIBRATED_LOT_BASE = Decimal("0.00001")
+"""The crowd flow is calibrated in ticks and lots of Binance spot BTCUSDT (flow.pyx)."""
+
+
+def scaled_flow_params(instrument: Instrument, start_price: Decimal) -> dict[str, float]:
+    """The calibrated crowd re-expressed in another instrument's ticks and lots, so the demo
+    perpetuals (tick 0.1, lots of 0.001 BTC or of 100 USD contracts) move and trade like
+    the spot market instead of ten times faster with a hundred times the volume."""
+    price = float(CALIBRATED_TICK / instrument.tick_size)
+    lot_base = instrument.base_amount(1, instrument.price_to_ticks(start_price))
+    size = float(CALIBRATED_LOT_BASE / lot_base)
+    if price == 1.0 and size == 1.0:
+        return {}
+    return {
+        "jump_median": 200.0 * price, "jump_cap": 3000.0 * price, "tail_scale": 400.0 * price,
+        "window_ticks": max(50, int(5_000 * price)),
+        "touch_size_median": 1_500.0 * size, "size_median": 2_500.0 * size, "size_cap": 1_000_000.0 * size,
+        "market_size_median": 67.0 * size, "market_size_cap": 300_000.0 * size,
+    }
+
+
 class DemoFeed(MarketFeed):
     """The L2 book and public trades of the demo market; driven by its DemoExchange."""
 
@@ -103,6 +125,7 @@ class DemoExchange(SimulatedAccount):
         step_ns: int = 20_000_000,
         instrument: Instrument = BTC_USDT,
         name: str = "demo",
+        leverage: Decimal | int = 10,
         start_price: Decimal | str = Decimal("60000"),
         latency_ns: int = 1_000_000,
         warmup_ns: int = 120_000_000_000,
@@ -112,7 +135,7 @@ class DemoExchange(SimulatedAccount):
         if step_ns <= 0:
             raise ValueError(f"step_ns must be positive, got {step_ns}")
         start = balances if balances is not None else {instrument.quote: 100_000, instrument.base: 1}
-        super().__init__(name, clock, instrument, start)
+        super().__init__(name, clock, instrument, start, leverage)
         self.seed = int(seed)
         self.step_ns = int(step_ns)
         self.latency_ns = max(0, int(latency_ns))
@@ -120,7 +143,7 @@ class DemoExchange(SimulatedAccount):
         self.warmup_ns = max(0, int(warmup_ns))
         self.market_collar = Decimal(str(market_collar))
         self._start_ticks = instrument.price_to_ticks(start_price)
-        self._flow_params = dict(flow_params or {})
+        self._flow_params = {**scaled_flow_params(instrument, Decimal(str(start_price))), **(flow_params or {})}
         self._engine = matching.MatchingEngine()
         self._flow: CrowdFlow | None = None
         self._feed = DemoFeed(self, instrument)

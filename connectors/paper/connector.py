@@ -68,10 +68,11 @@ class PaperConnector(SimulatedAccount):
         order_latency_ns: int = 20 * MS,
         cancel_latency_ns: int = 20 * MS,
         name: str = "paper",
+        leverage: Decimal | int = 10,
     ) -> None:
         if order_latency_ns < 0 or cancel_latency_ns < 0:
             raise ValueError("latencies cannot be negative")
-        super().__init__(name, clock if clock is not None else feed.clock, feed.instrument, balances)
+        super().__init__(name, clock if clock is not None else feed.clock, feed.instrument, balances, leverage)
         self.order_latency_ns = int(order_latency_ns)
         self.cancel_latency_ns = int(cancel_latency_ns)
         self._feed = feed
