@@ -10,6 +10,7 @@ must stop the conversion with the file and line to look at.
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -39,16 +40,21 @@ from app.markets.symbols import MARKETS
 _MS = 1_000_000
 _FAMILY_ALIASES = {"futures": "usdm"}  # converted files and callers from before COIN-M
 _CACHE_LIMIT = 1_000_000
+_INT64_MAX = 2**63 - 1
 
 
 class RecordingError(ValueError):
     """A recording line that cannot be read; the message names file and line."""
 
     def __init__(self, path: Path | str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
+        where = f"{path}:{line}: " if path and line > 0 else f"{path}: " if path else ""
+        super().__init__(f"{where}{reason}")
         self.path = str(path)
         self.line = line
         self.reason = reason
+
+    def __reduce__(self):  # picklable across processes (the desktop backtest worker)
+        return (type(self), (self.path, self.line, self.reason))
 
 
 class OffGrid(ValueError):
@@ -71,11 +77,11 @@ class _Grid:
         self._memo: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
+        if type(text) is not str:
+            raise ValueError(f"{self.what} is {_type_name(text)} {text!r:.40}, expected a decimal string")
         value = self._memo.get(text)
         if value is not None:
             return value
-        if not isinstance(text, str):
-            raise ValueError(f"{self.what} {text!r} is not a decimal string")
         whole, _, frac = text.partition(".")
         e = self.decimals
         if len(frac) > e:
@@ -88,6 +94,8 @@ class _Grid:
         units, rest = divmod(int(digits), self.multiple)
         if rest:
             raise OffGrid(f"{self.what} {text!r} is not a multiple of {self.step}")
+        if units > _INT64_MAX:
+            raise ValueError(f"{self.what} {text!r} is too large")
         if len(self._memo) >= _CACHE_LIMIT:
             self._memo.clear()
         self._memo[text] = units
@@ -107,7 +115,10 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def _lines(paths: Iterable[Path]) -> Iterator[tuple[Path, int, int, bytes]]:
-    """(path, line number, receive ns, json bytes) of every non-blank line."""
+    """(path, line number, receive ns, json bytes) of every non-blank line.
+
+    Raises RecordingError naming the file and line for an unreadable file: missing, empty,
+    corrupt or truncated compression, or a line that is not `<receive ns> <json>`."""
     for path in paths:
         try:
             fh = _open(path)
@@ -115,6 +126,7 @@ def _lines(paths: Iterable[Path]) -> Iterator[tuple[Path, int, int, bytes]]:
             raise RecordingError(path, 0, f"cannot open: {exc.strerror or exc}") from None
         with fh:
             lineno = 0
+            data_lines = 0
             try:
                 for raw in fh:
                     lineno += 1
@@ -127,10 +139,66 @@ def _lines(paths: Iterable[Path]) -> Iterator[tuple[Path, int, int, bytes]]:
                     except ValueError:
                         ts = None
                     if ts is None:
-                        raise RecordingError(path, lineno, "expected '<receive ns> <json>'")
+                        raise RecordingError(
+                            path, lineno, f"expected '<receive ns> <json>', got {_excerpt(raw)}"
+                        )
+                    if not 0 < ts <= _INT64_MAX:
+                        raise RecordingError(path, lineno, f"receive time {ts} is not a positive 64-bit ns count")
+                    data_lines += 1
                     yield path, lineno, ts, raw[space + 1 :]
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise RecordingError(path, lineno + 1, f"unreadable data: {exc}") from None
+            except EOFError:
+                raise RecordingError(
+                    path, lineno, f"truncated: the compressed data ends mid-stream after line {lineno} "
+                    "(the last line read); the file was cut short"
+                ) from None
+            except (OSError, zlib.error) as exc:
+                what = "corrupt gzip" if isinstance(exc, (gzip.BadGzipFile, zlib.error)) or "CRC" in str(exc) else "unreadable"
+                after = f"after line {lineno} (the last line read)" if lineno else "at the start of the file"
+                raise RecordingError(path, lineno + 1, f"{what} data {after}: {exc}") from None
+            if not data_lines:
+                size = path.stat().st_size
+                raise RecordingError(
+                    path, 0, "empty file (0 bytes)" if size == 0 else
+                    f"empty recording: no data lines ({lineno} lines, {size} bytes on disk)"
+                )
+
+
+def _excerpt(raw: bytes, limit: int = 40) -> str:
+    text = repr(raw[:limit])[1:]
+    return text + ("..." if len(raw) > limit else "")
+
+
+def _int(value: object, name: str) -> int:
+    """An integer field (JSON number or digit string); anything else is refused by name."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        shown = "" if value is None else f" {value!r:.40}"
+        raise ValueError(f"field {name} is {_type_name(value)}{shown}, expected an integer")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"field {name} {value!r:.40} is not an integer") from None
+    if not -_INT64_MAX <= number <= _INT64_MAX:
+        raise ValueError(f"field {name} {number} is out of range")
+    return number
+
+
+def _type_name(value: object) -> str:
+    return {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _ms(value: object, name: str) -> int:
+    """An exchange time in ms (0 when absent) as ns."""
+    ms = _int(value, name)
+    if not 0 <= ms <= _INT64_MAX // _MS:
+        raise ValueError(f"field {name} {ms} is not a time in ms")
+    return ms * _MS
+
+
+def _levels_list(value: object, name: str) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"field {name} is {_type_name(value)}, expected a list of [price, quantity] pairs")
+    return value
 
 
 @dataclass
@@ -144,6 +212,7 @@ class _Parser:
     def __post_init__(self) -> None:
         self.rows: list[tuple] = []
         self.where = ""
+        self.stream = ""
         self.rounded_qtys = 0
         self.notes: list[str] = []
         self.messages: dict[str, int] = {"depth": 0, "snapshot": 0, "trade": 0, "bookTicker": 0}
@@ -156,6 +225,8 @@ class _Parser:
         price, qty, rows = self.price, self.qty, self.rows
         first, last, prev = ids
         for pair in pairs:
+            if type(pair) is not list or len(pair) != 2:
+                raise ValueError(f"level {pair!r:.60} is not a [price, quantity] pair")
             try:
                 lots = qty(pair[1])
             except OffGrid:
@@ -183,9 +254,18 @@ class _Parser:
             rows[-1] = last[:4] + (END_OF_MESSAGE,) + last[5:]
 
     def check_symbol(self, data: dict) -> None:
+        """A message of another symbol (by its stream name or its `s`) is refused: mixing
+        two markets' data in one book would be silently wrong."""
+        stream = self.stream
+        named = stream.partition("@")[0].upper()
         symbol = data.get("s")
-        if symbol is not None and self.symbol and symbol != self.symbol:
-            raise ValueError(f"symbol {symbol} differs from the recording's {self.symbol}")
+        if symbol is not None and not isinstance(symbol, str):
+            raise ValueError(f"field s is {_type_name(symbol)}, expected the symbol as a string")
+        for other in (named, symbol):
+            if other and self.symbol and other != self.symbol and other.replace("_", "") != self.symbol.replace("_", ""):
+                raise ValueError(
+                    f"a message for another symbol: {other} (stream {stream!r}) in a {self.symbol} recording"
+                )
 
     def on_message(self, ts: int, msg: dict) -> None:
         if "lastUpdateId" in msg:
@@ -193,10 +273,15 @@ class _Parser:
             return
         stream = msg.get("stream")
         data = msg.get("data")
-        if not isinstance(stream, str) or not isinstance(data, dict):
+        if not isinstance(stream, str):
+            if stream is not None:
+                raise ValueError(f"field stream is {_type_name(stream)}, expected a stream name")
             self.skip("<not a stream message>")
             return
         kind = stream_kind(stream)
+        if kind and not isinstance(data, dict):
+            raise ValueError(f"{kind} message: field data is {_type_name(data)}, expected an object")
+        self.stream = stream
         if kind == "depth":
             self.check_symbol(data)
             self.on_depth(ts, data)
@@ -221,32 +306,37 @@ class _Parser:
             self.skip(stream)
 
     def on_snapshot(self, ts: int, msg: dict) -> None:
-        exch = int(msg.get("E", 0)) * _MS
-        ids = (NO_ID, int(msg["lastUpdateId"]), NO_ID)
+        exch = _ms(msg.get("E", 0), "E")
+        ids = (NO_ID, _int(msg["lastUpdateId"], "lastUpdateId"), NO_ID)
         start = len(self.rows)
-        self.levels(ts, exch, SNAPSHOT, msg["bids"], 1, ids)
-        self.levels(ts, exch, SNAPSHOT, msg["asks"], -1, ids)
+        self.levels(ts, exch, SNAPSHOT, _levels_list(msg["bids"], "bids"), 1, ids)
+        self.levels(ts, exch, SNAPSHOT, _levels_list(msg["asks"], "asks"), -1, ids)
         self.close_message(start, ts, exch, SNAPSHOT, ids)
         self.messages["snapshot"] += 1
 
     def on_depth(self, ts: int, data: dict) -> None:
-        exch = int(data.get("E", 0)) * _MS
+        exch = _ms(data.get("E", 0), "E")
         prev = data.get("pu")
-        ids = (int(data["U"]), int(data["u"]), NO_ID if prev is None else int(prev))
+        ids = (_int(data["U"], "U"), _int(data["u"], "u"), NO_ID if prev is None else _int(prev, "pu"))
         start = len(self.rows)
-        self.levels(ts, exch, DEPTH, data["b"], 1, ids)
-        self.levels(ts, exch, DEPTH, data["a"], -1, ids)
+        self.levels(ts, exch, DEPTH, _levels_list(data["b"], "b"), 1, ids)
+        self.levels(ts, exch, DEPTH, _levels_list(data["a"], "a"), -1, ids)
         self.close_message(start, ts, exch, DEPTH, ids)
         self.messages["depth"] += 1
 
     def on_trade(self, ts: int, data: dict, id_field: str = "t") -> None:
         execution = data.get("X", "MARKET")
         if execution != "MARKET":  # futures insurance-fund / ADL prints are not market trades
+            if not isinstance(execution, str):
+                raise ValueError(f"field X is {_type_name(execution)}, expected a string")
             self.skip(f"trade:{execution}")
             return
-        exch = int(data.get("T", data.get("E", 0))) * _MS
-        trade_id = int(data[id_field])
-        side = -1 if data["m"] else 1  # buyer is maker => the seller took liquidity
+        exch = _ms(data.get("T", data.get("E", 0)), "T")
+        trade_id = _int(data[id_field], id_field)
+        maker = data["m"]
+        if type(maker) is not bool:
+            raise ValueError(f"field m is {_type_name(maker)} {maker!r:.40}, expected true or false")
+        side = -1 if maker else 1  # buyer is maker => the seller took liquidity
         self.rows.append(
             (ts, exch, TRADE, side, END_OF_MESSAGE, self.price(data["p"]), self.qty(data["q"]),
              trade_id, trade_id, NO_ID)
@@ -257,7 +347,7 @@ class _Parser:
     def on_mark(self, ts: int, data: dict) -> None:
         """A futures markPrice update: mark price (nearest tick: marks are finer than the
         tick), funding rate and next funding time, for funding payments in backtests."""
-        exch = int(data.get("E", 0)) * _MS
+        exch = _ms(data.get("E", 0), "E")
         mark = self.price.nearest(str(data["p"]))
         rate = Decimal(str(data["r"])) if data.get("r") not in (None, "") else Decimal(0)
         if not rate.is_finite() or abs(rate) >= 1:
@@ -268,8 +358,8 @@ class _Parser:
         self.messages["markPrice"] = self.messages.get("markPrice", 0) + 1
 
     def on_bbo(self, ts: int, data: dict) -> None:
-        exch = int(data.get("E", 0)) * _MS
-        u = int(data["u"])
+        exch = _ms(data.get("E", 0), "E")
+        u = _int(data["u"], "u")
         price, qty = self.price, self.qty
         self.rows.append((ts, exch, BBO, 1, 0, price(data["b"]), qty(data["B"]), NO_ID, u, NO_ID))
         self.rows.append((ts, exch, BBO, -1, END_OF_MESSAGE, price(data["a"]), qty(data["A"]), NO_ID, u, NO_ID))
@@ -291,7 +381,7 @@ def _parse_into(parser: "_Parser", paths: list[Path]) -> None:
             parser.on_message(ts, msg)
         except KeyError as exc:
             raise RecordingError(path, lineno, f"missing field {exc}") from None
-        except (ValueError, TypeError, IndexError) as exc:
+        except (ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
             raise RecordingError(path, lineno, str(exc)) from None
 
 

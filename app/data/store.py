@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from app.data.binance_recording import parse_recordings
-from app.data.events import FORMAT_VERSION, RecordingMeta, load_event_file, save_event_file
+from app.data.binance_recording import RecordingError, _lines, parse_recordings
+from app.data.events import FORMAT_VERSION, SNAPSHOT, RecordingMeta, load_event_file, save_event_file
 from app.domain import Instrument
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+# Bumped when the parser starts refusing input it used to accept: a file converted by an
+# older, more lenient parser is then checked again instead of served from the cache.
+_PARSER_REVISION = 2
 
 
 def recordings_dir() -> Path:
@@ -34,7 +40,7 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(paths: Iterable[Path], extra: str = "") -> str:
-    digest = hashlib.sha256(f"v{FORMAT_VERSION}|{extra}".encode())
+    digest = hashlib.sha256(f"v{FORMAT_VERSION}|p{_PARSER_REVISION}|{extra}".encode())
     for path in paths:
         st = path.stat()
         digest.update(f"|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -66,10 +72,16 @@ def load_events(
         paths = [paths]
     sources = [Path(p) for p in paths]
     if len(sources) == 1 and sources[0].suffix == ".npy":
-        return load_event_file(sources[0])
+        try:
+            return load_event_file(sources[0])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, RecordingError):
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise RecordingError(sources[0], 0, f"cannot read converted recording: {reason}") from None
     for src in sources:
         if not src.is_file():
-            raise FileNotFoundError(f"{src}: no such recording")
+            raise RecordingError(src, 0, "no such recording file")
     if not use_cache:
         return parse_recordings(sources, instrument=instrument, market=market)
     extra = f"{market}|{instrument!r}"
@@ -86,3 +98,101 @@ def load_events(
     except OSError:
         return events, meta
     return events, meta
+
+
+# -- order checks on the raw lines --------------------------------------------------------------
+
+_DUPLICATE_WINDOW = 200_000  # lines remembered for duplicate detection (bounded memory)
+_DEPTH_IDS = re.compile(rb'"U":(\d+),\s*"u":(\d+)')
+_TRADE_ID = re.compile(rb'"t":(\d+)')
+
+
+@dataclass
+class OrderScan:
+    """Receive times going backwards and duplicated messages in raw recordings."""
+
+    lines: int = 0
+    backwards: int = 0
+    duplicates: int = 0
+    problems: list[str] = field(default_factory=list)  # the first few, each naming file:line
+
+    def note(self, text: str, limit: int) -> None:
+        if len(self.problems) < limit:
+            self.problems.append(text)
+
+
+def scan_order(paths: Iterable[Path], *, limit: int = 20, first_backwards_only: bool = False) -> OrderScan:
+    """Reads raw recordings once more (no JSON parsing) and finds lines whose receive time is
+    earlier than the line before, repeated lines, and repeated depth update id ranges
+    (U..u) or trade ids. Duplicates are looked for among the last 200,000 lines.
+    With `first_backwards_only`, stops at the first time going backwards (replay check).
+    Raises RecordingError on unreadable input, like the parser."""
+    scan = OrderScan()
+    seen: dict[object, str] = {}
+    window: deque = deque()
+    prev_ts = 0
+    prev_where = ""
+    for path, lineno, ts, payload in _lines(paths):
+        scan.lines += 1
+        where = f"{path}:{lineno}"
+        if ts < prev_ts:
+            scan.backwards += 1
+            scan.note(f"{where}: receive time {ts} is {(prev_ts - ts) / 1e9:.6f} s before that of "
+                      f"{prev_where} ({prev_ts}): receive times go backwards", limit)
+            if first_backwards_only:
+                return scan
+        prev_ts, prev_where = ts, where
+        if first_backwards_only:
+            continue
+        keys: list[object] = [hash(payload) ^ ts]
+        head = payload[:48]
+        if b"@depth" in head:
+            ids = _DEPTH_IDS.search(payload)
+            if ids:
+                keys.append(("depth", ids.group(1), ids.group(2)))
+        elif b"@trade" in head:
+            ids = _TRADE_ID.search(payload)
+            if ids:
+                keys.append(("trade", ids.group(1)))
+        for i, key in enumerate(keys):
+            earlier = seen.get(key)
+            if earlier is not None:
+                scan.duplicates += 1
+                if i == 0:
+                    scan.note(f"{where}: duplicate message: the same line as {earlier}", limit)
+                elif key[0] == "depth":
+                    scan.note(f"{where}: duplicate depth update U={key[1].decode()} u={key[2].decode()} "
+                              f"(already at {earlier})", limit)
+                else:
+                    scan.note(f"{where}: duplicate trade id {key[1].decode()} (already at {earlier})", limit)
+                break  # one finding per line
+        for key in keys:
+            if key not in seen:
+                seen[key] = where
+                window.append(key)
+        while len(window) > _DUPLICATE_WINDOW:
+            seen.pop(window.popleft(), None)
+    return scan
+
+
+def check_replayable(events: np.ndarray, paths: Iterable[Path | str]) -> None:
+    """Refuses (RecordingError) recordings whose replay could only be wrong: no depth
+    snapshot (the book can never be built) or receive times going backwards (the replay
+    order would differ from the recorded one)."""
+    sources = [Path(p) for p in paths]
+    names = ", ".join(str(p) for p in sources)
+    if not len(events):
+        raise RecordingError("", 0, f"no market data in {names}")
+    if not (events["kind"] == SNAPSHOT).any():
+        raise RecordingError("", 0, f"no depth snapshot in {names}: the book can never be built")
+    ts = events["ts_ns"]
+    backwards = np.flatnonzero(ts[1:] < ts[:-1])
+    if not len(backwards):
+        return
+    if not (len(sources) == 1 and sources[0].suffix == ".npy"):
+        scan = scan_order(sources, limit=1, first_backwards_only=True)
+        if scan.problems:
+            raise RecordingError("", 0, f"{scan.problems[0]}; a replay needs them in order")
+    row = int(backwards[0]) + 1
+    raise RecordingError(sources[0], 0, f"event row {row}: receive time {int(ts[row])} is before the "
+                         f"previous row's ({int(ts[row - 1])}): receive times go backwards; a replay needs them in order")

@@ -15,11 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
 from app.data.binance_recording import RecordingError
 from app.data.events import BBO, DEPTH, SNAPSHOT, TRADE, EventColumns
-from app.data.store import load_events
+from app.data.store import load_events, scan_order
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class VerifyReport:
     skipped: dict[str, int] = field(default_factory=dict)
     rounded_qtys: int = 0
     notes: list[str] = field(default_factory=list)
+    time_backwards: int = 0  # lines received earlier than the line before them
+    duplicates: int = 0  # repeated lines, depth update id ranges or trade ids
+    order_problems: list[str] = field(default_factory=list)  # the first few, with file:line
 
     @property
     def qty_mismatches(self) -> int:
@@ -63,7 +68,10 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         """No gap, no mismatch (prices or quantities), and the book was synced at all."""
-        return self.gaps == 0 and not self.mismatches and self.snapshots > 0 and not self.stale_at_end
+        return (
+            self.gaps == 0 and not self.mismatches and self.snapshots > 0 and not self.stale_at_end
+            and not self.time_backwards and not self.duplicates
+        )
 
     def summary(self) -> str:
         lines = [
@@ -84,6 +92,9 @@ class VerifyReport:
         if self.rounded_qtys:
             lines.append(f"  {self.rounded_qtys} far book-level quantities finer than the lot were rounded:")
             lines += [f"    {note}" for note in self.notes[:5]]
+        lines.append(f"  receive times going backwards: {self.time_backwards:,}; duplicate messages: {self.duplicates:,}")
+        for problem in self.order_problems[:20]:
+            lines.append(f"  {'BACKWARDS' if 'go backwards' in problem else 'DUPLICATE'} {problem}")
         for reason in self.gap_reasons[:10]:
             lines.append(f"  GAP {reason}")
         for mismatch in self.mismatches[:20]:
@@ -161,6 +172,7 @@ def verify_recordings(
                 pending_bbo = msg
         elif kind == TRADE:
             continue
+    _check_order(report, paths, events, max_listed)
     report.snapshots = sync.snapshots
     report.diffs_applied = sync.diffs_applied
     report.diffs_buffered_dropped = sync.dropped
@@ -171,6 +183,24 @@ def verify_recordings(
     if book.best_ask_ticks:
         report.best_ask = to_price(book.best_ask_ticks)
     return report
+
+
+def _check_order(report: VerifyReport, paths: list[Path], events, max_listed: int) -> None:
+    """Receive times going backwards and duplicates: from the raw lines (file:line), or for a
+    converted .npy from its rows."""
+    if len(paths) == 1 and paths[0].suffix == ".npy":
+        ts = events["ts_ns"]
+        rows = np.flatnonzero(ts[1:] < ts[:-1]) + 1
+        report.time_backwards = len(rows)
+        report.order_problems += [
+            f"{paths[0]}: event row {int(r)}: receive time {int(ts[r])} is before the previous row's "
+            f"({int(ts[r - 1])}): receive times go backwards" for r in rows[:max_listed]
+        ]
+        return
+    scan = scan_order(paths, limit=max_listed)
+    report.time_backwards = scan.backwards
+    report.duplicates = scan.duplicates
+    report.order_problems = scan.problems
 
 
 def main_verify(argv: Sequence[str] | None = None) -> int:
