@@ -7,6 +7,7 @@ cannot tell them apart.
 """
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Callable
 
@@ -18,9 +19,17 @@ if TYPE_CHECKING:  # the compiled book is imported lazily by implementations
 
 Listener = Callable[[Event], None]
 
+log = logging.getLogger(__name__)
+
 
 class EventSource:
-    """Synchronous fan-out: listeners run in the publisher's callback, in order."""
+    """Synchronous fan-out: listeners run in the publisher's callback, in order.
+
+    A listener that raises is logged with its traceback and skipped: the other listeners
+    still get the event and the publisher (a venue, a feed, the clock behind them) goes
+    on, so one faulty view or bot never stops a market. Bots contain their strategy's
+    errors themselves (app/engine/bot.py) and stop; this is the last line of defence.
+    """
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
@@ -35,7 +44,12 @@ class EventSource:
 
     def _emit(self, event: Event) -> None:
         for listener in tuple(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:
+                log.exception("%s: a listener (%s) failed on %s; the others go on",
+                              getattr(self, "name", type(self).__name__),
+                              getattr(listener, "__qualname__", repr(listener)), type(event).__name__)
 
 
 class MarketFeed(EventSource, ABC):

@@ -3,10 +3,18 @@
 The runner routes events to the strategy as they happen, keeps the PnL and statistics,
 and owns the shutdown rule: stopping cancels every open order and is finished only when
 the venue has confirmed that none is left, so a bot never leaves an orphaned order.
+
+Faults are contained: every strategy hook (on_start, on_book, on_trades, on_order,
+on_fill, on_stale, on_resynced, on_params_changed, on_stop) and every callback the
+strategy scheduled on its context's clock runs inside the bot's guard. An exception
+there never reaches the venue, the feed or the clock (which serve other bots too): the
+bot records it (`error`, one line; the journal's "error" record and the log, with the
+traceback) and stops the normal way, cancelling its orders.
 """
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -22,10 +30,12 @@ from app.domain import (
     OrderUpdated,
     Side,
     TradesEvent,
+    FundingPaid,
 )
+from app.engine.clock import Callback, GuardedClock
 from app.engine.journal import Journal
 from app.engine.own_orders import OwnOrders
-from app.engine.pnl import PnlTracker
+from app.engine.pnl import pnl_tracker_for
 from connectors.base import Connector
 from strategies.base import Strategy, StrategyContext
 
@@ -52,6 +62,7 @@ class BotStatus:
     pnl_quote: Decimal
     fills: int
     stale: bool
+    error: str | None = None  # why the bot failed: "ValueError in on_book: ..."
 
 
 class Bot:
@@ -67,13 +78,14 @@ class Bot:
         self.feed = connector.feed(symbol)
         self.clock = connector.clock
         self.state = BotState.READY
-        self.pnl = PnlTracker(self.instrument.quote)
+        self.pnl = pnl_tracker_for(self.instrument)  # spot: vs holding; perpetuals: by position
         self.start_balances = connector.balances()
         self.start_ns = 0
         self.stop_ns = 0
         self.audit: list[dict[str, Any]] = []
         self.rejects = 0
-        self.errors: list[str] = []
+        self.error: str | None = None  # the first failure, one line; the bot stopped because of it
+        self.errors: list[str] = []  # every failure caught (a failing on_stop may follow the first)
         self._on_stopped: list[Callable[[], None]] = []
         self._log = logging.getLogger(f"colibri.bot.{name}")
         self._dispatch: dict[type, Callable[[Any], None]] = {
@@ -81,8 +93,17 @@ class Bot:
             TradesEvent: strategy.on_trades,
             OrderUpdated: self._on_order,
             OrderFilled: self._on_fill,
+            FundingPaid: self._on_funding,
             BookStale: strategy.on_stale,
             BookResynced: strategy.on_resynced,
+        }
+        self._hook_names: dict[type, str] = {
+            BookUpdated: "on_book",
+            TradesEvent: "on_trades",
+            OrderUpdated: "handling an order update",
+            OrderFilled: "handling a fill",
+            BookStale: "on_stale",
+            BookResynced: "on_resynced",
         }
 
     # -- life cycle -----------------------------------------------------------------------
@@ -94,12 +115,13 @@ class Bot:
         self.state = BotState.RUNNING
         self.feed.add_listener(self._on_event)
         self.connector.add_listener(self._on_event)
-        ctx = StrategyContext(self.clock, self.orders, self.feed, self.instrument, self._log, self.name)
-        self.strategy.start(ctx)
+        ctx = StrategyContext(GuardedClock(self.clock, self._guard_timer), self.orders, self.feed,
+                              self.instrument, self._log, self.name)
         self._log.info("started %s on %s %s", self.strategy.name, self.connector.name, self.symbol)
         self._journal("start", strategy=self.strategy.name, account=self.connector.name, symbol=self.symbol,
                       params={k: str(v) for k, v in self.strategy.params.items()},
                       balances={a: str(b.total) for a, b in self.start_balances.items()})
+        self._guarded("on_start", self.strategy.start, ctx)
 
     def stop(self, on_stopped: Callable[[], None] | None = None) -> None:
         """Stops quoting and cancels every open order; `on_stopped` runs once none is left."""
@@ -114,7 +136,7 @@ class Bot:
             return
         self.state = BotState.STOPPING
         self._journal("stop", open_orders=len(self.open_orders()))
-        self.strategy.stop()
+        self._guarded("on_stop", self.strategy.stop)
         self.orders.cancel_all(self.symbol)
         self._log.info("stopping: cancelling %d open orders", len(self.open_orders()))
         self._maybe_finish()
@@ -150,7 +172,9 @@ class Bot:
             callback()
 
     def update_params(self, changes: dict[str, Any], who: str = "user") -> dict[str, Any]:
-        applied = self.strategy.update_params(changes)
+        """Validates and applies a live edit (an invalid one raises ConfigError and changes
+        nothing); the strategy's on_params_changed runs inside the guard."""
+        applied = self.strategy.apply_params(changes)
         if applied:
             entry = {
                 "ts_ns": self.clock.now_ns(),
@@ -161,7 +185,51 @@ class Bot:
             self.audit.append(entry)
             self._log.info("parameters changed by %s: %s", who, entry["changes"])
             self._journal("params", by=who, changes=entry["changes"])
+            self._guarded("on_params_changed", self.strategy.on_params_changed, applied)
         return applied
+
+    # -- fault containment ------------------------------------------------------------------
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def _guarded(self, where: str, function: Callable[..., Any], *args: Any) -> None:
+        """Runs one strategy call; an exception stops the bot instead of propagating."""
+        try:
+            function(*args)
+        except Exception as exc:
+            self._fail(where, exc)
+
+    def _guard_timer(self, callback: Callback) -> Callback:
+        """What the strategy's clock schedules instead of `callback` (see GuardedClock)."""
+        where = f"timer callback {getattr(callback, '__qualname__', None) or type(callback).__name__}"
+
+        def guarded() -> None:
+            if self.state is BotState.STOPPED or self.error is not None:
+                return  # a failed or finished bot's strategy does nothing more
+            try:
+                callback()
+            except Exception as exc:
+                self._fail(where, exc)
+
+        return guarded
+
+    def _fail(self, where: str, exc: Exception) -> None:
+        """Records a failure (error line, log and journal with the traceback) and stops the
+        bot the normal way: every open order cancelled, finished once none is left."""
+        line = " ".join(f"{type(exc).__name__} in {where}: {exc}".split())
+        self.errors.append(line)
+        first = self.error is None
+        if first:
+            self.error = line
+        self._log.error("%s%s", line, "; stopping the bot" if first else "", exc_info=exc)
+        try:
+            self._journal("error", where=where, error=line,
+                          traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        except Exception:
+            self._log.exception("the error could not be written to the journal")
+        if self.state is BotState.RUNNING:
+            self.stop()
 
     # -- events ---------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -169,7 +237,10 @@ class Bot:
         if handler is None:
             return
         if self.state is BotState.RUNNING or isinstance(event, (OrderUpdated, OrderFilled)):
-            handler(event)
+            try:
+                handler(event)
+            except Exception as exc:
+                self._fail(self._hook_names[type(event)], exc)
 
     def _on_order(self, event: OrderUpdated) -> None:
         order = event.order
@@ -182,7 +253,7 @@ class Bot:
                       amount=str(self.instrument.lots_to_amount(order.amount_lots)),
                       filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason)
         if self.state is BotState.RUNNING:
-            self.strategy.on_order(event)
+            self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:
             self._maybe_finish()
         if order.status.is_done:
@@ -193,6 +264,16 @@ class Bot:
         if not self.orders.owns(order.client_order_id):  # refused at once, never owned
             self._journal("order", id=order.client_order_id, status=order.status.value, reason=order.reason)
         self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
+
+    def _on_funding(self, event: FundingPaid) -> None:
+        """Funding on this bot's own position (perpetuals): PnL and journal."""
+        if event.symbol != self.symbol or not hasattr(self.pnl, "on_funding"):
+            return
+        before = self.pnl.funding
+        self.pnl.on_funding(event)
+        if self.pnl.funding != before:
+            self._journal("funding", rate=str(event.rate), mark=str(event.mark),
+                          amount=str(self.pnl.funding - before), asset=event.asset)
 
     def _on_fill(self, event: OrderFilled) -> None:
         if not self.orders.owns(event.fill.client_order_id):
@@ -205,7 +286,7 @@ class Bot:
         self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
                        "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is BotState.RUNNING:
-            self.strategy.on_fill(event)
+            self._guarded("on_fill", self.strategy.on_fill, event)
         elif self.state is BotState.STOPPING:
             self._maybe_finish()
         if event.order.status.is_done:
@@ -235,4 +316,5 @@ class Bot:
             pnl_quote=self.pnl.pnl(mid) if mid is not None else Decimal(0),
             fills=self.pnl.fills,
             stale=self.feed.book.is_stale,
+            error=self.error,
         )

@@ -170,3 +170,35 @@ class RealClock(Clock):
 
         handle._inner = self.loop.call_later(delay_s, fire)
         return handle
+
+
+class GuardedClock(Clock):
+    """A view of another clock whose callbacks each run through `wrap(callback)`.
+
+    Same interface, same time: it only delegates. A bot hands its strategy one of these so
+    that a timer callback that raises is caught by the bot (which stops and records the
+    error) instead of escaping into the clock that runs every venue and feed.
+    """
+
+    def __init__(self, inner: Clock, wrap: Callable[[Callback], Callback]) -> None:
+        self.inner = inner
+        self._wrap = wrap
+
+    def now_ns(self) -> int:
+        return self.inner.now_ns()
+
+    def call_at(self, when_ns: int, callback: Callback) -> TimerHandle:
+        return self.inner.call_at(when_ns, self._wrap(callback))
+
+    def call_later(self, delay_ns: int, callback: Callback) -> TimerHandle:
+        return self.inner.call_later(delay_ns, self._wrap(callback))
+
+    def call_soon(self, callback: Callback) -> TimerHandle:
+        return self.inner.call_soon(self._wrap(callback))
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.inner.is_simulated
+
+    def try_advance(self, when_ns: int) -> bool:
+        return self.inner.try_advance(when_ns)

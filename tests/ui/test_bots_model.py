@@ -44,3 +44,72 @@ def test_only_changed_rows_are_signalled(qtbot):
     model.refresh(bots)
     assert changed == [(1, 1)]
     assert model.data(model.index(1, 3)) == "running"
+
+
+class _FailsOnBook(SimpleQuoter):
+    armed = False
+
+    def on_book(self, event) -> None:
+        super().on_book(event)
+        if self.armed:
+            raise ValueError("bad tick maths")
+
+
+def test_a_failed_bot_shows_its_error_in_the_table(qtmodeltester):
+    from PySide6.QtCore import Qt
+
+    clock, feed, bots = make_bots(1)
+    failing = Bot("f", bots[0].connector, INST.symbol, _FailsOnBook({"order_amount": "0.1"}))
+    model = BotsModel()
+    bots[0].start()
+    failing.start()
+    clock.run(until_ns=clock.now_ns() + 10 * MS)
+    model.refresh([bots[0], failing])
+    assert model.data(model.index(1, 3)) == "running"
+    assert model.data(model.index(1, 3), Qt.ItemDataRole.ToolTipRole) is None
+    changed = []
+    model.dataChanged.connect(lambda top, bottom: changed.append((top.row(), bottom.row())))
+    failing.strategy.armed = True
+    feed.set_levels(bids={10001: 5000})  # the failing bot raises in on_book and starts stopping
+    model.refresh([bots[0], failing])
+    assert (1, 1) in changed
+    assert model.data(model.index(1, 3)) == "failed, stopping: ValueError in on_book: bad tick maths"
+    clock.run(until_ns=clock.now_ns() + 500 * MS)  # its cancels are confirmed
+    model.refresh([bots[0], failing])
+    assert model.data(model.index(1, 3)) == "failed: ValueError in on_book: bad tick maths"
+    assert "ValueError in on_book: bad tick maths" in model.data(model.index(1, 3), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(1, 3), Qt.ItemDataRole.ForegroundRole) is not None
+    assert model.data(model.index(1, 7)) == "0"  # no order left
+    assert model.data(model.index(0, 3)) == "running"  # the other bot is untouched
+    assert model.data(model.index(0, 3), Qt.ItemDataRole.ForegroundRole) is None
+    qtmodeltester.check(model)
+
+
+def test_the_bots_panel_shows_the_selected_bots_failure(qtbot):
+    from app.workspace import Workspace
+    from ui.bots.bots_dock import BotsPanel
+
+    clock = SimClock(1_723_161_253 * 1_000_000_000)
+    workspace = Workspace(clock)
+    workspace.start()
+    panel = BotsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.timer.stop()
+    ok = workspace.create_bot("simple_quoter", {"order_amount": "0.001"})
+    ok.start()
+    failing = Bot("bad", workspace.demo, workspace.demo_symbol, _FailsOnBook({"order_amount": "0.001"}))
+    workspace.bots["bad"] = failing
+    failing.start()
+    clock.run(until_ns=clock.now_ns() + 1_000 * MS)
+    failing.strategy.armed = True
+    clock.run(until_ns=clock.now_ns() + 1_000 * MS)
+    panel.model.refresh(list(workspace.bots.values()))
+    panel.table.selectRow(0)
+    assert panel.failure.isHidden()
+    panel.table.selectRow(1)
+    assert not panel.failure.isHidden()
+    assert "bad failed and stopped" in panel.failure.text()
+    assert "ValueError in on_book: bad tick maths" in panel.failure.text()
+    assert not panel.stop_button.isEnabled() and not panel.kill_button.isEnabled()
+    panel.table.selectRow(0)
+    assert panel.failure.isHidden()

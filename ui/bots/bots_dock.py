@@ -54,6 +54,11 @@ class BotsPanel(QWidget):
         self.form_holder = QVBoxLayout()
         self.message = QLabel("", objectName="bot_message")
         self.message.setWordWrap(True)
+        self.failure = QLabel("", objectName="bot_error")  # why the selected bot failed, if it did
+        self.failure.setWordWrap(True)
+        self.failure.setStyleSheet("color: #c82828;")
+        self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.failure.hide()
         self.preview = QTableWidget(0, 3, objectName="bot_preview")
         self.preview.setHorizontalHeaderLabels(["Side", "Price", "Amount"])
         self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -86,6 +91,7 @@ class BotsPanel(QWidget):
         left.addLayout(pick)
         left.addLayout(self.form_holder)
         left.addWidget(self.message)
+        left.addWidget(self.failure)
         buttons = QGridLayout()  # two rows: all four stay readable in a narrow dock
         buttons.addWidget(self.start_button, 0, 0)
         buttons.addWidget(self.apply_button, 0, 1)
@@ -148,6 +154,22 @@ class BotsPanel(QWidget):
         self.apply_button.setEnabled(valid and running)
         self.stop_button.setEnabled(running)
         self.kill_button.setEnabled(bot is not None and bot.state in (BotState.RUNNING, BotState.STOPPING))
+        self._show_failure(bot)
+
+    def _show_failure(self, bot: Bot | None) -> None:
+        """The selected bot's failure, in full (the table cell may be cut short)."""
+        if bot is None or bot.error is None:
+            if not self.failure.isHidden():
+                self.failure.hide()
+                self.failure.setText("")
+            return
+        text = (f"{bot.name} failed and stopped (its orders cancelled): {bot.error}. "
+                "The traceback is in the log and the bot's journal.")
+        if self.failure.text() != text:
+            self.failure.setText(text)
+            self.failure.setToolTip(text)
+        if self.failure.isHidden():
+            self.failure.show()
 
     # -- preview and status ------------------------------------------------------------------
     def refresh(self) -> None:

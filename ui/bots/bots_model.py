@@ -1,13 +1,20 @@
-"""The bots table: one row per bot with its live status, refreshed from a timer."""
+"""The bots table: one row per bot with its live status, refreshed from a timer.
+
+A bot whose strategy failed shows "failed: <error>" as its state, in red, with the
+error in the cell's tooltip (the traceback is in the log and the bot's journal).
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
 
 from app.engine.bot import Bot, BotStatus
 
 COLUMNS = ("Bot", "Strategy", "Account", "State", "Mid", "Own bid", "Own ask", "Orders", "Inventory", "PnL", "Fills")
+STATE_COLUMN = COLUMNS.index("State")
+_FAILED = QBrush(QColor(200, 40, 40))
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -40,6 +47,11 @@ class BotsModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._rows[index.row()][index.column()]
+        if index.column() == STATE_COLUMN and role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
+            error = self._bots[index.row()].error
+            if error is None:
+                return None
+            return f"The strategy failed and the bot stopped: {error}" if role == Qt.ItemDataRole.ToolTipRole else _FAILED
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -48,10 +60,16 @@ class BotsModel(QAbstractTableModel):
         return self._bots[row] if 0 <= row < len(self._bots) else None
 
     @staticmethod
-    def _row(bot: Bot, status: BotStatus) -> tuple[str, ...]:
+    def state_text(status: BotStatus) -> str:
+        if status.error is not None:
+            return ("failed: " if status.state.value == "stopped" else f"failed, {status.state.value}: ") + status.error
+        return status.state.value + (" (stale book)" if status.stale else "")
+
+    @classmethod
+    def _row(cls, bot: Bot, status: BotStatus) -> tuple[str, ...]:
         return (
             bot.name, bot.strategy.name, bot.connector.name,
-            status.state.value + (" (stale book)" if status.stale else ""),
+            cls.state_text(status),
             _fmt(status.mid), _fmt(status.own_bid), _fmt(status.own_ask), str(status.open_orders),
             f"{status.inventory_base:+f}", f"{status.pnl_quote:.4f}", str(status.fills),
         )
