@@ -1,0 +1,100 @@
+"""Any market: symbols, rules inferred from recordings, the registry's layers, sessions."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.config.bot_config import load_config
+from app.config.schema import ConfigError
+from app.data.binance_recording import parse_recordings
+from app.data.verify import verify_recordings
+from app.domain import BTC_USDT, INVERSE, LINEAR, SPOT
+from app.markets.registry import apply_overrides, resolve
+from app.markets.symbols import UnknownSymbol, binance_symbol, split_pair
+from app.engine.session import build_session
+from tests.market_variants import VARIANTS, make_variant
+from tests.synthetic_recordings import spot_session, write_recording
+from app.data.store import recordings_dir
+
+needs_data = pytest.mark.skipif(not (recordings_dir() / "usdm_btcusdt_20240808.gz").is_file(),
+                                reason="real recordings not found (set COLIBRI_DATA_DIR)")
+
+
+@pytest.mark.parametrize("ident, market, unified, kind, settle, size", [
+    ("ETHUSDT", "spot", "ETH/USDT", SPOT, "USDT", "1"),
+    ("1000PEPEUSDT", "usdm", "1000PEPE/USDT:USDT", LINEAR, "USDT", "1"),
+    ("BTCUSDC", "usdm", "BTC/USDC:USDC", LINEAR, "USDC", "1"),
+    ("BTCUSD_PERP", "coinm", "BTC/USD:BTC", INVERSE, "BTC", "100"),
+    ("ETHUSD_PERP", "coinm", "ETH/USD:ETH", INVERSE, "ETH", "10"),
+    ("ETHUSD_250328", "coinm", "ETH/USD:ETH-250328", INVERSE, "ETH", "10"),
+    ("ETHBTC", "spot", "ETH/BTC", SPOT, "BTC", "1"),
+    ("BTCFDUSD", "spot", "BTC/FDUSD", SPOT, "FDUSD", "1"),
+])
+def test_binance_ids_to_unified_symbols(ident, market, unified, kind, settle, size) -> None:
+    info = binance_symbol(ident, market)
+    assert (info.unified, info.kind, info.settle, info.contract_size) == (unified, kind, settle, Decimal(size))
+
+
+def test_unsplittable_id_is_refused() -> None:
+    with pytest.raises(UnknownSymbol, match="cannot split 'XYZ'"):
+        split_pair("XYZ")
+
+
+def test_inference_on_a_small_synthetic_recording(tmp_path: Path) -> None:
+    # Prices use 2 decimals, trade and bookTicker quantities at most 1 (1.00000, 0.50000...).
+    events, meta = parse_recordings([write_recording(tmp_path / "s.gz", spot_session())])
+    inst = meta.instrument
+    assert (inst.symbol, inst.tick_size, inst.lot_size, inst.kind) == ("BTC/USDT", Decimal("0.01"), Decimal("0.1"), SPOT)
+    assert "inferred from the data" in inst.source and "lot 0.1" in inst.source
+
+
+@needs_data
+@pytest.mark.parametrize("name, unified, tick, lot, kind, size", [
+    ("spot_ethusdt.gz", "ETH/USDT", "0.001", "0.0001", SPOT, "1"),
+    ("usdm_ethusdt.gz", "ETH/USDT:USDT", "0.01", "0.01", LINEAR, "1"),
+    ("coinm_btcusd_perp.gz", "BTC/USD:BTC", "0.1", "1", INVERSE, "100"),
+])
+def test_other_markets_infer_and_verify_exactly(tmp_path: Path, name, unified, tick, lot, kind, size) -> None:
+    path = make_variant(name, tmp_path, limit=12_000)
+    report = verify_recordings([path], use_cache=False)
+    assert report.ok and report.checks > 50 and report.qty_checks_matched == report.checks
+    events, meta = parse_recordings([path])
+    inst = meta.instrument
+    assert (inst.symbol, inst.tick_size, inst.lot_size, inst.kind, inst.contract_size) == (
+        unified, Decimal(tick), Decimal(lot), kind, Decimal(size))
+
+
+def test_overrides_layer_over_inferred_rules() -> None:
+    inferred = BTC_USDT.with_rules(min_notional=Decimal(0), source="inferred from the data")
+    inst = resolve(inferred, config={"min_notional": Decimal(10), "maker_fee": Decimal("0.0005")},
+                   config_where="bot.yaml (instrument)", cli={"maker_fee": Decimal("0.0001")})
+    assert inst.min_notional == 10 and inst.maker_fee == Decimal("0.0001")
+    assert "min_notional from bot.yaml" in inst.source and "maker_fee from the command line" in inst.source
+    with pytest.raises(ValueError, match="the command line: .*tick and lot sizes must be positive"):
+        apply_overrides(BTC_USDT, {"tick": Decimal(0)}, "the command line")
+
+
+def _config(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "bot.yaml"
+    path.write_text(body)
+    return path
+
+
+@needs_data
+def test_config_naming_another_symbol_is_refused_with_what_the_data_trades(tmp_path: Path) -> None:
+    rec = make_variant("usdm_ethusdt.gz", tmp_path, limit=3_000)
+    cfg = load_config(_config(tmp_path, f"venue: {{kind: replay}}\nrecordings: [{rec}]\nsymbol: BTC/USDT\n"))
+    with pytest.raises(ConfigError, match=r"'BTC/USDT' is not traded in usdm_ethusdt.gz \(it trades: ETH/USDT:USDT\)"):
+        build_session(cfg, simulated=True)
+
+
+def test_demo_offers_its_three_markets_only(tmp_path: Path) -> None:
+    cfg = load_config(_config(tmp_path, "venue: {kind: demo}\nsymbol: ETH/USDT\n"))
+    with pytest.raises(ConfigError, match=r"it trades: BTC/USDT, BTC/USDT:USDT, BTC/USD:BTC"):
+        build_session(cfg, simulated=True)
+    cfg = load_config(_config(tmp_path, "venue: {kind: demo}\nsymbol: BTC/USD:BTC\nbalances: {BTC: 1}\n"
+                                        "strategy: {name: simple_quoter, params: {order_amount: 1}}\n"))
+    session = build_session(cfg, simulated=True)
+    assert session.bot.instrument.kind == INVERSE and session.bot.instrument.contract_size == 100
