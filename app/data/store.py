@@ -103,8 +103,8 @@ def load_events(
 # -- order checks on the raw lines --------------------------------------------------------------
 
 _DUPLICATE_WINDOW = 200_000  # lines remembered for duplicate detection (bounded memory)
-_DEPTH_IDS = re.compile(rb'"U":(\d+),\s*"u":(\d+)')
-_TRADE_ID = re.compile(rb'"t":(\d+)')
+_DEPTH_IDS = re.compile(rb'"U":\s*(\d+),\s*"u":\s*(\d+)')
+_TRADE_ID = re.compile(rb'"t":\s*(\d+)')
 
 
 @dataclass

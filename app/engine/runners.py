@@ -39,9 +39,11 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
         on_ready(session)
     clock = session.clock
     assert isinstance(clock, SimClock)
+    tracker = _RunTracker(session)
     session.start()
     start = clock.now_ns()
     end = start + int(duration_s * _NS)
+    tracker.started(start)
     step = max(_NS, int(duration_s * _NS) // 500)  # at most ~500 curve points
     curve: list[tuple[float, str, str]] = []
     while clock.now_ns() < end:
@@ -49,8 +51,8 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
         curve.append(_curve_point(session, start))
         if progress is not None:
             progress(session)
-        if not clock.pending():
-            break  # the recording ended
+        if tracker.data_end_ns is not None or not clock.pending():
+            break  # the recording ended: the market is frozen from here on, stop now
     done: list[bool] = []
     session.bot.stop(lambda: done.append(True))
     limit = clock.now_ns() + 60 * _NS
@@ -58,8 +60,126 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
         clock.run(until_ns=clock.now_ns() + _NS // 10)
     report = build_report(session.bot, venue=session.venue_label, mode="simulated")
     report["curve"] = {"columns": ["seconds", "pnl_quote", "inventory_base"], "points": curve}
+    tracker.finish(report, min(clock.now_ns(), end) if tracker.data_end_ns is None else tracker.data_end_ns,
+                   duration_s)
     session.shutdown()
     return report
+
+
+class _RunTracker:
+    """Watches a backtest's market feed: when a replay ends (the clock stops right there, so
+    the bot stops at the last recorded instant instead of quoting a frozen market) and how
+    long the book was not valid (before the first snapshot, and from each gap to its resync)."""
+
+    def __init__(self, session: Session) -> None:
+        from connectors.replay.feed import ReplayFeed
+
+        self.clock = session.clock
+        self.data_end_ns: int | None = None
+        self.start_ns = 0
+        self.gaps: list[dict[str, Any]] = []
+        self.stale_ns = 0
+        self._invalid_since: int | None = None
+        self._open_gap: dict[str, Any] | None = None
+        self._gap_ts: list[int] = []
+        self.replay: ReplayFeed | None = next((p for p in session.startables if isinstance(p, ReplayFeed)), None)
+        self.recordings = list(session.config.recordings) if self.replay is not None else []
+        if self.replay is not None:
+            previous = self.replay.on_finished
+
+            def finished() -> None:
+                self.data_end_ns = self.clock.now_ns()
+                if isinstance(self.clock, SimClock):
+                    self.clock.stop()
+                if previous is not None:
+                    previous()
+
+            self.replay.on_finished = finished
+            self.replay.add_listener(self._on_event)
+
+    def started(self, start_ns: int) -> None:
+        self.start_ns = start_ns
+        if self.replay is not None and not self.replay.synchronizer.synced:
+            self._invalid_since = start_ns  # no book until the first snapshot is applied
+
+    def _on_event(self, event: object) -> None:
+        from app.domain import BookResynced, BookStale
+
+        now = self.clock.now_ns()
+        if isinstance(event, BookStale):
+            if self._invalid_since is None:
+                self._invalid_since = now
+            if self._open_gap is None:
+                self._open_gap = {"at": _utc(event.ts_ns), "reason": event.reason, "resynced_after_s": None}
+                self.gaps.append(self._open_gap)
+                self._gap_ts.append(event.ts_ns)
+        elif isinstance(event, BookResynced):
+            if self._invalid_since is not None:
+                self.stale_ns += max(0, now - self._invalid_since)
+                if self._open_gap is not None:
+                    self._open_gap["resynced_after_s"] = round((now - self._invalid_since) / _NS, 3)
+                self._invalid_since = None
+                self._open_gap = None
+
+    def finish(self, report: dict[str, Any], end_ns: int, duration_s: float) -> None:
+        if self._invalid_since is not None:
+            self.stale_ns += max(0, end_ns - self._invalid_since)
+        ran_s = max(0.0, (end_ns - self.start_ns) / _NS)
+        if self.data_end_ns is not None and ran_s < duration_s:
+            report["end_reason"] = (f"end of data at {_utc(self.data_end_ns)}, after {ran_s:.1f} s "
+                                    f"of the requested {duration_s:g} s")
+        else:
+            report["end_reason"] = "duration reached"
+        report["simulated_seconds"] = round(ran_s, 3)
+        report["stale_seconds"] = round(self.stale_ns / _NS, 3)
+        report["stale_pct"] = round(100.0 * self.stale_ns / _NS / ran_s, 2) if ran_s > 0 else 0.0
+        self._locate_gaps()
+        report["gaps"] = self.gaps
+        notes = report.get("notes")
+        if not isinstance(notes, list):
+            notes = report["notes"] = []
+        notes.extend(format_backtest_notes(report))
+
+    def _locate_gaps(self, limit: int = 10) -> None:
+        """File and line of the first few gaps (the line received at the gap's time)."""
+        wanted = {ts: gap for ts, gap in zip(self._gap_ts[:limit], self.gaps[:limit])}
+        if not wanted or not self.recordings or any(p.suffix == ".npy" for p in self.recordings):
+            return
+        from app.data.binance_recording import RecordingError, _lines
+
+        try:
+            for path, lineno, ts, _ in _lines(self.recordings):
+                gap = wanted.pop(ts, None)
+                if gap is not None:
+                    gap["where"] = f"{path}:{lineno}"
+                    if not wanted:
+                        break
+        except (RecordingError, OSError):
+            pass  # the file changed since it was read: the time alone says where
+
+
+def _utc(ts_ns: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts_ns / _NS, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def format_backtest_notes(report: dict[str, Any]) -> list[str]:
+    """Lines for a backtest summary: why it ended, and where the book was not valid."""
+    lines: list[str] = []
+    if "end_reason" in report:
+        lines.append(f"ended: {report['end_reason']}")
+    stale = report.get("stale_seconds")
+    gaps = report.get("gaps") or []
+    if stale:
+        lines.append(f"no valid book for {stale:g} s ({report.get('stale_pct', 0):g}% of the run)"
+                     + (f", {len(gaps)} gap(s) in the recording" if gaps else ""))
+    for gap in gaps[:10]:
+        resync = gap.get("resynced_after_s")
+        after = f"resynced after {resync:g} s" if resync is not None else "never resynced"
+        where = f" ({gap['where']})" if gap.get("where") else ""
+        lines.append(f"gap at {gap['at']}{where}: {gap['reason']}; {after}")
+    return lines
 
 
 def _curve_point(session: Session, start_ns: int) -> tuple[float, str, str]:
