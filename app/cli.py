@@ -146,10 +146,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return _finish(report, args.report)
 
 
+def cmd_data_info(args: argparse.Namespace) -> int:
+    from app.data.info import describe_recording
+
+    print(describe_recording(args.files, use_cache=not args.no_cache))
+    return 0
+
+
 def cmd_data_verify(args: argparse.Namespace) -> int:
     from app.data.verify import main_verify
 
-    return main_verify([str(p) for p in args.files])
+    return main_verify([str(p) for p in args.files] + (["--no-cache"] if args.no_cache else []))
 
 
 def has_display() -> bool:
@@ -205,7 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", required=True)
     verify = data_sub.add_parser("verify", help="rebuild the order book from recordings and check it")
     verify.add_argument("files", nargs="+", type=Path, help="Binance recordings (.gz), consecutive files in order")
+    verify.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
     verify.set_defaults(func=cmd_data_verify)
+    info = data_sub.add_parser("info", help="market, symbol, rules and their source, span, counts and gaps")
+    info.add_argument("files", nargs="+", type=Path, help="Binance recordings (.gz), consecutive files in order")
+    info.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
+    info.set_defaults(func=cmd_data_info)
 
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=cmd_gui)
