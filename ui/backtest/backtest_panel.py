@@ -1,13 +1,17 @@
 """The Backtest panel: a strategy config and a data source, run without freezing the UI.
 
 The backtest runs in a separate process (the engine is CPU-bound and holds the GIL), so
-the window keeps drawing; a timer polls the future. The report and its PnL/inventory
-curves are shown when it finishes.
+the window keeps drawing; a timer polls the future and the worker's progress queue. The
+report and its PnL/inventory curves are shown when it finishes. A failed backtest shows
+one line (the same message the command line prints) and never breaks the next one: the
+worker returns errors as text instead of raising (exceptions that cannot be pickled would
+break the pool), and a pool that broke anyway (a crashed worker) is replaced.
 """
 from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
+import queue as queue_module
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -35,11 +40,47 @@ from strategies.registry import STRATEGIES, strategy_class
 from ui.bots.schema_form import SchemaForm
 
 
+_progress_queue: Any = None  # in the worker process: where progress goes (set by _init_worker)
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line the command line would print for this error (no traceback)."""
+    from app.config.schema import ConfigError
+
+    if isinstance(exc, (ConfigError, ValueError)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
-    """Runs in the worker process."""
+    """Runs in the worker process. Never raises: an error comes back as {"error": line}."""
     from app.engine.runners import run_simulated
 
-    return run_simulated(config, duration_s)
+    last = [0.0]
+
+    def progress(session: Any) -> None:
+        clock = session.clock
+        bot = session.bot
+        done = (clock.now_ns() - bot.start_ns) / 1e9 if bot.start_ns else 0.0
+        if _progress_queue is not None and (done - last[0] >= duration_s / 100 or done >= duration_s):
+            last[0] = done
+            try:
+                _progress_queue.put_nowait(done)
+            except Exception:  # a full or closed queue only loses a progress update
+                pass
+
+    try:
+        return run_simulated(config, duration_s, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line for the panel
+        return {"error": error_line(exc)}
 
 
 def default_recordings() -> list[Path]:
@@ -54,6 +95,8 @@ class BacktestPanel(QWidget):
         super().__init__(parent)
         self._executor: futures.ProcessPoolExecutor | None = None
         self._future: futures.Future | None = None
+        self._progress: Any = None  # the worker's progress queue (multiprocessing)
+        self._duration = 0.0
         self.last_report: dict[str, Any] | None = None
 
         self.strategy = QComboBox(objectName="bt_strategy")
@@ -72,6 +115,10 @@ class BacktestPanel(QWidget):
         self.run_button.clicked.connect(self.start)
         self.status = QLabel("", objectName="bt_status")
         self.status.setWordWrap(True)
+        self.progress = QProgressBar(objectName="bt_progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setVisible(False)
         self.report_text = QPlainTextEdit(objectName="bt_report")
         self.report_text.setReadOnly(True)
         self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
@@ -105,6 +152,7 @@ class BacktestPanel(QWidget):
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addWidget(self.run_button)
         results_layout.addWidget(self.status)
+        results_layout.addWidget(self.progress)
         results_layout.addWidget(self.report_text)
         left.addWidget(scroll)
         left.addWidget(results)
@@ -164,35 +212,87 @@ class BacktestPanel(QWidget):
             self.status.setText(f"Not started: {exc}")
             return
         if self._executor is None:
-            self._executor = futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        self._future = self._executor.submit(run_backtest_job, config, duration)
+            context = multiprocessing.get_context("spawn")
+            self._progress = context.Queue()
+            self._executor = futures.ProcessPoolExecutor(
+                1, mp_context=context, initializer=_init_worker, initargs=(self._progress,)
+            )
+        self._duration = duration
+        try:
+            self._future = self._executor.submit(run_backtest_job, config, duration)
+        except (futures.BrokenExecutor, RuntimeError):  # broken or shut down: a fresh pool
+            self._drop_executor()
+            self.start()
+            return
+        self._drain_progress()
         self.run_button.setEnabled(False)
         self.status.setText("Running…")
+        self.progress.setValue(0)
+        self.progress.setFormat(f"0 / {duration:g} s simulated")
+        self.progress.setVisible(True)
         self.timer.start()
 
     @property
     def running(self) -> bool:
         return self._future is not None
 
+    def _drain_progress(self) -> float | None:
+        latest = None
+        if self._progress is None:
+            return None
+        try:
+            while True:
+                latest = self._progress.get_nowait()
+        except (queue_module.Empty, OSError, ValueError, EOFError):
+            pass
+        return latest
+
+    def _drop_executor(self) -> None:
+        executor, self._executor = self._executor, None
+        progress, self._progress = self._progress, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if progress is not None:
+            progress.close()
+
     def _poll(self) -> None:
-        if self._future is None or not self._future.done():
+        if self._future is None:
+            return
+        done_s = self._drain_progress()
+        if done_s is not None and self._duration > 0:
+            self.progress.setValue(int(1000 * min(1.0, done_s / self._duration)))
+            self.progress.setFormat(f"{done_s:,.0f} / {self._duration:g} s simulated")
+        if not self._future.done():
             return
         future, self._future = self._future, None
         self.timer.stop()
         self.run_button.setEnabled(True)
+        self.progress.setVisible(False)
         try:
             report = future.result()
-        except Exception as exc:  # the worker's error, shown where the user looks
-            self.status.setText(f"Backtest failed: {exc}")
+        except futures.BrokenExecutor as exc:  # the worker died: the next run gets a new one
+            self._drop_executor()
+            self.status.setText(f"Backtest failed: the worker process stopped ({exc}); the next run starts a new one")
+            return
+        except Exception as exc:  # noqa: BLE001 - shown where the user looks, one line
+            self.status.setText(f"Backtest failed: {error_line(exc)}")
+            return
+        if "error" in report:
+            self.status.setText(f"Backtest failed: {report['error']}")
             return
         self.show_report(report)
 
     def show_report(self, report: dict[str, Any]) -> None:
         from app.engine.report import format_summary
 
+        from app.engine.runners import format_backtest_notes
+
         self.last_report = report
-        self.status.setText("Finished.")
-        self.report_text.setPlainText(format_summary(report))
+        notes = format_backtest_notes(report)
+        self.status.setText("Finished" + (f": {notes[0].removeprefix('ended: ')}." if notes else "."))
+        text = format_summary(report)
+        extra = [line for line in notes if line not in text]
+        self.report_text.setPlainText(text + ("\n" + "\n".join(extra) if extra else ""))
         points = report.get("curve", {}).get("points", [])
         if points:
             data = np.array([[float(a), float(b), float(c)] for a, b, c in points], dtype=np.float64)
@@ -201,6 +301,5 @@ class BacktestPanel(QWidget):
 
     def shutdown(self) -> None:
         self.timer.stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._future = None
+        self._drop_executor()

@@ -1,0 +1,102 @@
+"""The desktop backtest panel: one-line errors, and a failed backtest never breaks the next."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from app.data.store import recordings_dir
+from ui.backtest.backtest_panel import BacktestPanel
+
+SPOT = recordings_dir() / "spot_btcusdt_20240808.gz"
+needs_data = pytest.mark.skipif(not SPOT.is_file(), reason=f"real recording not found: {SPOT}")
+WAIT_MS = 120_000  # a spawned worker imports the app first
+
+
+def first_lines(n: int) -> bytes:
+    out = []
+    with gzip.open(SPOT, "rb") as fh:
+        for line in fh:
+            out.append(line)
+            if len(out) >= n:
+                break
+    return b"".join(out)
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLIBRI_CACHE_DIR", str(tmp_path / "cache"))
+    widget = BacktestPanel()
+    qtbot.addWidget(widget)
+    widget.source.setCurrentIndex(widget.source.findData("replay"))
+    yield widget
+    widget.shutdown()
+
+
+def run(qtbot, panel: BacktestPanel, path: Path, duration: str = "30") -> str:
+    panel.files.setText(str(path))
+    panel.duration.setText(duration)
+    panel.start()
+    assert panel.running and panel.progress.isVisibleTo(panel)
+    qtbot.waitUntil(lambda: not panel.running, timeout=WAIT_MS)
+    assert panel.run_button.isEnabled() and not panel.progress.isVisibleTo(panel)
+    return panel.status.text()
+
+
+@needs_data
+def test_failed_backtest_shows_one_line_and_the_next_one_runs(qtbot, panel, tmp_path) -> None:
+    data = gzip.compress(first_lines(300))
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(data[: len(data) // 2])
+    status = run(qtbot, panel, broken)
+    assert status.startswith("Backtest failed: ") and "\n" not in status, status
+    assert f"{broken}:" in status and "truncated" in status and "Traceback" not in status
+    nosnap = tmp_path / "nosnap.gz"
+    nosnap.write_bytes(gzip.compress(b"".join(l for l in first_lines(300).splitlines(True) if b"lastUpdateId" not in l)))
+    status = run(qtbot, panel, nosnap)
+    assert status == f"Backtest failed: no depth snapshot in {nosnap}: the book can never be built"
+    good = tmp_path / "good.gz"
+    good.write_bytes(data)
+    status = run(qtbot, panel, good)
+    assert status.startswith("Finished: end of data at 2024-08-08T23:54:"), status
+    assert panel.last_report is not None and panel.last_report["end_reason"].startswith("end of data")
+    assert "ended: end of data" in panel.report_text.toPlainText()
+
+
+def test_missing_file_is_not_started(qtbot, panel, tmp_path) -> None:
+    panel.files.setText(str(tmp_path / "nothere.gz"))
+    panel.start()
+    assert not panel.running
+    assert panel.status.text().startswith("Not started: ") and "nothere.gz" in panel.status.text()
+
+
+def test_broken_pool_is_replaced(qtbot, panel, tmp_path) -> None:
+    """A worker that dies (not an exception: the process is gone) breaks the pool; the
+    panel says so in one line and the next run gets a new worker."""
+    import concurrent.futures as futures
+
+    class Dead(futures.Future):
+        def __init__(self) -> None:
+            super().__init__()
+            self.set_exception(futures.process.BrokenProcessPool("a child process terminated abruptly"))
+
+    panel._future = Dead()
+    panel._executor = futures.ProcessPoolExecutor(1)
+    panel.timer.start()
+    qtbot.waitUntil(lambda: not panel.running, timeout=5_000)
+    assert panel.status.text().startswith("Backtest failed: the worker process stopped")
+    assert panel._executor is None and panel.run_button.isEnabled()
+
+
+def test_worker_returns_errors_as_one_line(tmp_path) -> None:
+    """An exception whose constructor takes several arguments (ConfigError, and RecordingError
+    before it pickled itself) cannot be unpickled: raised in the worker, it broke the pool
+    for every later run. The job now returns every error as text."""
+    from app.config.bot_config import BotConfig
+    from ui.backtest.backtest_panel import run_backtest_job
+
+    config = BotConfig(source="panel")
+    config.strategy = "no_such_strategy"
+    result = run_backtest_job(config, 10)
+    assert set(result) == {"error"} and "\n" not in result["error"] and result["error"]
