@@ -131,3 +131,47 @@ def test_perpetual_backtest_names_its_pnl_asset_and_adds_up(tmp_path: Path, caps
     wallet_change = D(r["end_balances"][asset]["total"]) - D(r["start_balances"][asset]["total"])
     # PnL = what the wallet gained (realised - fees + funding) + the open position's unrealised PnL
     assert abs(D(r["pnl"]) - (wallet_change + D(r["unrealized_pnl"]))) < D("1e-9")
+
+
+def test_funding_rate_from_a_recorded_markprice_stream(tmp_path: Path) -> None:
+    """A USD-M recording with markPrice messages that spans 00:00 UTC: the recorded rate, not
+    the config's, is paid on the position at the funding time."""
+    from app.data.binance_recording import parse_recordings
+    from app.domain import MarkPrice
+    from connectors.paper.connector import PaperConnector
+    from connectors.replay.feed import ReplayFeed
+    from tests.synthetic_recordings import write_recording
+
+    funding_at = 20_000 * FUNDING_PERIOD_NS
+    t0 = funding_at - 2_000_000_000  # 100 ms per line: the funding falls on line 20
+
+    def depth(first, last, prev, bids, asks):
+        return {"stream": "ethusdt@depth@0ms", "data": {"e": "depthUpdate", "E": 1, "T": 1, "s": "ETHUSDT",
+                                                        "U": first, "u": last, "pu": prev, "b": bids, "a": asks}}
+
+    def mark(rate):
+        return {"stream": "ethusdt@markPrice@1s", "data": {"e": "markPriceUpdate", "E": 1, "s": "ETHUSDT",
+                                                           "p": "3000.12345678", "r": rate, "T": funding_at // 1_000_000}}
+    lines = [depth(1, 5, 0, [["2999.99", "10.01"]], [["3000.01", "10.01"]]),
+             {"lastUpdateId": 4, "E": 1, "T": 1, "bids": [["2999.99", "10.01"]], "asks": [["3000.01", "10.01"]]},
+             mark("0.00030000")]
+    lines += [depth(5 + i, 5 + i, 4 + i, [], []) for i in range(1, 30)]
+    events, meta = parse_recordings([write_recording(tmp_path / "f.gz", lines, start_ns=t0)])
+    assert meta.instrument.symbol == "ETH/USDT:USDT" and meta.messages["markPrice"] == 1
+    clock = SimClock(t0)
+    feed = ReplayFeed(events, meta, clock)
+    paper = PaperConnector(feed, {"USDT": D(10000)}, clock, order_latency_ns=0)
+    schedule = FundingSchedule(paper, feed, clock, rate=D("0.0001"))
+    marks, paid = [], []
+    feed.add_listener(lambda e: marks.append(e) if isinstance(e, MarkPrice) else None)
+    paper.add_listener(lambda e: paid.append(e) if isinstance(e, FundingPaid) else None)
+    feed.start()
+    schedule.start()
+    clock.run(until_ns=t0 + 500_000_000)
+    paper.start()
+    order = paper.place_order(meta.instrument.symbol, Side.SELL, OrderType.MARKET, 100)  # short 1 ETH
+    clock.run(until_ns=funding_at + 500_000_000)  # the schedule re-arms every 8 h: run to a time
+    assert order.status is OrderStatus.FILLED and marks[0].funding_rate == D("0.0003")
+    assert marks[0].mark == D("3000.12")  # marks are finer than the tick: nearest tick
+    # A short receives: 1 ETH x 3000.12 x 0.0003 = 0.900036 USDT, at 00:00 UTC exactly.
+    assert len(paid) == 1 and paid[0].ts_ns == funding_at and paid[0].amount == D("0.900036")

@@ -121,7 +121,7 @@ class Instrument:
         return int(ticks)
 
     def ticks_to_price(self, ticks: int) -> Decimal:
-        return (self.tick_size * int(ticks)).normalize() if ticks else Decimal(0)
+        return _plain(self.tick_size * int(ticks)) if ticks else Decimal(0)
 
     def round_price_to_ticks(self, price: object, *, up: bool) -> int:
         """Nearest tick towards the given direction (up for asks, down for bids)."""
@@ -143,7 +143,7 @@ class Instrument:
         return int((value / self.lot_size).to_integral_value(rounding="ROUND_FLOOR"))
 
     def lots_to_amount(self, lots: int) -> Decimal:
-        return (self.lot_size * int(lots)).normalize() if lots else Decimal(0)
+        return _plain(self.lot_size * int(lots)) if lots else Decimal(0)
 
     # -- money ------------------------------------------------------------------
     def notional(self, ticks: int, lots: int) -> Decimal:
@@ -176,6 +176,12 @@ class Instrument:
         if self.kind == INVERSE:
             return self.notional(ticks, lots)
         return self.lots_to_amount(lots) * self.contract_size
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros and without an exponent: 100, never 1E+2 (shown to people)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
 
 
 def fmt_rate(rate: Decimal) -> str:

@@ -16,14 +16,15 @@ had been scheduled on its own.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Callable
 
 import numpy as np
 
 from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
-from app.data.events import DEPTH, SNAPSHOT, TRADE, EventColumns, RecordingMeta
-from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instrument, TradesEvent
+from app.data.events import DEPTH, FUNDING_RATE_UNITS, MARK, SNAPSHOT, TRADE, EventColumns, RecordingMeta
+from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instrument, MarkPrice, TradesEvent
 from app.engine.clock import Clock, TimerHandle
 from connectors.base import MarketFeed
 
@@ -62,7 +63,7 @@ class ReplayFeed(MarketFeed):
         self.finished = False
         self._book = OrderBook(self.instrument.symbol)
         self._sync = DepthSynchronizer(self._book, market or "spot")
-        self._cols = EventColumns(events, kinds=(DEPTH, SNAPSHOT, TRADE))
+        self._cols = EventColumns(events, kinds=(DEPTH, SNAPSHOT, TRADE, MARK))
         self._trades = self._all_trades()
         self._build_units()
         self._offsets: list[int] = []  # due time of each unit from the first, at _offsets_speed
@@ -200,7 +201,7 @@ class ReplayFeed(MarketFeed):
         name = self.name
         symbol = self.instrument.symbol
         advance = clock.try_advance
-        depth_kind, trade_kind, applied, gap = DEPTH, TRADE, _APPLIED, _GAP  # locals: the loop is hot
+        depth_kind, trade_kind, mark_kind, applied, gap = DEPTH, TRADE, MARK, _APPLIED, _GAP  # locals: hot loop
         book_updated, book_stale, trades_event = BookUpdated, BookStale, TradesEvent
         due = now
         while self._pos < n:
@@ -217,6 +218,8 @@ class ReplayFeed(MarketFeed):
                     emit(book_stale(name, symbol, ts_s[pos], sync.last_gap_reason))
             elif kind == trade_kind:
                 emit(trades_event(name, symbol, trades[a:b]))
+            elif kind == mark_kind:
+                self._run_mark(ts_s[pos], a)
             else:
                 self._run_snapshot(ts_s[pos], a, b, lasts[pos])
             self.messages_replayed += counts[pos]
@@ -233,6 +236,15 @@ class ReplayFeed(MarketFeed):
                     now = due
         if self._handle is not None:
             self._schedule(due)
+
+    def _run_mark(self, ts: int, msg: int) -> None:
+        """A futures markPrice message: mark price, funding rate and next funding time."""
+        cols = self._cols
+        row = int(cols.starts[msg])
+        inst = self.instrument
+        rate = Decimal(int(cols.qty[row])) / FUNDING_RATE_UNITS
+        self._emit(MarkPrice(self.name, inst.symbol, ts, inst.ticks_to_price(int(cols.price[row])), rate,
+                             int(cols.msg_first[msg]) * 1_000_000))
 
     def _run_snapshot(self, ts: int, msg: int, levels: int, last_update_id: int) -> None:
         sync = self._sync
