@@ -133,6 +133,11 @@ class Strategy(ABC):
         return {}
 
     # -- for checks before the start ------------------------------------------------------
+    def fee_warnings(self, instrument: Instrument) -> list[str]:
+        """Why these parameters lose to fees on `instrument` (shown by the bot form and
+        printed before a run); empty when nothing is wrong or the strategy cannot tell."""
+        return []
+
     def order_amounts_base(self) -> list[Decimal]:
         """The order amounts the strategy will place (base asset; contracts for derivatives),
         so that a bot whose orders can never be placed (below the lot or the minimum

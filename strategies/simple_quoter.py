@@ -10,12 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from app.config.schema import Field, Schema
-from app.domain import BookStale, BookUpdated, OrderFilled, OrderType, Side
+from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side
 from strategies.base import Quote, Strategy
 from strategies.reconcile import plan_orders
 
 _NS = 1_000_000_000
 _UNITS = 10**8  # price fractions are exact integers in units of 1e-8 (1 bp = 10,000 units)
+
+
+def _bps(value: Decimal) -> str:
+    return format(Decimal(value).normalize(), "f")
 
 
 def _units(bps: Decimal) -> int:
@@ -248,6 +252,19 @@ class SimpleQuoter(Strategy):
         self._skew_cache = skew
         self._skew_valid_until = now + _NS
         return skew
+
+    def fee_warnings(self, instrument: Instrument) -> list[str]:
+        """A round trip (a bid and an ask filled) earns the two spreads and pays two fees:
+        makers with post-only orders, takers' rate otherwise (a crossing quote takes)."""
+        rate = instrument.maker_fee if self.params["post_only"] else instrument.taker_fee
+        round_trip_bps = 2 * rate * 10_000
+        spread_bps = self.params["bid_spread_bps"] + self.params["ask_spread_bps"]
+        if spread_bps >= round_trip_bps:
+            return []
+        kind = "maker" if self.params["post_only"] else "taker"
+        return [f"the quoted spread ({_bps(spread_bps)} bp bid + ask) is below the round-trip {kind} fee "
+                f"({_bps(round_trip_bps)} bp on {instrument.symbol}): a round trip loses "
+                f"{_bps(round_trip_bps - spread_bps)} bp unless the price moves your way"]
 
     def order_amounts_base(self) -> list[Decimal]:
         return [self.params["order_amount"]]

@@ -113,3 +113,25 @@ def test_the_bots_panel_shows_the_selected_bots_failure(qtbot):
     assert not panel.stop_button.isEnabled() and not panel.kill_button.isEnabled()
     panel.table.selectRow(0)
     assert panel.failure.isHidden()
+
+
+def test_the_bot_form_shows_the_fees_and_warns_about_spreads_below_them(qtbot):
+    from app.workspace import Workspace
+    from ui.bots.bots_dock import BotsPanel
+
+    clock = SimClock(1_723_161_253 * 1_000_000_000)
+    workspace = Workspace(clock)
+    workspace.start()
+    clock.run(until_ns=clock.now_ns() + 100 * MS)
+    panel = BotsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.timer.stop()
+    panel.show()
+    panel.form.set_values({"bid_spread_bps": "2", "ask_spread_bps": "2"})
+    panel.refresh()
+    assert "fees maker 0.1% / taker 0.1%" in panel.fees.text() and "BTC/USDT" in panel.fees.text()
+    assert not panel.fee_warning.isHidden()
+    assert "below the round-trip maker fee (20 bp on BTC/USDT)" in panel.fee_warning.text()
+    panel.form.set_values({"bid_spread_bps": "10", "ask_spread_bps": "10"})
+    panel.refresh()
+    assert panel.fee_warning.isHidden()

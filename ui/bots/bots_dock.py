@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.schema import ConfigError
+from app.domain.instrument import fmt_rate
 from app.engine.bot import Bot, BotState
 from app.workspace import Workspace
 from strategies.base import StrategyContext
@@ -59,6 +60,12 @@ class BotsPanel(QWidget):
         self.failure.setStyleSheet("color: #c82828;")
         self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.failure.hide()
+        self.fees = QLabel("", objectName="bot_fees")  # the market's rules and fees in force
+        self.fees.setWordWrap(True)
+        self.fee_warning = QLabel("", objectName="bot_fee_warning")  # spreads that lose to fees
+        self.fee_warning.setWordWrap(True)
+        self.fee_warning.setStyleSheet("color: #b06000;")
+        self.fee_warning.hide()
         self.preview = QTableWidget(0, 3, objectName="bot_preview")
         self.preview.setHorizontalHeaderLabels(["Side", "Price", "Amount"])
         self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -90,6 +97,8 @@ class BotsPanel(QWidget):
         left = QVBoxLayout(top)
         left.addLayout(pick)
         left.addLayout(self.form_holder)
+        left.addWidget(self.fees)
+        left.addWidget(self.fee_warning)
         left.addWidget(self.message)
         left.addWidget(self.failure)
         buttons = QGridLayout()  # two rows: all four stay readable in a narrow dock
@@ -181,18 +190,24 @@ class BotsPanel(QWidget):
 
     def _refresh_preview(self) -> None:
         quotes = []
-        if self.form is not None and self.form.is_valid:
+        warnings: list[str] = []
+        instrument = None
+        try:
+            connector = self.workspace.connectors[self.account.currentText()]
+            instrument = connector.instruments[next(iter(connector.instruments))]
+        except (KeyError, StopIteration):
+            connector = None
+        if self.form is not None and self.form.is_valid and connector is not None and instrument is not None:
             try:
                 cls = strategy_class(self.strategy.currentData())
-                connector = self.workspace.connectors[self.account.currentText()]
-                symbol = next(iter(connector.instruments))
                 strategy = cls(self.form.values(), source="preview")
-                instrument = connector.instruments[symbol]
-                strategy.bind(StrategyContext(connector.clock, connector, connector.feed(symbol), instrument,
-                                              _preview_log(), "preview"))
+                strategy.bind(StrategyContext(connector.clock, connector, connector.feed(instrument.symbol),
+                                              instrument, _preview_log(), "preview"))
                 quotes = [(q, instrument) for q in strategy.preview()]
+                warnings = strategy.fee_warnings(instrument)
             except (ConfigError, KeyError):
                 quotes = []
+        self._show_rules(instrument, warnings)
         self.preview.setRowCount(len(quotes))
         for row, (quote, inst) in enumerate(sorted(quotes, key=lambda qi: -qi[0].price_ticks)):
             cells = (quote.side.value, str(inst.ticks_to_price(quote.price_ticks)), str(inst.lots_to_amount(quote.amount_lots)))
@@ -202,6 +217,20 @@ class BotsPanel(QWidget):
                     self.preview.setItem(row, col, QTableWidgetItem(text))
                 elif item.text() != text:
                     item.setText(text)
+
+    def _show_rules(self, instrument, warnings: list[str]) -> None:  # noqa: ANN001 - Instrument | None
+        """The fees in force (they decide whether a spread can pay) and any fee warning."""
+        text = ""
+        if instrument is not None:
+            text = (f"{instrument.symbol}: fees maker {fmt_rate(instrument.maker_fee)} / taker "
+                    f"{fmt_rate(instrument.taker_fee)} ({instrument.settle_asset}); tick {instrument.tick_size}, "
+                    f"lot {instrument.lot_size}, min notional {instrument.min_notional}")
+        if self.fees.text() != text:
+            self.fees.setText(text)
+        warning = "; ".join(f"Warning: {w}" for w in warnings)
+        if self.fee_warning.text() != warning:
+            self.fee_warning.setText(warning)
+        self.fee_warning.setVisible(bool(warning))
 
     # -- actions --------------------------------------------------------------------------------
     def _confirm(self, title: str, text: str, on_yes: Callable[[], None]) -> None:
