@@ -98,3 +98,28 @@ def test_demo_offers_its_three_markets_only(tmp_path: Path) -> None:
                                         "strategy: {name: simple_quoter, params: {order_amount: 1}}\n"))
     session = build_session(cfg, simulated=True)
     assert session.bot.instrument.kind == INVERSE and session.bot.instrument.contract_size == 100
+
+
+@needs_data
+def test_a_saved_markets_file_gives_minimums_and_fees_to_a_recording(tmp_path: Path, monkeypatch) -> None:
+    from app.data.store import load_market
+    from app.markets.ccxt_markets import save_markets_cache
+
+    monkeypatch.setenv("COLIBRI_HOME", str(tmp_path / "home"))
+    rec = make_variant("spot_ethusdt.gz", tmp_path, limit=3_000)
+    eth = {"id": "ETHUSDT", "symbol": "ETH/USDT", "base": "ETH", "quote": "USDT", "type": "spot", "spot": True,
+           "precision": {"price": 0.01, "amount": 0.0001}, "limits": {"cost": {"min": 5}},
+           "maker": 0.00075, "taker": 0.00075}
+    save_markets_cache("binance", [eth])
+    _, _, inst = load_market([rec], use_cache=False)
+    # minimum and fees from the exchange; tick and lot stay what the (older) data proves
+    assert (inst.min_notional, inst.maker_fee, inst.tick_size) == (D5, Decimal("0.00075"), Decimal("0.001"))
+    assert "binance markets cache" in inst.source
+    _, _, inst = load_market([rec], overrides={"maker_fee": Decimal("0.0002")}, where="--maker-fee", use_cache=False)
+    assert inst.maker_fee == Decimal("0.0002") and "maker_fee from --maker-fee" in inst.source
+    (tmp_path / "home" / "markets" / "binance.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"binance\.json: not a usable markets file"):
+        load_market([rec], use_cache=False)
+
+
+D5 = Decimal(5)

@@ -14,7 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from app.data.events import MARK, RecordingMeta
-from app.data.store import load_events
+from app.data.store import load_market
 from app.data.verify import verify_recordings
 from app.domain.instrument import fmt_rate
 
@@ -25,11 +25,10 @@ def utc(ts_ns: int) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S.") + f"{when.microsecond // 1000:03d} UTC"
 
 
-def describe_recording(paths: Iterable[Path | str], *, use_cache: bool = True) -> str:
+def describe_recording(paths: Iterable[Path | str], *, use_cache: bool = True, overrides: dict | None = None) -> str:
     paths = [Path(p) for p in paths]
-    events, meta = load_events(paths, use_cache=use_cache)
-    report = verify_recordings(paths, use_cache=use_cache)
-    inst = meta.instrument
+    events, meta, inst = load_market(paths, overrides=overrides, use_cache=use_cache)
+    report = verify_recordings(paths, use_cache=use_cache, overrides=overrides)
     lines = [", ".join(p.name for p in paths)]
     family = {"spot": "spot", "usdm": "USD-M futures", "coinm": "COIN-M futures"}.get(meta.family, meta.family)
     lines.append(f"  market     Binance {family}: {meta.symbol} = {inst.symbol} ({inst.kind}"

@@ -196,3 +196,30 @@ def check_replayable(events: np.ndarray, paths: Iterable[Path | str]) -> None:
     row = int(backwards[0]) + 1
     raise RecordingError(sources[0], 0, f"event row {row}: receive time {int(ts[row])} is before the "
                          f"previous row's ({int(ts[row - 1])}): receive times go backwards; a replay needs them in order")
+
+
+def load_market(
+    paths: Iterable[Path | str],
+    *,
+    overrides: dict | None = None,
+    where: str = "the command line",
+    use_cache: bool = True,
+) -> tuple[np.ndarray, RecordingMeta, Instrument]:
+    """A recording with the rules a run on it uses: inferred from the data, the exchange's
+    cached markets (minimum notional, fees) and the user's `overrides` on top
+    (app/markets/registry.py). Parsed again when the overrides change the tick or lot, so
+    an off-grid value under the user's rules is an error naming file and line."""
+    from app.markets.ccxt_markets import BINANCE_FAMILY_EXCHANGES, load_markets_cache
+    from app.markets.registry import resolve
+
+    sources = [Path(p) for p in paths]
+    events, meta = load_events(sources, use_cache=use_cache)
+    inferred = meta.instrument
+    exchange_id = BINANCE_FAMILY_EXCHANGES.get(meta.family, "")
+    exchange = load_markets_cache(exchange_id).get(inferred.symbol) if exchange_id else None
+    instrument = resolve(inferred, exchange=exchange, cli=overrides or {}, from_data=True)
+    if overrides:
+        instrument = instrument.with_rules(source=instrument.source.replace("the command line", where))
+    if any(getattr(instrument, f) != getattr(inferred, f) for f in ("tick_size", "lot_size")):
+        events, meta = load_events(sources, instrument=instrument, market=meta.family, use_cache=use_cache)
+    return events, meta, instrument

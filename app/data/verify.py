@@ -21,7 +21,7 @@ from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
 from app.data.binance_recording import RecordingError
 from app.data.events import BBO, DEPTH, SNAPSHOT, TRADE, EventColumns
-from app.data.store import load_events, scan_order
+from app.data.store import load_market, scan_order
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class VerifyReport:
     files: list[str]
     market: str = ""
     symbol: str = ""
+    rules: str = ""  # the instrument rules used, and where they came from
     snapshots: int = 0
     diffs_applied: int = 0
     diffs_buffered_dropped: int = 0
@@ -79,6 +80,8 @@ class VerifyReport:
             f"  market {self.market} {self.symbol}; messages: "
             + ", ".join(f"{k} {v:,}" for k, v in self.messages.items()),
         ]
+        if self.rules:
+            lines.append(f"  rules: {self.rules}")
         if self.skipped:
             lines.append("  skipped: " + ", ".join(f"{k} {v:,}" for k, v in self.skipped.items()))
         lines += [
@@ -106,15 +109,17 @@ class VerifyReport:
 
 
 def verify_recordings(
-    paths: Iterable[Path | str], *, use_cache: bool = True, max_listed: int = 100
+    paths: Iterable[Path | str], *, use_cache: bool = True, max_listed: int = 100, overrides: dict | None = None
 ) -> VerifyReport:
     """Replays consecutive recordings through the synchroniser and checks every bookTicker
-    that names the diff just applied. Raises RecordingError on unreadable input."""
+    that names the diff just applied. The rules are inferred from the data unless
+    `overrides` (command-line flags) state some. Raises RecordingError on unreadable input."""
     paths = [Path(p) for p in paths]
-    events, meta = load_events(paths, use_cache=use_cache)
-    instrument = meta.instrument
+    events, meta, instrument = load_market(paths, overrides=overrides, use_cache=use_cache)
     report = VerifyReport(
-        files=[p.name for p in paths], market=meta.market, symbol=meta.symbol, messages=dict(meta.messages),
+        files=[p.name for p in paths], market=meta.family or meta.market, symbol=f"{meta.symbol} = {instrument.symbol}",
+        rules=f"{instrument.describe()}; {instrument.source}" if instrument.source else instrument.describe(),
+        messages=dict(meta.messages),
         skipped=dict(meta.skipped), rounded_qtys=meta.rounded_qtys, notes=list(meta.notes),
     )
     cols = EventColumns(events)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from app.config.bot_config import BotConfig
+from app.config.schema import ConfigError
+from app.data.binance_recording import RecordingError
 from app.engine.bot import Bot
 from app.engine.clock import Clock, SimClock
 from connectors.base import Connector, MarketFeed
@@ -49,23 +51,18 @@ def _market_error(config: BotConfig, what: str, available: list[str]) -> Excepti
 def _replay_feed(config: BotConfig, clock_factory: Callable[[int], Clock], speed: float | None):
     """The recording's feed and its instrument: the rules inferred from the data, with the
     user's overrides (config `instrument:`, command-line flags) on top (app/markets)."""
-    from app.data.store import load_events
-    from app.markets.registry import resolve
+    from app.data.store import load_market
     from connectors.replay.feed import ReplayFeed
 
-    events, meta = load_events(config.recordings)
-    instrument = meta.instrument
-    if config.symbol_given and config.symbol not in (instrument.symbol, meta.symbol):
-        raise _market_error(config, "in " + ", ".join(p.name for p in config.recordings), [instrument.symbol])
     try:
-        resolved = resolve(instrument, config=config.instrument_overrides,
-                           config_where=f"{config.source} (instrument)", from_data=True)
+        events, meta, resolved = load_market(config.recordings, overrides=config.instrument_overrides,
+                                             where=f"{config.source} (instrument)")
     except ValueError as exc:
-        from app.config.schema import ConfigError
-
+        if isinstance(exc, RecordingError):
+            raise
         raise ConfigError(config.source, "instrument", str(exc)) from None
-    if any(getattr(resolved, f) != getattr(instrument, f) for f in ("tick_size", "lot_size")):
-        events, meta = load_events(config.recordings, instrument=resolved, market=meta.family)
+    if config.symbol_given and config.symbol not in (resolved.symbol, meta.symbol):
+        raise _market_error(config, "in " + ", ".join(p.name for p in config.recordings), [resolved.symbol])
     if len(events) == 0:
         raise _market_error(config, "(the recording holds no market data)", [])
     from app.data.store import check_replayable
