@@ -149,14 +149,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_data_info(args: argparse.Namespace) -> int:
     from app.data.info import describe_recording
 
-    print(describe_recording(args.files, use_cache=not args.no_cache))
+    print(describe_recording(args.files, use_cache=not args.no_cache, overrides=_flag_rules(args)))
     return 0
 
 
-def cmd_data_verify(args: argparse.Namespace) -> int:
-    from app.data.verify import main_verify
+def _flag_rules(args: argparse.Namespace) -> dict[str, Any]:
+    """The market-rule flags given, as Instrument field names (for the data commands)."""
+    from app.config.bot_config import INSTRUMENT_FIELDS
 
-    return main_verify([str(p) for p in args.files] + (["--no-cache"] if args.no_cache else []))
+    return {INSTRUMENT_FIELDS[key]: getattr(args, key) for key in INSTRUMENT_FLAGS.values()
+            if getattr(args, key, None) is not None}
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from app.data.verify import run_verify
+
+    return run_verify(args.files, use_cache=not args.no_cache, overrides=_flag_rules(args))
 
 
 def has_display() -> bool:
@@ -213,10 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify = data_sub.add_parser("verify", help="rebuild the order book from recordings and check it")
     verify.add_argument("files", nargs="+", type=Path, help="Binance recordings (.gz), consecutive files in order")
     verify.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
+    _instrument_flags(verify, "the rules inferred from the data")
     verify.set_defaults(func=cmd_data_verify)
     info = data_sub.add_parser("info", help="market, symbol, rules and their source, span, counts and gaps")
     info.add_argument("files", nargs="+", type=Path, help="Binance recordings (.gz), consecutive files in order")
     info.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
+    _instrument_flags(info, "the rules inferred from the data")
     info.set_defaults(func=cmd_data_info)
 
     gui = sub.add_parser("gui", help="open the desktop app")
@@ -224,11 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _instrument_flags(sub: argparse.ArgumentParser) -> None:
+def _instrument_flags(sub: argparse.ArgumentParser, what: str = "the config's instrument: section") -> None:
     from app.config.bot_config import INSTRUMENT_SCHEMA
 
-    group = sub.add_argument_group("market rules", "override the config's instrument: section "
-                                   "(fees are fractions: 0.001 = 0.1%)")
+    group = sub.add_argument_group("market rules", f"override {what} (fees are fractions: 0.001 = 0.1%)")
     for flag, key in INSTRUMENT_FLAGS.items():
         spec = INSTRUMENT_SCHEMA.by_name()[key]
         group.add_argument(flag, dest=key, type=instrument_rule(key), metavar="N", help=spec.help.replace("%", "%%"))

@@ -123,3 +123,22 @@ def test_a_saved_markets_file_gives_minimums_and_fees_to_a_recording(tmp_path: P
 
 
 D5 = Decimal(5)
+
+
+@needs_data
+def test_data_commands_take_rules_from_flags(tmp_path: Path, capsys) -> None:
+    from app.cli import main
+
+    rec = str(make_variant("spot_ethusdt.gz", tmp_path, limit=12_000))
+    assert main(["data", "verify", rec, "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "ETHUSDT = ETH/USDT" in out and "inferred from the data" in out and out.rstrip().endswith("OK")
+    # a coarser tick than the data uses: the first off-grid price is named with file:line
+    assert main(["data", "verify", rec, "--no-cache", "--tick", "0.01"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "spot_ethusdt.gz:" in err[0] and "is not a multiple of 0.01" in err[0]
+    assert main(["data", "info", rec, "--no-cache", "--maker-fee", "0.0002"]) == 0
+    out = capsys.readouterr().out
+    assert "fees maker 0.02% / taker 0.1%" in out and "from the command line" in out
+    assert main(["data", "info", rec, "--tick", "nan"]) == 2
+    assert capsys.readouterr().err.startswith("error: argument --tick")

@@ -29,9 +29,23 @@ def refused(tmp_path, text) -> ConfigError:
     return info.value
 
 
+def rule_notes(session) -> list[str]:
+    """The notes about rules and balances (the fee warning has its own test)."""
+    return [n for n in session.notes if "round-trip" not in n]
+
+
+def test_spreads_below_the_round_trip_fee_are_a_note(tmp_path):
+    session, _ = session_for(tmp_path, "strategy: {params: {bid_spread_bps: 3, ask_spread_bps: 4}}\n")
+    assert [n for n in session.notes if "round-trip" in n] == [
+        "the quoted spread (7 bp bid + ask) is below the round-trip maker fee (20 bp on BTC/USDT): "
+        "a round trip loses 13 bp unless the price moves your way"]
+    session, _ = session_for(tmp_path, "strategy: {params: {bid_spread_bps: 10, ask_spread_bps: 10}}\n")
+    assert session.notes == []
+
+
 def test_a_tradeable_config_has_no_notes(tmp_path):
     session, _ = session_for(tmp_path, "name: ok\n")
-    assert session.notes == []
+    assert rule_notes(session) == []
 
 
 def test_amount_below_the_lot_is_refused(tmp_path):
@@ -56,7 +70,7 @@ def test_instrument_overrides_are_checked_too(tmp_path):
 
 def test_amount_off_the_lot_is_rounded_down_with_a_note(tmp_path):
     session, _ = session_for(tmp_path, "strategy: {params: {order_amount: 0.0020005}}\n")
-    assert session.notes == ["strategy.params.order_amount 0.0020005 is not a multiple of the lot 0.00001 of "
+    assert rule_notes(session) == ["strategy.params.order_amount 0.0020005 is not a multiple of the lot 0.00001 of "
                              "BTC/USDT: orders are rounded down to 0.002"]
 
 
@@ -86,9 +100,9 @@ def test_balances_that_pay_neither_side_are_refused(tmp_path):
 
 def test_one_payable_side_is_a_note(tmp_path):
     session, _ = session_for(tmp_path, "balances: {BTC: 1}\n")
-    assert session.notes == ["only sell orders can be placed: a buy of 0.002 BTC needs 120.12 USDT (have 0)"]
+    assert rule_notes(session) == ["only sell orders can be placed: a buy of 0.002 BTC needs 120.12 USDT (have 0)"]
     session, _ = session_for(tmp_path, "balances: {USDT: 1000}\n")
-    assert session.notes == ["only buy orders can be placed: a sell needs 0.002 BTC (have 0)"]
+    assert rule_notes(session) == ["only buy orders can be placed: a sell needs 0.002 BTC (have 0)"]
 
 
 def test_paper_on_demo_uses_the_demo_start_price(tmp_path):
@@ -104,7 +118,7 @@ def test_replay_uses_the_first_recorded_price(tmp_path, monkeypatch):
     err = refused(tmp_path, base + "instrument: {min_notional: 60}\n" + amount)  # 50.025 USDT < 60
     assert "worth 50.025 USDT at 100.05 (the first price of the recording)" in err.reason
     session, _ = session_for(tmp_path, base + amount)
-    assert session.notes == []
+    assert rule_notes(session) == []
 
 
 def test_strategies_without_amounts_are_not_checked():

@@ -218,8 +218,14 @@ def main_verify(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", metavar="FILE", nargs="+", help="raw .gz recordings or a converted .npy")
     parser.add_argument("--no-cache", action="store_true", help="parse again, do not read or write the cache")
     args = parser.parse_args(argv)
+    return run_verify(args.files, use_cache=not args.no_cache)
+
+
+def run_verify(files: Sequence[str | Path], *, use_cache: bool = True, overrides: dict | None = None) -> int:
+    """Prints the report: 0 when every check passes, 1 on a mismatch, gap, time going
+    backwards or duplicate, 2 (one line on stderr) on unreadable input or bad rules."""
     try:
-        report = verify_recordings(args.files, use_cache=not args.no_cache)
+        report = verify_recordings(files, use_cache=use_cache, overrides=overrides)
     except RecordingError as exc:
         print(f"error: cannot read recording: {exc}", file=sys.stderr)
         return 2

@@ -98,6 +98,7 @@ def preflight(config: "BotConfig", connector: "Connector", bot: "Bot", startable
         raise ConfigError(source, "balances", f"no {inst.base} or {inst.quote} to trade {inst.symbol} with "
                                               f"(balances: {listed})")
 
+    notes.extend(bot.strategy.fee_warnings(inst))  # spreads that cannot pay the fees: said, not refused
     amounts = bot.strategy.order_amounts_base()
     if not amounts:
         return notes
