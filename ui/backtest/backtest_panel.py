@@ -293,6 +293,10 @@ class BacktestPanel(QWidget):
         text = format_summary(report)
         extra = [line for line in notes if line not in text]
         self.report_text.setPlainText(text + ("\n" + "\n".join(extra) if extra else ""))
+        asset = report.get("pnl_asset", "quote")
+        derivative = "position" in report
+        self.pnl_plot.setTitle(f"PnL ({asset})" if derivative else f"PnL vs holding ({asset})")
+        self.inv_plot.setTitle("Position (contracts)" if derivative else "Inventory change (base)")
         points = report.get("curve", {}).get("points", [])
         if points:
             data = np.array([[float(a), float(b), float(c)] for a, b, c in points], dtype=np.float64)
