@@ -93,7 +93,7 @@ def _apply_instrument_flags(config, args: argparse.Namespace) -> None:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Report and journal paths must be writable before the run, not after it."""
-    from app.engine.preflight import check_writable
+    from app.wiring.preflight import check_writable
 
     if getattr(args, "report", None):
         check_writable(args.report, "--report")
@@ -125,7 +125,7 @@ def _finish(report: dict, report_path: str | None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from app.engine.runners import run_realtime
+    from app.wiring.runners import run_realtime
 
     config = _load(args.config)
     _apply_instrument_flags(config, args)
@@ -137,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from app.engine.runners import run_simulated
+    from app.wiring.runners import run_simulated
 
     config = _load(args.config)
     _apply_instrument_flags(config, args)

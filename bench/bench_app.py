@@ -391,8 +391,8 @@ def check_visible(window) -> list[dict]:  # noqa: ANN001
 
 async def run_bench(minutes: float, naive_s: float) -> dict:
     from app.domain import BookUpdated, OrderFilled, OrderUpdated
-    from app.engine.clock import RealClock
-    from app.workspace import Workspace
+    from app.interfaces.clock import RealClock
+    from app.wiring.workspace import Workspace
     from connectors.demo.exchange import DemoExchange
     from connectors.paper.connector import PaperConnector
     from ui.main_window import MainWindow

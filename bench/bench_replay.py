@@ -6,7 +6,7 @@ the top costs of our pipeline (cProfile).
 A market event is one level row (DEPTH or SNAPSHOT) or one trade row of the recording,
 counted from the event array (BBO rows are not replayed, so not counted).
 
-Ours: the real engine as `main.py backtest` assembles it (app/engine/session.py):
+Ours: the real engine as `main.py backtest` assembles it (app/wiring/session.py):
 ReplayFeed on a SimClock at recorded time -> OrderBook via DepthSynchronizer ->
 PaperConnector (Cython queue model, 20 ms order/cancel latency) -> Bot -> SimpleQuoter
 reacting to every book update. Timed from building the feed (its numpy preprocessing is
@@ -68,7 +68,7 @@ def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot
     """One full replay to the end of the recording; returns seconds and outcomes."""
     from app.config.bot_config import DEFAULT_BALANCES
     from app.engine.bot import Bot
-    from app.engine.clock import SimClock
+    from app.interfaces.clock import SimClock
     from connectors.paper.connector import PaperConnector
     from connectors.replay.feed import ReplayFeed
     from strategies.simple_quoter import SimpleQuoter

@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from app.domain import Event, MarkPrice
-from app.engine.clock import Clock, TimerHandle
-from connectors.base import MarketFeed
+from app.interfaces.clock import Clock, TimerHandle
+from app.interfaces.venue import MarketFeed
 from connectors.simulated import SimulatedAccount
 
 FUNDING_PERIOD_NS = 8 * 3600 * 1_000_000_000

@@ -35,8 +35,8 @@ from app.domain.events import FundingPaid
 from app.domain.ledger import Ledger
 from app.domain.margin import MarginLedger, Position
 from app.markets.defaults import DEFAULT_LEVERAGE
-from app.engine.clock import Clock
-from connectors.base import Connector, MarketFeed
+from app.interfaces.clock import Clock
+from app.interfaces.venue import Connector, MarketFeed
 
 DONE_ORDERS_KEPT = 10_000
 """Finished orders stay readable by `get_order` until this many more recent ones finished."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain import Order, OrderStatus
-from strategies.base import Quote
+from app.interfaces.strategy import Quote
 
 
 @dataclass(frozen=True, slots=True)

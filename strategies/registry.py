@@ -1,7 +1,7 @@
 """Strategies by name, for configs, the CLI and the bot form."""
 from __future__ import annotations
 
-from strategies.base import Strategy
+from app.interfaces.strategy import Strategy
 from strategies.simple_quoter import SimpleQuoter
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (SimpleQuoter,)}

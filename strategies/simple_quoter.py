@@ -11,7 +11,7 @@ from typing import Any
 
 from app.config.schema import Field, Schema
 from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side
-from strategies.base import Quote, Strategy
+from app.interfaces.strategy import Quote, Strategy
 from strategies.reconcile import plan_orders
 
 _NS = 1_000_000_000

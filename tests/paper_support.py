@@ -11,8 +11,8 @@ import numpy as np
 
 from app.book.orderbook import ASK, BID, OrderBook
 from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instrument, TradesEvent
-from app.engine.clock import Clock, SimClock
-from connectors.base import MarketFeed
+from app.interfaces.clock import Clock, SimClock
+from app.interfaces.venue import MarketFeed
 
 __all__ = ["ASK", "BID", "INST", "ScriptedFeed", "trades"]
 

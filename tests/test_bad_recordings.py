@@ -199,7 +199,7 @@ def test_huge_numbers_are_refused_not_overflowing(tmp_path: Path) -> None:
 
 def _run(tmp_path: Path, messages: list[dict], duration: float) -> dict:
     from app.config.bot_config import load_config
-    from app.engine.runners import run_simulated
+    from app.wiring.runners import run_simulated
 
     path = write_recording(tmp_path / "rec.gz", messages)
     return run_simulated(load_config(str(config_for(tmp_path, path))), duration)
@@ -215,7 +215,7 @@ def long_session(n: int = 60) -> list[dict]:
 
 
 def test_backtest_stops_at_end_of_data(tmp_path: Path) -> None:
-    from app.engine.runners import format_backtest_notes
+    from app.wiring.runners import format_backtest_notes
 
     report = _run(tmp_path, long_session(), 3600)
     span = (len(long_session()) - 1) * STEP / 1e9

@@ -5,7 +5,7 @@ import pytest
 
 from app.domain import OrderStatus, OrderType, Side
 from app.engine.bot import Bot, BotState
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from connectors.paper.connector import PaperConnector
 from strategies.simple_quoter import SimpleQuoter
 from tests.paper_support import INST, ScriptedFeed

@@ -151,7 +151,7 @@ def test_unwritable_report_and_journal_are_refused_before_the_run(tmp_path, caps
 
 
 def test_instrument_flags_override_the_config_section(tmp_path, monkeypatch, capsys):
-    import app.engine.runners as runners
+    import app.wiring.runners as runners
 
     path = tmp_path / "bot.yaml"
     path.write_text("instrument:\n  tick: 0.01\n  lot: 0.00001\n  maker_fee: 0.001\n")
@@ -208,7 +208,7 @@ def test_empty_config_file_is_an_error(tmp_path, capsys):
     lambda: ValueError("odd\nvalue"),
 ])
 def test_known_errors_from_a_subcommand_are_one_line(monkeypatch, capsys, exc):
-    import app.engine.runners as runners
+    import app.wiring.runners as runners
 
     def boom(*args, **kw):
         raise exc()
@@ -220,7 +220,7 @@ def test_known_errors_from_a_subcommand_are_one_line(monkeypatch, capsys, exc):
 
 
 def test_programming_errors_keep_their_traceback(monkeypatch):
-    import app.engine.runners as runners
+    import app.wiring.runners as runners
 
     def bug(*args, **kw):
         raise AttributeError("a bug")

@@ -13,7 +13,7 @@ from app.domain import (  # noqa: E402
     BTC_USDT, BalancesUpdated, BookUpdated, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side,
     TradesEvent,
 )
-from app.engine.clock import SimClock  # noqa: E402
+from app.interfaces.clock import SimClock  # noqa: E402
 from connectors.demo.exchange import DemoExchange  # noqa: E402
 
 SEC = 1_000_000_000
@@ -225,7 +225,7 @@ def test_market_order_below_min_notional_is_rejected(market):
 def test_runs_on_a_real_clock():
     import asyncio
 
-    from app.engine.clock import RealClock
+    from app.interfaces.clock import RealClock
 
     async def scenario():
         ex = DemoExchange(RealClock(), warmup_ns=10 * SEC)
@@ -243,7 +243,7 @@ def test_runs_on_a_real_clock():
 
 
 def test_health_reports_state_and_latency():
-    from app.engine.clock import SimClock
+    from app.interfaces.clock import SimClock
     from connectors.demo.exchange import DemoExchange
 
     clock = SimClock(10**18)

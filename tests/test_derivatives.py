@@ -12,7 +12,7 @@ from app.cli import main
 from app.domain import BTC_USD_INVERSE, BTC_USDT_PERP, Fill, Order, OrderStatus, OrderType, Side
 from app.domain.events import FundingPaid
 from app.domain.margin import MarginLedger
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from app.engine.pnl import DerivativesPnl
 from connectors.demo.exchange import DemoExchange
 from connectors.funding import FUNDING_PERIOD_NS, FundingSchedule

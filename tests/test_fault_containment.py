@@ -11,9 +11,9 @@ pytest.importorskip("connectors.demo.matching")
 
 from app.domain import BookResynced, BookStale, BookUpdated, OrderStatus  # noqa: E402
 from app.engine.bot import Bot, BotState  # noqa: E402
-from app.engine.clock import SimClock  # noqa: E402
+from app.interfaces.clock import SimClock  # noqa: E402
 from app.engine.journal import Journal, read_journal  # noqa: E402
-from connectors.base import EventSource  # noqa: E402
+from app.interfaces.venue import EventSource  # noqa: E402
 from connectors.demo.exchange import DemoExchange  # noqa: E402
 from strategies.simple_quoter import SimpleQuoter  # noqa: E402
 
@@ -192,11 +192,11 @@ def test_a_raising_listener_does_not_stop_the_others_nor_the_publisher(caplog):
     source.add_listener(seen.append)
     source.add_listener(broken)
     source.add_listener(lambda e: seen.append(("after", e)))
-    with caplog.at_level(logging.ERROR, logger="connectors.base"):
+    with caplog.at_level(logging.ERROR, logger="app.interfaces.venue"):
         source._emit("e1")
         source._emit("e2")
     assert seen == ["e1", ("after", "e1"), "e2", ("after", "e2")]
-    failures = [r for r in caplog.records if r.name == "connectors.base"]
+    failures = [r for r in caplog.records if r.name == "app.interfaces.venue"]
     assert len(failures) == 2 and failures[0].exc_info and "broken" in failures[0].getMessage()
 
 
@@ -218,7 +218,7 @@ def test_a_raising_view_listener_leaves_the_demo_exchange_stepping():
 
 
 def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_running(tmp_path, monkeypatch):
-    from app.workspace import Workspace
+    from app.wiring.workspace import Workspace
     from strategies import registry
 
     class FaultyOnBook(Faulty):

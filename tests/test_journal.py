@@ -2,7 +2,7 @@
 import pytest
 
 from app.engine.bot import Bot
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from app.engine.journal import Journal, read_journal
 from connectors.paper.connector import PaperConnector
 from strategies.simple_quoter import SimpleQuoter

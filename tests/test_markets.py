@@ -13,7 +13,7 @@ from app.data.verify import verify_recordings
 from app.domain import BTC_USDT, INVERSE, LINEAR, SPOT
 from app.markets.registry import apply_overrides, resolve
 from app.markets.symbols import UnknownSymbol, binance_symbol, split_pair
-from app.engine.session import build_session
+from app.wiring.session import build_session
 from tests.market_variants import VARIANTS, make_variant
 from tests.synthetic_recordings import spot_session, write_recording
 from app.data.store import recordings_dir

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from app.domain import BalancesUpdated, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from connectors.paper.connector import PaperConnector
 from tests.paper_support import INST, ScriptedFeed
 

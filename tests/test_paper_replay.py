@@ -14,7 +14,7 @@ import pytest
 
 from app.data.store import load_events, recordings_dir
 from app.domain import BookResynced, OrderFilled, OrderType, Side, TradesEvent
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from connectors.paper.connector import PaperConnector
 from connectors.replay.feed import ReplayFeed
 

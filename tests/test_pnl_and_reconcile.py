@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from app.domain import Fill, Order, OrderStatus, OrderType, Side
 from app.engine.pnl import PnlTracker
-from strategies.base import Quote
+from app.interfaces.strategy import Quote
 from strategies.reconcile import plan_orders
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from app.config.bot_config import load_config
 from app.config.schema import ConfigError
-from app.engine.preflight import check_writable
-from app.engine.session import build_session
+from app.wiring.preflight import check_writable
+from app.wiring.session import build_session
 from tests.synthetic_recordings import spot_session, write_recording
 
 
@@ -122,7 +122,7 @@ def test_replay_uses_the_first_recorded_price(tmp_path, monkeypatch):
 
 
 def test_strategies_without_amounts_are_not_checked():
-    from strategies.base import Strategy
+    from app.interfaces.strategy import Strategy
 
     assert Strategy.order_amounts_base(object()) == []  # type: ignore[arg-type]
 

@@ -12,7 +12,7 @@ from app.data.binance_recording import parse_recordings
 from app.data.store import load_events, recordings_dir
 from app.data.events import TRADE
 from app.domain import BTC_USDT, TRADE_DTYPE, BookStale, BookUpdated, TradesEvent
-from app.engine.clock import RealClock, SimClock
+from app.interfaces.clock import RealClock, SimClock
 from connectors.replay.feed import ReplayFeed
 from tests.synthetic_recordings import STEP, T0, spot_session, trade, write_recording
 

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from app.domain import Balance, OrderStatus, OrderType, Side
 from app.engine.bot import Bot
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from app.engine.journal import Journal, read_journal
 from app.engine.own_orders import OwnOrders
 from connectors.paper.connector import PaperConnector
-from strategies.base import StrategyContext
+from app.interfaces.strategy import StrategyContext
 from strategies.simple_quoter import SimpleQuoter
 from tests.paper_support import INST, ScriptedFeed
 

@@ -253,8 +253,8 @@ def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> 
     import qasync
     from PySide6.QtCore import QSettings
 
-    from app.engine.clock import RealClock
-    from app.workspace import Workspace
+    from app.interfaces.clock import RealClock
+    from app.wiring.workspace import Workspace
     from ui.app import make_application
     from ui.errors import install_error_hooks
     from ui.main_window import MainWindow

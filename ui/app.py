@@ -59,8 +59,8 @@ def run_app(argv: list[str] | None = None) -> int:
     """Opens the main window on the demo exchange and returns the exit code."""
     import qasync
 
-    from app.engine.clock import RealClock
-    from app.workspace import Workspace
+    from app.interfaces.clock import RealClock
+    from app.wiring.workspace import Workspace
     from ui.errors import install_error_hooks
     from ui.main_window import MainWindow
 

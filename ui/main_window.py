@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from app.accounts import AccountStore
-from app.workspace import Workspace
+from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
 from ui.bots.bots_dock import BotsPanel
 from ui.docks.accounts_dock import AccountsDock

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QSplitter, QVBo
 
 from app.engine.bot import Bot
 from app.engine.report import build_report, format_summary
-from app.workspace import Workspace
+from app.wiring.workspace import Workspace
 from ui.market.grid_item import GridItem
 
 CAPACITY = 36_000  # 10 h at 1 Hz per bot

@@ -32,12 +32,12 @@ from app.domain import (
     TradesEvent,
     FundingPaid,
 )
-from app.engine.clock import Callback, GuardedClock
+from app.interfaces.clock import Callback, GuardedClock
 from app.engine.journal import Journal
 from app.engine.own_orders import OwnOrders
 from app.engine.pnl import pnl_tracker_for
-from connectors.base import Connector
-from strategies.base import Strategy, StrategyContext
+from app.interfaces.venue import Connector
+from app.interfaces.strategy import Strategy, StrategyContext
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable
 
 from app.domain import Balance, Instrument, Order, OrderStatus, OrderType, Side, new_client_order_id
-from connectors.base import Connector, MarketFeed
+from app.interfaces.venue import Connector, MarketFeed
 
 
 class OwnOrders:

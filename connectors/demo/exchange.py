@@ -40,8 +40,8 @@ from app.domain import (
 )
 from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
-from app.engine.clock import Clock, TimerHandle
-from connectors.base import MarketFeed
+from app.interfaces.clock import Clock, TimerHandle
+from app.interfaces.venue import MarketFeed
 from connectors.demo import matching
 from connectors.demo.flow import CrowdFlow
 from connectors.simulated import SimulatedAccount

@@ -41,8 +41,8 @@ from app.domain import (
 )
 from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
-from app.engine.clock import Clock, TimerHandle
-from connectors.base import MarketFeed
+from app.interfaces.clock import Clock, TimerHandle
+from app.interfaces.venue import MarketFeed
 from connectors.paper.liquidity import LiquidityTaker
 from connectors.paper.queue_model import QueueModel
 from connectors.simulated import SimulatedAccount

@@ -25,8 +25,8 @@ from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
 from app.data.events import DEPTH, FUNDING_RATE_UNITS, MARK, SNAPSHOT, TRADE, EventColumns, RecordingMeta
 from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instrument, MarkPrice, TradesEvent
-from app.engine.clock import Clock, TimerHandle
-from connectors.base import MarketFeed
+from app.interfaces.clock import Clock, TimerHandle
+from app.interfaces.venue import MarketFeed
 
 _APPLIED = SyncStatus.APPLIED
 _GAP = SyncStatus.GAP

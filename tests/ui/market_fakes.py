@@ -26,8 +26,8 @@ from app.domain import (
     Side,
     TradesEvent,
 )
-from app.engine.clock import SimClock
-from connectors.base import Connector, MarketFeed
+from app.interfaces.clock import SimClock
+from app.interfaces.venue import Connector, MarketFeed
 
 BID = 1
 ASK = -1

@@ -24,8 +24,8 @@ from app.domain import (
     OrderUpdated,
     Side,
 )
-from app.engine.clock import SimClock
-from connectors.base import Connector, MarketFeed
+from app.interfaces.clock import SimClock
+from app.interfaces.venue import Connector, MarketFeed
 
 
 class FakeConnector(Connector):

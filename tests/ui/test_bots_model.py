@@ -1,6 +1,6 @@
 """The bots table model: qtmodeltester, and rows signalled only when their text changes."""
 from app.engine.bot import Bot
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from connectors.paper.connector import PaperConnector
 from strategies.simple_quoter import SimpleQuoter
 from tests.paper_support import INST, ScriptedFeed
@@ -86,7 +86,7 @@ def test_a_failed_bot_shows_its_error_in_the_table(qtmodeltester):
 
 
 def test_the_bots_panel_shows_the_selected_bots_failure(qtbot):
-    from app.workspace import Workspace
+    from app.wiring.workspace import Workspace
     from ui.bots.bots_dock import BotsPanel
 
     clock = SimClock(1_723_161_253 * 1_000_000_000)
@@ -116,7 +116,7 @@ def test_the_bots_panel_shows_the_selected_bots_failure(qtbot):
 
 
 def test_the_bot_form_shows_the_fees_and_warns_about_spreads_below_them(qtbot):
-    from app.workspace import Workspace
+    from app.wiring.workspace import Workspace
     from ui.bots.bots_dock import BotsPanel
 
     clock = SimClock(1_723_161_253 * 1_000_000_000)

@@ -14,8 +14,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
 from app.engine.bot import BotState
-from app.engine.clock import RealClock
-from app.workspace import Workspace
+from app.interfaces.clock import RealClock
+from app.wiring.workspace import Workspace
 from ui.main_window import MainWindow
 
 

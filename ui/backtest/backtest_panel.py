@@ -62,7 +62,7 @@ def error_line(exc: BaseException) -> str:
 
 def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
     """Runs in the worker process. Never raises: an error comes back as {"error": line}."""
-    from app.engine.runners import run_simulated
+    from app.wiring.runners import run_simulated
 
     last = [0.0]
 
@@ -285,7 +285,7 @@ class BacktestPanel(QWidget):
     def show_report(self, report: dict[str, Any]) -> None:
         from app.engine.report import format_summary
 
-        from app.engine.runners import format_backtest_notes
+        from app.wiring.runners import format_backtest_notes
 
         self.last_report = report
         notes = format_backtest_notes(report)

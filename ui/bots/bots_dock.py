@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from app.config.schema import ConfigError
 from app.domain.instrument import fmt_rate
 from app.engine.bot import Bot, BotState
-from app.workspace import Workspace
-from strategies.base import StrategyContext
+from app.wiring.workspace import Workspace
+from app.interfaces.strategy import StrategyContext
 from strategies.registry import STRATEGIES, strategy_class
 from ui.bots.bots_model import BotsModel
 from ui.bots.schema_form import SchemaForm

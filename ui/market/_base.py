@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QWidget
 from app.domain import BookResynced, BookStale, Event, OrderFilled, OrderUpdated, TradesEvent
 
 if TYPE_CHECKING:
-    from connectors.base import Connector, MarketFeed
+    from app.interfaces.venue import Connector, MarketFeed
 
 MAX_REFRESH_HZ = 30.0
 DEFAULT_REFRESH_HZ = 20.0

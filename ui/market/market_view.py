@@ -21,7 +21,7 @@ from ui.market.heatmap import LiquidityHeatmapView
 from ui.market.trades_tape import TradesTapeView
 
 if TYPE_CHECKING:
-    from connectors.base import Connector, MarketFeed
+    from app.interfaces.venue import Connector, MarketFeed
 
 _BADGE_OK = "QLabel { background: rgb(38, 120, 70); color: white; padding: 2px 8px; border-radius: 3px; }"
 _BADGE_STALE = "QLabel { background: rgb(170, 30, 30); color: white; padding: 2px 8px; border-radius: 3px; font-weight: bold; }"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from app.domain import Balance, BalancesUpdated
-from connectors.base import Connector
+from app.interfaces.venue import Connector
 from ui.models.base import AccountFedModel, RowData, fmt_decimal, fmt_money
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 

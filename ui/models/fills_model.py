@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Fill, OrderFilled, Side
-from connectors.base import Connector
+from app.interfaces.venue import Connector
 from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_money, fmt_time_ns
 from ui.models.buffer import BoundedBuffer, Subscriptions
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Instrument, Order, OrderFilled, OrderUpdated, Side
-from connectors.base import Connector
+from app.interfaces.venue import Connector
 from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_time_ns
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 

@@ -12,9 +12,9 @@ import sys
 from typing import Any, Callable, TextIO
 
 from app.config.bot_config import BotConfig
-from app.engine.clock import SimClock
+from app.interfaces.clock import SimClock
 from app.engine.report import build_report
-from app.engine.session import Session, build_session
+from app.wiring.session import Session, build_session
 
 _NS = 1_000_000_000
 

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Callable
 
 from app.domain import Balance, Event, Instrument, Order, OrderType, Side
-from app.engine.clock import Clock
+from app.interfaces.clock import Clock
 
 if TYPE_CHECKING:  # the compiled book is imported lazily by implementations
     from app.book.orderbook import OrderBook

@@ -27,10 +27,10 @@ from app.domain import (
     Side,
     TradesEvent,
 )
-from app.engine.clock import Clock
+from app.interfaces.clock import Clock
 
 if TYPE_CHECKING:
-    from connectors.base import Connector, MarketFeed
+    from app.interfaces.venue import Connector, MarketFeed
 
 
 @dataclass(slots=True)

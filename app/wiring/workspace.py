@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from app.engine.bot import Bot, BotState
-from app.engine.clock import Clock
+from app.interfaces.clock import Clock
 from app.engine.journal import Journal
-from connectors.base import Connector
+from app.interfaces.venue import Connector
 from strategies.registry import strategy_class
 
 log = logging.getLogger(__name__)

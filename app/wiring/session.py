@@ -12,8 +12,8 @@ from app.config.bot_config import BotConfig
 from app.config.schema import ConfigError
 from app.data.binance_recording import RecordingError
 from app.engine.bot import Bot
-from app.engine.clock import Clock, SimClock
-from connectors.base import Connector, MarketFeed
+from app.interfaces.clock import Clock, SimClock
+from app.interfaces.venue import Connector, MarketFeed
 
 _MS = 1_000_000
 
@@ -100,7 +100,7 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
             return clock
         if simulated:
             return SimClock(first_ns)
-        from app.engine.clock import RealClock
+        from app.interfaces.clock import RealClock
 
         return RealClock()
 
@@ -155,7 +155,7 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
         raise ConfigError(config.source, "symbol", f"{config.symbol!r} is not traded on {label} "
                           f"(available: {', '.join(connector.instruments)})")
     bot = Bot(config.name, connector, config.symbol, config.build_strategy())
-    from app.engine.preflight import preflight
+    from app.wiring.preflight import preflight
 
     notes = preflight(config, connector, bot, startables)  # ConfigError if it can never trade
     return Session(config, the_clock, connector, bot, label, startables, notes)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from app.config.bot_config import BotConfig
     from app.domain.instrument import Instrument
     from app.engine.bot import Bot
-    from connectors.base import Connector, MarketFeed
+    from app.interfaces.venue import Connector, MarketFeed
 
 
 # -- output files -----------------------------------------------------------------------
