@@ -64,3 +64,11 @@ class FundingSchedule:
         if book.best_bid_ticks <= 0 or book.best_ask_ticks <= 0:
             return None
         return Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2 * self.account.instrument.tick_size
+
+
+def funding(account: SimulatedAccount, clock: Clock, settings: dict) -> list[FundingSchedule]:
+    """The funding schedule of a simulated perpetual account ([] for spot), to start with it."""
+    if not account.instrument.is_derivative:
+        return []
+    symbol = account.instrument.symbol
+    return [FundingSchedule(account, account.feed(symbol), clock, settings.get("funding_rate"))]
