@@ -392,7 +392,7 @@ def check_visible(window) -> list[dict]:  # noqa: ANN001
 async def run_bench(minutes: float, naive_s: float) -> dict:
     from app.domain import BookUpdated, OrderFilled, OrderUpdated
     from app.interfaces.clock import RealClock
-    from app.wiring.workspace import Workspace
+    from app.wiring.workspace import Workspace, build_workspace
     from connectors.demo.exchange import DemoExchange
     from connectors.paper.connector import PaperConnector
     from ui.main_window import MainWindow
@@ -405,14 +405,13 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
     os.environ["COLIBRI_HOME"] = tmp
     settings = QSettings(os.path.join(tmp, "layout.ini"), QSettings.Format.IniFormat)
 
-    workspace = Workspace(RealClock(loop), balances=dict(BALANCES))
-    # Workspace builds its demo exchange with the calibrated flow; rebuild it (and the paper
-    # account on its feed) with the busy flow through the public constructors.
-    workspace.demo = DemoExchange(workspace.clock, balances=dict(BALANCES), seed=7, name="demo",
-                                  flow_params=FLOW_PARAMS)
-    workspace.paper = PaperConnector(workspace.demo.feed(workspace.demo_symbol), dict(BALANCES),
-                                     workspace.clock, name="paper")
-    workspace.connectors = {"demo": workspace.demo, "paper": workspace.paper}
+    # The desktop's demo exchange with the busy flow, and the paper account on its feed: the
+    # workspace is given its connectors, as build_workspace gives the calibrated ones.
+    clock = RealClock(loop)
+    workspace = Workspace(clock)
+    demo = DemoExchange(clock, balances=dict(BALANCES), seed=7, name="demo", flow_params=FLOW_PARAMS)
+    workspace.add_connector(demo)
+    workspace.add_connector(PaperConnector(demo.feed(demo.instrument.symbol), dict(BALANCES), clock, name="paper"))
     feed = workspace.demo.feed(workspace.demo_symbol)
 
     seconds = int(duration + naive_s + 120)

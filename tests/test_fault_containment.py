@@ -218,7 +218,7 @@ def test_a_raising_view_listener_leaves_the_demo_exchange_stepping():
 
 
 def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_running(tmp_path, monkeypatch):
-    from app.wiring.workspace import Workspace
+    from app.wiring.workspace import Workspace, build_workspace
     from strategies import registry
 
     class FaultyOnBook(Faulty):
@@ -227,7 +227,7 @@ def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_run
 
     monkeypatch.setitem(registry.STRATEGIES, "faulty", FaultyOnBook)
     clock = SimClock(1_723_161_253 * SEC)
-    ws = Workspace(clock, seed=5, journal_dir=tmp_path)
+    ws = build_workspace(clock, seed=5, journal_dir=tmp_path)
     ws.start()
     good = ws.create_bot("simple_quoter", TIGHT, connector="demo")
     on_paper = ws.create_bot("simple_quoter", {**TIGHT, "bid_spread_bps": 1, "ask_spread_bps": 1}, connector="paper")

@@ -254,7 +254,7 @@ def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> 
     from PySide6.QtCore import QSettings
 
     from app.interfaces.clock import RealClock
-    from app.wiring.workspace import Workspace
+    from app.wiring.workspace import Workspace, build_workspace
     from ui.app import make_application
     from ui.errors import install_error_hooks
     from ui.main_window import MainWindow
@@ -265,7 +265,7 @@ def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> 
     settings = QSettings(os.path.join(os.environ["COLIBRI_HOME"], "layout.ini"), QSettings.Format.IniFormat)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         loop = runner.get_loop()
-        workspace = Workspace(RealClock(loop))
+        workspace = build_workspace(RealClock(loop))
         window = MainWindow(workspace, settings=settings)
         reporter = install_error_hooks(loop, window, window)
         try:

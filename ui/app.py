@@ -60,7 +60,7 @@ def run_app(argv: list[str] | None = None) -> int:
     import qasync
 
     from app.interfaces.clock import RealClock
-    from app.wiring.workspace import Workspace
+    from app.wiring.workspace import Workspace, build_workspace
     from ui.errors import install_error_hooks
     from ui.main_window import MainWindow
 
@@ -73,7 +73,7 @@ def run_app(argv: list[str] | None = None) -> int:
         clock = RealClock(loop)
         from app.accounts import config_dir
 
-        workspace = Workspace(clock, journal_dir=config_dir() / "journal")
+        workspace = build_workspace(clock, journal_dir=config_dir() / "journal")
         window = MainWindow(workspace)
         reporter = install_error_hooks(loop, window, window)  # noqa: F841 (kept alive)
         _stop_on_signals(window)

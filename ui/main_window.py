@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self.layout_manager.restore()
         self.accounts_dock.account_added.connect(lambda account_id: log.info("account %s added", account_id))
         self.select_market(self.market.currentText())
+        workspace.add_listener(self._on_workspace_changed)  # accounts come and go: no polling
         self.flusher.start()
         self._reference_names: set[str] = set()
         self.reference_timer = QTimer(self)
@@ -144,6 +145,24 @@ class MainWindow(QMainWindow):
         self.orders_model.add_account(name, connector)
         self.fills_model.add_account(name, connector)
         self.balances_model.add_account(name, connector)
+
+    def _on_workspace_changed(self, event) -> None:  # noqa: ANN001 - WorkspaceChanged
+        """A connector added to or removed from the workspace: its tables, health row and
+        markets appear or go (the workspace announces it; nothing polls)."""
+        from app.wiring.workspace import CONNECTOR_ADDED, CONNECTOR_REMOVED
+
+        if event.kind == CONNECTOR_ADDED:
+            connector = self.workspace.connectors[event.name]
+            self._add_account_models(event.name, connector)
+            feeds = [connector.feed(s) for s in connector.instruments]
+            self.health_dock.model.add_connection(event.name, connector, feeds=feeds)
+            for symbol in connector.instruments:
+                self.market.addItem(f"{event.name} · {symbol}", (event.name, symbol))
+        elif event.kind == CONNECTOR_REMOVED:
+            for index in reversed(range(self.market.count())):
+                data = self.market.itemData(index)
+                if data and data[0] == event.name:
+                    self.market.removeItem(index)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Market", self)

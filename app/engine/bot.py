@@ -78,6 +78,7 @@ class Bot:
         self.feed = connector.feed(symbol)
         self.clock = connector.clock
         self.state = BotState.READY
+        self._state_listeners: list[Callable[["Bot"], None]] = []
         self.pnl = pnl_tracker_for(self.instrument)  # spot: vs holding; perpetuals: by position
         self.start_balances = connector.balances()
         self.start_ns = 0
@@ -112,7 +113,7 @@ class Bot:
             raise RuntimeError(f"bot {self.name} is {self.state.value}; it can start only once")
         self.start_balances = self.connector.balances()
         self.start_ns = self.clock.now_ns()
-        self.state = BotState.RUNNING
+        self._set_state(BotState.RUNNING)
         self.feed.add_listener(self._on_event)
         self.connector.add_listener(self._on_event)
         ctx = StrategyContext(GuardedClock(self.clock, self._guard_timer), self.orders, self.feed,
@@ -131,10 +132,10 @@ class Bot:
             self._maybe_finish()
             return
         if self.state is BotState.READY:
-            self.state = BotState.STOPPED
+            self._set_state(BotState.STOPPED)
             self._finish()
             return
-        self.state = BotState.STOPPING
+        self._set_state(BotState.STOPPING)
         self._journal("stop", open_orders=len(self.open_orders()))
         self._guarded("on_stop", self.strategy.stop)
         self.orders.cancel_all(self.symbol)
@@ -152,7 +153,7 @@ class Bot:
 
     def _maybe_finish(self) -> None:
         if self.state is BotState.STOPPING and not self.open_orders():
-            self.state = BotState.STOPPED
+            self._set_state(BotState.STOPPED)
             self._finish()
 
     def _journal(self, kind: str, **fields: Any) -> None:
@@ -187,6 +188,19 @@ class Bot:
             self._journal("params", by=who, changes=entry["changes"])
             self._guarded("on_params_changed", self.strategy.on_params_changed, applied)
         return applied
+
+    # -- state announcements ------------------------------------------------------------------
+    def add_state_listener(self, listener: Callable[["Bot"], None]) -> None:
+        """`listener(bot)` runs after every state change (views, the workspace)."""
+        self._state_listeners.append(listener)
+
+    def _set_state(self, state: BotState) -> None:
+        self.state = state
+        for listener in tuple(self._state_listeners):
+            try:
+                listener(self)
+            except Exception:  # a view's fault never stops the bot
+                self._log.exception("a state listener failed")
 
     # -- fault containment ------------------------------------------------------------------
     @property

@@ -1,46 +1,81 @@
 """Everything the desktop app runs at once: venues, accounts and several bots.
 
-Qt-free so it can be driven by tests, scripts or another face. The demo exchange and a
-paper account on its feed are always present; bots are created from a strategy name and
-parameters validated by the strategy's schema.
+Qt-free so it can be driven by tests, scripts or another face. The workspace is given its
+connectors (`build_workspace` makes the demo exchange and a paper account on its feed
+through the venue registry) and announces what changes, so views subscribe instead of
+polling: `WorkspaceChanged` events for a connector added or removed, a bot added, a bot's
+state changed. Bots are created from a strategy name and parameters validated by the
+strategy's schema.
 """
 from __future__ import annotations
 
 import itertools
 import logging
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 from app.engine.bot import Bot, BotState
-from app.interfaces.clock import Clock
 from app.engine.journal import Journal
-from app.interfaces.venue import Connector
+from app.interfaces.clock import Clock
+from app.interfaces.venue import Connector, EventSource
 from strategies.registry import strategy_class
 
 log = logging.getLogger(__name__)
 
 DEMO_BALANCES = {"USDT": Decimal("100000"), "BTC": Decimal("1")}
 
+CONNECTOR_ADDED = "connector_added"
+CONNECTOR_REMOVED = "connector_removed"
+BOT_ADDED = "bot_added"
+BOT_STATE = "bot_state"
 
-class Workspace:
-    def __init__(self, clock: Clock, *, seed: int = 7, balances: dict[str, Decimal] | None = None,
-                 journal_dir: Path | None = None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceChanged:
+    kind: str  # CONNECTOR_ADDED, CONNECTOR_REMOVED, BOT_ADDED, BOT_STATE
+    name: str  # the connector's or the bot's name
+
+
+def build_workspace(clock: Clock, *, seed: int = 7, balances: dict[str, Decimal] | None = None,
+                    journal_dir: Path | None = None) -> "Workspace":
+    """The desktop's workspace: the demo exchange and a paper account on its feed, built by
+    the venue registry like any configured venue."""
+    import connectors.registry  # noqa: F401 - registers the venue kinds
+    from app.config.bot_config import VENUE_SCHEMA
+    from app.interfaces.venues import VenueRequest, build_venue
+
+    start = dict(balances or DEMO_BALANCES)
+    settings = VENUE_SCHEMA.validate({"kind": "demo", "seed": seed, "account": "paper"})
+    venue = build_venue(VenueRequest(kind="demo", settings=settings, symbol=None, balances=start, clock=clock,
+                                     source="desktop workspace"))
+    demo = venue.startables[0]
+    workspace = Workspace(clock, journal_dir=journal_dir)
+    workspace.add_connector(demo, name="demo")
+    workspace.add_connector(venue.connector, name="paper")
+    return workspace
+
+
+class Workspace(EventSource):
+    def __init__(self, clock: Clock, *, journal_dir: Path | None = None) -> None:
         """`journal_dir`: where each bot's audit journal is written (None: no journal)."""
-        from connectors.demo.exchange import DemoExchange
-        from connectors.paper.connector import PaperConnector
-
+        super().__init__()
         self.clock = clock
         self.journal_dir = journal_dir
-        self.demo = DemoExchange(clock, balances=dict(balances or DEMO_BALANCES), seed=seed, name="demo")
-        self.paper = PaperConnector(
-            self.demo.feed(self.demo_symbol), dict(balances or DEMO_BALANCES), clock, name="paper"
-        )
-        self.connectors: dict[str, Connector] = {"demo": self.demo, "paper": self.paper}
+        self.connectors: dict[str, Connector] = {}
         self.bots: dict[str, Bot] = {}
         self._names = itertools.count(1)
         self._started = False
+
+    @property
+    def demo(self) -> Connector:
+        return self.connectors["demo"]
+
+    @property
+    def paper(self) -> Connector:
+        return self.connectors["paper"]
 
     @property
     def demo_symbol(self) -> str:
@@ -48,16 +83,30 @@ class Workspace:
 
     def start(self) -> None:
         if not self._started:
-            self.demo.start()
-            self.paper.start()
+            for connector in self.connectors.values():
+                connector.start()
             self._started = True
 
-    def add_connector(self, connector: Connector) -> None:
-        if connector.name in self.connectors:
-            raise ValueError(f"an account named {connector.name!r} exists already")
-        self.connectors[connector.name] = connector
+    def add_connector(self, connector: Connector, *, name: str | None = None) -> None:
+        name = name or connector.name
+        if name in self.connectors:
+            raise ValueError(f"an account named {name!r} exists already")
+        self.connectors[name] = connector
         if self._started:
             connector.start()
+        self._emit(WorkspaceChanged(CONNECTOR_ADDED, name))  # type: ignore[arg-type]
+
+    def remove_connector(self, name: str) -> None:
+        """Stops and forgets an account; refused while a bot trades on it."""
+        connector = self.connectors.get(name)
+        if connector is None:
+            raise KeyError(f"unknown account {name!r}")
+        busy = [b.name for b in self.running_bots() if b.connector is connector]
+        if busy:
+            raise ValueError(f"account {name!r} is used by running bots: {', '.join(busy)}")
+        connector.stop()
+        del self.connectors[name]
+        self._emit(WorkspaceChanged(CONNECTOR_REMOVED, name))  # type: ignore[arg-type]
 
     def new_bot_name(self) -> str:
         while True:
@@ -84,6 +133,8 @@ class Workspace:
             journal = Journal(self.journal_dir / f"{stamp}-{name}.jsonl")
         bot = Bot(name, conn, symbol, instance, journal=journal)
         self.bots[name] = bot
+        bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
+        self._emit(WorkspaceChanged(BOT_ADDED, name))  # type: ignore[arg-type]
         return bot
 
     def running_bots(self) -> list[Bot]:
@@ -106,8 +157,7 @@ class Workspace:
             bot.stop(lambda n=bot.name: one_done(n))
 
     def shutdown(self) -> None:
-        for connector in self.connectors.values():
-            if connector is not self.demo:
-                connector.stop()
-        self.demo.stop()
+        """Stops the accounts, the ones built on another's feed (paper) first."""
+        for connector in reversed(list(self.connectors.values())):
+            connector.stop()
         self._started = False

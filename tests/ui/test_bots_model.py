@@ -86,11 +86,11 @@ def test_a_failed_bot_shows_its_error_in_the_table(qtmodeltester):
 
 
 def test_the_bots_panel_shows_the_selected_bots_failure(qtbot):
-    from app.wiring.workspace import Workspace
+    from app.wiring.workspace import Workspace, build_workspace
     from ui.bots.bots_dock import BotsPanel
 
     clock = SimClock(1_723_161_253 * 1_000_000_000)
-    workspace = Workspace(clock)
+    workspace = build_workspace(clock)
     workspace.start()
     panel = BotsPanel(workspace)
     qtbot.addWidget(panel)
@@ -116,11 +116,11 @@ def test_the_bots_panel_shows_the_selected_bots_failure(qtbot):
 
 
 def test_the_bot_form_shows_the_fees_and_warns_about_spreads_below_them(qtbot):
-    from app.wiring.workspace import Workspace
+    from app.wiring.workspace import Workspace, build_workspace
     from ui.bots.bots_dock import BotsPanel
 
     clock = SimClock(1_723_161_253 * 1_000_000_000)
-    workspace = Workspace(clock)
+    workspace = build_workspace(clock)
     workspace.start()
     clock.run(until_ns=clock.now_ns() + 100 * MS)
     panel = BotsPanel(workspace)
@@ -135,3 +135,38 @@ def test_the_bot_form_shows_the_fees_and_warns_about_spreads_below_them(qtbot):
     panel.form.set_values({"bid_spread_bps": "10", "ask_spread_bps": "10"})
     panel.refresh()
     assert panel.fee_warning.isHidden()
+
+
+def test_views_follow_the_workspace_announcements(qtbot):
+    """A connector added or removed and a bot added or stopped reach the bots panel at
+    once, through the workspace's events (the panel's refresh timer is stopped)."""
+    from app.wiring.workspace import BOT_ADDED, BOT_STATE, CONNECTOR_ADDED, CONNECTOR_REMOVED, build_workspace
+    from connectors.paper.connector import PaperConnector
+    from ui.bots.bots_dock import BotsPanel
+
+    clock = SimClock(1_723_161_253 * 1_000_000_000)
+    workspace = build_workspace(clock)
+    seen = []
+    workspace.add_listener(lambda e: seen.append((e.kind, e.name)))
+    workspace.start()
+    panel = BotsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.timer.stop()
+    extra = PaperConnector(workspace.demo.feed(workspace.demo_symbol), {"USDT": 1000}, clock, name="paper-2")
+    workspace.add_connector(extra)
+    assert [panel.account.itemText(i) for i in range(panel.account.count())] == ["demo", "paper", "paper-2"]
+    bot = workspace.create_bot("simple_quoter", {"order_amount": "0.001"}, connector="paper-2")
+    assert panel.model.rowCount() == 1
+    bot.start()
+    assert panel.model.data(panel.model.index(0, 3)) == "running"
+    import pytest as _pytest
+
+    with _pytest.raises(ValueError, match="used by running bots: bot-1"):
+        workspace.remove_connector("paper-2")
+    bot.stop()
+    clock.run(until_ns=clock.now_ns() + 1_000 * MS)
+    assert panel.model.data(panel.model.index(0, 3)) == "stopped"
+    workspace.remove_connector("paper-2")
+    assert panel.account.count() == 2
+    assert seen[:3] == [(CONNECTOR_ADDED, "paper-2"), (BOT_ADDED, "bot-1"), (BOT_STATE, "bot-1")]
+    assert seen[-1] == (CONNECTOR_REMOVED, "paper-2")

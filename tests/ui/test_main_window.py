@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox
 
 from app.engine.bot import BotState
 from app.interfaces.clock import RealClock
-from app.wiring.workspace import Workspace
+from app.wiring.workspace import Workspace, build_workspace
 from ui.main_window import MainWindow
 
 
@@ -42,7 +42,7 @@ def app_env(qapp, tmp_path, monkeypatch):
     settings = QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
-    workspace = Workspace(RealClock(loop))
+    workspace = build_workspace(RealClock(loop))
     window = MainWindow(workspace, settings=settings)
     yield loop, workspace, window
     if not window._closed:

@@ -124,11 +124,29 @@ class BotsPanel(QWidget):
         layout.addWidget(splitter)
 
         self._rebuild_form()
+        workspace.add_listener(self._on_workspace_changed)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
         self._update_buttons()
+
+    def _on_workspace_changed(self, event) -> None:  # noqa: ANN001 - WorkspaceChanged
+        """Accounts and bots as the workspace announces them; the figures of running bots
+        still refresh on the timer (they change with every market event)."""
+        from app.wiring.workspace import BOT_ADDED, BOT_STATE, CONNECTOR_ADDED, CONNECTOR_REMOVED
+
+        if event.kind in (CONNECTOR_ADDED, CONNECTOR_REMOVED):
+            current = self.account.currentText()
+            self.account.blockSignals(True)
+            self.account.clear()
+            self.account.addItems(list(self.workspace.connectors))
+            if current in self.workspace.connectors:
+                self.account.setCurrentText(current)
+            self.account.blockSignals(False)
+        elif event.kind in (BOT_ADDED, BOT_STATE):
+            self.model.refresh(list(self.workspace.bots.values()))
+            self._update_buttons()
 
     # -- form -----------------------------------------------------------------------------
     def _rebuild_form(self) -> None:
