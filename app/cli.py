@@ -1,7 +1,8 @@
 """The `colibri` command line (also `python main.py ...`).
 
 Subcommands: `run` (a bot in real time), `backtest` (the same bot in simulated time),
-`data verify` (check recordings by rebuilding the order book), `gui` (the desktop app).
+`data verify` (check recordings by rebuilding the order book), `keys` (exchange API keys,
+app/keys_cli.py), `gui` (the desktop app).
 
 Bad input (a config, a flag, a file) is one line on stderr, `error: where: what`, and exit
 status 2, before anything starts: report and journal paths are checked before the run, so
@@ -228,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
     _instrument_flags(info, "the rules inferred from the data")
     info.set_defaults(func=cmd_data_info)
+
+    from app.keys_cli import add_keys_parser
+
+    add_keys_parser(sub)  # keys set|list|delete|test (app/keys_cli.py)
 
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=cmd_gui)

@@ -37,6 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.redact import redact
+
 log = logging.getLogger("colibri.errors")
 
 
@@ -155,8 +157,9 @@ class ErrorReporter(QObject):
                tb: TracebackType | None, where: str = "") -> None:
         """Logs and queues a dialog; safe from any thread."""
         sig = signature(exc_type, tb, str(exc))
-        title = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
-        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        # API keys and secrets loaded in this process never reach the log, the dialog or the clipboard
+        title = redact(f"{exc_type.__name__}: {exc}") if str(exc) else exc_type.__name__
+        details = redact("".join(traceback.format_exception(exc_type, exc, tb)))
         now = time.monotonic()
         with self._lock:
             self.reported += 1

@@ -238,3 +238,20 @@ def test_dock_list_is_compact_and_balances_take_the_rest(qtbot, store):
     total = proxy.index(usdt, 2)
     assert proxy.data(total) == "99393.14"
     assert proxy.data(total, Qt.ItemDataRole.ToolTipRole) == "99393.1408475"
+
+
+def test_read_only_checkbox_is_stored_and_shown(qtbot, store):
+    dock = AccountsDock(store)
+    qtbot.addWidget(dock)
+    dialog = dock.open_add_dialog()
+    fill(dialog, key="K", secret="S", label="Watch")
+    dialog.read_only_check.setChecked(True)
+    with qtbot.waitSignal(dock.account_added) as added:
+        dialog.save()
+    account = AccountStore().get(added.args[0])
+    assert account.read_only
+    item = dock.account_list.item(dock.account_ids().index(account.id))
+    assert "read-only" in item.text() and "never used to trade" in item.toolTip()
+    plain = store.add("binance", "K2", "S2")
+    dock.refresh()
+    assert "read-only" not in dock.account_list.item(dock.account_ids().index(plain.id)).text()

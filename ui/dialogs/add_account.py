@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.account_check import CheckResult, CheckStatus, check_account
+from app.redact import redact
 from app.accounts import AccountError, AccountStore, Credentials, SecretStoreError, ccxt_exchange_ids, validate
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class AddAccountDialog(QDialog):
     test_finished = Signal(object)
     """The CheckResult of a connection test."""
 
-    FIELDS = ("exchange_id", "label", "key", "secret", "passphrase", "sandbox")
+    FIELDS = ("exchange_id", "label", "key", "secret", "passphrase", "sandbox", "read_only")
 
     def __init__(self, store: AccountStore, parent: QWidget | None = None, *,
                  exchanges: list[str] | None = None, checker: Checker | None = None) -> None:
@@ -68,6 +69,8 @@ class AddAccountDialog(QDialog):
         self.passphrase_edit = self._secret_edit()
         self.passphrase_edit.setPlaceholderText("only if the exchange requires one")
         self.sandbox_check = QCheckBox("Use the exchange's sandbox (testnet)")
+        self.read_only_check = QCheckBox("Read-only key (balances and checks only; never trade with it)")
+        self.read_only_check.setToolTip("Stored with the account: Colibri refuses to place orders with a read-only key")
 
         self._errors: dict[str, QLabel] = {}
         form = QFormLayout()
@@ -78,6 +81,7 @@ class AddAccountDialog(QDialog):
             ("secret", "API secret", self.secret_edit),
             ("passphrase", "Passphrase", self.passphrase_edit),
             ("sandbox", "", self.sandbox_check),
+            ("read_only", "", self.read_only_check),
         ):
             box = QWidget()
             column = QVBoxLayout(box)
@@ -133,6 +137,7 @@ class AddAccountDialog(QDialog):
             "secret": self.secret_edit.text(),
             "passphrase": self.passphrase_edit.text(),
             "sandbox": self.sandbox_check.isChecked(),
+            "read_only": self.read_only_check.isChecked(),
         }
 
     def errors(self) -> dict[str, str]:
@@ -190,8 +195,8 @@ class AddAccountDialog(QDialog):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a checker bug must not leave the button disabled
-            log.exception("connection test failed")
-            result = CheckResult(CheckStatus.EXCHANGE_ERROR, f"The test failed: {exc}")
+            log.exception("connection test failed")  # redacted by app.redact's log record factory
+            result = CheckResult(CheckStatus.EXCHANGE_ERROR, redact(f"The test failed: {exc}"))
         self.test_button.setEnabled(True)
         self._set_status(result.message, result.ok)
         self.test_finished.emit(result)
@@ -208,7 +213,7 @@ class AddAccountDialog(QDialog):
         v = self.values()
         try:
             account = self._store.add(v["exchange_id"], v["key"], v["secret"], v["passphrase"],
-                                      label=v["label"], sandbox=v["sandbox"])
+                                      label=v["label"], sandbox=v["sandbox"], read_only=v["read_only"])
         except AccountError as exc:
             if exc.field in self._errors:
                 self._set_error(exc.field, str(exc))

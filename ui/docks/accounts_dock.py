@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.account_check import CheckResult, CheckStatus, check_stored_account
 from app.accounts import Account, AccountError, AccountStore, SecretStoreError
+from app.redact import redact
 from ui.dialogs.add_account import AddAccountDialog, Checker
 from ui.models.balances_model import BalancesModel
 from ui.models.proxy import TableProxy
@@ -49,7 +50,8 @@ LIST_MAX_ROWS = 6
 def describe(account: Account) -> str:
     if account.builtin:
         return f"{account.label}  (built in)"
-    return f"{account.label}  — {account.exchange_id}{' · sandbox' if account.sandbox else ''}"
+    flags = "".join(f" · {name}" for name, on in (("sandbox", account.sandbox), ("read-only", account.read_only)) if on)
+    return f"{account.label}  — {account.exchange_id}{flags}"
 
 
 class AccountsDock(QDockWidget):
@@ -122,7 +124,12 @@ class AccountsDock(QDockWidget):
         for account in self._store.accounts():
             item = QListWidgetItem(describe(account))
             item.setData(ACCOUNT_ID_ROLE, account.id)
-            item.setToolTip(f"id: {account.id}")
+            tip = f"id: {account.id}"
+            if account.read_only:
+                tip += "\nread-only key: balances and checks only, never used to trade"
+            if account.url:
+                tip += f"\nAPI URL: {account.url}"
+            item.setToolTip(tip)
             self.account_list.addItem(item)
         self.account_list.blockSignals(False)
         self._fit_list_height()
@@ -245,7 +252,7 @@ class AccountsDock(QDockWidget):
             else:
                 result = await check_stored_account(self._store, account_id)
         except (AccountError, SecretStoreError) as exc:
-            result = CheckResult(CheckStatus.AUTH_ERROR, str(exc))
+            result = CheckResult(CheckStatus.AUTH_ERROR, redact(str(exc)))
         finally:
             self.test_button.setEnabled(True)
         self.status_label.setText(result.message)
