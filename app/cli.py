@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_keys_parser(sub)  # keys set|list|delete|test (app/keys_cli.py)
 
+    from connectors.local_exchange.cli import add_exchange_parser
+
+    add_exchange_parser(sub)  # exchange serve: the rehearsal exchange (connectors/local_exchange)
+
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=cmd_gui)
     return parser

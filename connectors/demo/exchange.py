@@ -21,6 +21,7 @@ at an absurd price. The remainder beyond the collar or an exhausted book is canc
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from typing import Mapping
 
@@ -198,11 +199,18 @@ class DemoExchange(SimulatedAccount):
 
     # -- orders ------------------------------------------------------------------------
     def place_order(
-        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0
+        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0,
+        *, client_order_id: str | None = None,
     ) -> Order:
+        """`client_order_id` keeps a caller's id (a venue server relaying its clients' ids);
+        one still in use by a live order raises ValueError."""
         now = self.clock.now_ns()
+        if client_order_id is not None:
+            live = self._open.get(client_order_id)
+            if live is not None:
+                raise ValueError(f"{self.name}: client order id {client_order_id!r} is in use by a live order")
         order = Order(
-            client_order_id=new_client_order_id(),
+            client_order_id=client_order_id or new_client_order_id(),
             symbol=symbol,
             side=side,
             type=order_type,
@@ -218,6 +226,41 @@ class DemoExchange(SimulatedAccount):
             return order
         self._emit_balances(now)
         self.clock.call_later(self.latency_ns, lambda: self._submit(order))
+        return order
+
+    def restore_order(self, order: Order) -> Order:
+        """Puts back a resting limit order of this account from an earlier run (a venue that
+        outlives its process: the local exchange server's --state).
+
+        Id, side, price, amount and filled lots are kept; funds for the remaining lots are
+        locked again and the order joins the back of its price level (its old queue place is
+        gone). Should the market have moved through its price meanwhile, it matches at once
+        like a new limit order. The exchange must be running; an order that is not an open
+        or partially filled LIMIT / LIMIT_MAKER order, or whose funds are not there, raises
+        ValueError and nothing changes."""
+        if not self._running:
+            raise ValueError(f"{self.name}: restore_order needs a running exchange")
+        if order.type not in (OrderType.LIMIT, OrderType.LIMIT_MAKER) or not order.status.is_live \
+                or order.status is OrderStatus.PENDING_CANCEL or order.remaining_lots <= 0 or order.price_ticks <= 0:
+            raise ValueError(f"{self.name}: order {order.client_order_id} is not a resting limit order")
+        if order.symbol != self.instrument.symbol or order.client_order_id in self._open:
+            raise ValueError(f"{self.name}: order {order.client_order_id} cannot be restored here")
+        rest = replace(order, amount_lots=order.remaining_lots, filled_lots=0, history=[])
+        self._ledger.lock_for_order(rest, self.instrument, order.price_ticks)  # InsufficientBalance: ValueError
+        self._track(order)
+        now = self.clock.now_ns()
+        if self._flow is not None:
+            self._flow.step(now)
+            self._process_fills(now)
+        self._engine.now_ns = now
+        side = matching.BID if order.side is Side.BUY else matching.ASK
+        eid, _status, _filled = self._engine.submit(side, matching.LIMIT, order.price_ticks, order.remaining_lots,
+                                                    ACCOUNT_OWNER)
+        order.exchange_order_id = str(eid)
+        self._engine_ids[order.client_order_id] = eid
+        self._by_engine_id[eid] = order
+        self._process_fills(now)
+        self._emit_balances(now)
         return order
 
     def _admit(self, order: Order) -> str | None:
