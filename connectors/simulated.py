@@ -29,7 +29,11 @@ from app.domain import (
     Order,
     OrderFilled,
     OrderStatus,
+    OrderEvent,
+    OrderType,
     OrderUpdated,
+    Side,
+    new_client_order_id,
 )
 from app.domain.events import FundingPaid
 from app.domain.ledger import Ledger
@@ -133,7 +137,9 @@ class SimulatedAccount(Connector):
         with its lock released. Callers publish `_emit_balances` once after a batch.
         """
         inst = self.instrument
-        order.record_fill(lots, now)
+        done = lots == order.remaining_lots
+        order.apply(OrderEvent(order.client_order_id, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+                               now, filled_lots=lots))
         fee = self._ledger.settle_fill(order, inst, price_ticks, lots, is_maker=is_maker)
         fill = Fill(
             trade_id=f"{self.name}-{next(self._trade_ids)}",
@@ -156,12 +162,45 @@ class SimulatedAccount(Connector):
         self, order: Order, status: OrderStatus, now: int, reason: str = "", *, balances_changed: bool = True
     ) -> None:
         """Ends an order that will not fill (more): final state, lock released, events."""
+        change = None
         if not order.status.is_done:
-            order.transition(status, now, reason)
+            change = OrderEvent(order.client_order_id, status, now, reason=reason)
+            order.apply(change)
         self._retire(order)
-        self._emit(OrderUpdated(self.name, order, now))
+        self._emit(OrderUpdated(self.name, order, now, change))
         if balances_changed:
             self._emit_balances(now)
+
+    def _move(self, order: Order, status: OrderStatus, now: int, reason: str = "") -> None:
+        """A non-final state change (acknowledged, cancel requested), applied and published."""
+        change = OrderEvent(order.client_order_id, status, now, reason=reason)
+        order.apply(change)
+        self._emit(OrderUpdated(self.name, order, now, change))
+
+    def _new_order(self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int,
+                   client_order_id: str | None, now: int) -> Order:
+        """The order object of a new request (our id unless the caller brings one)."""
+        return Order(
+            client_order_id=client_order_id or new_client_order_id(),
+            symbol=symbol,
+            side=Side(side),
+            type=OrderType(order_type),
+            price_ticks=0 if OrderType(order_type) is OrderType.MARKET else int(price_ticks),
+            amount_lots=int(amount_lots),
+            created_ns=now,
+            updated_ns=now,
+        )
+
+    def _cancel_refusal(self, client_order_id: str) -> str | None:
+        """Why a cancel cannot be done now (None: go ahead; "" : one is already on its way)."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            return f"unknown order {client_order_id} on {self.name}"
+        if order.status.is_done:
+            return f"order {client_order_id} is already {order.status.value}"
+        if order.status is OrderStatus.PENDING_CANCEL:
+            return ""
+        return None
 
     def _retire(self, order: Order) -> None:
         """Drops a final order from the open set and the venue, and frees what it still locks.

@@ -9,7 +9,8 @@ pytest.importorskip("app.book.orderbook")
 pytest.importorskip("connectors.demo.matching")
 
 from app.book import ASK, BID  # noqa: E402
-from app.domain import (  # noqa: E402
+from app.domain import (
+    CancelRejected,  # noqa: E402
     BTC_USDT, BalancesUpdated, BookUpdated, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side,
     TradesEvent,
 )
@@ -82,9 +83,9 @@ def test_rejections_carry_reasons(market, caplog):
     assert crossing.reason == "post-only order would cross"
     assert crossing.filled_lots == 0
     n = len(events)
-    with caplog.at_level(logging.WARNING):
-        ex.cancel_order("no-such-order")
-    assert "unknown order" in caplog.text
+    ex.cancel_order("no-such-order")  # the venues' one error contract: an event with the reason
+    refused = [e for e in events[n:] if isinstance(e, CancelRejected)]
+    assert [(e.client_order_id, e.reason) for e in refused] == [("no-such-order", "unknown order no-such-order on demo")]
     assert not any(isinstance(e, OrderUpdated) for e in events[n:])
     bal = ex.balances()
     assert bal["USDT"].total == Decimal(100000) and bal["USDT"].locked == 0
@@ -111,8 +112,9 @@ def test_place_rest_and_cancel(market):
     assert ex.queue_ahead_lots(order.client_order_id) is None
     assert ex.balances()["USDT"].locked == 0 and ex.balances()["USDT"].total == Decimal(100000)
     n = len(events)
-    ex.cancel_order(order.client_order_id)  # already done: ignored, no event
-    assert len(events) == n
+    ex.cancel_order(order.client_order_id)  # already done: refused with the reason, nothing moves
+    assert [type(e) for e in events[n:]] == [CancelRejected]
+    assert events[-1].reason == f"order {order.client_order_id} is already cancelled"
 
 
 def test_cancel_before_the_order_reaches_the_book(market):
@@ -248,11 +250,11 @@ def test_health_reports_state_and_latency():
 
     clock = SimClock(10**18)
     exchange = DemoExchange(clock, latency_ns=2_000_000)
-    assert exchange.health()["state"] == "stopped"
+    assert exchange.health()["state"] == "down"
     exchange.start()
     clock.run(until_ns=clock.now_ns() + 10**9)
     report = exchange.health()
-    assert report["state"] == "running (simulated)" and report["latency_ms"] == 2.0
+    assert report["state"] == "live" and report["latency_ms"] == 2.0
     assert report["step_lag_ms"] == 0  # a simulated clock is never late
 
 

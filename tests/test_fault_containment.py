@@ -245,7 +245,7 @@ def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_run
     book = ws.demo.feed(ws.demo_symbol).book
     before = (book.best_bid_ticks, book.best_ask_ticks, clock.now_ns())
     _run(clock, 60)
-    assert ws.demo.health()["state"] == "running (simulated)"
+    assert ws.demo.health()["state"] == "live"
     assert (book.best_bid_ticks, book.best_ask_ticks) != before[:2]  # the market moved on
     assert good.pnl.fills > fills and good.state is BotState.RUNNING
     assert on_paper.state is BotState.RUNNING and len(on_paper.open_orders()) == 2

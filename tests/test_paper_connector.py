@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain import BalancesUpdated, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side
+from app.domain import CancelRejected, BalancesUpdated, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side
 from app.interfaces.clock import SimClock
 from connectors.paper.connector import PaperConnector
 from tests.paper_support import INST, ScriptedFeed
@@ -246,8 +246,11 @@ def test_cancel_before_the_order_reaches_the_market(env: Env) -> None:
     assert order.status is S.CANCELLED
     assert env.conn.queue_ahead_lots(order.client_order_id) is None
     assert env.bal("USD") == (Decimal("100000"), 0)
-    with pytest.raises(KeyError):
-        env.conn.cancel_order("nope")
+    seen = []
+    env.conn.add_listener(seen.append)
+    env.conn.cancel_order("nope")  # the venues' one error contract: an event with the reason
+    assert [(type(e), e.client_order_id, e.reason) for e in seen] == [
+        (CancelRejected, "nope", "unknown order nope on paper")]
 
 
 # -- rejections ---------------------------------------------------------------------------

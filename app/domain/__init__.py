@@ -5,6 +5,9 @@ from app.domain.events import (
     BookResynced,
     BookStale,
     BookUpdated,
+    CancelRejected,
+    ConnectionChanged,
+    ConnectionState,
     Event,
     FundingPaid,
     MarkPrice,
@@ -24,12 +27,12 @@ from app.domain.instrument import (
     OffGridError,
     to_decimal,
 )
-from app.domain.order import IllegalTransition, Order, OrderStatus, OrderType, Side, new_client_order_id
+from app.domain.order import IllegalTransition, Order, OrderEvent, OrderStatus, OrderType, Side, new_client_order_id
 
 __all__ = [
     "TRADE_DTYPE", "BalancesUpdated", "BookResynced", "BookStale", "BookUpdated", "Event",
-    "OrderFilled", "OrderUpdated", "TradesEvent", "FundingPaid", "MarkPrice", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP", "BTC_USD_INVERSE",
+    "OrderFilled", "OrderUpdated", "TradesEvent", "FundingPaid", "MarkPrice", "CancelRejected", "ConnectionChanged", "ConnectionState", "Balance", "Fill", "BTC_USDT", "BTC_USDT_PERP", "BTC_USD_INVERSE",
     "SPOT", "LINEAR", "INVERSE",
-    "Instrument", "OffGridError", "to_decimal", "IllegalTransition", "Order", "OrderStatus",
+    "Instrument", "OffGridError", "to_decimal", "IllegalTransition", "Order", "OrderEvent", "OrderStatus",
     "OrderType", "Side", "new_client_order_id",
 ]

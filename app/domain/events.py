@@ -6,12 +6,13 @@ book changed and the book itself (Cython) is read; trades come as numpy batches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from decimal import Decimal
 
 import numpy as np
 
 from app.domain.fill import Balance, Fill
-from app.domain.order import Order
+from app.domain.order import Order, OrderEvent
 
 TRADE_DTYPE = np.dtype(
     [("ts_ns", "<i8"), ("price_ticks", "<i8"), ("qty_lots", "<i8"), ("taker_side", "i1")]
@@ -53,11 +54,41 @@ class TradesEvent:
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdated:
-    """The order's state changed (created, acknowledged, cancelled, rejected...)."""
+    """The order's state changed (created, acknowledged, cancelled, rejected...); `change`
+    is the immutable event that moved it, when the venue reports one."""
 
     source: str
     order: Order
     ts_ns: int
+    change: OrderEvent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """A cancel that could not be done (unknown order, already final...), with the reason:
+    every venue answers this way instead of raising in one and logging in another."""
+
+    source: str
+    client_order_id: str
+    reason: str
+    ts_ns: int
+
+
+class ConnectionState(str, Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    """A venue's connection moved: quoting must stop unless it is LIVE."""
+
+    source: str
+    state: ConnectionState
+    ts_ns: int
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,5 +134,5 @@ class FundingPaid:
 
 Event = (
     BookUpdated | BookStale | BookResynced | TradesEvent | OrderUpdated | OrderFilled | BalancesUpdated
-    | MarkPrice | FundingPaid
+    | MarkPrice | FundingPaid | CancelRejected | ConnectionChanged
 )

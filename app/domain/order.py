@@ -7,7 +7,9 @@ transition raises, and the caller decides how to report it.
 from __future__ import annotations
 
 import itertools
-import os
+import secrets
+import time
+import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -41,6 +43,7 @@ class OrderStatus(str, Enum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     FAILED = "failed"
+    UNKNOWN = "unknown"  # the request left but its answer was lost: resolved by a query
 
     @property
     def is_done(self) -> bool:
@@ -49,18 +52,25 @@ class OrderStatus(str, Enum):
     @property
     def is_live(self) -> bool:
         """May still fill on the exchange (including while a cancel is in flight)."""
-        return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL)
+        return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL,
+                        OrderStatus.UNKNOWN)
 
 
 _DONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.FAILED})
 
 S = OrderStatus
 _ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_CREATE: frozenset({S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED, S.FAILED, S.PENDING_CANCEL}),
+    S.PENDING_CREATE: frozenset({S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED, S.FAILED,
+                                 S.PENDING_CANCEL, S.UNKNOWN}),
     S.OPEN: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELLED, S.FAILED}),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELLED, S.FAILED}),
-    # A fill can race a cancel request: the exchange may fill before it sees the cancel.
-    S.PENDING_CANCEL: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.OPEN, S.FAILED}),
+    # A fill can race a cancel request: the exchange may fill before it sees the cancel; a
+    # cancel whose answer was lost leaves the order unknown until a query says.
+    S.PENDING_CANCEL: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.OPEN, S.FAILED, S.UNKNOWN}),
+    # What the venue says when asked: it exists (open, partly or fully filled), it was
+    # cancelled, it never arrived (rejected/failed), or a cancel can be sent to find out.
+    S.UNKNOWN: frozenset({S.OPEN, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED, S.FAILED,
+                          S.PENDING_CANCEL}),
     S.FILLED: frozenset(),
     S.CANCELLED: frozenset(),
     S.REJECTED: frozenset(),
@@ -72,13 +82,74 @@ class IllegalTransition(RuntimeError):
     """An order was asked to move to a state its current state cannot reach."""
 
 
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One change of an order as its venue reports it, immutable: the order moves only by
+    `Order.apply(event)`, through the state machine, and listeners receive the event with
+    the order (OrderUpdated.change), so what happened is never re-derived from a mutable
+    object that may have moved on since."""
+
+    client_order_id: str
+    status: OrderStatus  # the state the order moves to
+    ts_ns: int
+    filled_lots: int = 0  # lots executed by this event (0 unless it is a fill)
+    reason: str = ""
+    exchange_order_id: str | None = None
+
+
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_EPOCH_S = 1_577_836_800  # 2020-01-01 UTC
+
+
+def _base36(value: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        value, digit = divmod(value, 36)
+        out.append(_B36[digit])
+    return "".join(reversed(out))
+
+
+def _new_session_id() -> str:
+    """8 base-36 characters: the start second since 2020 (6, good until 2090) and 2 random
+    ones, so two processes started in the same second still differ."""
+    return _base36(int(time.time()) - _EPOCH_S, 6) + _base36(secrets.randbelow(36 * 36), 2)
+
+
+SESSION_ID = _new_session_id()
+"""This process run; every client order id carries it, so ids stay unique across restarts."""
+
 _counter = itertools.count(1)
-_PREFIX = f"co{os.getpid() % 100000:05d}"
+MANUAL_TAG = "hand"
+NO_BOT_TAG = "none"
 
 
-def new_client_order_id() -> str:
-    """Unique within a process run and readable in logs; exchanges accept <= 36 chars."""
-    return f"{_PREFIX}-{next(_counter):08d}"
+def bot_tag(bot_name: str) -> str:
+    """4 base-36 characters naming a bot (a hash of its name), stable across restarts."""
+    return _base36(zlib.crc32(bot_name.encode("utf-8")), 4)
+
+
+def new_client_order_id(tag: str = NO_BOT_TAG) -> str:
+    """`cb` + session (8) + bot tag (4) + sequence (6, base 36): 20 letters and digits, which
+    every exchange accepts (some refuse dashes or more than 32 characters), unique across
+    restarts, and readable back by `parse_client_order_id` (who placed it, in which run)."""
+    return f"cb{SESSION_ID}{tag}{_base36(next(_counter), 6)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOrderId:
+    session: str
+    bot_tag: str
+    sequence: int
+
+
+def parse_client_order_id(client_order_id: str) -> ClientOrderId | None:
+    """The parts of one of our ids; None for an id Colibri did not make (another program's)."""
+    if len(client_order_id) != 20 or not client_order_id.startswith("cb"):
+        return None
+    body = client_order_id[2:]
+    if any(ch not in _B36 for ch in body):
+        return None
+    return ClientOrderId(body[:8], body[8:12], int(body[12:], 36))
 
 
 @dataclass(slots=True)
@@ -102,6 +173,18 @@ class Order:
     @property
     def remaining_lots(self) -> int:
         return self.amount_lots - self.filled_lots
+
+    def apply(self, event: OrderEvent) -> None:
+        """Moves the order by one venue event (IllegalTransition when impossible: a late or
+        duplicated message must be handled by the venue's reconciliation, not guessed)."""
+        if event.client_order_id != self.client_order_id:
+            raise IllegalTransition(f"event for {event.client_order_id} applied to {self.client_order_id}")
+        if event.exchange_order_id is not None:
+            self.exchange_order_id = event.exchange_order_id
+        if event.filled_lots:
+            self.record_fill(event.filled_lots, event.ts_ns)
+            return
+        self.transition(event.status, event.ts_ns, event.reason)
 
     def transition(self, new: OrderStatus, now_ns: int, reason: str = "") -> None:
         if new not in _ALLOWED[self.status]:

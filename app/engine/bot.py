@@ -31,7 +31,9 @@ from app.domain import (
     Side,
     TradesEvent,
     FundingPaid,
+    CancelRejected,
 )
+from app.domain.order import bot_tag
 from app.interfaces.clock import Callback, GuardedClock
 from app.engine.journal import Journal
 from app.engine.own_orders import OwnOrders
@@ -71,7 +73,8 @@ class Bot:
         self.name = name
         self.journal = journal
         self.connector = connector
-        self.orders = OwnOrders(connector, self._rejected)  # what the strategy trades through
+        # What the strategy trades through; the bot's tag goes into its client order ids.
+        self.orders = OwnOrders(connector, self._rejected, tag=bot_tag(name), on_cancel_rejected=self._cancel_rejected)
         self.symbol = symbol
         self.strategy = strategy
         self.instrument = connector.instruments[symbol]
@@ -95,6 +98,7 @@ class Bot:
             OrderUpdated: self._on_order,
             OrderFilled: self._on_fill,
             FundingPaid: self._on_funding,
+            CancelRejected: self._on_cancel_rejected_event,
             BookStale: strategy.on_stale,
             BookResynced: strategy.on_resynced,
         }
@@ -103,6 +107,8 @@ class Bot:
             TradesEvent: "on_trades",
             OrderUpdated: "handling an order update",
             OrderFilled: "handling a fill",
+            FundingPaid: "handling a funding payment",
+            CancelRejected: "handling a cancel refusal",
             BookStale: "on_stale",
             BookResynced: "on_resynced",
         }
@@ -278,6 +284,15 @@ class Bot:
         if not self.orders.owns(order.client_order_id):  # refused at once, never owned
             self._journal("order", id=order.client_order_id, status=order.status.value, reason=order.reason)
         self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
+
+    def _on_cancel_rejected_event(self, event: CancelRejected) -> None:
+        if self.orders.owns(event.client_order_id):
+            self._cancel_rejected(event.client_order_id, event.reason)
+
+    def _cancel_rejected(self, client_order_id: str, reason: str) -> None:
+        """A cancel the venue (or this bot's own view) refused: said in the log and journal."""
+        self._log.warning("cancel of %s refused: %s", client_order_id, reason)
+        self._journal("cancel_rejected", id=client_order_id, reason=reason)
 
     def _on_funding(self, event: FundingPaid) -> None:
         """Funding on this bot's own position (perpetuals): PnL and journal."""

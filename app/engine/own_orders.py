@@ -16,14 +16,22 @@ from __future__ import annotations
 
 from typing import Callable
 
-from app.domain import Balance, Instrument, Order, OrderStatus, OrderType, Side, new_client_order_id
+from app.domain import Balance, Instrument, Order, OrderEvent, OrderStatus, OrderType, Side, new_client_order_id
+from app.domain.order import NO_BOT_TAG
 from app.interfaces.venue import Connector, MarketFeed
 
 
 class OwnOrders:
-    def __init__(self, connector: Connector, on_rejected: Callable[[Order], None] | None = None) -> None:
+    """`tag` goes into every client order id (app/domain/order.py), so the bot's orders are
+    recognisable on the venue and after a restart; `on_cancel_rejected(id, reason)` hears
+    of a cancel of an order this bot does not own (the venues' one error contract)."""
+
+    def __init__(self, connector: Connector, on_rejected: Callable[[Order], None] | None = None, *,
+                 tag: str = NO_BOT_TAG, on_cancel_rejected: Callable[[str, str], None] | None = None) -> None:
         self._connector = connector
         self._on_rejected = on_rejected
+        self._on_cancel_rejected = on_cancel_rejected
+        self.tag = tag
         self._ids: set[str] = set()
         self.name = connector.name
         self.clock = connector.clock
@@ -52,24 +60,24 @@ class OwnOrders:
     def get_order(self, client_order_id: str) -> Order | None:
         return self._connector.get_order(client_order_id) if client_order_id in self._ids else None
 
-    def place_order(self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0) -> Order:
+    def place_order(self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0,
+                    *, client_order_id: str | None = None) -> Order:
+        cid = client_order_id or new_client_order_id(self.tag)
         reason = self._would_cross_own(symbol, side, order_type, price_ticks)
         if reason is not None:
             now = self.clock.now_ns()
-            order = Order(new_client_order_id(), symbol, side, order_type,
+            order = Order(cid, symbol, side, order_type,
                           0 if order_type is OrderType.MARKET else int(price_ticks), int(amount_lots), now,
                           updated_ns=now)
-            order.transition(OrderStatus.REJECTED, now, reason)
+            order.apply(OrderEvent(cid, OrderStatus.REJECTED, now, reason=reason))
             if self._on_rejected is not None:
                 self._on_rejected(order)
             return order
-        order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks)
+        # Ours before it leaves: a venue's immediate answer (a refusal) is then routed to us.
+        self._ids.add(cid)
+        order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id=cid)
         if order.status.is_done:
-            # Refused at once: its event went out before the id was known to be ours.
-            if self._on_rejected is not None:
-                self._on_rejected(order)
-        else:
-            self._ids.add(order.client_order_id)
+            self._ids.discard(cid)
         return order
 
     def _would_cross_own(self, symbol: str, side: Side, order_type: OrderType, price_ticks: int) -> str | None:
@@ -102,7 +110,10 @@ class OwnOrders:
 
     def cancel_order(self, client_order_id: str) -> None:
         if client_order_id not in self._ids:
-            raise KeyError(f"order {client_order_id} does not belong to this bot")
+            reason = f"order {client_order_id} does not belong to this bot (or is already final)"
+            if self._on_cancel_rejected is not None:
+                self._on_cancel_rejected(client_order_id, reason)
+            return
         self._connector.cancel_order(client_order_id)
 
     def cancel_all(self, symbol: str | None = None) -> list[str]:

@@ -11,7 +11,17 @@ import logging
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Callable
 
-from app.domain import Balance, Event, Instrument, Order, OrderType, Side
+from app.domain import (
+    Balance,
+    CancelRejected,
+    ConnectionChanged,
+    ConnectionState,
+    Event,
+    Instrument,
+    Order,
+    OrderType,
+    Side,
+)
 from app.interfaces.clock import Clock
 
 if TYPE_CHECKING:  # the compiled book is imported lazily by implementations
@@ -84,10 +94,25 @@ class RejectedOrder(Exception):
 
 
 class Connector(EventSource, ABC):
-    """A trading account on one venue."""
+    """A trading account on one venue: the contract every venue meets (demo, paper, ccxt).
+
+    - Life cycle: `await connect()` / `await disconnect()` (simulated venues simply start and
+      stop); `start()`/`stop()` remain for venues that need no I/O. The connection state
+      (CONNECTING, LIVE, RECONNECTING, DOWN) is announced as ConnectionChanged events and
+      read as `connection_state`; `health()` says how the link is doing.
+    - Instruments: `await load_instruments()` (a live venue fetches them), then `instruments`.
+    - Orders: `place_order` returns at once (pending-create, or rejected with a reason);
+      the venue's answers come as OrderUpdated (with the immutable OrderEvent that moved
+      the order) and OrderFilled. An order whose answer was lost is UNKNOWN until a query
+      resolves it. Client order ids are ours (app/domain/order.py: new_client_order_id
+      encodes the bot and the session) and the venue keeps them.
+    - Errors: a cancel that cannot be done is a CancelRejected event with the reason, on
+      every venue; nothing raises for a venue's refusal.
+    """
 
     name: str
     clock: Clock
+    _connection: ConnectionState = ConnectionState.DOWN
 
     @property
     @abstractmethod
@@ -102,20 +127,22 @@ class Connector(EventSource, ABC):
 
     @abstractmethod
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        """Orders that may still fill: pending-create, open, partially filled, pending-cancel."""
+        """Orders that may still fill: pending-create, open, partially filled, pending-cancel, unknown."""
 
     @abstractmethod
     def get_order(self, client_order_id: str) -> Order | None: ...
 
     @abstractmethod
     def place_order(
-        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0
+        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0,
+        *, client_order_id: str | None = None,
     ) -> Order:
-        """Validates and submits; returns at once (pending-create, or rejected with a reason)."""
+        """Validates and submits; returns at once (pending-create, or rejected with a reason).
+        `client_order_id`: the caller's id (a bot's, encoding it); a new one otherwise."""
 
     @abstractmethod
     def cancel_order(self, client_order_id: str) -> None:
-        """Requests a cancel; the result arrives as an OrderUpdated event."""
+        """Requests a cancel; the result arrives as an OrderUpdated or CancelRejected event."""
 
     def cancel_all(self, symbol: str | None = None) -> list[str]:
         ids = [o.client_order_id for o in self.open_orders(symbol) if o.status.value != "pending_cancel"]
@@ -123,9 +150,50 @@ class Connector(EventSource, ABC):
             self.cancel_order(client_order_id)
         return ids
 
+    def _reject_cancel(self, client_order_id: str, reason: str) -> None:
+        """The one way a venue refuses a cancel (see the class docstring)."""
+        self._emit(CancelRejected(self.name, client_order_id, reason, self.clock.now_ns()))
+
     def queue_ahead_lots(self, client_order_id: str) -> int | None:
         """Estimated volume ahead of a resting order at its price, when the venue can tell."""
         return None
+
+    def position(self, symbol: str) -> object | None:
+        """The account's position in a derivatives market (None for spot or unknown)."""
+        return None
+
+    # -- connection -------------------------------------------------------------------------
+    @property
+    def connection_state(self) -> ConnectionState:
+        return self._connection
+
+    def _set_connection(self, state: ConnectionState, reason: str = "") -> None:
+        if state is not self._connection:
+            self._connection = state
+            self._emit(ConnectionChanged(self.name, state, self.clock.now_ns(), reason))
+
+    async def connect(self) -> None:
+        """Connects (a live venue: markets, streams, reconciliation); simulated venues start."""
+        self._set_connection(ConnectionState.CONNECTING)
+        self.start()
+        self._set_connection(ConnectionState.LIVE)
+
+    async def disconnect(self) -> None:
+        self.stop()
+        self._set_connection(ConnectionState.DOWN, "disconnected")
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        return self.instruments
+
+    def health(self) -> dict[str, object]:
+        """For the health dock and logs: state, latency, reconnects, rate budget used."""
+        return {
+            "state": self._connection.value,
+            "latency_ms": None,
+            "reconnects": 0,
+            "rate_budget_used": 0.0,
+            "open_orders": len(self.open_orders()),
+        }
 
     @abstractmethod
     def start(self) -> None: ...

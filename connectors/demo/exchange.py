@@ -30,6 +30,7 @@ from app.domain import (
     BTC_USDT,
     BookResynced,
     BookUpdated,
+    ConnectionState,
     Instrument,
     Order,
     OrderStatus,
@@ -175,6 +176,7 @@ class DemoExchange(SimulatedAccount):
         if self._running:
             return
         self._running = True
+        self._set_connection(ConnectionState.LIVE)
         now = self.clock.now_ns()
         if self._flow is None:
             self._flow = CrowdFlow(
@@ -193,6 +195,7 @@ class DemoExchange(SimulatedAccount):
 
     def stop(self) -> None:
         self._running = False
+        self._set_connection(ConnectionState.DOWN, "stopped")
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -333,8 +336,7 @@ class DemoExchange(SimulatedAccount):
         self._process_fills(now)
         if status == matching.RESTING:
             if order.status is OrderStatus.PENDING_CREATE:
-                order.transition(OrderStatus.OPEN, now)
-                self._emit(OrderUpdated(self.name, order, now))
+                self._move(order, OrderStatus.OPEN, now)
         elif status == matching.REJECTED:
             self._finish(order, OrderStatus.REJECTED, now, "post-only order would cross")
         elif status == matching.EXPIRED:
@@ -345,16 +347,14 @@ class DemoExchange(SimulatedAccount):
             self._finish(order, OrderStatus.CANCELLED, now, why)
 
     def cancel_order(self, client_order_id: str) -> None:
-        order = self._orders.get(client_order_id)
-        if order is None:
-            log.warning("%s: cancel of unknown order %s ignored", self.name, client_order_id)
+        refusal = self._cancel_refusal(client_order_id)
+        if refusal is not None:
+            if refusal:  # "" means a cancel is already on its way: nothing to say
+                self._reject_cancel(client_order_id, refusal)
             return
-        if order.status.is_done or order.status is OrderStatus.PENDING_CANCEL:
-            log.info("%s: cancel of %s ignored: already %s", self.name, client_order_id, order.status.value)
-            return
+        order = self._orders[client_order_id]
         now = self.clock.now_ns()
-        order.transition(OrderStatus.PENDING_CANCEL, now)
-        self._emit(OrderUpdated(self.name, order, now))
+        self._move(order, OrderStatus.PENDING_CANCEL, now)
         self.clock.call_later(self.latency_ns, lambda: self._cancel_at_venue(order))
 
     def _cancel_at_venue(self, order: Order) -> None:
@@ -394,7 +394,8 @@ class DemoExchange(SimulatedAccount):
     def health(self) -> dict[str, object]:
         """For the health panel: a simulated venue has no network, but its steps can lag."""
         return {
-            "state": "running (simulated)" if self._running else "stopped",
+            "state": self.connection_state.value,
+            "rate_budget_used": 0.0,
             "latency_ms": self.latency_ns / 1e6,
             "reconnects": 0,
             "rate_limit": "unlimited",

@@ -30,14 +30,15 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from app.domain import (
     BookResynced,
     BookUpdated,
+    ConnectionState,
     Event,
     Order,
+    OrderEvent,
     OrderStatus,
     OrderType,
     OrderUpdated,
     Side,
     TradesEvent,
-    new_client_order_id,
 )
 from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
@@ -95,6 +96,7 @@ class PaperConnector(SimulatedAccount):
         if not self._running:
             self._feed.add_listener(self._on_event)
             self._running = True
+            self._set_connection(ConnectionState.LIVE)
             if not self._feed.is_stale:
                 self._model.reset_levels(self._feed.book)
 
@@ -107,6 +109,7 @@ class PaperConnector(SimulatedAccount):
         if not self._running:
             return
         self._running = False
+        self._set_connection(ConnectionState.DOWN, "stopped")
         self._feed.remove_listener(self._on_event)
         now = self.clock.now_ns()
         for cid, handle in list(self._creates.items()):
@@ -124,13 +127,16 @@ class PaperConnector(SimulatedAccount):
 
     # -- orders -----------------------------------------------------------------------------
     def place_order(
-        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0
+        self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0,
+        *, client_order_id: str | None = None,
     ) -> Order:
         now = self.clock.now_ns()
-        side = Side(side)
-        order_type = OrderType(order_type)
-        price_ticks = 0 if order_type is OrderType.MARKET else int(price_ticks)
-        order = Order(new_client_order_id(), symbol, side, order_type, price_ticks, int(amount_lots), now)
+        order = self._new_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id, now)
+        if order.client_order_id in self._open:  # a caller's id still in use: refused, the live one untouched
+            order.apply(OrderEvent(order.client_order_id, OrderStatus.REJECTED, now,
+                                   reason=f"client order id {order.client_order_id} is in use by a live order"))
+            self._emit(OrderUpdated(self.name, order, now))
+            return order
         self._track(order)
         reason, lock_ticks = self._validate(order)
         if reason is None:
@@ -148,14 +154,14 @@ class PaperConnector(SimulatedAccount):
         return order
 
     def cancel_order(self, client_order_id: str) -> None:
-        order = self._orders.get(client_order_id)
-        if order is None:
-            raise KeyError(f"{self.name}: unknown order {client_order_id!r}")
-        if order.status.is_done or order.status is OrderStatus.PENDING_CANCEL:
-            return  # already final, or a cancel is already on its way
+        refusal = self._cancel_refusal(client_order_id)
+        if refusal is not None:
+            if refusal:  # "" means a cancel is already on its way: nothing to say
+                self._reject_cancel(client_order_id, refusal)
+            return
+        order = self._orders[client_order_id]
         now = self.clock.now_ns()
-        order.transition(OrderStatus.PENDING_CANCEL, now)
-        self._emit(OrderUpdated(self.name, order, now))
+        self._move(order, OrderStatus.PENDING_CANCEL, now)
         self._cancels[client_order_id] = self.clock.call_later(
             self.cancel_latency_ns, lambda: self._cancel_arrives(order)
         )
@@ -243,8 +249,7 @@ class PaperConnector(SimulatedAccount):
         ahead = int(self._feed.book.volume_at(side, order.price_ticks))
         self._model.add(oid, side, order.price_ticks, order.remaining_lots, ahead)
         if order.status is OrderStatus.PENDING_CREATE:
-            order.transition(OrderStatus.OPEN, now)
-            self._emit(OrderUpdated(self.name, order, now))
+            self._move(order, OrderStatus.OPEN, now)
 
     def _refuse_at_market(self, order: Order, now: int, reason: str) -> None:
         # A cancel may be in flight already; then the order simply ends cancelled.

@@ -6,6 +6,8 @@ import threading
 
 import pytest
 
+from app.domain import ConnectionState
+
 from tests.ui.shell_fakes import FakeConnector, HealthyConnector
 from ui.docks.health_dock import UNKNOWN, HealthDock, HealthModel
 from ui.docks.log_dock import LogBuffer, LogDock, install
@@ -114,10 +116,13 @@ def test_health_model_stale_books_and_health_dict(qtmodeltester):
     def cell(name: str, column: str) -> str:
         return model.data(model.index(model.row_of(name), col(column)))
 
-    assert cell("demo", "State") == UNKNOWN and cell("demo", "Latency (ms)") == UNKNOWN
+    assert cell("demo", "State") == "down" and cell("demo", "Latency (ms)") == UNKNOWN
     assert cell("binance", "State") == "connected" and cell("binance", "Latency (ms)") == "42.5"
     assert cell("binance", "Reconnects") == "1" and cell("binance", "Rate limit") == "80%"
 
+    plain._set_connection(ConnectionState.LIVE)
+    model.refresh()
+    assert cell("demo", "State") == "live"
     plain.stale("BTC/USDT", "sequence gap")
     model.refresh()
     assert cell("demo", "Stale books") == "BTC/USDT (sequence gap)"

@@ -118,8 +118,10 @@ class HealthModel(KeyedTableModel):
         latency = report.get("latency_ms")
         reconnects = report.get("reconnects")
         state = report.get("state")
-        if state is None:
-            state = "books stale" if books else UNKNOWN
+        if books and state in (None, "live"):
+            state = "books stale"  # connected, but a book cannot be trusted: say the worse
+        elif state is None:
+            state = UNKNOWN
         latency_text = f"{latency:.1f}" if isinstance(latency, (int, float)) else (str(latency) if latency is not None else UNKNOWN)
         changed = self._changed_ns.get(name, 0)
         display = (
