@@ -185,6 +185,20 @@ class Connector(EventSource, ABC):
     async def load_instruments(self) -> dict[str, Instrument]:
         return self.instruments
 
+    async def query_order(self, client_order_id: str, symbol: str | None = None) -> Order | None:
+        """What the venue itself says of an order now (a live venue asks it; None: it has no
+        such order). Recovery and UNKNOWN orders are resolved with this."""
+        return self.get_order(client_order_id)
+
+    async def query_open_orders(self, symbol: str | None = None) -> list[Order]:
+        """The venue's own list of open orders (a live venue asks it), for reconciliation."""
+        return self.open_orders(symbol)
+
+    def adopt_order(self, order: Order) -> None:
+        """Takes over an order found open on the venue (placed before a restart) so its
+        events flow again; venues that keep no state across restarts have nothing to adopt."""
+        raise NotImplementedError(f"{self.name} keeps no orders across restarts")
+
     def health(self) -> dict[str, object]:
         """For the health dock and logs: state, latency, reconnects, rate budget used."""
         return {
