@@ -52,10 +52,16 @@ def markets_file(exchange_id: str) -> Path:
     return data_dir() / "markets" / f"{exchange_id}.json"
 
 
+def _number(value: Any) -> Decimal:
+    """A ccxt number (float, int or string) as the decimal it printed: 5.0 -> 5, 0.01 -> 0.01."""
+    number = Decimal(repr(value) if isinstance(value, float) else str(value)).normalize()
+    return number.quantize(Decimal(1)) if number.as_tuple().exponent > 0 else number
+
+
 def _step(value: Any, mode: int) -> Decimal | None:
     if value is None:
         return None
-    step = Decimal(str(value))
+    step = _number(value)
     if mode == DECIMAL_PLACES:
         return Decimal(1).scaleb(-int(step))
     return step
@@ -89,12 +95,12 @@ def instrument_from_ccxt(market: Mapping[str, Any], *, precision_mode: int = TIC
         quote=str(market.get("quote") or ""),
         tick_size=tick,
         lot_size=lot,
-        min_notional=Decimal(str(cost_min)) if cost_min is not None else Decimal(0),
-        maker_fee=Decimal(str(market["maker"])) if market.get("maker") is not None else maker_default,
-        taker_fee=Decimal(str(market["taker"])) if market.get("taker") is not None else taker_default,
+        min_notional=_number(cost_min) if cost_min is not None else Decimal(0),
+        maker_fee=_number(market["maker"]) if market.get("maker") is not None else maker_default,
+        taker_fee=_number(market["taker"]) if market.get("taker") is not None else taker_default,
         kind=kind,
         settle=str(market.get("settle") or "") if kind != SPOT else "",
-        contract_size=Decimal(str(market.get("contractSize") or 1)),
+        contract_size=_number(market.get("contractSize") or 1),
         exchange_symbol=str(market.get("id") or ""),
         source=source,
     )

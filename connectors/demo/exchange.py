@@ -33,12 +33,12 @@ from app.domain import (
     ConnectionState,
     Instrument,
     Order,
+    OrderEvent,
     OrderStatus,
     OrderType,
     OrderUpdated,
     Side,
     TradesEvent,
-    new_client_order_id,
 )
 from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
@@ -205,23 +205,15 @@ class DemoExchange(SimulatedAccount):
         self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int = 0,
         *, client_order_id: str | None = None,
     ) -> Order:
-        """`client_order_id` keeps a caller's id (a venue server relaying its clients' ids);
-        one still in use by a live order raises ValueError."""
+        """`client_order_id` keeps a caller's id (a bot's, or a venue server relaying its
+        clients' ids); one still in use by a live order is refused like any other order."""
         now = self.clock.now_ns()
-        if client_order_id is not None:
-            live = self._open.get(client_order_id)
-            if live is not None:
-                raise ValueError(f"{self.name}: client order id {client_order_id!r} is in use by a live order")
-        order = Order(
-            client_order_id=client_order_id or new_client_order_id(),
-            symbol=symbol,
-            side=side,
-            type=order_type,
-            price_ticks=0 if order_type is OrderType.MARKET else int(price_ticks),
-            amount_lots=int(amount_lots),
-            created_ns=now,
-            updated_ns=now,
-        )
+        order = self._new_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id, now)
+        if order.client_order_id in self._open:
+            order.apply(OrderEvent(order.client_order_id, OrderStatus.REJECTED, now,
+                                   reason=f"client order id {order.client_order_id} is in use by a live order"))
+            self._emit(OrderUpdated(self.name, order, now))
+            return order
         self._track(order)
         reason = self._admit(order)
         if reason is not None:

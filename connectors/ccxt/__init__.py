@@ -1,0 +1,1 @@
+"""Live exchanges through ccxt: one connector for any ccxt exchange id, spot and perpetual."""
