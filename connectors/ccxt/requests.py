@@ -53,8 +53,8 @@ async def send_create(conn: "CcxtConnector", order: Order) -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - every outcome is an order state
         error = classify(exc)
-        if order.status.is_done:
-            return
+        if order.status is not OrderStatus.PENDING_CREATE:
+            return  # the user stream already told how it went (open, filled, cancelled)
         if error.status is OrderStatus.UNKNOWN:
             log.warning("%s: create of %s: answer lost (%s); asking the exchange", conn.name, order.client_order_id,
                         error.reason)
@@ -90,6 +90,8 @@ async def send_cancel(conn: "CcxtConnector", order: Order) -> None:
         return
     except Exception as exc:  # noqa: BLE001
         error = classify(exc)
+        if order.status is not OrderStatus.PENDING_CANCEL:
+            return  # the user stream already told how it ended
         if error.status is OrderStatus.UNKNOWN:
             conn._move(order, OrderStatus.UNKNOWN, error.reason)
             await resolve(conn, order)

@@ -1,0 +1,178 @@
+"""The ccxt connector against the local Binance-protocol server's faults: lost answers,
+dropped sockets, skipped depth updates, rate limits, restarts. Nothing is lost, nothing
+is counted twice, a stale book is never quoted from."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.domain import (
+    BookResynced,
+    BookStale,
+    CancelRejected,
+    ConnectionChanged,
+    ConnectionState,
+    OrderFilled,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from connectors.ccxt.rate_budget import RateBudget
+from tests.connector_venues import SYMBOL, ccxt_venue, until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(body, **server_options) -> None:
+    async def main():
+        async with ccxt_venue(**server_options) as connector:
+            events: list = []
+            connector.add_listener(events.append)
+            await connector.connect()
+            feed = connector.feed(SYMBOL)
+            feed.add_listener(events.append)
+            await until(lambda: not feed.book.is_stale, 10, "a synced book")
+            await body(connector, connector.server, events)
+    asyncio.run(main())
+
+
+def venue_orders(server) -> list:
+    """The server's own record of live orders (what the exchange really has)."""
+    return list(server.venue._live.values())
+
+
+def test_a_lost_create_answer_is_resolved_by_a_query_not_a_second_order() -> None:
+    async def body(conn, server, events):
+        server.faults.force("lose_order_response", count=1)
+        book = conn.feed(SYMBOL).book
+        order = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
+        await until(lambda: order.status is OrderStatus.OPEN and not conn._resolving, 10, "the order known open")
+        # The answer was lost (HTTP 500): the user stream or a query by client id said it is
+        # open; either way the connector never sent it again.
+        assert [r.client_order_id for r in venue_orders(server)] == [order.client_order_id]  # exactly one on the venue
+        conn.cancel_order(order.client_order_id)
+        await until(lambda: order.status is OrderStatus.CANCELLED, 5, "the cancel")
+    run(body)
+
+
+def test_a_lost_cancel_answer_is_resolved_to_cancelled() -> None:
+    async def body(conn, server, events):
+        book = conn.feed(SYMBOL).book
+        order = conn.place_order(SYMBOL, Side.SELL, OrderType.LIMIT, 100, book.best_ask_ticks + 40_000)
+        await until(lambda: order.status is OrderStatus.OPEN, 5, "the order open")
+        server.faults.force("lose_cancel_response", count=1)
+        conn.cancel_order(order.client_order_id)
+        await until(lambda: order.status is OrderStatus.CANCELLED, 10, "the cancel found done")
+        assert venue_orders(server) == [] and order not in conn.open_orders()
+    run(body)
+
+
+def test_a_refused_or_never_arrived_order_ends_with_the_reason() -> None:
+    async def body(conn, server, events):
+        book = conn.feed(SYMBOL).book
+        server.faults.force("http429", count=1)
+        limited = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
+        await until(lambda: limited.status.is_done, 5, "the refusal")
+        assert limited.status is OrderStatus.REJECTED and "rate limited" in limited.reason
+        server.faults.force("http5xx", count=1)
+        lost = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
+        await until(lambda: lost.status.is_done, 10, "the failure known")
+        assert lost.status is OrderStatus.FAILED and "never arrived" in lost.reason
+        crossing = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT_MAKER, 100, book.best_ask_ticks + 100)
+        await until(lambda: crossing.status.is_done, 5, "the post-only refusal")
+        assert crossing.status is OrderStatus.REJECTED and "post-only" in crossing.reason
+        assert venue_orders(server) == []
+    run(body)
+
+
+def test_a_dropped_socket_stales_the_book_reconnects_and_reconciles() -> None:
+    async def body(conn, server, events):
+        server.faults.force("drop_ws", count=1)
+        await until(lambda: any(isinstance(e, BookStale) for e in events), 10, "the book marked stale")
+        await until(lambda: conn.connection_state is ConnectionState.LIVE and not conn.feed(SYMBOL).book.is_stale,
+                    15, "reconnected, reconciled and resynced")
+        states = [e.state for e in events if isinstance(e, ConnectionChanged)]
+        assert ConnectionState.RECONNECTING in states and states[-1] is ConnectionState.LIVE
+        assert any(isinstance(e, BookResynced) for e in events) and conn.health()["reconnects"] >= 1
+        # while the book was stale nothing could be quoted from it
+        stale_at = next(i for i, e in enumerate(events) if isinstance(e, BookStale))
+        assert not any(isinstance(e, OrderFilled) for e in events[stale_at:])
+    run(body)
+
+
+def test_a_skipped_depth_update_is_a_gap_then_a_fresh_snapshot() -> None:
+    async def body(conn, server, events):
+        feed = conn.feed(SYMBOL)
+        snapshots = feed.snapshots
+        server.faults.force("skip_depth", count=1)
+        await until(lambda: any(isinstance(e, BookStale) for e in events), 10, "the gap seen")
+        await until(lambda: feed.snapshots > snapshots and not feed.book.is_stale, 10, "a new snapshot")
+        stale = next(e for e in events if isinstance(e, BookStale))
+        assert "gap" in stale.reason or "expected" in stale.reason
+        order = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, feed.book.best_bid_ticks - 40_000)
+        await until(lambda: order.status is OrderStatus.OPEN, 5, "quoting again after the resync")
+    run(body)
+
+
+def test_fills_are_counted_once_whichever_way_they_arrive() -> None:
+    async def body(conn, server, events):
+        order = conn.place_order(SYMBOL, Side.BUY, OrderType.MARKET, 300)
+        await until(lambda: order.status is OrderStatus.FILLED, 5, "the fill")
+        fills = [e for e in events if isinstance(e, OrderFilled)]
+        await conn.reconcile()  # the same trades again, by REST
+        from connectors.ccxt.requests import fetch_fills
+
+        await fetch_fills(conn, order)
+        assert [e for e in events if isinstance(e, OrderFilled)] == fills
+        assert sum(e.fill.amount for e in fills) == conn.instruments[SYMBOL].lots_to_amount(300)
+    run(body)
+
+
+def test_our_order_budget_refuses_a_runaway_bot() -> None:
+    async def body(conn, server, events):
+        conn.budget = RateBudget(per_second=1, burst=2)
+        book = conn.feed(SYMBOL).book
+        orders = [conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000 - i)
+                  for i in range(4)]
+        refused = [o for o in orders if o.status is OrderStatus.REJECTED]
+        assert len(refused) == 2 and all("order rate budget exceeded" in o.reason for o in refused)
+        assert conn.health()["orders_refused_by_budget"] == 2
+        for order in orders[:2]:
+            await until(lambda o=order: o.status is OrderStatus.OPEN, 5, "accepted orders open")
+            conn.cancel_order(order.client_order_id)
+    run(body)
+
+
+def test_after_a_restart_our_orders_left_open_are_found_and_can_be_adopted() -> None:
+    async def main():
+        import ccxt.pro as ccxtpro
+
+        from app.interfaces.clock import RealClock
+        from connectors.ccxt.connector import CcxtConnector
+        from connectors.local_exchange.ccxt_client import point_ccxt_at
+
+        async with ccxt_venue() as first:
+            server = first.server
+            await first.connect()
+            await until(lambda: not first.feed(SYMBOL).book.is_stale, 10, "a synced book")
+            book = first.feed(SYMBOL).book
+            left = first.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
+            await until(lambda: left.status is OrderStatus.OPEN, 5, "the order open")
+            await first.disconnect()  # the process "dies" with its order resting on the venue
+            exchange = point_ccxt_at(ccxtpro.binance({"apiKey": server.api_key, "secret": server.secret}), server.url)
+            second = CcxtConnector("binance-local", exchange, RealClock(asyncio.get_running_loop()), symbols=[SYMBOL])
+            try:
+                await second.connect()
+                assert [d["clientOrderId"] for d in second.unclaimed] == [left.client_order_id]
+                found = await second.query_open_orders(SYMBOL)
+                assert [o.client_order_id for o in found] == [left.client_order_id]
+                second.adopt_order(found[0])
+                events: list = []
+                second.add_listener(events.append)
+                second.cancel_order(left.client_order_id)
+                await until(lambda: found[0].status is OrderStatus.CANCELLED, 5, "the adopted order cancelled")
+                assert not any(isinstance(e, CancelRejected) for e in events)
+            finally:
+                await second.disconnect()
+    asyncio.run(main())
