@@ -66,6 +66,8 @@ class Account:
     """The key is for balances and checks only: Colibri never trades with it."""
     url: str = ""
     """A custom API base URL (http://127.0.0.1:PORT for the local rehearsal exchange), or ""."""
+    symbols: tuple[str, ...] = ()
+    """The markets the desktop opens for this account (unified ccxt symbols); () for none."""
 
     @property
     def is_live(self) -> bool:
@@ -100,6 +102,24 @@ BUILTIN_ACCOUNTS = (
     Account(DEMO_ACCOUNT_ID, "demo", "Demo exchange", builtin=True),
     Account(PAPER_ACCOUNT_ID, "paper", "Paper trading", builtin=True),
 )
+
+
+SYMBOL_RE = re.compile(r"^[A-Z0-9.]+/[A-Z0-9.]+(:[A-Z0-9.]+(-[0-9]+)?)?$")
+
+
+def parse_symbols(raw: Iterable[str] | str) -> tuple[str, ...]:
+    """'BTC/USDT, eth/usdt:usdt' -> ('BTC/USDT', 'ETH/USDT:USDT'); AccountError naming a bad one."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    out: list[str] = []
+    for item in items:
+        symbol = str(item).strip().upper()
+        if not symbol:
+            continue
+        if not SYMBOL_RE.match(symbol):
+            raise AccountError(f"{item!r} is not a unified symbol like BTC/USDT or ETH/USDT:USDT", "symbols")
+        if symbol not in out:
+            out.append(symbol)
+    return tuple(out)
 
 
 def config_dir() -> Path:
@@ -221,7 +241,8 @@ class AccountStore:
 
     # -- changing -----------------------------------------------------------------------
     def add(self, exchange_id: str, key: str, secret: str, passphrase: str = "", *, label: str = "",
-            sandbox: bool = False, read_only: bool = False, url: str = "", account_id: str | None = None) -> Account:
+            sandbox: bool = False, read_only: bool = False, url: str = "", account_id: str | None = None,
+            symbols: Iterable[str] = ()) -> Account:
         """Validates, stores the secrets in the keyring, then records the account in the file.
 
         `account_id` names the account (keys set ACCOUNT); None makes one from the exchange."""
@@ -236,7 +257,7 @@ class AccountStore:
         exchange_id = exchange_id.strip()
         label = label.strip() or exchange_id + (" (sandbox)" if sandbox else "")
         account = Account(account_id or self._new_id(exchange_id, sandbox), exchange_id, label, sandbox,
-                          read_only=read_only, url=normalize_url(url))
+                          read_only=read_only, url=normalize_url(url), symbols=parse_symbols(symbols))
         values = {"key": key.strip(), "secret": secret.strip(), "passphrase": passphrase.strip()}
         remember(values["key"], values["secret"], values["passphrase"])
         written: list[str] = []
@@ -259,7 +280,8 @@ class AccountStore:
         return account
 
     def update(self, account_id: str, key: str, secret: str, passphrase: str = "", *, label: str | None = None,
-               sandbox: bool | None = None, read_only: bool | None = None, url: str | None = None) -> Account:
+               sandbox: bool | None = None, read_only: bool | None = None, url: str | None = None,
+               symbols: Iterable[str] | None = None) -> Account:
         """New secrets for a stored account, and the settings given (None keeps one)."""
         account = self.get(account_id)
         if account.builtin:
@@ -270,6 +292,7 @@ class AccountStore:
             sandbox=account.sandbox if sandbox is None else sandbox,
             read_only=account.read_only if read_only is None else read_only,
             url=account.url if url is None else url.strip(),
+            symbols=account.symbols if symbols is None else parse_symbols(symbols),
         )
         errors = validate(account.exchange_id, key, secret, passphrase, changed.sandbox, changed.label, changed.url)
         if errors:
@@ -344,7 +367,7 @@ class AccountStore:
             try:
                 account = Account(str(item["id"]), str(item["exchange_id"]), str(item["label"]),
                                   bool(item.get("sandbox", False)), read_only=bool(item.get("read_only", False)),
-                                  url=str(item.get("url") or ""))
+                                  url=str(item.get("url") or ""), symbols=parse_symbols(item.get("symbols") or ()))
             except (KeyError, TypeError, AttributeError) as exc:
                 raise AccountError(f"{self.path}: malformed account entry {item!r}") from exc
             if account.id not in builtin_ids:

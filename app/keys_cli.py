@@ -64,6 +64,7 @@ def add_keys_parser(sub: Any) -> None:
                       help="a key for balances and checks only: Colibri never trades with it")
     set_.add_argument("--url", help="custom API base URL, e.g. http://127.0.0.1:PORT (the local rehearsal "
                                     "exchange); --url '' removes it")
+    set_.add_argument("--symbols", help="markets the desktop opens for this account, e.g. BTC/USDT,ETH/USDT:USDT")
     set_.add_argument("--stdin", action="store_true",
                       help="read the key, the secret and an optional passphrase from stdin, one per line")
     for flag in FORBIDDEN_FLAGS:
@@ -182,11 +183,11 @@ def cmd_keys_set(args: argparse.Namespace) -> int:
         if existing is None:
             account = store.add(args.exchange, key, secret, passphrase, label=args.label or "",
                                 sandbox=bool(args.sandbox), read_only=bool(args.read_only), url=args.url or "",
-                                account_id=args.account)
+                                account_id=args.account, symbols=args.symbols or ())
             done = "added"
         else:
             account = store.update(args.account, key, secret, passphrase, label=args.label, sandbox=args.sandbox,
-                                   read_only=args.read_only, url=args.url)
+                                   read_only=args.read_only, url=args.url, symbols=args.symbols)
             done = "updated"
         masked = store.masked_key(account.id)
     except AccountError as exc:

@@ -6,3 +6,6 @@ from connectors.replay.factory import build_replay
 
 register_venue("demo", build_demo)
 register_venue("replay", build_replay)
+from connectors.ccxt.factory import build_ccxt  # noqa: E402 - grouped with its registration
+
+register_venue("ccxt", build_ccxt)

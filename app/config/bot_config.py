@@ -17,8 +17,15 @@ from strategies.registry import STRATEGIES
 
 VENUE_SCHEMA = Schema(
     (
-        Field("kind", "choice", "demo", choices=("demo", "replay"),
-              help="demo: the embedded simulated exchange; replay: a recorded market with paper trading."),
+        Field("kind", "choice", "demo", choices=("demo", "replay", "ccxt"),
+              help="demo: the embedded simulated exchange; replay: a recorded market with paper trading; "
+                   "ccxt: a live exchange account (see exchange_account)."),
+        Field("exchange_account", "str",
+              help="ccxt: the saved account to trade with (python main.py keys list); its keys stay in the "
+                   "OS keyring."),
+        Field("order_rate", "float", 10.0, minimum=0.1, maximum=1000, unit="orders/s",
+              help="ccxt: our own budget of orders per second for this account (bursts of twice that); "
+                   "orders beyond it are refused with the reason."),
         Field("account", "choice", "exchange", choices=("exchange", "paper"),
               help="demo only: trade on the demo exchange itself, or paper-trade against its feed."),
         Field("seed", "int", 7, minimum=0, maximum=INT64_MAX,

@@ -31,6 +31,8 @@ class VenueRequest:
     clock: Clock | None = None  # a given clock wins over `simulated`
     start_ns: int = 0
     source: str = ""  # the config file, for error messages
+    account: Any = None  # ccxt: the saved account (exchange id, sandbox, url), resolved by the wiring
+    credentials: Any = None  # ccxt: its trading credentials, from the OS keyring (never from a config)
 
     def make_clock(self, first_ns: int) -> Clock:
         """The session's clock: the given one, a SimClock at `first_ns`, or real time."""
@@ -49,6 +51,7 @@ class VenueBuild:
     clock: Clock
     label: str
     startables: list = field(default_factory=list)  # started in order before the connector
+    needs_connect: bool = False  # a live venue: `await connector.connect()` before bots are built
 
 
 class VenueFactory(Protocol):

@@ -51,7 +51,7 @@ SEEN_TRADES_KEPT = 100_000
 class CcxtConnector(Connector):
     def __init__(self, name: str, exchange: Any, clock: Clock, *, symbols: list[str],
                  budget: RateBudget | None = None, resolve_delays_s: tuple[float, ...] = (0.2, 0.5, 1, 2, 5, 10),
-                 use_websocket_orders: bool = False) -> None:
+                 use_websocket_orders: bool = False, read_only: bool = False) -> None:
         super().__init__()
         self.name = name
         self.exchange = exchange
@@ -60,6 +60,7 @@ class CcxtConnector(Connector):
         self.budget = budget or RateBudget()
         self.resolve_delays_s = resolve_delays_s
         self.use_websocket_orders = use_websocket_orders
+        self.read_only = read_only  # a key for balances and checks only: every order is refused
         self._instruments: dict[str, Instrument] = {}
         self._feeds: dict[str, CcxtFeed] = {}
         self._balances: dict[str, Balance] = {}
@@ -188,6 +189,8 @@ class CcxtConnector(Connector):
         inst = self._instruments.get(order.symbol)
         if inst is None:
             return f"unknown symbol {order.symbol!r} on {self.name} (loaded: {', '.join(self._instruments)})"
+        if self.read_only:
+            return f"{self.name} is a read-only account: Colibri does not trade with it"
         if self.connection_state is not ConnectionState.LIVE:
             return f"{self.name} is {self.connection_state.value}"
         if order.client_order_id in self._open:
