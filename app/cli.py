@@ -2,7 +2,8 @@
 
 Subcommands: `run` (a bot in real time), `backtest` (the same bot in simulated time),
 `data verify` (check recordings by rebuilding the order book), `keys` (exchange API keys,
-app/keys_cli.py), `gui` (the desktop app).
+app/keys_cli.py), `journal export` (a journal's records as JSON lines or CSV), `gui` (the
+desktop app).
 
 Bad input (a config, a flag, a file) is one line on stderr, `error: where: what`, and exit
 status 2, before anything starts: report and journal paths are checked before the run, so
@@ -99,7 +100,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
     if getattr(args, "report", None):
         check_writable(args.report, "--report")
     if getattr(args, "journal", None):
+        from app.engine.journal import check_journal_path
+
         check_writable(args.journal, "--journal", append=True)
+        check_journal_path(args.journal)  # JournalError (a ValueError): not a journal, newer schema
 
 
 def _ready(banner: str | None = None) -> Callable[[Any], None]:
@@ -133,8 +137,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     banner = (f"Colibri: running {config.strategy} on {config.venue['kind']} {config.symbol} "
               f"({'until Ctrl-C' if args.duration is None else f'for {args.duration:g} s'})")
-    report = asyncio.run(run_realtime(config, args.duration, journal_path=args.journal, on_ready=_ready(banner)))
+    report = asyncio.run(run_realtime(config, args.duration, journal_path=args.journal, on_restart=args.on_restart,
+                                      on_ready=_ready(banner)))
+    if report.get("stopped_after_recovery"):
+        left = report["open_orders_at_exit"]
+        print("stopped after recovery: the bot was not started"
+              + (f"; {left} order(s) still open (cancel not confirmed)" if left else "")
+              + ". Run again to start it, or with --on-restart resume to take its orders over.")
+        if args.report:
+            from app.engine.report import write_json_atomic
+
+            write_json_atomic(args.report, report)
+        return 0 if left == 0 else 3
     return _finish(report, args.report)
+
+
+def cmd_journal_export(args: argparse.Namespace) -> int:
+    from app.engine.journal.export import export_journal
+
+    count = export_journal(args.journal, args.out, fmt=args.format, bot=args.bot)
+    print(f"{count} record(s) written to {args.out}")
+    return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -205,7 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=positive_number("a number of seconds"),
                      help="seconds to run (default: until Ctrl-C or SIGTERM)")
     run.add_argument("--report", help="write the JSON report here")
-    run.add_argument("--journal", help="append the bot's audit journal (JSON lines) to this file")
+    run.add_argument("--journal", metavar="FILE.sqlite",
+                     help="journal the run into this SQLite journal (created if missing) and recover from it first")
+    run.add_argument("--on-restart", choices=("resume", "stop"), default="stop",
+                     help="after an unclean exit found in the journal: resume (adopt the orders still open and run) "
+                          "or stop (cancel them and do not run; the default)")
     _instrument_flags(run)
     run.set_defaults(func=cmd_run)
 
@@ -229,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
     _instrument_flags(info, "the rules inferred from the data")
     info.set_defaults(func=cmd_data_info)
+
+    journal = sub.add_parser("journal", help="the SQLite journal of orders, fills and bot records")
+    journal_sub = journal.add_subparsers(dest="journal_command", required=True)
+    export = journal_sub.add_parser("export", help="write the journal's records as JSON lines or CSV")
+    export.add_argument("journal", help="the journal (FILE.sqlite)")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
+    export.add_argument("--bot", help="only this bot's records")
+    export.add_argument("--out", required=True, help="the file to write (replaced)")
+    export.set_defaults(func=cmd_journal_export)
 
     from app.keys_cli import add_keys_parser
 

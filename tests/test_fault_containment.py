@@ -12,7 +12,7 @@ pytest.importorskip("connectors.demo.matching")
 from app.domain import BookResynced, BookStale, BookUpdated, OrderStatus  # noqa: E402
 from app.engine.bot import Bot, BotState  # noqa: E402
 from app.interfaces.clock import SimClock  # noqa: E402
-from app.engine.journal import Journal, read_journal  # noqa: E402
+from app.engine.journal import JournalStore  # noqa: E402
 from app.interfaces.venue import EventSource  # noqa: E402
 from connectors.demo.exchange import DemoExchange  # noqa: E402
 from strategies.simple_quoter import SimpleQuoter  # noqa: E402
@@ -106,7 +106,8 @@ def test_a_raising_hook_stops_its_bot_only(hook, tmp_path, caplog):
     strategy = Faulty(TIGHT)
     strategy.fail_in = hook
     strategy.armed = hook == "on_start"
-    bad = Bot("bad", ex, SYM, strategy, journal=Journal(tmp_path / "bad.jsonl"))
+    store = JournalStore(tmp_path / "j.sqlite")
+    bad = Bot("bad", ex, SYM, strategy, journal=store)
     good.start()
     bad.start()
     if hook != "on_start":
@@ -125,7 +126,7 @@ def test_a_raising_hook_stops_its_bot_only(hook, tmp_path, caplog):
     where = "timer callback Faulty.scheduled" if hook == "timer" else hook
     assert bad.error == f"ValueError in {where}: boom in {hook}"
     assert bad.status().error == bad.error
-    records = read_journal(tmp_path / "bad.jsonl").records
+    records = list(store.records(bot="bad"))
     kinds = [r["kind"] for r in records]
     assert kinds[0] == "start" and kinds[-1] == "stopped" and records[-1]["open_orders"] == 0
     error = next(r for r in records if r["kind"] == "error")
@@ -157,7 +158,8 @@ def test_a_failure_during_the_failure_stop_is_recorded_too(tmp_path):
 
     strategy = Twice(TIGHT)
     strategy.fail_in = "on_book"
-    bot = Bot("bad", ex, SYM, strategy, journal=Journal(tmp_path / "bad.jsonl"))
+    store = JournalStore(tmp_path / "j.sqlite")
+    bot = Bot("bad", ex, SYM, strategy, journal=store)
     bot.start()
     _run(clock, 5)
     strategy.armed = True
@@ -165,7 +167,7 @@ def test_a_failure_during_the_failure_stop_is_recorded_too(tmp_path):
     assert bot.state is BotState.STOPPED and bot.open_orders() == []
     assert bot.error.startswith("ValueError in on_book")
     assert bot.errors == [bot.error, "RuntimeError in on_stop: and again"]
-    assert [r["where"] for r in read_journal(tmp_path / "bad.jsonl").records if r["kind"] == "error"] == [
+    assert [r["where"] for r in store.records(bot="bad") if r["kind"] == "error"] == [
         "on_book", "on_stop"]
 
 
@@ -227,7 +229,7 @@ def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_run
 
     monkeypatch.setitem(registry.STRATEGIES, "faulty", FaultyOnBook)
     clock = SimClock(1_723_161_253 * SEC)
-    ws = build_workspace(clock, seed=5, journal_dir=tmp_path)
+    ws = build_workspace(clock, seed=5, journal=JournalStore(tmp_path / "j.sqlite"))
     ws.start()
     good = ws.create_bot("simple_quoter", TIGHT, connector="demo")
     on_paper = ws.create_bot("simple_quoter", {**TIGHT, "bid_spread_bps": 1, "ask_spread_bps": 1}, connector="paper")
@@ -239,7 +241,7 @@ def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_run
     _run(clock, 10)
     assert bad.state is BotState.STOPPED and bad.error == "ValueError in on_book: boom in on_book"
     assert ws.running_bots() == [good, on_paper]
-    assert [r["kind"] for r in read_journal(bad.journal.path).records].count("error") == 1
+    assert [r["kind"] for r in ws.journal.records(bot=bad.name)].count("error") == 1
 
     fills = good.pnl.fills
     book = ws.demo.feed(ws.demo_symbol).book

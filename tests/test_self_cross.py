@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from app.domain import Balance, OrderStatus, OrderType, Side
 from app.engine.bot import Bot
 from app.interfaces.clock import SimClock
-from app.engine.journal import Journal, read_journal
+from app.engine.journal import JournalStore
 from app.engine.own_orders import OwnOrders
 from connectors.paper.connector import PaperConnector
 from app.interfaces.strategy import StrategyContext
@@ -119,7 +119,7 @@ def test_a_quote_being_cancelled_does_not_block_and_other_bots_quotes_do_not_eit
 
 def test_a_bot_counts_and_journals_a_self_cross_refusal(tmp_path):
     clock, feed, paper = _paper()
-    bot = Bot("x", paper, INST.symbol, SimpleQuoter({"order_amount": "0.1"}), journal=Journal(tmp_path / "x.jsonl"))
+    bot = Bot("x", paper, INST.symbol, SimpleQuoter({"order_amount": "0.1"}), journal=(store := JournalStore(tmp_path / "j.sqlite")))
     bot.start()
     clock.run(until_ns=clock.now_ns() + 5 * MS)
     own_ask = min(o.price_ticks for o in bot.open_orders() if o.side is Side.SELL)
@@ -127,6 +127,6 @@ def test_a_bot_counts_and_journals_a_self_cross_refusal(tmp_path):
     assert order.status is OrderStatus.REJECTED and bot.rejects == 1
     bot.stop()
     clock.run(until_ns=clock.now_ns() + 5 * MS)
-    records = read_journal(tmp_path / "x.jsonl").records
+    records = list(store.records(bot="x"))
     refusal = next(r for r in records if r.get("id") == order.client_order_id)
     assert refusal["status"] == "rejected" and refusal["reason"].startswith("would cross the bot's own ask at ")

@@ -23,10 +23,13 @@ def make_application(argv: list[str] | None = None):
 
 
 async def _run_window(window) -> int:
+    from ui.dialogs.recovery import recover_at_start
+
     closed = asyncio.Event()
     window.shutdown_finished.connect(closed.set)
     window.workspace.start()
     window.show()
+    await recover_at_start(window)  # after an unclean exit: the findings, Resume / Cancel orders
     # Everything built so far lives as long as the app: keep it out of the cyclic GC's
     # full collections, which otherwise cost ~40 ms of frame time every few minutes.
     gc.collect()
@@ -71,11 +74,31 @@ def run_app(argv: list[str] | None = None) -> int:
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         loop = runner.get_loop()
         clock = RealClock(loop)
-        from app.accounts import config_dir
-
-        workspace = build_workspace(clock, journal_dir=config_dir() / "journal")
+        journal = _open_journal()
+        workspace = build_workspace(clock, journal=journal)
         window = MainWindow(workspace)
         reporter = install_error_hooks(loop, window, window)  # noqa: F841 (kept alive)
         _stop_on_signals(window)
-        code = runner.run(_run_window(window))
+        try:
+            code = runner.run(_run_window(window))
+        except BaseException:
+            if journal is not None:
+                journal.close(clean=False)
+            raise
+    if journal is not None:
+        journal.close()  # the clean-stop marker: the bots were stopped and their orders cancelled
     return code
+
+
+def _open_journal():
+    """The workspace's journal, config_dir()/journal.sqlite; None (logged) if it cannot be used."""
+    from app.accounts import config_dir
+    from app.engine.journal import JournalError, JournalStore
+
+    path = config_dir() / "journal.sqlite"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStore(path)
+    except (JournalError, OSError) as exc:
+        log.error("the journal cannot be used, bots run without one: %s", exc)
+        return None

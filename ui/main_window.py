@@ -142,8 +142,17 @@ class MainWindow(QMainWindow):
         self.docks[dock.objectName()] = dock
 
     def _add_account_models(self, name: str, connector) -> None:
-        self.orders_model.add_account(name, connector)
-        self.fills_model.add_account(name, connector)
+        """The account's tables, with its history from the journal (earlier runs included)."""
+        journal = self.workspace.journal
+        fills, orders = [], []
+        if journal is not None:
+            fills = [item.fill for item in journal.fills(account=name, limit=self.fills_model.max_rows)]
+            for row in journal.orders(account=name, limit=self.orders_model.max_finished):
+                instrument = connector.instruments.get(row.symbol)
+                if instrument is not None and row.status.is_done and row.side is not None:
+                    orders.append(row.to_order(instrument))
+        self.orders_model.add_account(name, connector, history=orders)
+        self.fills_model.add_account(name, connector, history=fills)
         self.balances_model.add_account(name, connector)
 
     def _on_workspace_changed(self, event) -> None:  # noqa: ANN001 - WorkspaceChanged

@@ -35,7 +35,7 @@ from app.domain import (
 )
 from app.domain.order import bot_tag
 from app.interfaces.clock import Callback, GuardedClock
-from app.engine.journal import Journal
+from app.engine.journal.store import BotJournal, JournalStore
 from app.engine.own_orders import OwnOrders
 from app.engine.pnl import pnl_tracker_for
 from app.interfaces.venue import Connector
@@ -69,13 +69,16 @@ class BotStatus:
 
 class Bot:
     def __init__(self, name: str, connector: Connector, symbol: str, strategy: Strategy,
-                 journal: Journal | None = None) -> None:
+                 journal: JournalStore | None = None) -> None:
         self.name = name
-        self.journal = journal
         self.connector = connector
         # What the strategy trades through; the bot's tag goes into its client order ids.
-        self.orders = OwnOrders(connector, self._rejected, tag=bot_tag(name), on_cancel_rejected=self._cancel_rejected)
+        # Every order's intent is journaled before its request leaves (see _intent).
+        self.orders = OwnOrders(connector, self._rejected, tag=bot_tag(name), on_cancel_rejected=self._cancel_rejected,
+                                before_send=self._intent)
         self.symbol = symbol
+        self.journal: BotJournal | None = None
+        self._seen_trades: set[tuple[str, str]] = set()  # (symbol, trade id): a fill is counted once
         self.strategy = strategy
         self.instrument = connector.instruments[symbol]
         self.feed = connector.feed(symbol)
@@ -92,6 +95,8 @@ class Bot:
         self.errors: list[str] = []  # every failure caught (a failing on_stop may follow the first)
         self._on_stopped: list[Callable[[], None]] = []
         self._log = logging.getLogger(f"colibri.bot.{name}")
+        if journal is not None:
+            self.attach_journal(journal)
         self._dispatch: dict[type, Callable[[Any], None]] = {
             BookUpdated: strategy.on_book,
             TradesEvent: strategy.on_trades,
@@ -112,6 +117,12 @@ class Bot:
             BookStale: "on_stale",
             BookResynced: "on_resynced",
         }
+
+    def attach_journal(self, store: JournalStore) -> None:
+        """Journals this bot into `store` (app/engine/journal): before it starts."""
+        if self.state is not BotState.READY:
+            raise RuntimeError(f"bot {self.name}: a journal is attached before the bot starts")
+        self.journal = store.for_bot(self.name, self.connector, self.symbol)
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -162,9 +173,21 @@ class Bot:
             self._set_state(BotState.STOPPED)
             self._finish()
 
-    def _journal(self, kind: str, **fields: Any) -> None:
-        if self.journal is not None:
-            self.journal.write(kind, bot=self.name, ts_ns=self.clock.now_ns(), **fields)
+    def _journal(self, kind: str, **fields: Any) -> bool:
+        """One record, one transaction (app/engine/journal/store.py: BotJournal); False only
+        for a fill the journal already had."""
+        if self.journal is None:
+            return True
+        return self.journal.write(kind, self.clock.now_ns(), **fields)
+
+    def _intent(self, order) -> None:
+        """Called by OwnOrders just before the request leaves: the order is committed to the
+        journal first, so a crash between the two leaves a known intent (recovered as
+        unknown and resolved by asking the venue)."""
+        self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
+                      type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
+                      amount=str(self.instrument.lots_to_amount(order.amount_lots)), filled="0", reason="",
+                      symbol=order.symbol, intent=True)
 
     def _finish(self) -> None:
         self.stop_ns = self.clock.now_ns()
@@ -271,7 +294,8 @@ class Bot:
         self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
                       type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
                       amount=str(self.instrument.lots_to_amount(order.amount_lots)),
-                      filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason)
+                      filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason,
+                      symbol=order.symbol, exchange_order_id=order.exchange_order_id)
         if self.state is BotState.RUNNING:
             self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:
@@ -307,19 +331,32 @@ class Bot:
     def _on_fill(self, event: OrderFilled) -> None:
         if not self.orders.owns(event.fill.client_order_id):
             return
-        self.pnl.on_fill(event.fill)
         fill = event.fill
-        self._journal("fill", id=fill.client_order_id, trade_id=fill.trade_id, side=fill.side.value,
-                      price=str(fill.price), amount=str(fill.amount), fee=str(fill.fee), fee_asset=fill.fee_asset,
-                      maker=fill.is_maker)
+        key = (fill.symbol, fill.trade_id)
+        order = event.order  # its state after the fill goes into the journal with the fill
+        state = (order.status.value, str(self.instrument.lots_to_amount(order.filled_lots)))
+        if key in self._seen_trades or not self._journal("fill", fill=fill, order=state):
+            # The same execution reported again (a reconnect, a replay after a restart):
+            # never counted twice. The order's state still follows below.
+            self._seen_trades.add(key)
+            self._log.info("fill %s reported again; counted once", fill.trade_id)
+            if self.state is BotState.STOPPING:
+                self._maybe_finish()
+        else:
+            self._seen_trades.add(key)
+            self._count_fill(event)
+        if event.order.status.is_done:
+            self.orders.forget(event.order.client_order_id)
+
+    def _count_fill(self, event: OrderFilled) -> None:
+        fill = event.fill
+        self.pnl.on_fill(fill)
         self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
                        "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is BotState.RUNNING:
             self._guarded("on_fill", self.strategy.on_fill, event)
         elif self.state is BotState.STOPPING:
             self._maybe_finish()
-        if event.order.status.is_done:
-            self.orders.forget(event.order.client_order_id)
 
     # -- reporting ------------------------------------------------------------------------
     def mark_price(self) -> Decimal | None:

@@ -27,8 +27,12 @@ class OwnOrders:
     of a cancel of an order this bot does not own (the venues' one error contract)."""
 
     def __init__(self, connector: Connector, on_rejected: Callable[[Order], None] | None = None, *,
-                 tag: str = NO_BOT_TAG, on_cancel_rejected: Callable[[str, str], None] | None = None) -> None:
+                 tag: str = NO_BOT_TAG, on_cancel_rejected: Callable[[str, str], None] | None = None,
+                 before_send: Callable[[Order], None] | None = None) -> None:
+        """`before_send(order)` sees each order (pending-create) just before its request
+        leaves: the bot commits the intent to its journal there."""
         self._connector = connector
+        self._before_send = before_send
         self._on_rejected = on_rejected
         self._on_cancel_rejected = on_cancel_rejected
         self.tag = tag
@@ -75,6 +79,10 @@ class OwnOrders:
             return order
         # Ours before it leaves: a venue's immediate answer (a refusal) is then routed to us.
         self._ids.add(cid)
+        if self._before_send is not None:
+            now = self.clock.now_ns()
+            self._before_send(Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET
+                                    else int(price_ticks), int(amount_lots), now, updated_ns=now))
         order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id=cid)
         if order.status.is_done:
             self._ids.discard(cid)
@@ -121,6 +129,11 @@ class OwnOrders:
         for client_order_id in ids:
             self._connector.cancel_order(client_order_id)
         return ids
+
+    def adopt(self, client_order_id: str) -> None:
+        """Takes an order placed before a restart (already adopted by the connector, see
+        app/engine/journal/recovery.py) as this bot's own."""
+        self._ids.add(client_order_id)
 
     def forget(self, client_order_id: str) -> None:
         """Drops a finished order so the set stays as small as the open orders."""

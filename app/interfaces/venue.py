@@ -199,6 +199,14 @@ class Connector(EventSource, ABC):
         events flow again; venues that keep no state across restarts have nothing to adopt."""
         raise NotImplementedError(f"{self.name} keeps no orders across restarts")
 
+    @property
+    def keeps_orders_across_restarts(self) -> bool:
+        """Whether this venue's orders (and trade ids) outlive this process: true for a venue
+        that can adopt orders (a live exchange, the rehearsal exchange), false for the
+        in-process ones (demo, paper), whose trade ids start again with every run. The
+        journal keys fills by it (app/engine/journal/store.py: account_epoch)."""
+        return type(self).adopt_order is not Connector.adopt_order
+
     def health(self) -> dict[str, object]:
         """For the health dock and logs: state, latency, reconnects, rate budget used."""
         return {

@@ -197,18 +197,56 @@ async def run_realtime(
     status_interval_s: float = 1.0,
     stop_timeout_s: float = 15.0,
     journal_path: str | None = None,
+    on_restart: str = "stop",
     on_ready: Callable[[Session], None] | None = None,
 ) -> dict[str, Any]:
     """Runs until the duration ends, Ctrl-C or SIGTERM; then cancels everything and reports.
-    `on_ready` sees the built session before it starts."""
+    `on_ready` sees the built session before it starts.
+
+    With `journal_path` (app/engine/journal) the run is journaled and, first, recovers what
+    an earlier run left: after an unclean exit or with orders the journal knows as open,
+    `on_restart` "resume" adopts the orders still open on the venue and runs the bot with
+    them; "stop" cancels them and returns without running the bot (the report then has
+    `stopped_after_recovery`)."""
+    from app.engine.journal import JournalStore
+
+    store = JournalStore(journal_path) if journal_path else None
+    try:
+        report = await _run_realtime(config, duration_s, out, status_interval_s, stop_timeout_s, store, on_restart,
+                                     on_ready)
+    except BaseException:
+        if store is not None:
+            store.close(clean=False)
+        raise
+    if store is not None:
+        store.close()
+    return report
+
+
+async def _recover(session: Session, store: Any, on_restart: str, timeout_s: float, out: TextIO) -> Any:
+    """Recovery before the bot starts (app/engine/journal/recovery.py); None if nothing to do."""
+    from app.engine.journal import RESUME, finish_recovery, recover
+
+    connectors = {session.connector.name: session.connector}
+    report = await recover(store, connectors)
+    if not report.needed:
+        return None
+    await finish_recovery(report, store, connectors, on_restart, resumable={session.bot.name}, timeout_s=timeout_s)
+    out.write(f"recovery: {report.summary()}\n")
+    out.flush()
+    if on_restart == RESUME:
+        for order in report.adopted.get(session.bot.name, []):
+            session.bot.orders.adopt(order.client_order_id)
+    return report
+
+
+async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO, status_interval_s: float,
+                        stop_timeout_s: float, store: Any, on_restart: str,
+                        on_ready: Callable[[Session], None] | None) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    session = build_session(config, simulated=False)
+    session = build_session(config, simulated=False, journal=store)
     if on_ready is not None:
         on_ready(session)
-    if journal_path:
-        from app.engine.journal import Journal
-
-        session.bot.journal = Journal(journal_path)
     stop_requested = asyncio.Event()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -218,8 +256,13 @@ async def run_realtime(
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread or not supported (Windows): Ctrl-C raises instead
     tty = out.isatty()
-    session.start()
+    session.start_venue()
     try:
+        recovery = await _recover(session, store, on_restart, stop_timeout_s, out) if store is not None else None
+        if recovery is not None and recovery.choice == "stop":
+            return {"stopped_after_recovery": True, "recovery": recovery.as_dict(),
+                    "open_orders_at_exit": len(recovery.still_open)}
+        session.bot.start()
         try:
             await asyncio.wait_for(_print_status(session, out, tty, status_interval_s, stop_requested), duration_s)
         except asyncio.TimeoutError:
@@ -234,7 +277,10 @@ async def run_realtime(
             await asyncio.wait_for(stopped.wait(), stop_timeout_s)
         except asyncio.TimeoutError:
             out.write(f"warning: {len(session.bot.open_orders())} orders still open after {stop_timeout_s} s\n")
-        return build_report(session.bot, venue=session.venue_label, mode="real time")
+        report = build_report(session.bot, venue=session.venue_label, mode="real time")
+        if recovery is not None:
+            report["recovery"] = recovery.as_dict()
+        return report
     finally:
         session.shutdown()
         for sig in installed:

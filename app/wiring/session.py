@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from app.config.bot_config import BotConfig
 from app.engine.bot import Bot
+from app.engine.journal.store import JournalStore
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector, MarketFeed
 from app.interfaces.venues import VenueRequest, build_venue
@@ -25,10 +26,14 @@ class Session:
     notes: list[str] = field(default_factory=list)  # preflight notes, printed before the run
 
     def start(self) -> None:
+        self.start_venue()
+        self.bot.start()
+
+    def start_venue(self) -> None:
+        """The feeds, venues and connector, not the bot (recovery runs in between)."""
         for part in self.startables:
             part.start()
         self.connector.start()
-        self.bot.start()
 
     def shutdown(self) -> None:
         """Closes the venue after the bot stopped (its orders are already cancelled)."""
@@ -37,9 +42,11 @@ class Session:
             part.stop()
 
 
-def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, clock: Clock | None = None) -> Session:
-    """The venue the config names (through the venue registry), its bot and the preflight
-    checks; raises ConfigError (naming the config's field) before anything starts."""
+def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, clock: Clock | None = None,
+                  journal: JournalStore | None = None) -> Session:
+    """The venue the config names (through the venue registry), its bot (journaled into
+    `journal` if given) and the preflight checks; raises ConfigError (naming the config's
+    field) before anything starts."""
     import connectors.registry  # noqa: F401 - registers the venue kinds
 
     request = VenueRequest(
@@ -54,7 +61,7 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
         config.symbol = next(iter(connector.instruments))
     if config.symbol not in connector.instruments:
         raise request.market_error(f"on {venue.label}", list(connector.instruments))
-    bot = Bot(config.name, connector, config.symbol, config.build_strategy())
+    bot = Bot(config.name, connector, config.symbol, config.build_strategy(), journal=journal)
     from app.wiring.preflight import preflight
 
     notes = preflight(config, connector, bot, venue.startables)  # ConfigError if it can never trade

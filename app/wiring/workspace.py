@@ -6,19 +6,22 @@ through the venue registry) and announces what changes, so views subscribe inste
 polling: `WorkspaceChanged` events for a connector added or removed, a bot added, a bot's
 state changed. Bots are created from a strategy name and parameters validated by the
 strategy's schema.
+
+The journal (app/engine/journal, one SQLite file per workspace) records every bot; after
+an unclean exit `recover()` reconciles it with the venues and `resume_bots()` recreates
+the bots that were running, handing them their orders still open on the venue.
 """
 from __future__ import annotations
 
 import itertools
 import logging
-import time
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable
 
 from app.engine.bot import Bot, BotState
-from app.engine.journal import Journal
+from app.engine.journal import RecoveryReport
+from app.engine.journal.store import JournalStore
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector, EventSource
 from strategies.registry import strategy_class
@@ -40,7 +43,7 @@ class WorkspaceChanged:
 
 
 def build_workspace(clock: Clock, *, seed: int = 7, balances: dict[str, Decimal] | None = None,
-                    journal_dir: Path | None = None) -> "Workspace":
+                    journal: JournalStore | None = None) -> "Workspace":
     """The desktop's workspace: the demo exchange and a paper account on its feed, built by
     the venue registry like any configured venue."""
     import connectors.registry  # noqa: F401 - registers the venue kinds
@@ -52,18 +55,18 @@ def build_workspace(clock: Clock, *, seed: int = 7, balances: dict[str, Decimal]
     venue = build_venue(VenueRequest(kind="demo", settings=settings, symbol=None, balances=start, clock=clock,
                                      source="desktop workspace"))
     demo = venue.startables[0]
-    workspace = Workspace(clock, journal_dir=journal_dir)
+    workspace = Workspace(clock, journal=journal)
     workspace.add_connector(demo, name="demo")
     workspace.add_connector(venue.connector, name="paper")
     return workspace
 
 
 class Workspace(EventSource):
-    def __init__(self, clock: Clock, *, journal_dir: Path | None = None) -> None:
-        """`journal_dir`: where each bot's audit journal is written (None: no journal)."""
+    def __init__(self, clock: Clock, *, journal: JournalStore | None = None) -> None:
+        """`journal`: the workspace's journal, every bot writes to it (None: no journal)."""
         super().__init__()
         self.clock = clock
-        self.journal_dir = journal_dir
+        self.journal = journal
         self.connectors: dict[str, Connector] = {}
         self.bots: dict[str, Bot] = {}
         self._names = itertools.count(1)
@@ -127,15 +130,41 @@ class Workspace(EventSource):
         name = name or self.new_bot_name()
         if name in self.bots and self.bots[name].state is not BotState.STOPPED:
             raise ValueError(f"a bot named {name!r} is running")
-        journal = None
-        if self.journal_dir is not None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            journal = Journal(self.journal_dir / f"{stamp}-{name}.jsonl")
-        bot = Bot(name, conn, symbol, instance, journal=journal)
+        bot = Bot(name, conn, symbol, instance, journal=self.journal)
         self.bots[name] = bot
         bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
         self._emit(WorkspaceChanged(BOT_ADDED, name))  # type: ignore[arg-type]
         return bot
+
+    def resume_bots(self, report: RecoveryReport) -> tuple[list[Bot], list[str]]:
+        """After `finish_recovery(..., RESUME)`: recreates the bots that were running (and
+        any bot with adopted orders) from the journal, hands each its adopted orders and
+        starts it. Returns the bots started and what could not be resumed, in words."""
+        if self.journal is None:
+            return [], []
+        wanted = {b.name: b for b in report.bots}
+        for name in report.adopted:
+            if name not in wanted and (row := self.journal.bot(name)) is not None:
+                wanted[name] = row
+        started: list[Bot] = []
+        problems: list[str] = []
+        for name, row in wanted.items():
+            if row.account not in self.connectors or not row.strategy:
+                problems.append(f"{name}: account {row.account} is not open" if row.strategy
+                                else f"{name}: its strategy is not in the journal")
+                continue
+            try:
+                # The journal keeps parameters as text (str(value)): Python's True/False back to the schema's.
+                params: dict[str, Any] = {k: {"True": True, "False": False}.get(v, v) for k, v in row.params.items()}
+                bot = self.create_bot(row.strategy, params, connector=row.account, symbol=row.symbol, name=name)
+            except Exception as exc:  # a strategy renamed or a parameter no longer valid
+                problems.append(f"{name}: {exc}")
+                continue
+            for order in report.adopted.get(name, []):
+                bot.orders.adopt(order.client_order_id)
+            bot.start()
+            started.append(bot)
+        return started, problems
 
     def running_bots(self) -> list[Bot]:
         return [b for b in self.bots.values() if b.state in (BotState.RUNNING, BotState.STOPPING)]

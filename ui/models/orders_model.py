@@ -7,7 +7,7 @@ keeps the most recent finished orders (bounded) visible as well.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Hashable
+from typing import Any, Hashable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -43,14 +43,18 @@ class OrdersModel(AccountFedModel):
         self._max_finished = max_finished
 
     # -- feeding ------------------------------------------------------------------------
-    def add_account(self, account: str, connector: Connector) -> None:
-        """Shows `connector`'s open orders now and its order events from now on."""
+    def add_account(self, account: str, connector: Connector, history: Iterable[Order] = ()) -> None:
+        """Shows `connector`'s open orders now and its order events from now on; `history`
+        (finished orders, oldest first, e.g. from the journal) joins the finished ones."""
 
         def listener(event: object) -> None:
             if isinstance(event, (OrderUpdated, OrderFilled)):
                 self._buffer.put((account, event.order.client_order_id), event.order)
 
         self._subs.add(account, connector, listener)
+        for order in history:
+            if order.status.is_done:
+                self._buffer.put((account, order.client_order_id), order)
         for order in connector.open_orders():
             self._buffer.put((account, order.client_order_id), order)
 
@@ -63,6 +67,10 @@ class OrdersModel(AccountFedModel):
             for key in [k for k in store if k[0] == account]:
                 del store[key]
         self._remove(gone)
+
+    @property
+    def max_finished(self) -> int:
+        return self._max_finished
 
     # -- view mode ----------------------------------------------------------------------
     @property
