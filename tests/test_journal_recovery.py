@@ -315,3 +315,68 @@ def test_after_sigkill_resume_recovers_and_runs_the_bot_again(tmp_path):
     assert [r["kind"] for r in store.records(bot="demo-quoter")].count("start") == 2
     assert store.orders(open_only=True) == [] and store.bot("demo-quoter").state == "stopped"
     store.close()
+
+
+# -- the rehearsal exchange through the ccxt connector ------------------------------------------------
+@pytest.mark.timeout(180)
+def test_recovery_against_the_rehearsal_exchange_adopts_then_cancels_orders_left_by_a_dead_run(tmp_path):
+    """Run 1 quotes on the local rehearsal exchange (its --state keeps orders across
+    restarts) and "dies": no clean stop, no cancel. Run 2 opens the same journal and state:
+    recovery asks the exchange through the ccxt connector, adopts the orders still open
+    there, and the default choice cancels them on the exchange."""
+    from app.interfaces.clock import RealClock
+    from app.wiring.live_accounts import REHEARSAL_ID, start_rehearsal
+    from app.wiring.workspace import build_workspace
+
+    path, state = tmp_path / "j.sqlite", tmp_path / "state"
+
+    async def first_run() -> set[str]:
+        store = JournalStore(path)
+        workspace = build_workspace(RealClock(asyncio.get_running_loop()), journal=store)
+        workspace.start()
+        rehearsal = await start_rehearsal(workspace, state_dir=state)
+        try:
+            bot = workspace.create_bot("simple_quoter", {"order_amount": "0.01", "bid_spread_bps": "20",
+                                                         "ask_spread_bps": "20"}, connector=REHEARSAL_ID, name="live")
+            bot.start()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                    len(bot.open_orders()) >= 2 and all(o.status is OrderStatus.OPEN for o in bot.open_orders())):
+                await asyncio.sleep(0.05)
+            ids = {o.client_order_id for o in bot.open_orders()}
+            assert len(ids) >= 2
+            store.close(clean=False)  # the process dies here: the journal has no clean-stop marker
+            bot.journal.close()
+            del workspace.bots["live"]  # and the bot with it, its orders left on the exchange
+            bot.feed.remove_listener(bot._on_event)
+            bot.connector.remove_listener(bot._on_event)
+        finally:
+            await rehearsal.stop()  # the exchange keeps the open orders in its state folder
+            workspace.shutdown()
+        return ids
+
+    async def second_run(ids: set[str]):
+        store = JournalStore(path)
+        workspace = build_workspace(RealClock(asyncio.get_running_loop()), journal=store)
+        workspace.start()
+        rehearsal = await start_rehearsal(workspace, state_dir=state)
+        try:
+            live = {r.client_order_id for r in rehearsal.server.venue._live.values()}
+            assert ids <= live  # still open on the exchange after its restart
+            report = await recover(store, workspace.connectors)
+            adopted = {f.client_order_id for f in report.orders if f.outcome == "adopted"}
+            assert adopted == ids and [b.name for b in report.bots] == ["live"]
+            await finish_recovery(report, store, workspace.connectors, STOP)
+            assert report.still_open == []
+            assert not ids & {r.client_order_id for r in rehearsal.server.venue._live.values()}
+            assert {store.order(cid).status for cid in ids} == {OrderStatus.CANCELLED}
+            assert store.orders(open_only=True) == [] and store.unclean_sessions() == []
+        finally:
+            await rehearsal.stop()
+            workspace.shutdown()
+            store.close()
+        return report
+
+    ids = asyncio.run(first_run())
+    report = asyncio.run(second_run(ids))
+    assert "still open on the venue and adopted" in report.summary()

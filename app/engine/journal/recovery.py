@@ -159,16 +159,28 @@ async def recover(store: JournalStore, connectors: Mapping[str, "Connector"]) ->
     report = RecoveryReport(unclean_sessions=store.unclean_sessions())
     unclean = {s.id for s in report.unclean_sessions}
     report.bots = [b for b in store.bots() if b.session in unclean and b.state == "running"]
+    listed: dict[str, dict[str, Order] | None] = {}  # account -> the venue's open orders, asked once
     for row in store.orders(open_only=True):
         if row.session == store.session:
             continue  # placed by this run
-        await _resolve(store, connectors, row, report)
+        await _resolve(store, connectors, row, report, listed)
     await _find_unknown(store, connectors, report)
     return report
 
 
+async def _open_on_venue(connector: "Connector", account: str,
+                         listed: dict[str, dict[str, Order] | None]) -> dict[str, Order]:
+    """The venue's open orders by client id (asked once per account; {} if it cannot say)."""
+    if account not in listed:
+        try:
+            listed[account] = {o.client_order_id: o for o in await connector.query_open_orders()}
+        except Exception:  # reported by _find_unknown, which asks again
+            listed[account] = None
+    return listed[account] or {}
+
+
 async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], row: JournaledOrder,
-                   report: RecoveryReport) -> None:
+                   report: RecoveryReport, listed: dict[str, dict[str, Order] | None]) -> None:
     def finding(venue: str | None, outcome: str, detail: str) -> None:
         report.orders.append(OrderFinding(row.client_order_id, row.bot, row.account, row.symbol, row.status.value,
                                           venue, outcome, detail))
@@ -183,6 +195,9 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
         finding(None, "unresolved", f"{type(exc).__name__}: {exc}")
         report.problems.append(f"{row.account} could not be asked about {row.client_order_id} ({exc})")
         return
+    if venue is None and connector.keeps_orders_across_restarts:
+        # A connector may answer only for orders it tracks: the venue's open-order list decides.
+        venue = (await _open_on_venue(connector, row.account, listed)).get(row.client_order_id)
     if venue is None:
         if row.epoch and row.epoch != account_epoch(connector):
             reason = f"the venue no longer has it: {row.account} ran inside the process that ended"
