@@ -326,7 +326,7 @@ def test_keys_set_list_delete_round_trip_subprocess(tmp_path, secret_service):
         assert redact.mask(KEY) in row and "read-only" in row and "Watch" in row and KEY not in listed.stdout
         accounts = json.loads((tmp_path / "home" / "accounts.json").read_text())["accounts"]
         assert accounts == [{"id": name, "exchange_id": "binance", "label": "Watch", "sandbox": False,
-                             "read_only": True, "url": ""}]
+                             "read_only": True, "url": "", "symbols": []}]
         deleted = _colibri(tmp_path, "keys", "delete", name, **env)
         assert deleted.returncode == 0, deleted.stderr
         assert _entries(secret_service, name) == {"key": None, "secret": None, "passphrase": None}

@@ -66,11 +66,21 @@ async def fetch_open(conn: "CcxtConnector", symbol: str | None = None) -> list[O
             if known is not None:
                 out.append(known)
                 continue
-            amount = convert.lots(inst, data.get("amount"))
-            order = Order(convert.client_id_of(data) or f"ex-{data.get('id')}", sym, Side(data.get("side")),
-                          OrderType.LIMIT, convert.ticks(inst, data.get("price")), amount,
-                          int(data.get("timestamp") or 0) * 1_000_000, status=OrderStatus.OPEN,
-                          filled_lots=convert.lots(inst, data.get("filled")),
-                          exchange_order_id=str(data.get("id")))
-            out.append(order)
+            out.append(order_from_exchange(conn, sym, data))
     return out
+
+
+def order_from_exchange(conn: "CcxtConnector", symbol: str, data: dict) -> Order:
+    """An exchange's order we do not track, as an Order in the state the exchange gives
+    (open, partly filled, filled, cancelled), for recovery to adopt or record."""
+    inst = conn.instruments[symbol]
+    amount = convert.lots(inst, data.get("amount"))
+    filled = convert.lots(inst, data.get("filled"))
+    status = convert.STATUS.get(str(data.get("status") or ""), OrderStatus.OPEN)
+    if status is OrderStatus.OPEN and filled:
+        status = OrderStatus.PARTIALLY_FILLED
+    kind = OrderType.MARKET if data.get("type") == "market" else OrderType.LIMIT
+    return Order(convert.client_id_of(data) or f"ex-{data.get('id')}", symbol, Side(data.get("side")), kind,
+                 0 if kind is OrderType.MARKET else convert.ticks(inst, data.get("price")), amount,
+                 int(data.get("timestamp") or 0) * 1_000_000, status=status, filled_lots=filled,
+                 exchange_order_id=str(data.get("id")))

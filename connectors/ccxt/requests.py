@@ -106,14 +106,17 @@ async def send_cancel(conn: "CcxtConnector", order: Order) -> None:
 
 
 async def query(conn: "CcxtConnector", client_order_id: str, symbol: str) -> Order | None:
-    """The exchange's view of one order, applied to ours; None when the exchange has none."""
+    """The exchange's view of one order: applied to ours when we track it, else returned as
+    an Order of its own (recovery of a run that died); None when the exchange has none."""
     try:
         answer = await conn.exchange.fetch_order(None, symbol, {"origClientOrderId": client_order_id})
     except ccxt.OrderNotFound:
         return None
     order = conn.get_order(client_order_id)
     if order is None:
-        return None
+        from connectors.ccxt.reconcile import order_from_exchange
+
+        return order_from_exchange(conn, symbol, answer)
     conn.apply_exchange_order(answer)
     if conn._reported_filled.get(client_order_id, 0) > order.filled_lots:
         await fetch_fills(conn, order)
