@@ -12,7 +12,7 @@ import platform
 import sys
 import time
 
-ALL = ("orderbook", "matching", "replay", "ui_views", "app")  # app: 10 min (1 with COLIBRI_BENCH_QUICK=1)
+ALL = ("orderbook", "matching", "replay", "ingest", "roundtrip", "ui_views", "app")  # app: 10 min (1 with COLIBRI_BENCH_QUICK=1)
 
 
 def machine() -> str:
