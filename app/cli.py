@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--no-cache", action="store_true", help="parse again; do not read or write the cache")
     _instrument_flags(info, "the rules inferred from the data")
     info.set_defaults(func=cmd_data_info)
-    from connectors.ccxt.record_cli import add_record_parser
+    from app.record_cli import add_record_parser
 
     add_record_parser(data_sub)  # data record: a Binance-family market's raw streams (connectors/ccxt/recorder.py)
 

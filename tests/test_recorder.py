@@ -17,7 +17,7 @@ import pytest
 from app.data.info import describe_recording
 from app.data.verify import verify_recordings
 from connectors.ccxt.binance_stream import binance_endpoints
-from connectors.ccxt.record_cli import find_market, make_exchange
+from app.record_cli import find_market, make_exchange
 from connectors.ccxt.recorder import BinanceRecorder
 from connectors.local_exchange import LocalExchangeServer
 

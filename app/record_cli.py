@@ -1,11 +1,12 @@
 """`colibri data record`: a Binance-family market's raw streams into a recording file that
 `data verify`, `data info` and backtests read (connectors/ccxt/recorder.py does the work).
 
-app/cli.py adds the subcommand. Everything that can be wrong with the command line is found
-before the first message is recorded, and said in one line `error: ...` with exit status 2:
-an exchange ccxt does not know or that is not of the Binance family, markets that cannot be
-loaded, a symbol the exchange does not list (with what it does list), an --out that cannot
-be written.
+app/cli.py adds the subcommand; this module sits beside it, above the layers it uses (the
+connectors, app.wiring.preflight for --out). Everything that can be wrong with the command
+line is found before the first message is recorded, and said in one line `error: ...` with
+exit status 2: an exchange ccxt does not know or that is not of the Binance family, markets
+that cannot be loaded, a symbol the exchange does not list (with what it does list), an
+--out that cannot be written.
 """
 from __future__ import annotations
 
