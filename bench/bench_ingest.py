@@ -34,7 +34,6 @@ from app.data.store import recordings_dir
 
 FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
 REPEATS = 5
-WIRE_QTY_STEP = Decimal("0.00000001")  # Binance writes every quantity with 8 decimals
 
 
 @dataclass
@@ -69,17 +68,14 @@ async def run_ours(port: int, instrument, final_u: int, post: int) -> Run:
     from app.domain import BookUpdated
     from app.interfaces.clock import RealClock
     from connectors.ccxt.binance_stream import BinanceEndpoints, BinanceStream
-    from connectors.ccxt.depth_parser import grid_of
     from connectors.ccxt.feed import CcxtFeed
 
     feed = CcxtFeed("bench", instrument, RealClock(asyncio.get_running_loop()), "spot")
     base = f"127.0.0.1:{port}"
     stream = BinanceStream(feed, BinanceEndpoints(f"ws://{base}/stream?streams=", f"http://{base}/api/v3/depth", False),
                            "BTCUSDT")
-    # Real Binance depth carries far-level quantities finer than BTCUSDT's lot (8 decimals,
-    # e.g. 25.42618900 against a 0.00001 step): the strict lot grid turns such a message into
-    # a stale book (reported, left to the connector's owner); quantities on the wire grid here.
-    stream.qty = grid_of(WIRE_QTY_STEP)
+    # The connector's own grids: the lot rounds far-level quantities finer than it (Binance
+    # keeps totals of orders placed under older rules), as `data verify` does.
     timer, done, result = Timer(), asyncio.Event(), []
     on_snapshot = feed.on_snapshot
 

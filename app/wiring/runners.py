@@ -244,7 +244,14 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
                         stop_timeout_s: float, store: Any, on_restart: str,
                         on_ready: Callable[[Session], None] | None) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    session = build_session(config, simulated=False, journal=store)
+    from app.wiring.live import open_venue
+
+    venue = await open_venue(config)  # a live venue connects (markets, streams, reconciliation) first
+    try:
+        session = build_session(config, simulated=False, journal=store, venue=venue)
+    except BaseException:
+        venue.connector.stop()
+        raise
     if on_ready is not None:
         on_ready(session)
     stop_requested = asyncio.Event()

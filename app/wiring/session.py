@@ -12,7 +12,8 @@ from app.engine.bot import Bot
 from app.engine.journal.store import JournalStore
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector, MarketFeed
-from app.interfaces.venues import VenueRequest, build_venue
+from app.config.schema import ConfigError
+from app.interfaces.venues import VenueBuild, build_venue
 
 
 @dataclass
@@ -43,19 +44,19 @@ class Session:
 
 
 def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, clock: Clock | None = None,
-                  journal: JournalStore | None = None) -> Session:
-    """The venue the config names (through the venue registry), its bot (journaled into
-    `journal` if given) and the preflight checks; raises ConfigError (naming the config's
-    field) before anything starts."""
+                  journal: JournalStore | None = None, venue: VenueBuild | None = None) -> Session:
+    """The venue the config names (through the venue registry; or `venue`, already opened
+    by `open_venue` for a live one), its bot (journaled into `journal` if given) and the
+    preflight checks; raises ConfigError (naming the config's field) before anything starts."""
     import connectors.registry  # noqa: F401 - registers the venue kinds
+    from app.wiring.live import venue_request
 
-    request = VenueRequest(
-        kind=config.venue["kind"], settings=config.venue, symbol=config.symbol if config.symbol_given else None,
-        balances=config.balances, instrument_overrides=config.instrument_overrides,
-        recordings=list(config.recordings), simulated=simulated, clock=clock, start_ns=start_ns,
-        source=config.source,
-    )
-    venue = build_venue(request)
+    request = venue_request(config, simulated=simulated, clock=clock, start_ns=start_ns)
+    if venue is None:
+        venue = build_venue(request)
+        if venue.needs_connect:
+            raise ConfigError(config.source, "venue.kind", f"{venue.label} is a live venue: it runs in real time "
+                                                           "(python main.py run)")
     connector = venue.connector
     if not config.symbol_given:
         config.symbol = next(iter(connector.instruments))

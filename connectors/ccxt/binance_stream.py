@@ -63,7 +63,7 @@ class BinanceStream:
         self.ident = exchange_symbol
         inst = feed.instrument
         self.price: Grid = grid_of(inst.tick_size)
-        self.qty: Grid = grid_of(inst.lot_size)
+        self.qty: Grid = grid_of(inst.lot_size, rounding=True)  # far levels may be finer (see Grid)
         lower = exchange_symbol.lower()
         self.depth_stream = f"{lower}@depth@{speed}" if not endpoints.futures else f"{lower}@depth@{speed}"
         self.trade_stream = f"{lower}@trade"

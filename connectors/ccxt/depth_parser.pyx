@@ -20,38 +20,53 @@ cnp.import_array()
 
 
 cdef class Grid:
-    """A step (tick or lot) as 10**-decimals x multiple, e.g. 0.01 -> (2, 1), 0.5 -> (1, 5)."""
+    """A step (tick or lot) as 10**-decimals x multiple, e.g. 0.01 -> (2, 1), 0.5 -> (1, 5).
+
+    `rounding`: a value finer than the step is rounded to the nearest step (half up, never
+    to 0 when positive) instead of refused. For book-level quantities only: Binance's far
+    levels sum resting orders placed under older, finer lot sizes (25.42618900 BTC on a
+    0.00001 lot), exactly as app/data/binance_recording.py treats recordings. Prices never
+    round."""
 
     cdef readonly int decimals
     cdef readonly int64_t multiple
+    cdef readonly bint rounding
+    cdef public int64_t rounded  # values rounded so far (health, tests)
 
-    def __init__(self, int decimals, int64_t multiple):
+    def __init__(self, int decimals, int64_t multiple, bint rounding=False):
         if decimals < 0 or decimals > 18 or multiple <= 0:
             raise ValueError(f"bad grid: {decimals} decimals, multiple {multiple}")
         self.decimals = decimals
         self.multiple = multiple
+        self.rounding = rounding
+        self.rounded = 0
+
+
+cdef extern from "string.h" nogil:
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+    void* memchr(const void* s, int c, size_t n)
 
 
 cdef inline Py_ssize_t _find(const unsigned char* s, Py_ssize_t n, Py_ssize_t start, const char* p) noexcept:
-    """The index just after the first occurrence of the C string p at or after start, or -1."""
-    cdef Py_ssize_t m = strlen(p)
-    cdef Py_ssize_t i, j
-    for i in range(start, n - m + 1):
-        if s[i] != <unsigned char>p[0]:
-            continue
-        j = 1
-        while j < m and s[i + j] == <unsigned char>p[j]:
-            j += 1
-        if j == m:
-            return i + m
-    return -1
+    """The index just after the first occurrence of the C string p at or after start, or -1
+    (glibc's memmem: vectorised, the bulk of a big message is skipped at memory speed)."""
+    cdef size_t m = strlen(p)
+    if start < 0 or start >= n:
+        return -1
+    cdef const unsigned char* hit = <const unsigned char*>memmem(s + start, <size_t>(n - start), p, m)
+    if hit == NULL:
+        return -1
+    return (hit - s) + <Py_ssize_t>m
 
 
 cdef inline Py_ssize_t _skip_to(const unsigned char* s, Py_ssize_t n, Py_ssize_t i, unsigned char c) noexcept:
     """The index just after the next byte c at or after i, or -1."""
-    while i < n and s[i] != c:
-        i += 1
-    return i + 1 if i < n else -1
+    if i < 0 or i >= n:
+        return -1
+    cdef const unsigned char* hit = <const unsigned char*>memchr(s + i, c, <size_t>(n - i))
+    if hit == NULL:
+        return -1
+    return (hit - s) + 1
 
 
 cdef inline int64_t _int_at(const unsigned char* s, Py_ssize_t n, Py_ssize_t i) except? -2:
@@ -75,6 +90,8 @@ cdef inline int64_t _decimal(const unsigned char* s, Py_ssize_t a, Py_ssize_t b,
     """The decimal string s[a:b] (no quotes) as a whole number of grid steps."""
     cdef int64_t units = 0
     cdef int frac = -1  # digits after the point, -1 before the point
+    cdef int first_excess = -1  # the first digit beyond the grid's decimals, -1 if none
+    cdef bint more_excess = False  # a non-zero digit after that one
     cdef Py_ssize_t i
     cdef unsigned char c
     for i in range(a, b):
@@ -85,8 +102,10 @@ cdef inline int64_t _decimal(const unsigned char* s, Py_ssize_t a, Py_ssize_t b,
             frac = 0
         elif 48 <= c <= 57:
             if frac >= grid.decimals:
-                if c != 48:
-                    raise ValueError(f"{bytes(s[a:b]).decode()} is finer than the step")
+                if first_excess < 0:
+                    first_excess = c - 48
+                elif c != 48:
+                    more_excess = True
             else:
                 units = units * 10 + (c - 48)
                 if frac >= 0:
@@ -98,9 +117,23 @@ cdef inline int64_t _decimal(const unsigned char* s, Py_ssize_t a, Py_ssize_t b,
     while frac < grid.decimals:
         units *= 10
         frac += 1
-    if units % grid.multiple:
-        raise ValueError(f"{bytes(s[a:b]).decode()} is not a multiple of the step")
-    return units // grid.multiple
+    cdef bint finer = first_excess > 0 or more_excess
+    if finer and not grid.rounding:
+        raise ValueError(f"{bytes(s[a:b]).decode()} is finer than the step")
+    cdef int64_t steps = units // grid.multiple
+    cdef int64_t rest = units - steps * grid.multiple
+    if rest or finer:
+        if not grid.rounding:
+            raise ValueError(f"{bytes(s[a:b]).decode()} is not a multiple of the step")
+        grid.rounded += 1
+        # nearest step: twice the remainder against the multiple (the excess digits count
+        # as a little more than nothing, and decide alone when the multiple is 1)
+        if 2 * rest > grid.multiple or (2 * rest == grid.multiple and finer) or \
+                (grid.multiple == 1 and first_excess >= 5):
+            steps += 1
+        if steps == 0:
+            steps = 1  # a level that exists is never rounded away
+    return steps
 
 
 cdef Py_ssize_t _levels(const unsigned char* s, Py_ssize_t n, Py_ssize_t i, int side, Grid price, Grid qty,
@@ -114,18 +147,14 @@ cdef Py_ssize_t _levels(const unsigned char* s, Py_ssize_t n, Py_ssize_t i, int 
             return k
         if i >= n or s[i] != 91:  # '['
             raise ValueError("malformed level list")
-        i = _skip_to(s, n, i, 34)
-        a = i
-        while 0 <= i < n and s[i] != 34:
-            i += 1
-        if i < 0 or i >= n:
+        a = _skip_to(s, n, i, 34)
+        i = _skip_to(s, n, a, 34) - 1  # the closing quote
+        if a < 0 or i < 0:
             raise ValueError("malformed level")
         prices[k] = _decimal(s, a, i, price)
-        i = _skip_to(s, n, i + 1, 34)
-        a = i
-        while 0 <= i < n and s[i] != 34:
-            i += 1
-        if i < 0 or i >= n:
+        a = _skip_to(s, n, i + 1, 34)
+        i = _skip_to(s, n, a, 34) - 1
+        if a < 0 or i < 0:
             raise ValueError("malformed level")
         qtys[k] = _decimal(s, a, i, qty)
         sides[k] = side
@@ -142,11 +171,7 @@ def parse_depth(bytes message, Grid price, Grid qty):
     anything malformed or off the grid."""
     cdef const unsigned char* s = message
     cdef Py_ssize_t n = len(message)
-    cdef Py_ssize_t cap = 1
-    cdef Py_ssize_t j
-    for j in range(n):
-        if s[j] == 91:
-            cap += 1
+    cdef Py_ssize_t cap = n // 9 + 1  # a level takes at least 9 bytes: ["1","1"]
     cdef cnp.npy_intp dims[1]
     dims[0] = cap
     cdef cnp.ndarray sides = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT8, 0)
@@ -155,42 +180,48 @@ def parse_depth(bytes message, Grid price, Grid qty):
     cdef cnp.int8_t* sv = <cnp.int8_t*>cnp.PyArray_DATA(sides)
     cdef int64_t* pv = <int64_t*>cnp.PyArray_DATA(prices)
     cdef int64_t* qv = <int64_t*>cnp.PyArray_DATA(qtys)
-    cdef Py_ssize_t i, k = 0
-    i = _find(s, n, 0, '"U":')
-    if i < 0:
-        raise ValueError("not a depth update (no U)")
-    cdef int64_t first = _int_at(s, n, i)
-    i = _find(s, n, 0, '"u":')
-    if i < 0:
-        raise ValueError("not a depth update (no u)")
-    cdef int64_t last = _int_at(s, n, i)
-    cdef int64_t prev = -1
-    i = _find(s, n, 0, '"pu":')
-    if i >= 0:
-        prev = _int_at(s, n, i)
+    # Binance writes the fields in one order (E, ..., U, u, pu, b, a): each search starts
+    # where the previous field was found, so the message is walked about once.
+    cdef Py_ssize_t i, k = 0, at
     cdef int64_t event_ms = 0
     i = _find(s, n, 0, '"E":')
     if i >= 0:
         event_ms = _int_at(s, n, i)
-    i = _find(s, n, 0, '"b":[')
+    at = i if i >= 0 else 0
+    i = _find(s, n, at, '"U":')
+    if i < 0:
+        i = _find(s, n, 0, '"U":')
+        if i < 0:
+            raise ValueError("not a depth update (no U)")
+    cdef int64_t first = _int_at(s, n, i)
+    i = _find(s, n, i, '"u":')
+    if i < 0:
+        raise ValueError("not a depth update (no u)")
+    cdef int64_t last = _int_at(s, n, i)
+    at = i
+    i = _find(s, n, at, '"b":[')
     if i < 0:
         raise ValueError("no bids list")
+    cdef int64_t prev = -1
+    cdef Py_ssize_t pu = _find(s, n, at, '"pu":')
+    if 0 <= pu < i:
+        prev = _int_at(s, n, pu)
     k = _levels(s, n, i, 1, price, qty, sv, pv, qv, k)
-    i = _find(s, n, 0, '"a":[')
+    i = _find(s, n, i, '"a":[')
     if i < 0:
         raise ValueError("no asks list")
     k = _levels(s, n, i, -1, price, qty, sv, pv, qv, k)
     return first, last, prev, event_ms, sides[:k], prices[:k], qtys[:k]
 
 
-def grid_of(step) -> Grid:
+def grid_of(step, rounding=False) -> Grid:
     """The Grid of a Decimal step: 0.01 -> (2, 1), 0.5 -> (1, 5), 10 -> (0, 10)."""
     from decimal import Decimal
 
     step = Decimal(str(step)).normalize()
     exponent = step.as_tuple().exponent
     decimals = max(0, -int(exponent))
-    return Grid(decimals, int(step.scaleb(decimals)))
+    return Grid(decimals, int(step.scaleb(decimals)), rounding)
 
 
 def parse_snapshot(bytes message, Grid price, Grid qty):
@@ -198,11 +229,7 @@ def parse_snapshot(bytes message, Grid price, Grid qty):
     ({"lastUpdateId":..,"bids":[..],"asks":[..]}), exact, as int64 arrays."""
     cdef const unsigned char* s = message
     cdef Py_ssize_t n = len(message)
-    cdef Py_ssize_t cap = 1
-    cdef Py_ssize_t j
-    for j in range(n):
-        if s[j] == 91:
-            cap += 1
+    cdef Py_ssize_t cap = n // 9 + 1  # a level takes at least 9 bytes: ["1","1"]
     cdef cnp.npy_intp dims[1]
     dims[0] = cap
     cdef cnp.ndarray sides = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT8, 0)
