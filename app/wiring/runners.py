@@ -289,6 +289,8 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
             report["recovery"] = recovery.as_dict()
         return report
     finally:
+        if venue.needs_connect:
+            await venue.connector.disconnect()  # a live venue closes its sockets before the loop ends
         session.shutdown()
         for sig in installed:
             loop.remove_signal_handler(sig)

@@ -135,8 +135,12 @@ class CcxtConnector(Connector):
         self._set_connection(ConnectionState.LIVE)
 
     async def disconnect(self) -> None:
+        if self.connection_state is ConnectionState.DOWN and self._streams is None:
+            await self.exchange.close()
+            return
         if self._streams is not None:
             await self._streams.stop()
+            self._streams = None
         for task in list(self._tasks):
             task.cancel()
         for feed in self._feeds.values():
@@ -150,7 +154,8 @@ class CcxtConnector(Connector):
             self._spawn(self._connect_logged())
 
     def stop(self) -> None:
-        self._spawn(self.disconnect())
+        if self._streams is not None:
+            self._spawn(self.disconnect())
 
     async def _connect_logged(self) -> None:
         try:
