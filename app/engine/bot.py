@@ -104,8 +104,8 @@ class Bot:
             OrderFilled: self._on_fill,
             FundingPaid: self._on_funding,
             CancelRejected: self._on_cancel_rejected_event,
-            BookStale: strategy.on_stale,
-            BookResynced: strategy.on_resynced,
+            BookStale: self._on_stale,
+            BookResynced: self._on_resynced,
         }
         self._hook_names: dict[type, str] = {
             BookUpdated: "on_book",
@@ -308,6 +308,16 @@ class Bot:
         if not self.orders.owns(order.client_order_id):  # refused at once, never owned
             self._journal("order", id=order.client_order_id, status=order.status.value, reason=order.reason)
         self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
+
+    def _on_stale(self, event: BookStale) -> None:
+        """Journaled (a soak or an audit can check no order went out on a stale book), then
+        the strategy's hook."""
+        self._journal("book_stale", reason=event.reason)
+        self.strategy.on_stale(event)
+
+    def _on_resynced(self, event: BookResynced) -> None:
+        self._journal("book_resynced")
+        self.strategy.on_resynced(event)
 
     def _on_cancel_rejected_event(self, event: CancelRejected) -> None:
         if self.orders.owns(event.client_order_id):
