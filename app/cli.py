@@ -275,7 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from connectors.local_exchange.cli import add_exchange_parser
 
-    add_exchange_parser(sub)  # exchange serve: the rehearsal exchange (connectors/local_exchange)
+    exchange_sub = add_exchange_parser(sub)  # exchange serve: the rehearsal exchange (connectors/local_exchange)
+    from app.soak_cli import add_soak_parser
+
+    add_soak_parser(exchange_sub)  # exchange soak: faults and kills against it (app/wiring/soak.py)
 
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=cmd_gui)

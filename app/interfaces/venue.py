@@ -17,6 +17,7 @@ from app.domain import (
     ConnectionChanged,
     ConnectionState,
     Event,
+    Fill,
     Instrument,
     Order,
     OrderType,
@@ -193,6 +194,11 @@ class Connector(EventSource, ABC):
     async def query_open_orders(self, symbol: str | None = None) -> list[Order]:
         """The venue's own list of open orders (a live venue asks it), for reconciliation."""
         return self.open_orders(symbol)
+
+    async def query_fills(self, client_order_id: str, symbol: str, exchange_order_id: str | None = None) -> list[Fill]:
+        """The venue's own trades of one order (recovery journals those made while Colibri was
+        not running); venues that keep nothing across restarts have none to give."""
+        return []
 
     def adopt_order(self, order: Order) -> None:
         """Takes over an order found open on the venue (placed before a restart) so its

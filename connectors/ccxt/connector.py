@@ -235,6 +235,30 @@ class CcxtConnector(Connector):
 
         return await fetch_open(self, symbol)
 
+    async def query_fills(self, client_order_id: str, symbol: str, exchange_order_id: str | None = None) -> list[Fill]:
+        """Own trades of one order, as the exchange lists them (read only: no order moves)."""
+        inst = self._instruments[symbol]
+        params = {"orderId": exchange_order_id} if exchange_order_id else {}
+        out = []
+        for data in await self.exchange.fetch_my_trades(symbol, None, None, params):
+            if exchange_order_id and str(data.get("order")) != str(exchange_order_id):
+                continue
+            if not exchange_order_id and convert.client_id_of(data) != client_order_id:
+                continue
+            out.append(self._fill_of(inst, client_order_id, data))
+        return out
+
+    def _fill_of(self, inst: Instrument, client_order_id: str, data: dict) -> Fill:
+        fee = data.get("fee") or {}
+        return Fill(
+            trade_id=str(data.get("id")), client_order_id=client_order_id, symbol=inst.symbol,
+            side=Side(data.get("side")), price=inst.ticks_to_price(convert.ticks(inst, data.get("price"))),
+            amount=inst.lots_to_amount(convert.lots(inst, data.get("amount"))),
+            fee=convert.to_decimal(fee.get("cost")), fee_asset=str(fee.get("currency") or inst.fee_asset),
+            is_maker=data.get("takerOrMaker") == "maker",
+            ts_ns=int(data.get("timestamp") or 0) * 1_000_000 or self.clock.now_ns(),
+        )
+
     def adopt_order(self, order: Order) -> None:
         """An order of ours found open on the exchange after a restart: tracked again."""
         if order.client_order_id not in self._orders:
@@ -342,13 +366,7 @@ class CcxtConnector(Connector):
         change = OrderEvent(order.client_order_id, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, now,
                             filled_lots=fill_lots)
         order.apply(change)
-        fee = data.get("fee") or {}
-        fill = Fill(
-            trade_id=trade_id, client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
-            price=inst.ticks_to_price(convert.ticks(inst, data.get("price"))), amount=inst.lots_to_amount(fill_lots),
-            fee=convert.to_decimal(fee.get("cost")), fee_asset=str(fee.get("currency") or inst.fee_asset),
-            is_maker=data.get("takerOrMaker") == "maker", ts_ns=int(data.get("timestamp") or 0) * 1_000_000 or now,
-        )
+        fill = self._fill_of(inst, order.client_order_id, {**data, "side": order.side.value})
         if order.status.is_done:
             self._retire(order)
         self._emit(OrderFilled(self.name, order, fill))
@@ -379,6 +397,8 @@ class CcxtConnector(Connector):
         if not up and self.connection_state is ConnectionState.LIVE:
             self.reconnects += 1
             self._set_connection(ConnectionState.RECONNECTING, reason)
+            for feed in self._feeds.values():
+                feed.hold(f"reconnecting: {reason}")  # no quoting until orders are reconciled
         elif up and self.connection_state is ConnectionState.RECONNECTING and self._streams and self._streams.all_up():
             self._spawn(self._reconciled_live())
 
@@ -390,4 +410,6 @@ class CcxtConnector(Connector):
             return
         if self._streams and self._streams.all_up():
             self._set_connection(ConnectionState.LIVE, "reconnected and reconciled")
+            for feed in self._feeds.values():
+                feed.release()
 

@@ -29,6 +29,8 @@ class CcxtFeed(MarketFeed):
         self.messages = 0
         self.snapshots = 0
         self.last_message_ns = 0
+        self._held = ""  # why the book is kept stale although its data is current (see hold)
+        self._full_book = False  # a whole book arrived since the last stale (ccxt streams, polling)
 
     @property
     def book(self) -> OrderBook:
@@ -60,7 +62,9 @@ class CcxtFeed(MarketFeed):
         now = self.clock.now_ns()
         self.snapshots += 1
         status = self.sync.on_snapshot(last_update_id, bid_prices, bid_qtys, ask_prices, ask_qtys)
-        if status == SyncStatus.APPLIED:
+        if status == SyncStatus.APPLIED and self._held:
+            self._book.mark_stale(self._held)  # in sync, but not to be used until released
+        elif status == SyncStatus.APPLIED:
             self._emit(BookResynced(self.name, self.instrument.symbol, now))
             self._emit(BookUpdated(self.name, self.instrument.symbol, now, len(bid_prices) + len(ask_prices)))
         else:
@@ -75,7 +79,10 @@ class CcxtFeed(MarketFeed):
         self.last_message_ns = now
         was_stale = self._book.is_stale
         self._book.apply_snapshot(bid_prices, bid_qtys, ask_prices, ask_qtys)
-        if was_stale:
+        self._full_book = True
+        if self._held:
+            self._book.mark_stale(self._held)
+        elif was_stale:
             self._emit(BookResynced(self.name, self.instrument.symbol, now))
         self._emit(BookUpdated(self.name, self.instrument.symbol, now, len(bid_prices) + len(ask_prices)))
 
@@ -83,9 +90,29 @@ class CcxtFeed(MarketFeed):
         if len(trades):
             self._emit(TradesEvent(self.name, self.instrument.symbol, trades))
 
+    def hold(self, reason: str) -> None:
+        """The account's link is down: the book stays stale (no quoting) even if market data
+        keeps coming, until `release` after the connector has reconciled its orders."""
+        self._held = reason or "account reconnecting"
+        if not self._book.is_stale:
+            self._book.mark_stale(self._held)
+            self._emit(BookStale(self.name, self.instrument.symbol, self.clock.now_ns(), self._held))
+
+    def release(self) -> None:
+        """Usable again when in sync (otherwise the next snapshot makes it so)."""
+        if not self._held:
+            return
+        self._held = ""
+        if self.sync.synced or self._full_book:
+            now = self.clock.now_ns()
+            self._book.mark_fresh()
+            self._emit(BookResynced(self.name, self.instrument.symbol, now))
+            self._emit(BookUpdated(self.name, self.instrument.symbol, now, 0))
+
     def mark_stale(self, reason: str) -> None:
         """Disconnects and checksum errors: the book is not to be used until resynced."""
-        if not self._book.is_stale:
+        self._full_book = False
+        if not self._book.is_stale or self._held:
             self.sync.reset(reason)
             self._book.mark_stale(reason)
             self._emit(BookStale(self.name, self.instrument.symbol, self.clock.now_ns(), reason))

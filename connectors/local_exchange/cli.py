@@ -42,7 +42,8 @@ def _faults(text: str) -> str:
     return text
 
 
-def add_exchange_parser(sub: argparse._SubParsersAction) -> None:
+def add_exchange_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Adds `exchange serve`; returns the `exchange` subcommands so others can join them."""
     exchange = sub.add_parser("exchange", help="the rehearsal exchange (Binance spot protocol, local)")
     exchange_sub = exchange.add_subparsers(dest="exchange_command", required=True)
     serve = exchange_sub.add_parser(
@@ -56,6 +57,7 @@ def add_exchange_parser(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--faults", metavar="SPEC", type=_faults,
                        help="inject faults, e.g. drop_ws=0.01,delay_ms=50,http429=0.01,seed=3 (see the user guide)")
     serve.set_defaults(func=cmd_exchange_serve)
+    return exchange_sub
 
 
 def cmd_exchange_serve(args: argparse.Namespace) -> int:

@@ -209,10 +209,11 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
         finding(None, "failed", reason)
         return
     filled = _amount(connector, row.symbol, venue.filled_lots)
+    missed = ""
+    if filled is not None and filled > row.filled:
+        missed = await _journal_missed_fills(store, connector, row, venue, filled)
     if venue.status.is_done:
-        detail = f"{venue.status.value} on the venue while Colibri was not running"
-        if filled is not None and filled > row.filled:
-            detail += f"; {filled - row.filled} filled meanwhile (those fills are not in the journal)"
+        detail = f"{venue.status.value} on the venue while Colibri was not running" + missed
         store.record_order(row, status=venue.status, filled=filled, reason=detail)
         finding(venue.status.value, venue.status.value, detail)
         return
@@ -225,6 +226,19 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
     store.record_order(row, status=venue.status, filled=filled, reason="open on the venue after a restart; adopted")
     report.adopted.setdefault(row.bot, []).append(venue)
     finding(venue.status.value, "adopted", "open on the venue; adopted")
+
+
+async def _journal_missed_fills(store: JournalStore, connector: "Connector", row, venue, filled) -> str:  # noqa: ANN001
+    """The venue's trades of an order that filled while Colibri was not running, journaled
+    (each trade once: fills are unique per account, symbol and trade id). Says what it did."""
+    try:
+        fills = await connector.query_fills(row.client_order_id, row.symbol, venue.exchange_order_id)
+    except Exception as exc:  # noqa: BLE001 - the order's state is still recorded
+        return f"; {filled - row.filled} filled meanwhile, its trades could not be fetched ({exc})"
+    added = sum(1 for fill in fills if store.record_fill(row.bot, row.account, row.epoch, fill))
+    if not fills:
+        return f"; {filled - row.filled} filled meanwhile (the venue lists no trades for it)"
+    return f"; {filled - row.filled} filled meanwhile: {added} trade(s) journaled from the venue"
 
 
 async def _find_unknown(store: JournalStore, connectors: Mapping[str, "Connector"], report: RecoveryReport) -> None:
