@@ -29,6 +29,7 @@ async def _run_window(window) -> int:
     window.shutdown_finished.connect(closed.set)
     window.workspace.start()
     window.show()
+    await window.live.connect_saved(window.store)  # live accounts first: recovery asks their venues too
     await recover_at_start(window)  # after an unclean exit: the findings, Resume / Cancel orders
     # Everything built so far lives as long as the app: keep it out of the cyclic GC's
     # full collections, which otherwise cost ~40 ms of frame time every few minutes.
@@ -36,6 +37,7 @@ async def _run_window(window) -> int:
     gc.freeze()
     log.info("main window shown on %s", ", ".join(window.workspace.connectors))
     await closed.wait()
+    await window.live.close()  # live sockets closed before the event loop ends
     return 0
 
 

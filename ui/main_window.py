@@ -209,6 +209,9 @@ class MainWindow(QMainWindow):
         kill_all = QAction("Kill all bots (cancel every order)", self)
         kill_all.triggered.connect(self.kill_all)
         bots_menu.addAction(kill_all)
+        from ui.live_accounts import LiveAccounts
+
+        self.live = LiveAccounts(self)  # the Accounts menu: the rehearsal exchange, saved live accounts
 
     def layout_manager_reset(self) -> None:
         self.layout_manager.reset()

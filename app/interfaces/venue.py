@@ -114,6 +114,7 @@ class Connector(EventSource, ABC):
     name: str
     clock: Clock
     _connection: ConnectionState = ConnectionState.DOWN
+    is_live = False  # talks to an exchange over the network (sockets to close, money at stake)
 
     @property
     @abstractmethod

@@ -49,6 +49,8 @@ SEEN_TRADES_KEPT = 100_000
 
 
 class CcxtConnector(Connector):
+    is_live = True
+
     def __init__(self, name: str, exchange: Any, clock: Clock, *, symbols: list[str],
                  budget: RateBudget | None = None, resolve_delays_s: tuple[float, ...] = (0.2, 0.5, 1, 2, 5, 10),
                  use_websocket_orders: bool = False, read_only: bool = False) -> None:

@@ -158,3 +158,31 @@ def test_backtest_fields_follow_the_data_source(app_env):
     assert panel.seed.isEnabled() and not panel.files.isEnabled()
     panel.source.setCurrentIndex(panel.source.findData("replay"))
     assert panel.files.isEnabled() and not panel.seed.isEnabled()
+
+
+def test_the_rehearsal_exchange_joins_from_the_accounts_menu(app_env):
+    """Accounts → Start rehearsal exchange: a live account appears in the market selector
+    and the bots panel, its book fills, and it stops cleanly from the same menu."""
+    from app.wiring.live_accounts import REHEARSAL_ID
+
+    loop, workspace, window = app_env
+
+    async def scenario() -> None:
+        workspace.start()
+        window.show()
+        window.live.rehearsal_action.trigger()
+        await until(lambda: REHEARSAL_ID in workspace.connectors, 20, "the rehearsal account")
+        markets = [window.market.itemData(i) for i in range(window.market.count())]
+        assert (REHEARSAL_ID, "BTC/USDT") in markets
+        accounts = [window.bots_panel.account.itemText(i) for i in range(window.bots_panel.account.count())]
+        assert REHEARSAL_ID in accounts
+        book = workspace.connectors[REHEARSAL_ID].feed("BTC/USDT").book
+        await until(lambda: not book.is_stale and book.best_bid_ticks > 0, 10, "its book")
+        await until(lambda: window.live.rehearsal_action.isEnabled(), 5, "the menu ready")
+        assert window.live.rehearsal_action.text().startswith("Stop rehearsal")
+        window.live.rehearsal_action.trigger()
+        await until(lambda: REHEARSAL_ID not in workspace.connectors, 10, "the rehearsal account gone")
+        assert (REHEARSAL_ID, "BTC/USDT") not in [window.market.itemData(i) for i in range(window.market.count())]
+        await window.live.close()
+
+    loop.run_until_complete(scenario())
