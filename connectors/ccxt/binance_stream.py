@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -71,6 +72,7 @@ class BinanceStream:
         self.reconnects = 0
         self.connected = False
         self.errors = 0
+        self.latency_ms: float | None = None  # the last depth message's age when it arrived
         self._snapshot_task: asyncio.Task | None = None
         self.on_state: list = []  # callbacks(connected: bool, reason: str)
 
@@ -113,7 +115,9 @@ class BinanceStream:
             data = msg.data.encode() if isinstance(msg.data, str) else msg.data
             try:
                 if b"@depth" in data[:80]:
-                    first, last, prev, _e, sides, prices, qtys = parse_depth(data, self.price, self.qty)
+                    first, last, prev, event_ms, sides, prices, qtys = parse_depth(data, self.price, self.qty)
+                    if event_ms:  # exchange event time to our receipt (includes any clock offset)
+                        self.latency_ms = time.time() * 1000 - event_ms
                     status = feed.on_diff(first, last, prev, sides, prices, qtys)
                     if status == SyncStatus.BUFFERED or status == SyncStatus.GAP:
                         self._want_snapshot(session)

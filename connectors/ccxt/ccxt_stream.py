@@ -69,6 +69,7 @@ class CcxtStream:
         self.websocket = bool(exchange.has.get("watchOrderBook"))
         self.reconnects = 0
         self.connected = False
+        self.latency_ms: float | None = None
         self.on_state: list = []
         self._seen_trades: set = set()
 

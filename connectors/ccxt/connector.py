@@ -105,7 +105,8 @@ class CcxtConnector(Connector):
         streams = self._streams
         return {
             "state": self.connection_state.value,
-            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),  # REST order round trip
+            "ws_latency_ms": self._ws_latency(),
             "reconnects": self.reconnects + (streams.reconnects if streams else 0),
             "rate_budget_used": round(self.budget.used_fraction(self.clock.now_ns()), 3),
             "rate_limit": f"{self.budget.used_fraction(self.clock.now_ns()):.0%} of {self.budget.per_second:g}/s",
@@ -113,6 +114,10 @@ class CcxtConnector(Connector):
             "open_orders": len(self._open),
             "exchange": self.exchange.id,
         }
+
+    def _ws_latency(self) -> float | None:
+        values = [s.latency_ms for s in (self._streams.market if self._streams else ()) if s.latency_ms is not None]
+        return round(max(values), 1) if values else None
 
     # -- life cycle ---------------------------------------------------------------------------
     async def load_instruments(self) -> dict[str, Instrument]:
