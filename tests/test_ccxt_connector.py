@@ -176,3 +176,17 @@ def test_after_a_restart_our_orders_left_open_are_found_and_can_be_adopted() -> 
             finally:
                 await second.disconnect()
     asyncio.run(main())
+
+
+def test_orders_over_the_websocket_api() -> None:
+    async def body(conn, server, events):
+        conn.use_websocket_orders = True
+        book = conn.feed(SYMBOL).book
+        order = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
+        await until(lambda: order.status is OrderStatus.OPEN, 5, "the order open")
+        conn.cancel_order(order.client_order_id)
+        await until(lambda: order.status is OrderStatus.CANCELLED, 5, "the cancel")
+        market = conn.place_order(SYMBOL, Side.SELL, OrderType.MARKET, 100)
+        await until(lambda: market.status is OrderStatus.FILLED, 5, "the fill")
+        assert venue_orders(server) == []
+    run(body)

@@ -23,6 +23,8 @@ VENUE_SCHEMA = Schema(
         Field("exchange_account", "str",
               help="ccxt: the saved account to trade with (python main.py keys list); its keys stay in the "
                    "OS keyring."),
+        Field("websocket_orders", "bool", False,
+              help="ccxt: place and cancel over the exchange's websocket API where ccxt has it (else REST)."),
         Field("order_rate", "float", 10.0, minimum=0.1, maximum=1000, unit="orders/s",
               help="ccxt: our own budget of orders per second for this account (bursts of twice that); "
                    "orders beyond it are refused with the reason."),

@@ -40,14 +40,15 @@ def make_exchange(exchange_id: str, credentials, *, sandbox: bool = False, url: 
 
 
 def connector_for_account(account, credentials, symbols: list[str], *, order_rate: float = 10.0,
-                          read_only: bool = False):
+                          read_only: bool = False, websocket_orders: bool = False):
     """The connector of a saved account (exchange id, sandbox, url) for these markets."""
     from connectors.ccxt.connector import CcxtConnector
     from connectors.ccxt.rate_budget import RateBudget
 
     exchange = make_exchange(account.exchange_id, credentials, sandbox=account.sandbox, url=account.url)
     return CcxtConnector(account.id, exchange, RealClock(asyncio.get_running_loop()), symbols=list(symbols),
-                         budget=RateBudget(order_rate, max(1, int(order_rate * 2))), read_only=read_only)
+                         budget=RateBudget(order_rate, max(1, int(order_rate * 2))), read_only=read_only,
+                         use_websocket_orders=websocket_orders)
 
 
 def build_ccxt(request: VenueRequest) -> VenueBuild:
@@ -59,7 +60,8 @@ def build_ccxt(request: VenueRequest) -> VenueBuild:
         raise ConfigError(request.source, "symbol", "a live venue needs the symbol to trade (e.g. BTC/USDT)")
     try:
         connector = connector_for_account(account, credentials, [request.symbol],
-                                          order_rate=float(request.settings.get("order_rate") or 10.0))
+                                          order_rate=float(request.settings.get("order_rate") or 10.0),
+                                          websocket_orders=bool(request.settings.get("websocket_orders")))
     except ValueError as exc:
         raise ConfigError(request.source, "venue.exchange_account", str(exc)) from None
     where = f" at {account.url}" if account.url else (" (sandbox)" if account.sandbox else "")

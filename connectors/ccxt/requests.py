@@ -78,9 +78,13 @@ async def send_create(conn: "CcxtConnector", order: Order) -> None:
 
 
 async def send_cancel(conn: "CcxtConnector", order: Order) -> None:
+    ex = conn.exchange
+    params = {"origClientOrderId": order.client_order_id}
     try:
-        answer = await conn.exchange.cancel_order(order.exchange_order_id, order.symbol,
-                                                  {"origClientOrderId": order.client_order_id})
+        if conn.use_websocket_orders and ex.has.get("cancelOrderWs"):
+            answer = await ex.cancel_order_ws(order.exchange_order_id, order.symbol, params)
+        else:
+            answer = await ex.cancel_order(order.exchange_order_id, order.symbol, params)
     except asyncio.CancelledError:
         raise
     except ccxt.OrderNotFound as exc:
