@@ -190,3 +190,25 @@ def test_orders_over_the_websocket_api() -> None:
         await until(lambda: market.status is OrderStatus.FILLED, 5, "the fill")
         assert venue_orders(server) == []
     run(body)
+
+
+@pytest.mark.parametrize("market_data", ["ccxt", "poll"])
+def test_other_exchanges_market_data_through_ccxt_streams_or_rest_polling(market_data) -> None:
+    """Exchanges outside the Binance family get their book from ccxt's watch_order_book, or
+    from REST polling where ccxt has no websocket: the same feed, quoting on it works."""
+    async def main():
+        async with ccxt_venue() as conn:
+            conn.market_data = market_data
+            events: list = []
+            conn.add_listener(events.append)
+            await conn.connect()
+            feed = conn.feed(SYMBOL)
+            await until(lambda: not feed.book.is_stale and feed.book.best_bid_ticks > 0, 15, "a book")
+            assert 0 < feed.book.best_bid_ticks < feed.book.best_ask_ticks
+            stream = conn._streams.market[0]
+            assert type(stream).__name__ == "CcxtStream" and stream.websocket is (market_data == "ccxt")
+            order = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, feed.book.best_bid_ticks - 40_000)
+            await until(lambda: order.status is OrderStatus.OPEN, 5, "the order open")
+            conn.cancel_order(order.client_order_id)
+            await until(lambda: order.status is OrderStatus.CANCELLED, 5, "the cancel")
+    asyncio.run(main())

@@ -60,13 +60,13 @@ class CcxtStream:
     """watch_order_book + watch_trades, or REST polling, for one market."""
 
     def __init__(self, feed: CcxtFeed, exchange, symbol: str, *, poll_s: float = 1.0,
-                 backoff_s: tuple[float, float] = (0.5, 30.0)) -> None:
+                 backoff_s: tuple[float, float] = (0.5, 30.0), websocket: bool = True) -> None:
         self.feed = feed
         self.exchange = exchange
         self.symbol = symbol
         self.poll_s = poll_s
         self.backoff_s = backoff_s
-        self.websocket = bool(exchange.has.get("watchOrderBook"))
+        self.websocket = websocket and bool(exchange.has.get("watchOrderBook"))
         self.reconnects = 0
         self.connected = False
         self.latency_ms: float | None = None

@@ -53,7 +53,7 @@ class CcxtConnector(Connector):
 
     def __init__(self, name: str, exchange: Any, clock: Clock, *, symbols: list[str],
                  budget: RateBudget | None = None, resolve_delays_s: tuple[float, ...] = (0.2, 0.5, 1, 2, 5, 10),
-                 use_websocket_orders: bool = False, read_only: bool = False) -> None:
+                 use_websocket_orders: bool = False, read_only: bool = False, market_data: str = "raw") -> None:
         super().__init__()
         self.name = name
         self.exchange = exchange
@@ -63,6 +63,11 @@ class CcxtConnector(Connector):
         self.resolve_delays_s = resolve_delays_s
         self.use_websocket_orders = use_websocket_orders
         self.read_only = read_only  # a key for balances and checks only: every order is refused
+        # "raw": Binance's diff stream into our book where the exchange is Binance-family,
+        # ccxt's watch_order_book elsewhere; "ccxt": watch_order_book always; "poll": REST.
+        if market_data not in ("raw", "ccxt", "poll"):
+            raise ValueError(f"market_data must be raw, ccxt or poll, got {market_data!r}")
+        self.market_data = market_data
         self._instruments: dict[str, Instrument] = {}
         self._feeds: dict[str, CcxtFeed] = {}
         self._balances: dict[str, Balance] = {}

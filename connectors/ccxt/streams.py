@@ -39,10 +39,11 @@ class StreamSet:
         for symbol in conn.instruments:
             feed = conn.feed(symbol)
             market = ex.markets[symbol]
-            if ex.id in BINANCE_FAMILY or getattr(ex, "family", "") == "binance":
+            if conn.market_data == "raw" and ex.id in BINANCE_FAMILY:
                 stream = BinanceStream(feed, binance_endpoints(ex, market), market["id"], backoff_s=backoff_s)
             else:
-                stream = CcxtStream(feed, ex, symbol, poll_s=poll_s, backoff_s=backoff_s)
+                stream = CcxtStream(feed, ex, symbol, poll_s=poll_s, backoff_s=backoff_s,
+                                    websocket=conn.market_data != "poll")
             stream.on_state.append(conn.stream_state)
             self.market.append(stream)
 
