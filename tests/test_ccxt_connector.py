@@ -75,6 +75,10 @@ def test_a_refused_or_never_arrived_order_ends_with_the_reason() -> None:
         limited = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
         await until(lambda: limited.status.is_done, 5, "the refusal")
         assert limited.status is OrderStatus.REJECTED and "rate limited" in limited.reason
+        # the 429 asked for a pause: new orders are held back meanwhile, not sent into a ban
+        held = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
+        assert held.status is OrderStatus.REJECTED and "no orders for another" in held.reason
+        await asyncio.sleep((conn.cooldown_until_ns - conn.clock.now_ns()) / 1e9 + 0.05)
         server.faults.force("http5xx", count=1)
         lost = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 100, book.best_bid_ticks - 40_000)
         await until(lambda: lost.status.is_done, 10, "the failure known")

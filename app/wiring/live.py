@@ -43,7 +43,7 @@ async def open_venue(config: BotConfig) -> VenueBuild:
     venue = build_venue(venue_request(config, simulated=False))
     if venue.needs_connect:
         try:
-            await venue.connector.connect()
+            await connect_patiently(venue)
         except Exception as exc:  # noqa: BLE001 - one line for the user, the details in the log
             import logging
 
@@ -52,6 +52,33 @@ async def open_venue(config: BotConfig) -> VenueBuild:
             raise ConfigError(config.source, "venue", f"cannot connect to {venue.label}: {type(exc).__name__}: "
                                                       f"{exc}") from None
     return venue
+
+
+CONNECT_PATIENCE_S = 120.0
+
+
+async def connect_patiently(venue: VenueBuild, patience_s: float = CONNECT_PATIENCE_S) -> None:
+    """Connects, retrying what the network or the exchange's rate limits make fail (with
+    jittered backoff, for up to `patience_s`): a bot restarted after a crash must not give up
+    because the exchange was briefly unreachable. Anything else (keys, symbols) fails at once."""
+    import asyncio
+    import logging
+    import random
+
+    import ccxt
+
+    deadline = asyncio.get_running_loop().time() + patience_s
+    delay = 0.5
+    while True:
+        try:
+            await venue.connector.connect()
+            return
+        except (ccxt.NetworkError, ccxt.RateLimitExceeded, ccxt.DDoSProtection, OSError) as exc:
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            logging.getLogger(__name__).warning("%s: connect failed (%s); retrying in %.1f s", venue.label, exc, delay)
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(15.0, delay * 2)
 
 
 async def _close_quietly(venue: VenueBuild) -> None:

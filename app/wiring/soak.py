@@ -104,7 +104,7 @@ def _configure(work: Path, env: dict[str, str], url: str) -> Path:
         "venue: {kind: ccxt, exchange_account: soak, order_rate: 20}\n"
         "symbol: BTC/USDT\n"
         "strategy: {name: simple_quoter, params: {order_amount: 0.002, bid_spread_bps: 0, ask_spread_bps: 0,\n"
-        "  order_levels: 2, level_step_bps: 0.5, refresh_seconds: 3, refresh_tolerance_bps: 0.2}}\n")
+        "  order_levels: 2, level_step_bps: 0.5, refresh_seconds: 2, refresh_tolerance_bps: 0.2}}\n")
     return config
 
 
@@ -121,11 +121,13 @@ def _force(url: str, kind: str) -> None:
         pass
 
 
-def _injected(url: str) -> int:
+def _injected(url: str) -> dict[str, int]:
+    """Faults that fired so far, by kind (a forced fault waits for its chance: an order, a
+    cancel, a request, a message)."""
     with urllib.request.urlopen(f"{url}/colibri/faults", timeout=5) as response:
         data = json.loads(response.read())
     counts = data.get("injected", data)
-    return sum(int(v) for k, v in counts.items() if k in KINDS)
+    return {k: int(v) for k, v in counts.items() if k in KINDS}
 
 
 def run_soak(*, faults: int, kills: int, seed: int, minutes: float, work_dir: Path | None = None,
@@ -162,6 +164,11 @@ def run_soak(*, faults: int, kills: int, seed: int, minutes: float, work_dir: Pa
         remaining = start + total - time.monotonic()
         if remaining > 0:
             time.sleep(remaining)
+        # Every forced fault waits for its chance (a cancel, an order, a message): let the
+        # bot trade on until all have fired, for at most half the run again.
+        deadline = time.monotonic() + max(30.0, total / 2)
+        while sum(_injected(url).values()) < faults and time.monotonic() < deadline and bot.poll() is None:
+            time.sleep(1.0)
         bot.send_signal(signal.SIGTERM)  # the normal end: every order cancelled
         try:
             bot.wait(timeout=120)
@@ -169,7 +176,9 @@ def run_soak(*, faults: int, kills: int, seed: int, minutes: float, work_dir: Pa
             bot.kill()
             result.details.append("the bot did not stop within 120 s of SIGTERM")
         time.sleep(1.0)  # the exchange writes its last reports
-        result.faults = _injected(url)
+        fired = _injected(url)
+        result.faults = sum(fired.values())
+        out.write("  faults fired by kind: " + ", ".join(f"{k} {v}" for k, v in fired.items()) + "\n")
         _compare(work, result)
     finally:
         if bot is not None and bot.poll() is None:

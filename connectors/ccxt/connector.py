@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -82,6 +83,7 @@ class CcxtConnector(Connector):
         self._tasks: set[asyncio.Task] = set()
         self._resolving: set[str] = set()
         self.latency_ms: float | None = None
+        self.cooldown_until_ns = 0  # the exchange said "too many requests": no orders until then
         self.reconnects = 0
         self.unclaimed: list[dict] = []  # open orders on the venue we do not know (reconciliation)
         self._streams = None  # connectors.ccxt.streams.StreamSet, made at connect
@@ -140,10 +142,17 @@ class CcxtConnector(Connector):
         from connectors.ccxt.streams import StreamSet
 
         self._set_connection(ConnectionState.CONNECTING)
-        await self.load_instruments()
-        self._streams = StreamSet(self)
-        self._streams.start()
-        await self.reconcile()
+        try:
+            await self.load_instruments()
+            self._streams = StreamSet(self)
+            self._streams.start()
+            await self.reconcile()
+        except BaseException:
+            if self._streams is not None:  # a failed attempt leaves nothing running behind it
+                await self._streams.stop()
+                self._streams = None
+            self._set_connection(ConnectionState.DOWN, "connect failed")
+            raise
         self._set_connection(ConnectionState.LIVE)
 
     async def disconnect(self) -> None:
@@ -217,9 +226,24 @@ class CcxtConnector(Connector):
         reason = check_order(inst, order.type, order.amount_lots, order.price_ticks)
         if reason is not None:
             return reason
+        if now < self.cooldown_until_ns:
+            return (f"rate limited by the exchange: no orders for another "
+                    f"{(self.cooldown_until_ns - now) / 1e9:.1f} s")
         if not self.budget.try_spend(now):
             return f"order rate budget exceeded ({self.budget.per_second:g} orders/s, burst {self.budget.burst})"
         return None
+
+    def note_rate_limit(self, exc: BaseException) -> None:
+        """A 429 or 418 from the exchange: hold new orders back as long as it asks (a ban
+        names its end; a 429 gets a second) instead of hammering it into a longer ban."""
+        import re
+
+        now = self.clock.now_ns()
+        until = re.search(r"banned until (\d{13})", str(exc))
+        pause_ns = int(until.group(1)) * 1_000_000 - time.time_ns() if until else 1_000_000_000
+        self.cooldown_until_ns = max(self.cooldown_until_ns, now + max(pause_ns, 1_000_000_000))
+        log.warning("%s: rate limited by the exchange; no new orders for %.1f s", self.name,
+                    (self.cooldown_until_ns - now) / 1e9)
 
     def cancel_order(self, client_order_id: str) -> None:
         order = self._orders.get(client_order_id)

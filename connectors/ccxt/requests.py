@@ -52,6 +52,8 @@ async def send_create(conn: "CcxtConnector", order: Order) -> None:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - every outcome is an order state
+        if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+            conn.note_rate_limit(exc)
         error = classify(exc)
         if order.status is not OrderStatus.PENDING_CREATE:
             return  # the user stream already told how it went (open, filled, cancelled)
@@ -93,6 +95,8 @@ async def send_cancel(conn: "CcxtConnector", order: Order) -> None:
         await resolve(conn, order)
         return
     except Exception as exc:  # noqa: BLE001
+        if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+            conn.note_rate_limit(exc)
         error = classify(exc)
         if order.status is not OrderStatus.PENDING_CANCEL:
             return  # the user stream already told how it ended

@@ -168,12 +168,30 @@ async def recover(store: JournalStore, connectors: Mapping[str, "Connector"]) ->
     return report
 
 
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""A venue that fails a query (a timeout, a 5xx, a rate limit) is asked again after these
+pauses before recovery reports the order unresolved: one bad answer must not leave an
+order unknown for the whole run."""
+
+
+async def _asked(ask):  # noqa: ANN001, ANN202 - a zero-argument coroutine function
+    import asyncio
+
+    for delay in (*RETRY_DELAYS_S, None):
+        try:
+            return await ask()
+        except Exception:
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
+
+
 async def _open_on_venue(connector: "Connector", account: str,
                          listed: dict[str, dict[str, Order] | None]) -> dict[str, Order]:
     """The venue's open orders by client id (asked once per account; {} if it cannot say)."""
     if account not in listed:
         try:
-            listed[account] = {o.client_order_id: o for o in await connector.query_open_orders()}
+            listed[account] = {o.client_order_id: o for o in await _asked(connector.query_open_orders)}
         except Exception:  # reported by _find_unknown, which asks again
             listed[account] = None
     return listed[account] or {}
@@ -190,8 +208,8 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
         finding(None, "left", f"account {row.account} is not open in this run")
         return
     try:
-        venue = await connector.query_order(row.client_order_id, row.symbol)
-    except Exception as exc:  # a network error, a venue fault: say so, change nothing
+        venue = await _asked(lambda: connector.query_order(row.client_order_id, row.symbol))
+    except Exception as exc:  # the venue could not answer after retries: say so, change nothing
         finding(None, "unresolved", f"{type(exc).__name__}: {exc}")
         report.problems.append(f"{row.account} could not be asked about {row.client_order_id} ({exc})")
         return
@@ -248,7 +266,7 @@ async def _find_unknown(store: JournalStore, connectors: Mapping[str, "Connector
         if connector is None:
             continue
         try:
-            open_now = await connector.query_open_orders()
+            open_now = await _asked(connector.query_open_orders)
         except Exception as exc:
             report.problems.append(f"{account} could not list its open orders ({exc})")
             continue
