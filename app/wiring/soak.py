@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("drop_ws", "reorder", "skip_depth", "http429", "http418", "http5xx", "timeout",
          "lose_order_response", "lose_cancel_response")
+REST_KINDS = frozenset({"http429", "http418", "http5xx", "timeout", "lose_order_response", "lose_cancel_response"})
 KEY, SECRET = "soakkey0123456789abcdef", "soaksecret0123456789abcdef0123"
 PASSPHRASE = "soak-keystore-passphrase"
 
@@ -108,10 +109,10 @@ def _configure(work: Path, env: dict[str, str], url: str) -> Path:
     return config
 
 
-def _start_bot(work: Path, env: dict[str, str], config: Path, seconds: float, n: int) -> subprocess.Popen:
+def _start_bot(work: Path, env: dict[str, str], config: Path, n: int) -> subprocess.Popen:
+    """The bot runs until the soak stops it (SIGTERM: orders cancelled) or kills it."""
     return subprocess.Popen(
-        _main("run", "--config", str(config), "--journal", str(work / "journal.sqlite"), "--on-restart", "resume",
-              "--duration", f"{max(seconds, 1):.1f}"),
+        _main("run", "--config", str(config), "--journal", str(work / "journal.sqlite"), "--on-restart", "resume"),
         env=env, stdout=open(work / f"bot-{n}.log", "w"), stderr=subprocess.STDOUT)
 
 
@@ -119,6 +120,12 @@ def _force(url: str, kind: str) -> None:
     request = urllib.request.Request(f"{url}/colibri/faults?kind={kind}&count=1", method="POST", data=b"")
     with urllib.request.urlopen(request, timeout=5):
         pass
+
+
+def _rest_pending(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/colibri/faults", timeout=5) as response:
+        pending = json.loads(response.read()).get("forced_pending", {})
+    return any(kind in REST_KINDS and count for kind, count in pending.items())
 
 
 def _injected(url: str) -> dict[str, int]:
@@ -148,27 +155,36 @@ def run_soak(*, faults: int, kills: int, seed: int, minutes: float, work_dir: Pa
         out.write(f"soak: {faults} faults, {kills} kills over {total:.0f} s; exchange {url}; work dir {work}\n")
         out.flush()
         runs = 0
-        bot = _start_bot(work, env, config, total, runs)
-        for at, what, kind in plan:
-            delay = start + at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            if what == "fault":
-                _force(url, kind)
-            else:
-                bot.send_signal(signal.SIGKILL)
-                bot.wait()
-                result.kills += 1
+        bot = _start_bot(work, env, config, runs)
+        # REST faults wait for a request to fire on and are checked in a fixed order by the
+        # server, so they are forced one at a time (the next once the last has fired):
+        # piled up, the first kinds would take every request and starve the order faults.
+        deferred: list[str] = []
+        deadline = start + total + max(30.0, total / 2)
+        while True:
+            now = time.monotonic() - start
+            while plan and plan[0][0] <= now:
+                _at, what, kind = plan.pop(0)
+                if what == "kill":
+                    bot.send_signal(signal.SIGKILL)
+                    bot.wait()
+                    result.kills += 1
+                    runs += 1
+                    bot = _start_bot(work, env, config, runs)
+                elif kind in REST_KINDS:
+                    deferred.append(kind)
+                else:
+                    _force(url, kind)
+            if deferred and not _rest_pending(url):
+                _force(url, deferred.pop(0))
+            if not plan and now >= total and (
+                    (not deferred and sum(_injected(url).values()) >= faults) or time.monotonic() > deadline):
+                break
+            if bot.poll() is not None:  # a run that ended by itself (an error) restarts, as a supervisor would
+                result.details.append(f"run {runs} ended by itself with status {bot.returncode} (see bot-{runs}.log)")
                 runs += 1
-                bot = _start_bot(work, env, config, total - (time.monotonic() - start), runs)
-        remaining = start + total - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
-        # Every forced fault waits for its chance (a cancel, an order, a message): let the
-        # bot trade on until all have fired, for at most half the run again.
-        deadline = time.monotonic() + max(30.0, total / 2)
-        while sum(_injected(url).values()) < faults and time.monotonic() < deadline and bot.poll() is None:
-            time.sleep(1.0)
+                bot = _start_bot(work, env, config, runs)
+            time.sleep(0.25)
         bot.send_signal(signal.SIGTERM)  # the normal end: every order cancelled
         try:
             bot.wait(timeout=120)
