@@ -138,7 +138,8 @@ def _injected(url: str) -> dict[str, int]:
 
 
 def run_soak(*, faults: int, kills: int, seed: int, minutes: float, work_dir: Path | None = None,
-             out=sys.stdout) -> SoakResult:  # noqa: ANN001
+             out=None) -> SoakResult:  # noqa: ANN001 - a text stream; sys.stdout (as it is at call time) by default
+    out = out or sys.stdout
     rng = random.Random(seed)
     work = Path(work_dir or tempfile.mkdtemp(prefix="colibri-soak-"))
     work.mkdir(parents=True, exist_ok=True)
