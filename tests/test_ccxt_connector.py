@@ -216,3 +216,24 @@ def test_other_exchanges_market_data_through_ccxt_streams_or_rest_polling(market
             conn.cancel_order(order.client_order_id)
             await until(lambda: order.status is OrderStatus.CANCELLED, 5, "the cancel")
     asyncio.run(main())
+
+
+def test_a_stopping_bot_cancels_again_an_order_whose_cancel_never_took() -> None:
+    """The stop's cancel meets a 503 before the exchange processed it: the order goes
+    UNKNOWN, the query finds it still open, and the stopping bot sends the cancel again."""
+    from app.engine.bot import Bot, BotState
+    from strategies.simple_quoter import SimpleQuoter
+
+    async def body(conn, server, events):
+        bot = Bot("stopper", conn, SYMBOL, SimpleQuoter({"order_amount": "0.01", "bid_spread_bps": "20",
+                                                         "ask_spread_bps": "20", "order_levels": 1}))
+        bot.start()
+        await until(lambda: len(bot.open_orders()) == 2 and all(o.status is OrderStatus.OPEN
+                                                                for o in bot.open_orders()), 10, "two quotes")
+        server.faults.force("http5xx", count=1)  # the first cancel dies before the exchange sees it
+        stopped = asyncio.Event()
+        bot.stop(stopped.set)
+        await asyncio.wait_for(stopped.wait(), 20)
+        assert bot.state is BotState.STOPPED and bot.open_orders() == [] and venue_orders(server) == []
+        assert server.faults.injected["http5xx"] == 1
+    run(body)

@@ -300,6 +300,10 @@ class Bot:
             self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:
             self._maybe_finish()
+        elif self.state is BotState.STOPPING and order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+            # Open again while stopping: a cancel that never took (its answer lost, the venue
+            # says the order still rests) or an order that arrived after the first round.
+            self.orders.cancel_order(order.client_order_id)
         if order.status.is_done:
             self.orders.forget(order.client_order_id)
 

@@ -17,6 +17,7 @@ from app.engine.report import build_report
 from app.wiring.session import Session, build_session
 
 _NS = 1_000_000_000
+LIVE_STOP_TIMEOUT_S = 60.0
 
 
 def status_line(session: Session) -> str:
@@ -280,10 +281,13 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
         out.flush()
         stopped = asyncio.Event()
         session.bot.stop(stopped.set)
+        # A live venue may need a lost cancel answer resolved (a timeout, then a query) and the
+        # cancel sent again: it gets a minute, a simulated venue the given time.
+        stop_wait = max(stop_timeout_s, LIVE_STOP_TIMEOUT_S) if venue.needs_connect else stop_timeout_s
         try:
-            await asyncio.wait_for(stopped.wait(), stop_timeout_s)
+            await asyncio.wait_for(stopped.wait(), stop_wait)
         except asyncio.TimeoutError:
-            out.write(f"warning: {len(session.bot.open_orders())} orders still open after {stop_timeout_s} s\n")
+            out.write(f"warning: {len(session.bot.open_orders())} orders still open after {stop_wait:g} s\n")
         report = build_report(session.bot, venue=session.venue_label, mode="real time")
         if recovery is not None:
             report["recovery"] = recovery.as_dict()
