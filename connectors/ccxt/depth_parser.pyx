@@ -87,39 +87,56 @@ cdef inline int64_t _int_at(const unsigned char* s, Py_ssize_t n, Py_ssize_t i) 
 
 
 cdef inline int64_t _decimal(const unsigned char* s, Py_ssize_t a, Py_ssize_t b, Grid grid) except -1:
-    """The decimal string s[a:b] (no quotes) as a whole number of grid steps."""
+    """The decimal string s[a:b] (no quotes) as a whole number of grid steps.
+
+    Three tight loops (whole part, the grid's decimals, the excess digits) instead of one
+    loop testing every character for every case: this is the parser's inner loop."""
     cdef int64_t units = 0
-    cdef int frac = -1  # digits after the point, -1 before the point
+    cdef Py_ssize_t i = a
+    cdef unsigned int d
+    cdef int frac = 0
+    cdef int decimals = grid.decimals
     cdef int first_excess = -1  # the first digit beyond the grid's decimals, -1 if none
     cdef bint more_excess = False  # a non-zero digit after that one
-    cdef Py_ssize_t i
-    cdef unsigned char c
-    for i in range(a, b):
-        c = s[i]
-        if c == 46:  # '.'
-            if frac >= 0:
-                raise ValueError("two decimal points")
-            frac = 0
-        elif 48 <= c <= 57:
-            if frac >= grid.decimals:
-                if first_excess < 0:
-                    first_excess = c - 48
-                elif c != 48:
-                    more_excess = True
-            else:
-                units = units * 10 + (c - 48)
-                if frac >= 0:
-                    frac += 1
-        else:
+    while i < b:
+        d = s[i] - 48
+        if d > 9:
+            break
+        units = units * 10 + d
+        i += 1
+    if i == a:
+        raise ValueError(f"{bytes(s[a:b]).decode(errors='replace')!r} is not a plain decimal")
+    if i < b:
+        if s[i] != 46:  # '.'
             raise ValueError(f"{bytes(s[a:b]).decode(errors='replace')!r} is not a plain decimal")
-    if frac < 0:
-        frac = 0
-    while frac < grid.decimals:
+        i += 1
+        while i < b and frac < decimals:
+            d = s[i] - 48
+            if d > 9:
+                raise ValueError(f"{bytes(s[a:b]).decode(errors='replace')!r} is not a plain decimal")
+            units = units * 10 + d
+            frac += 1
+            i += 1
+        if i < b:
+            first_excess = s[i] - 48
+            if <unsigned int>first_excess > 9:
+                raise ValueError(f"{bytes(s[a:b]).decode(errors='replace')!r} is not a plain decimal")
+            i += 1
+            while i < b:
+                d = s[i] - 48
+                if d > 9:
+                    raise ValueError(f"{bytes(s[a:b]).decode(errors='replace')!r} is not a plain decimal")
+                if d:
+                    more_excess = True
+                i += 1
+    while frac < decimals:
         units *= 10
         frac += 1
     cdef bint finer = first_excess > 0 or more_excess
     if finer and not grid.rounding:
         raise ValueError(f"{bytes(s[a:b]).decode()} is finer than the step")
+    if grid.multiple == 1 and not finer:
+        return units
     cdef int64_t steps = units // grid.multiple
     cdef int64_t rest = units - steps * grid.multiple
     if rest or finer:
