@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from app.markets.registry import OVERRIDE_FIELDS
 from app.config.schema import INT64_MAX, ConfigError, Field, Schema, show
 from strategies.registry import STRATEGIES
 
@@ -69,19 +70,8 @@ INSTRUMENT_SCHEMA = Schema(
 user wants others. Only the given keys are kept; what consumes them (CLI flags, then this
 section, then the exchange's metadata, then what a recording implies) is the registry's."""
 
-INSTRUMENT_FIELDS = {
-    "tick": "tick_size",
-    "lot": "lot_size",
-    "min_notional": "min_notional",
-    "contract_size": "contract_size",
-    "maker_fee": "maker_fee",
-    "taker_fee": "taker_fee",
-    "kind": "kind",
-    "base": "base",
-    "quote": "quote",
-    "settle": "settle",
-}
-"""Config key -> app.domain.instrument.Instrument field name."""
+INSTRUMENT_FIELDS = OVERRIDE_FIELDS
+"""Config key -> app.domain.instrument.Instrument field name (the registry's one table)."""
 
 
 def parse_instrument(raw: Any, source: str, prefix: str = "instrument.") -> dict[str, Any]:

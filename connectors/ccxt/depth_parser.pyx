@@ -182,18 +182,23 @@ cdef Py_ssize_t _levels(const unsigned char* s, Py_ssize_t n, Py_ssize_t i, int 
     raise ValueError("unterminated level list")
 
 
+cdef tuple _level_arrays(Py_ssize_t n):
+    """(sides, prices, qtys) arrays big enough for any message of n bytes: a level takes at
+    least 9 bytes (["1","1"]), so n // 9 + 1 levels, allocated once, no counting pass."""
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n // 9 + 1
+    return (cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT8, 0), cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0),
+            cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0))
+
+
 def parse_depth(bytes message, Grid price, Grid qty):
     """(first_id U, last_id u, prev_id pu or -1, event ms E or 0, sides, prices, qtys) of a
     Binance diff-depth message, raw or wrapped in a combined-stream envelope. ValueError on
     anything malformed or off the grid."""
     cdef const unsigned char* s = message
     cdef Py_ssize_t n = len(message)
-    cdef Py_ssize_t cap = n // 9 + 1  # a level takes at least 9 bytes: ["1","1"]
-    cdef cnp.npy_intp dims[1]
-    dims[0] = cap
-    cdef cnp.ndarray sides = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT8, 0)
-    cdef cnp.ndarray prices = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0)
-    cdef cnp.ndarray qtys = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0)
+    cdef cnp.ndarray sides, prices, qtys
+    sides, prices, qtys = _level_arrays(n)
     cdef cnp.int8_t* sv = <cnp.int8_t*>cnp.PyArray_DATA(sides)
     cdef int64_t* pv = <int64_t*>cnp.PyArray_DATA(prices)
     cdef int64_t* qv = <int64_t*>cnp.PyArray_DATA(qtys)
@@ -246,12 +251,8 @@ def parse_snapshot(bytes message, Grid price, Grid qty):
     ({"lastUpdateId":..,"bids":[..],"asks":[..]}), exact, as int64 arrays."""
     cdef const unsigned char* s = message
     cdef Py_ssize_t n = len(message)
-    cdef Py_ssize_t cap = n // 9 + 1  # a level takes at least 9 bytes: ["1","1"]
-    cdef cnp.npy_intp dims[1]
-    dims[0] = cap
-    cdef cnp.ndarray sides = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT8, 0)
-    cdef cnp.ndarray prices = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0)
-    cdef cnp.ndarray qtys = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT64, 0)
+    cdef cnp.ndarray sides, prices, qtys
+    sides, prices, qtys = _level_arrays(n)
     cdef cnp.int8_t* sv = <cnp.int8_t*>cnp.PyArray_DATA(sides)
     cdef int64_t* pv = <int64_t*>cnp.PyArray_DATA(prices)
     cdef int64_t* qv = <int64_t*>cnp.PyArray_DATA(qtys)
