@@ -77,6 +77,18 @@ def _decimals(text: object) -> int:
     return len(frac)
 
 
+def _levels_decimals(*sides: object) -> tuple[int, int, int]:
+    """(finest price decimals, finest quantity decimals, levels) of [[price, qty], ...] lists."""
+    price_dec, qty_dec, count = 0, -1, 0
+    for levels in sides:
+        for level in levels or ():  # type: ignore[union-attr]
+            if isinstance(level, list) and len(level) >= 2:
+                price_dec = max(price_dec, _decimals(level[0]))
+                qty_dec = max(qty_dec, _decimals(level[1]))
+                count += 1
+    return price_dec, qty_dec, count
+
+
 @dataclass
 class InferredRules:
     market: str  # spot | usdm | coinm
@@ -125,13 +137,10 @@ def infer_rules(
         if "lastUpdateId" in msg:
             if ident is None and isinstance(msg.get("symbol"), str):
                 ident = msg["symbol"].upper()
-            for key in ("bids", "asks"):
-                for level in msg.get(key) or ():
-                    if isinstance(level, list) and len(level) >= 2:
-                        price_dec = max(price_dec, _decimals(level[0]))
-                        level_qty_dec = max(level_qty_dec, _decimals(level[1]))
-                        prices += 1
-                        level_qtys += 1
+            p_dec, q_dec, n = _levels_decimals(msg.get("bids"), msg.get("asks"))
+            price_dec, level_qty_dec = max(price_dec, p_dec), max(level_qty_dec, q_dec)
+            prices += n
+            level_qtys += n
             continue
         stream, data = msg.get("stream"), msg.get("data")
         if not isinstance(stream, str) or not isinstance(data, dict):
@@ -142,13 +151,10 @@ def infer_rules(
         if ident is None:
             ident = str(data.get("s") or stream.split("@")[0]).upper()
         if kind == "depth":
-            for key in ("b", "a"):
-                for level in data.get(key) or ():
-                    if isinstance(level, list) and len(level) >= 2:
-                        price_dec = max(price_dec, _decimals(level[0]))
-                        level_qty_dec = max(level_qty_dec, _decimals(level[1]))
-                        prices += 1
-                        level_qtys += 1
+            p_dec, q_dec, n = _levels_decimals(data.get("b"), data.get("a"))
+            price_dec, level_qty_dec = max(price_dec, p_dec), max(level_qty_dec, q_dec)
+            prices += n
+            level_qtys += n
         elif kind in ("trade", "aggTrade"):
             price_dec = max(price_dec, _decimals(data.get("p")))
             strict_qty_dec = max(strict_qty_dec, _decimals(data.get("q")))

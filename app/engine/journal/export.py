@@ -13,13 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 from app.engine.journal.schema import JournalError
 from app.engine.journal.store import JournalStore
+from app.engine.report import write_text_atomic
 
 FORMATS = ("jsonl", "csv")
 FIRST_COLUMNS = ("wall_ns", "kind", "bot", "ts_ns")
@@ -43,7 +42,7 @@ def export_journal(journal: str | Path, out: str | Path, *, fmt: str = "jsonl", 
     finally:
         store.close()
     text = to_jsonl(records) if fmt == "jsonl" else to_csv(records)
-    _write_atomic(out, text)
+    write_text_atomic(out, text)
     return len(records)
 
 
@@ -78,17 +77,3 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
     """The rows of a CSV export, each without its empty cells (fields the record lacked)."""
     with open(path, newline="", encoding="utf-8") as handle:
         return [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
