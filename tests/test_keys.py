@@ -8,7 +8,6 @@ test` runs them inside dbus-run-session with an unlocked gnome-keyring.
 from __future__ import annotations
 
 import asyncio
-import importlib.machinery
 import io
 import json
 import logging
@@ -30,7 +29,7 @@ from app import keystore, redact
 from app.account_check import CheckStatus, Reason, check_account, classify
 from app.accounts import SERVICE, AccountError, AccountStore, Credentials, ReadOnlyAccountError, SecretStoreError
 from app.cli import main as cli_main
-from app.exchange_url import normalize_url, point_exchange_at, rewrite_urls
+from app.exchange_url import normalize_url, point_exchange_at
 from app.keystore import EncryptedFileKeyring, KeystoreUnavailable, WrongPassphrase, check_system_backend
 from tests.keyring_support import MemoryKeyring
 
@@ -167,11 +166,11 @@ def test_url_is_validated_normalised_and_stored(memory_keyring):
     assert normalize_url("https://LOCALHOST") == "https://localhost"
 
 
-def test_rewrite_urls_for_a_local_binance_server():
+def test_pointing_an_exchange_at_a_local_binance_server():
     import ccxt.pro
 
     exchange = ccxt.pro.binance()
-    rewrite_urls(exchange, "http://127.0.0.1:5555")
+    point_exchange_at(exchange, "http://127.0.0.1:5555")
     api = exchange.urls["api"]
     assert api["public"] == "http://127.0.0.1:5555/api/v3" and api["private"] == "http://127.0.0.1:5555/api/v3"
     ws = api["ws"]
@@ -188,23 +187,6 @@ def test_rewrite_urls_for_a_local_binance_server():
     asyncio.run(exchange.close())
 
 
-def test_project_helper_is_used_when_present(monkeypatch):
-    calls = []
-    package = types.ModuleType("connectors.local_exchange")
-    package.__path__ = []
-    package.__spec__ = importlib.machinery.ModuleSpec("connectors.local_exchange", None, is_package=True)
-    client = types.ModuleType("connectors.local_exchange.ccxt_client")
-    client.__spec__ = importlib.machinery.ModuleSpec("connectors.local_exchange.ccxt_client", None)
-    client.point_ccxt_at = lambda exchange, base_url: calls.append((exchange, base_url))
-    monkeypatch.setitem(sys.modules, "connectors.local_exchange", package)
-    monkeypatch.setitem(sys.modules, "connectors.local_exchange.ccxt_client", client)
-    exchange = types.SimpleNamespace(id="binance", urls={"api": {"public": "https://api.binance.com/api/v3"}})
-    point_exchange_at(exchange, "http://127.0.0.1:7")
-    assert calls == [(exchange, "http://127.0.0.1:7")]
-    assert exchange.urls["api"]["public"] == "https://api.binance.com/api/v3", "the helper, not the fallback"
-
-
-# -- check verdicts -------------------------------------------------------------------------------
 def test_check_reasons_are_named_and_redacted():
     import ccxt
 
