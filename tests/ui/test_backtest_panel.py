@@ -75,6 +75,7 @@ def test_broken_pool_is_replaced(qtbot, panel, tmp_path) -> None:
     """A worker that dies (not an exception: the process is gone) breaks the pool; the
     panel says so in one line and the next run gets a new worker."""
     import concurrent.futures as futures
+    import concurrent.futures.process  # noqa: F401 - a lazy submodule: loaded here, not by an earlier test
 
     class Dead(futures.Future):
         def __init__(self) -> None:
