@@ -1,7 +1,9 @@
 """What a strategy is, and what it may touch.
 
-A strategy sees one market (feed + book) and one trading connector through a
-StrategyContext, reacts to each event at once (no polling tick) and to its own timers
+A strategy declares the market roles it trades (`roles`: one "market" by default; e.g.
+"maker" and "taker" for cross-exchange market making). A bot binds each role to an account
+and a symbol; the strategy sees each role as a MarketContext (feed + book, instrument, and
+its own orders on that venue) through its StrategyContext, reacts to each event at once (no polling tick) and to its own timers
 on the context's clock. The same strategy object therefore runs live, on paper, on the
 demo exchange and in a backtest without knowing which.
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,14 +35,27 @@ if TYPE_CHECKING:
     from app.interfaces.venue import Connector, MarketFeed
 
 
+@dataclass(frozen=True, slots=True)
+class MarketRole:
+    """A market a strategy needs, by the name its config binds (`markets: {maker: ...}`)."""
+
+    name: str
+    title: str
+    help: str = ""
+
+
+PRIMARY_ROLE = MarketRole("market", "Market", "The market the strategy quotes.")
+"""The one role of a single-market strategy (today's configs: `venue:` + `symbol:`)."""
+
+
 @dataclass(slots=True)
-class StrategyContext:
-    clock: Clock  # in a bot: a GuardedClock, so a timer callback that raises stops the bot only
-    connector: "Connector"  # in a bot: its OwnOrders view (only the bot's own orders)
+class MarketContext:
+    """One role's market as the strategy sees it."""
+
+    role: str
+    connector: "Connector"  # in a bot: its OwnOrders view (only the bot's own orders there)
     feed: "MarketFeed"
     instrument: Instrument
-    log: logging.Logger
-    bot_name: str = "bot"
 
     @property
     def symbol(self) -> str:
@@ -49,6 +64,49 @@ class StrategyContext:
     @property
     def book(self):  # app.book.orderbook.OrderBook
         return self.feed.book
+
+    def owns(self, source: str | None, symbol: str | None) -> bool:
+        """Whether an event with this `source` (the feed's or the venue's name) and symbol
+        is this market's."""
+        return symbol == self.instrument.symbol and source in (self.feed.name, self.connector.name)
+
+
+@dataclass(slots=True)
+class StrategyContext:
+    """What a running strategy may touch. `connector`, `feed` and `instrument` are the first
+    role's (all a single-market strategy needs); `markets` has every role by name."""
+
+    clock: Clock  # in a bot: a GuardedClock, so a timer callback that raises stops the bot only
+    connector: "Connector"  # in a bot: its OwnOrders view (only the bot's own orders)
+    feed: "MarketFeed"
+    instrument: Instrument
+    log: logging.Logger
+    bot_name: str = "bot"
+    markets: dict[str, MarketContext] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.markets:
+            self.markets = {PRIMARY_ROLE.name: MarketContext(PRIMARY_ROLE.name, self.connector, self.feed,
+                                                             self.instrument)}
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    @property
+    def book(self):  # app.book.orderbook.OrderBook
+        return self.feed.book
+
+    def role_of(self, event: object) -> str | None:
+        """The role an event belongs to (by its venue and symbol), None if none: a book,
+        trades, order or fill event of any role's market."""
+        source = getattr(event, "source", None)
+        order = getattr(event, "order", None)
+        symbol = order.symbol if order is not None else getattr(event, "symbol", None)
+        for market in self.markets.values():
+            if market.owns(source, symbol):
+                return market.role
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +124,8 @@ class Strategy(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     schema: ClassVar[Schema]
+    roles: ClassVar[tuple[MarketRole, ...]] = (PRIMARY_ROLE,)
+    """The markets it trades; the first is the context's `connector`/`feed`/`instrument`."""
 
     def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
         self.params: dict[str, Any] = self.schema.validate(params or {}, source=source)
