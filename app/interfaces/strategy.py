@@ -42,6 +42,7 @@ class MarketRole:
     name: str
     title: str
     help: str = ""
+    optional: bool = False  # e.g. an external price source: bound only when the config names it
 
 
 PRIMARY_ROLE = MarketRole("market", "Market", "The market the strategy quotes.")
