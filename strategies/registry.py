@@ -6,10 +6,12 @@ without touching each other's lines.
 from __future__ import annotations
 
 from app.interfaces.strategy import Strategy
+from strategies.pure_market_making import PureMarketMaking
 from strategies.simple_quoter import SimpleQuoter
 
 _BUILT_IN: tuple[type[Strategy], ...] = (
     SimpleQuoter,
+    PureMarketMaking,
 )
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in _BUILT_IN}

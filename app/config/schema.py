@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 INT64_MAX = 2**63 - 1
 """No int field accepts more: every int ends in an int64 (Cython fields, numpy, nanoseconds)."""
@@ -201,6 +201,9 @@ def _text(value: Any) -> str:
 @dataclass(frozen=True)
 class Schema:
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    check: Callable[[dict[str, Any], str, str], None] | None = field(default=None, compare=False)
+    """Rules between fields (a floor below its ceiling): called by `validate` with the typed
+    values, the source and the field prefix; raises ConfigError naming the field to change."""
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
@@ -231,10 +234,14 @@ class Schema:
                 raise ConfigError(source, f"{prefix}{spec.name}", "is required")
             elif spec.default is not None:
                 result[spec.name] = spec.coerce(spec.default, source, prefix)
+        if self.check is not None:
+            self.check(result, source, prefix)
         return result
 
     def validate_changes(self, changes: dict[str, Any], source: str = "live edit") -> dict[str, Any]:
-        """Validates a partial update (only the given keys)."""
+        """Validates a partial update (only the given keys); rules between fields need the
+        whole set, so `check` is left to the caller (a strategy with rules between its
+        fields runs it on the merged values in its apply_params)."""
         known = self.by_name()
         out = {}
         for key, raw in changes.items():
