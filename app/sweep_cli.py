@@ -67,7 +67,7 @@ class ProgressPrinter:
     def __init__(self, out: TextIO, tty: bool | None = None, min_interval_s: float = 0.2) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty
-        self._shown_done = -1
+        self._shown_done = -1 if self.tty else 0  # a log gets a line per finished run, not "0 done"
         self._last = 0.0
         self._min_interval = min_interval_s
 
@@ -114,7 +114,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     progress = ProgressPrinter(sys.stderr)
     try:
         print(f"sweep: {driver.total} run(s) of {args.duration:g} simulated s, {backend.slots} at once "
-              f"({'dask ' + args.dask if args.dask else 'worker processes'})", file=sys.stderr, flush=True)
+              f"({_where(backend, args.dask)})", file=sys.stderr, flush=True)
         completed = run_sweep(backend, config_path, args.duration, driver, tracker, on_progress=progress)
     finally:
         progress.end()
@@ -130,6 +130,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"sweep {state}: {tracker.done}/{tracker.total} run(s), {tracker.failed} failed, best "
           f"{tracker.describe_best()}{where}", file=sys.stderr)
     return 0 if completed else 130
+
+
+def _where(backend: Any, dask: str | None) -> str:
+    if dask is None:
+        return "worker processes"
+    link = getattr(backend, "dashboard", None)
+    return f"dask {dask}" + (f", dashboard {link}" if link else "")
 
 
 def _backend(args: argparse.Namespace, total: int) -> Any:

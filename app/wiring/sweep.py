@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -285,9 +286,10 @@ class Backend(Protocol):
 
 def run_sweep(backend: Backend, config_ref: ConfigRef, duration_s: float, driver: Driver, tracker: SweepTracker,
               *, in_flight: int | None = None, on_progress: Callable[[SweepTracker], None] | None = None,
-              tick_s: float = 0.5) -> bool:
-    """Runs the sweep to its end; True when complete, False after Ctrl-C (pending runs
-    cancelled, finished ones kept in `tracker`). Other errors cancel and propagate."""
+              tick_s: float = 0.5, stop: threading.Event | None = None) -> bool:
+    """Runs the sweep to its end; True when complete, False after Ctrl-C or `stop` (the
+    desktop's Cancel): pending runs cancelled, finished ones kept in `tracker`. Other
+    errors cancel what is running and propagate."""
     limit = max(1, in_flight or backend.slots)
     finished: queue.Queue[Any] = queue.Queue()
     running: dict[Any, tuple[int, dict[str, Any], int]] = {}  # future -> (index, overrides, attempt)
@@ -300,6 +302,9 @@ def run_sweep(backend: Backend, config_ref: ConfigRef, duration_s: float, driver
 
     try:
         while True:
+            if stop is not None and stop.is_set():
+                backend.cancel(list(running))
+                return False
             while len(running) < limit and started < driver.total:
                 overrides = driver.next_point()
                 if overrides is None:

@@ -106,6 +106,8 @@ class DaskBackend:
             raise ConfigError("--dask", "", "dask.distributed is not installed (pip install 'dask[distributed]')") \
                 from None
         self._cluster: Any = None
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):  # -v shows Dask's own log
+            logging.getLogger("distributed").setLevel(logging.WARNING)
         if address == "local":
             count = max(1, workers or default_workers())
             previous = signal.getsignal(signal.SIGINT)
@@ -113,7 +115,7 @@ class DaskBackend:
                 # Worker processes started while SIGINT is ignored keep ignoring it.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 self._cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                                             dashboard_address=":0", silence_logs=logging.ERROR)
             finally:
                 signal.signal(signal.SIGINT, previous)
             self.client = Client(self._cluster)
@@ -124,6 +126,7 @@ class DaskBackend:
                 raise ConfigError("--dask", address, f"cannot connect to the scheduler: {describe_error(exc)}") \
                     from None
         self.slots = max(1, workers or sum(self.client.nthreads().values()) or 1)
+        self.dashboard = self.client.dashboard_link
 
     def submit(self, config_ref: ConfigRef, overrides: dict[str, Any], duration_s: float) -> Any:
         return self.client.submit(run_one, config_ref, overrides, duration_s, pure=False, retries=0)

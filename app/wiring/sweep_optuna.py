@@ -64,4 +64,4 @@ def suggest(trial: Any, axis: Axis) -> Any:
         sampled = trial.suggest_float(axis.key, float(axis.low), float(axis.high))
         raw = Decimal(f"{sampled:.10g}") if spec.kind == "decimal" else float(f"{sampled:.10g}")
         raw = min(max(raw, type(raw)(axis.low)), type(raw)(axis.high))  # 10 digits may round past a bound
-    return spec.coerce(raw, SOURCE, f"{axis.key}=")
+    return spec.coerce(raw, SOURCE, axis.key[: len(axis.key) - len(spec.name)])

@@ -23,6 +23,8 @@ SOURCE = "--grid"
 MAX_RUNS = 100_000
 """A grid beyond this is a typo (a step of 0.0001 instead of 0.1), not a plan."""
 _NUMERIC = ("int", "float", "decimal")
+_SCALAR = (*_NUMERIC, "bool", "choice", "str")
+"""Field kinds a sweep can vary (a list of entries is not one value on an axis)."""
 _FIXED_VENUE = ("kind", "exchange_account")
 """Venue fields a sweep never varies: a sweep compares runs of one venue."""
 _RULES = ("tick", "lot", "min_notional", "contract_size", "maker_fee", "taker_fee")
@@ -54,7 +56,7 @@ class Axis:
 
 def sweepable_fields(strategy: str) -> dict[str, Field]:
     """Every key an axis may name for this strategy, with its Field (the desktop lists them)."""
-    fields: dict[str, Field] = dict(STRATEGIES[strategy].schema.by_name())
+    fields: dict[str, Field] = {f.name: f for f in STRATEGIES[strategy].schema.fields if f.kind in _SCALAR}
     fields.update({f"venue.{f.name}": f for f in VENUE_SCHEMA.fields if f.name not in _FIXED_VENUE})
     fields.update({f"instrument.{f.name}": f for f in INSTRUMENT_SCHEMA.fields if f.name in _RULES})
     return fields
@@ -69,7 +71,7 @@ def resolve_key(key: str, strategy: str) -> tuple[str, Field]:
         return canonical, fields[canonical]
     if canonical.startswith("venue.") and canonical[6:] in _FIXED_VENUE:
         raise ConfigError(SOURCE, key, "a sweep runs on one venue: this field cannot vary")
-    known = ", ".join(STRATEGIES[strategy].schema.by_name())
+    known = ", ".join(k for k in fields if "." not in k)
     raise ConfigError(SOURCE, key or "(empty)", f"unknown parameter of {strategy} (known: {known}; "
                                                 "or venue.FIELD, instrument.FIELD)")
 
@@ -84,7 +86,7 @@ def parse_value(spec: Field, text: str, key: str) -> Any:
             raw = True
         elif lowered in ("false", "no", "off", "0"):
             raw = False
-    return spec.coerce(raw, SOURCE, f"{key}=")
+    return spec.coerce(raw, SOURCE, key[: len(key) - len(spec.name)])  # the error names the key as written
 
 
 def parse_axis(text: str, strategy: str, *, sampled: bool = False) -> Axis:
