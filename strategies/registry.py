@@ -6,12 +6,16 @@ without touching each other's lines.
 from __future__ import annotations
 
 from app.interfaces.strategy import Strategy
+from strategies.avellaneda_stoikov import AvellanedaStoikov
+from strategies.grid import Grid
 from strategies.pure_market_making import PureMarketMaking
 from strategies.simple_quoter import SimpleQuoter
 
 _BUILT_IN: tuple[type[Strategy], ...] = (
     SimpleQuoter,
     PureMarketMaking,
+    Grid,
+    AvellanedaStoikov,
 )
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in _BUILT_IN}
