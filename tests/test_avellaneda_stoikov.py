@@ -102,8 +102,8 @@ def test_spread_widens_with_risk_aversion_and_with_volatility():
     vol_model, vol_ticks = spread(step=4)  # mid changes of 0.04: sigma 0.04
     assert gamma_model > base_model and gamma_ticks > base_ticks
     assert vol_model > base_model and vol_ticks > base_ticks
-    # 20 x 0.0004 x 60 + 0.1 ln(1 + 20/69.3147) = 0.48 + 0.025335
-    assert gamma_model == pytest.approx(0.5053353, abs=1e-6)
+    # 20 x 0.0004 x 60 + 0.1 ln(1 + 20/69.3147) = 0.48 + 0.1 x 0.253509
+    assert gamma_model == pytest.approx(0.5053509, abs=1e-6)
 
 
 def test_min_spread_floors_the_spread_around_the_reservation_price():
@@ -180,6 +180,7 @@ def test_no_quotes_until_both_buffers_are_full(caplog):
     feed = ScriptedFeed(INST, clock)
     feed.set_levels(bids={9999: 50_000}, asks={10001: 50_000})
     paper = PaperConnector(feed, {"TST": "60", "USD": "4000"}, clock, order_latency_ns=0)
+    paper.start()
     bot = Bot("as", paper, INST.symbol, AvellanedaStoikov(BASE))
     with caplog.at_level(logging.INFO, logger="colibri.bot.as"):
         bot.start()
