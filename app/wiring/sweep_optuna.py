@@ -62,6 +62,6 @@ def suggest(trial: Any, axis: Axis) -> Any:
         raw: Any = trial.suggest_int(axis.key, int(axis.low), int(axis.high))
     else:
         sampled = trial.suggest_float(axis.key, float(axis.low), float(axis.high))
-        raw = Decimal(f"{sampled:.10g}") if spec.kind == "decimal" else float(f"{sampled:.10g}")
-        raw = min(max(raw, type(raw)(axis.low)), type(raw)(axis.high))  # 10 digits may round past a bound
+        raw = Decimal(f"{sampled:.6g}") if spec.kind == "decimal" else float(f"{sampled:.6g}")
+        raw = min(max(raw, type(raw)(axis.low)), type(raw)(axis.high))  # 6 digits may round past a bound
     return spec.coerce(raw, SOURCE, axis.key[: len(axis.key) - len(spec.name)])
