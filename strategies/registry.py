@@ -8,14 +8,18 @@ from __future__ import annotations
 from app.interfaces.strategy import Strategy
 from strategies.avellaneda_stoikov import AvellanedaStoikov
 from strategies.grid import Grid
+from strategies.perpetual_market_making import PerpetualMarketMaking
 from strategies.pure_market_making import PureMarketMaking
 from strategies.simple_quoter import SimpleQuoter
+from strategies.twap import Twap
 
 _BUILT_IN: tuple[type[Strategy], ...] = (
     SimpleQuoter,
     PureMarketMaking,
     Grid,
+    Twap,
     AvellanedaStoikov,
+    PerpetualMarketMaking,
 )
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in _BUILT_IN}
