@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.engine.analytics import RunAnalytics, format_analytics
 from app.engine.bot import Bot
 
 
@@ -35,9 +36,10 @@ def _balances(balances) -> dict[str, dict[str, str]]:
     }
 
 
-def build_report(bot: Bot, *, venue: str, mode: str) -> dict[str, Any]:
+def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | None = None) -> dict[str, Any]:
     """The run's figures. Every PnL names its asset: `pnl` in `pnl_asset` (spot: the quote,
-    also kept as `pnl_quote`; perpetuals: the settlement asset, with `position`)."""
+    also kept as `pnl_quote`; perpetuals: the settlement asset, with `position`). With
+    `analytics` (app/engine/analytics.py) also markouts, attribution, drawdown and the rest."""
     mark = bot.mark_price()
     pnl = bot.pnl
     inst = bot.instrument
@@ -90,6 +92,8 @@ def build_report(bot: Bot, *, venue: str, mode: str) -> dict[str, Any]:
         "end_balances": _balances(bot.connector.balances()),
         "audit": bot.audit,
     })
+    if analytics is not None:
+        report.update(analytics.report(mark, pnl.pnl(mark) if mark is not None else None))
     return report
 
 
@@ -152,6 +156,7 @@ def format_summary(report: dict[str, Any]) -> str:
         )
         lines.append(f"  inventory change {report['inventory_change_base']}")
     lines.append(f"  rejected orders {r['rejected_orders']}; open orders at exit {r['open_orders_at_exit']}")
+    lines += format_analytics(report)
     for asset_name, start in report["start_balances"].items():
         end = report["end_balances"].get(asset_name, {}).get("total")
         lines.append(f"  {asset_name}: {_readable(start['total'], 8)} -> {_readable(end, 8)}")

@@ -13,6 +13,7 @@ from typing import Any, Callable, TextIO
 
 from app.config.bot_config import BotConfig
 from app.interfaces.clock import SimClock
+from app.engine.analytics import RunAnalytics
 from app.engine.report import build_report
 from app.wiring.session import Session, build_session
 
@@ -41,6 +42,7 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
     clock = session.clock
     assert isinstance(clock, SimClock)
     tracker = _RunTracker(session)
+    analytics = RunAnalytics(session.bot)  # before the bot starts: its listener goes first
     session.start()
     start = clock.now_ns()
     end = start + int(duration_s * _NS)
@@ -59,7 +61,7 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
     limit = clock.now_ns() + 60 * _NS
     while not done and clock.now_ns() < limit and clock.pending():
         clock.run(until_ns=clock.now_ns() + _NS // 10)
-    report = build_report(session.bot, venue=session.venue_label, mode="simulated")
+    report = build_report(session.bot, venue=session.venue_label, mode="simulated", analytics=analytics)
     report["curve"] = {"columns": ["seconds", "pnl_quote", "inventory_base"], "points": curve}
     tracker.finish(report, min(clock.now_ns(), end) if tracker.data_end_ns is None else tracker.data_end_ns,
                    duration_s)
@@ -270,6 +272,7 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
         if recovery is not None and recovery.choice == "stop":
             return {"stopped_after_recovery": True, "recovery": recovery.as_dict(),
                     "open_orders_at_exit": len(recovery.still_open)}
+        analytics = RunAnalytics(session.bot)
         session.bot.start()
         try:
             await asyncio.wait_for(_print_status(session, out, tty, status_interval_s, stop_requested), duration_s)
@@ -288,7 +291,7 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
             await asyncio.wait_for(stopped.wait(), stop_wait)
         except asyncio.TimeoutError:
             out.write(f"warning: {len(session.bot.open_orders())} orders still open after {stop_wait:g} s\n")
-        report = build_report(session.bot, venue=session.venue_label, mode="real time")
+        report = build_report(session.bot, venue=session.venue_label, mode="real time", analytics=analytics)
         if recovery is not None:
             report["recovery"] = recovery.as_dict()
         return report
