@@ -112,6 +112,9 @@ class PureMarketMaking(Strategy):
     # -- life cycle -------------------------------------------------------------------------
     def on_start(self) -> None:
         self._resolve_source()
+        start_price = self.params.get("inventory_cost_start_price")
+        if self.params["inventory_cost_price"] != "off" and start_price is not None:
+            self._start_cost(start_price)
         self._update()  # quote the book as it is now, not only at its next change
 
     def on_stop(self) -> None:
@@ -341,15 +344,24 @@ class PureMarketMaking(Strategy):
         tracking = self.params["inventory_cost_price"] != "off"
         if not (skew or (tracking and not self._cost_started)):
             return
-        balances = ctx.connector.balances()
-        base = balances[inst.base].total if inst.base in balances else Decimal(0)
         if tracking and not self._cost_started:
-            self._cost.start(base, self.params.get("inventory_cost_start_price") or price)
-            self._cost_started = True
+            self._start_cost(price)
         if skew:
+            balances = ctx.connector.balances()
+            base = balances[inst.base].total if inst.base in balances else Decimal(0)
             quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
             self._scales = skew_scales(base, quote, price, self.params["inventory_target_base_pct"],
                                        self._one_side_total, self.params["inventory_range_multiplier"])
+
+    def _start_cost(self, price: Decimal) -> None:
+        """The base held at the start counts at `price` (the configured start price, or
+        the first reference price)."""
+        ctx = self.ctx
+        assert ctx is not None
+        balances = ctx.connector.balances()
+        base = balances[ctx.instrument.base].total if ctx.instrument.base in balances else Decimal(0)
+        self._cost.start(base, price)
+        self._cost_started = True
 
     # -- orders -----------------------------------------------------------------------------
     def _refresh(self, now: int, ref2: int, wanted: list[Quote] | None) -> None:
@@ -371,14 +383,11 @@ class PureMarketMaking(Strategy):
                 else:
                     hanging.append(order)
             elif violates_min_spread(order.side, order.price_ticks, ref2, qp.min_spread_units):
+                # Replaced at the next refresh, as Hummingbot does: the rest of the ladder stays.
                 ctx.connector.cancel_order(order.client_order_id)
                 self._orders_changed = True
-                if wanted is None:  # a cancelled quote is replaced at once, as Hummingbot does
-                    self._next_refresh_ns = now
             else:
                 active.append(order)
-        if wanted is None and self._next_refresh_ns <= now:
-            wanted = self._wanted(now, ref2, self._last_bb, self._last_ba, self._last_tops)
         created: list[Quote] = []
         if wanted is not None:
             tolerance = ref2 * self._tolerance_units // (2 * UNITS)
