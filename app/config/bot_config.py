@@ -14,6 +14,7 @@ import yaml
 
 from app.markets.registry import OVERRIDE_FIELDS
 from app.config.schema import INT64_MAX, ConfigError, Field, Schema, show
+from app.engine.risk import RiskLimits, parse_risk
 from strategies.registry import STRATEGIES
 
 VENUE_SCHEMA = Schema(
@@ -112,12 +113,13 @@ class BotConfig:
     """Market rules given by the user (`instrument:` section, then command-line flags), as
     Instrument field names: tick_size, lot_size, min_notional, contract_size, maker_fee,
     taker_fee, kind, base, quote, settle. Only what was given."""
+    risk: RiskLimits = field(default_factory=RiskLimits)  # the `risk:` section (app/engine/risk.py)
 
     def build_strategy(self):
         return STRATEGIES[self.strategy](self.params, source=self.source)
 
 
-_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "strategy")
+_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "strategy", "risk")
 
 
 def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotConfig:
@@ -140,6 +142,7 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     if cfg.venue["kind"] == "replay" and not cfg.recordings:
         raise ConfigError(source, "recordings", "a replay venue needs at least one recording file")
     cfg.instrument_overrides = parse_instrument(data.get("instrument"), source)
+    cfg.risk = parse_risk(data.get("risk"), source)
     strategy = data.get("strategy")
     if strategy is None:
         strategy = {}

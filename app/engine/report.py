@@ -91,6 +91,7 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         "start_balances": _balances(bot.start_balances),
         "end_balances": _balances(bot.connector.balances()),
         "audit": bot.audit,
+        "risk": bot.risk.report(),  # limits in force, refused orders, stopped_by, flatten
     })
     if analytics is not None:
         report.update(analytics.report(mark, pnl.pnl(mark) if mark is not None else None))
@@ -156,6 +157,7 @@ def format_summary(report: dict[str, Any]) -> str:
         )
         lines.append(f"  inventory change {report['inventory_change_base']}")
     lines.append(f"  rejected orders {r['rejected_orders']}; open orders at exit {r['open_orders_at_exit']}")
+    lines += _risk_lines(report.get("risk"))
     lines += format_analytics(report)
     for asset_name, start in report["start_balances"].items():
         end = report["end_balances"].get(asset_name, {}).get("total")
@@ -163,6 +165,22 @@ def format_summary(report: dict[str, Any]) -> str:
     for note in report.get("notes", ()):
         lines.append(f"  note: {note}")
     return "\n".join(lines)
+
+
+def _risk_lines(risk: dict[str, Any] | None) -> list[str]:
+    """The risk entry in words: why the bot stopped itself, refusals by limit, flatten."""
+    if not risk:
+        return []
+    lines = []
+    if risk.get("stopped_by"):
+        lines.append(f"  stopped by {risk['stopped_by']}")
+    refused = risk.get("refused_orders") or {}
+    if refused:
+        lines.append("  risk refused " + ", ".join(f"{n} orders by {limit}" for limit, n in refused.items()))
+    flat = risk.get("flatten")
+    if flat:
+        lines.append(f"  flatten ({flat['by']}): {flat['status']}; {flat['before']} -> {flat['left']} {flat['unit']}")
+    return lines
 
 
 def _pct(rate: str | None) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Callable, TextIO
 
 from app.config.bot_config import BotConfig
 from app.interfaces.clock import SimClock
+from app.engine.bot import BotState
 from app.engine.analytics import RunAnalytics
 from app.engine.report import build_report
 from app.wiring.session import Session, build_session
@@ -56,6 +57,8 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
             progress(session)
         if tracker.data_end_ns is not None or not clock.pending():
             break  # the recording ended: the market is frozen from here on, stop now
+        if session.bot.state is not BotState.RUNNING:
+            break  # it stopped itself (a risk limit, a failure): the run ends with it
     done: list[bool] = []
     session.bot.stop(lambda: done.append(True))
     limit = clock.now_ns() + 60 * _NS
@@ -274,6 +277,11 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
                     "open_orders_at_exit": len(recovery.still_open)}
         analytics = RunAnalytics(session.bot)
         session.bot.start()
+        def stopped_itself(bot: Any) -> None:  # a risk limit, a failure: the run ends as with Ctrl-C
+            if bot.state is not BotState.RUNNING:
+                stop_requested.set()
+
+        session.bot.add_state_listener(stopped_itself)
         try:
             await asyncio.wait_for(_print_status(session, out, tty, status_interval_s, stop_requested), duration_s)
         except asyncio.TimeoutError:

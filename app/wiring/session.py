@@ -62,7 +62,7 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
         config.symbol = next(iter(connector.instruments))
     if config.symbol not in connector.instruments:
         raise request.market_error(f"on {venue.label}", list(connector.instruments))
-    bot = Bot(config.name, connector, config.symbol, config.build_strategy(), journal=journal)
+    bot = Bot(config.name, connector, config.symbol, config.build_strategy(), journal=journal, risk=config.risk)
     from app.wiring.preflight import preflight
 
     notes = preflight(config, connector, bot, venue.startables)  # ConfigError if it can never trade

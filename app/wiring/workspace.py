@@ -22,6 +22,7 @@ from typing import Any, Callable
 from app.engine.bot import Bot, BotState
 from app.engine.journal import RecoveryReport
 from app.engine.journal.store import JournalStore
+from app.engine.risk import journaled_risk, parse_risk
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector, EventSource
 from strategies.registry import strategy_class
@@ -118,8 +119,10 @@ class Workspace(EventSource):
                 return name
 
     def create_bot(self, strategy: str, params: dict[str, Any], *, connector: str = "demo",
-                   symbol: str | None = None, name: str | None = None) -> Bot:
-        """Validates everything before anything is created: a bad form never starts a bot."""
+                   symbol: str | None = None, name: str | None = None,
+                   risk: dict[str, Any] | None = None) -> Bot:
+        """Validates everything before anything is created: a bad form never starts a bot.
+        `risk`: the risk limits as the form or the journal gives them (app/engine/risk.py)."""
         if connector not in self.connectors:
             raise KeyError(f"unknown account {connector!r}")
         conn = self.connectors[connector]
@@ -127,10 +130,11 @@ class Workspace(EventSource):
         if symbol not in conn.instruments:
             raise KeyError(f"{symbol!r} is not traded on {connector}")
         instance = strategy_class(strategy)(params, source="bot form")
+        limits = parse_risk(risk, "bot form", prefix="")
         name = name or self.new_bot_name()
         if name in self.bots and self.bots[name].state is not BotState.STOPPED:
             raise ValueError(f"a bot named {name!r} is running")
-        bot = Bot(name, conn, symbol, instance, journal=self.journal)
+        bot = Bot(name, conn, symbol, instance, journal=self.journal, risk=limits)
         self.bots[name] = bot
         bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
         self._emit(WorkspaceChanged(BOT_ADDED, name))  # type: ignore[arg-type]
@@ -156,7 +160,8 @@ class Workspace(EventSource):
             try:
                 # The journal keeps parameters as text (str(value)): Python's True/False back to the schema's.
                 params: dict[str, Any] = {k: {"True": True, "False": False}.get(v, v) for k, v in row.params.items()}
-                bot = self.create_bot(row.strategy, params, connector=row.account, symbol=row.symbol, name=name)
+                bot = self.create_bot(row.strategy, params, connector=row.account, symbol=row.symbol, name=name,
+                                      risk=journaled_risk(self.journal, name))
             except Exception as exc:  # a strategy renamed or a parameter no longer valid
                 problems.append(f"{name}: {exc}")
                 continue
