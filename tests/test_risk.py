@@ -8,6 +8,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+import yaml
 
 from app.cli import main as cli_main
 from app.config.bot_config import load_config, parse_config
@@ -371,3 +372,16 @@ def test_a_backtest_ends_when_its_bot_breaches_and_the_summary_says_why(tmp_path
     assert report["risk"]["flatten"]["left"] == "0" and report["open_orders_at_exit"] == 0
     assert report["simulated_seconds"] < 600
     assert "stopped by risk: daily loss" in capsys.readouterr().out
+
+
+def test_the_guides_example_parses_and_a_wrong_family_limit_exits_2(tmp_path, capsys):
+    guide = (Path(__file__).resolve().parents[1] / "docs/user-guide.md").read_text()
+    example = guide.split("```yaml\nrisk:\n", 1)[1].split("```", 1)[0]
+    limits = parse_config(yaml.safe_load("risk:\n" + example), "guide").risk
+    assert limits.rate_count == 10 and limits.get("flatten_slippage_bps") == D("30")
+    config = tmp_path / "spot.yaml"
+    text = (Path(__file__).resolve().parents[1] / "resources/configs/demo.yaml").read_text()
+    config.write_text(text + "risk:\n  max_position: 1\n")
+    assert cli_main(["backtest", "--config", str(config), "--duration", "5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "spot.yaml: risk.max_position: BTC/USDT is a spot market" in err[0]
