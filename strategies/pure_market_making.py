@@ -24,9 +24,9 @@ from app.domain import BookResynced, BookStale, BookUpdated, Instrument, OrderFi
 from app.domain import OrderUpdated, TradesEvent
 from app.interfaces.strategy import PRIMARY_ROLE, MarketContext, MarketRole, Quote, Strategy
 from strategies.pmm.inventory import InventoryCost, skew_scales
-from strategies.pmm.params import SCHEMA, QuoteParams, band_units, derive, level_amounts
-from strategies.pmm.quotes import beyond_cancel_pct, compute_quotes, others_top, violates_min_spread
-from strategies.quoting import UNITS, available_budget, bps_text, pct_to_units, spend_if_affordable
+from strategies.pmm.params import SCHEMA, QuoteParams, band_units, derive, fee_warnings, level_amounts
+from strategies.pmm.quotes import beyond_cancel_pct, compute_quotes, others_top, quiet_band, violates_min_spread
+from strategies.quoting import UNITS, available_budget, pct_to_units, spend_if_affordable
 from strategies.reconcile import plan_orders
 
 _NS = 1_000_000_000
@@ -401,7 +401,9 @@ class PureMarketMaking(Strategy):
             self._last_wanted = wanted
             self._orders_changed = False
             self._next_refresh_ns = now + self._refresh_ns
-        self._quiet_band(ref2, active, created, hanging)
+        guarded = [(o.side, o.price_ticks) for o in active] + [(q.side, q.price_ticks) for q in created]
+        self._quiet_lo2, self._quiet_hi2 = quiet_band(guarded, [o.price_ticks for o in hanging],
+                                                      qp.min_spread_units, self._cancel_units)
         due = _NEVER
         if self._refresh_ns > 0:
             due = self._next_refresh_ns
@@ -429,24 +431,6 @@ class PureMarketMaking(Strategy):
             ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
             placed.append(quote)
         return placed
-
-    def _quiet_band(self, ref2: int, active: list, created: list[Quote], hanging: list) -> None:
-        """The references (doubled ticks) between which no order can fall below the minimum
-        spread nor a hanging order beyond its cancel %: updates inside it need no check."""
-        low, high = 0, _NEVER
-        m = self._qp.min_spread_units  # type: ignore[union-attr]
-        if m >= 0:
-            for side, price in [(o.side, o.price_ticks) for o in active] + [(q.side, q.price_ticks) for q in created]:
-                if side is Side.BUY:
-                    low = max(low, -(-2 * price * UNITS // (UNITS - m)))
-                else:
-                    high = min(high, 2 * price * UNITS // (UNITS + m))
-        c = self._cancel_units
-        for order in hanging:
-            low = max(low, -(-2 * order.price_ticks * UNITS // (UNITS + c)))
-            if c < UNITS:
-                high = min(high, 2 * order.price_ticks * UNITS // (UNITS - c))
-        self._quiet_lo2, self._quiet_hi2 = low, high
 
     # -- for views and checks ---------------------------------------------------------------
     def preview(self) -> list[Quote]:
@@ -482,22 +466,7 @@ class PureMarketMaking(Strategy):
         return out
 
     def fee_warnings(self, instrument: Instrument) -> list[str]:
-        """A round trip earns a bid's and an ask's spread and pays two maker fees; with
-        add_transaction_costs the fees are in the prices already."""
-        if self.params["add_transaction_costs"]:
-            return []
-        bids, asks = level_amounts(self.params)
-        if not bids or not asks:
-            return []
-        spread = bids[0][0] + asks[0][0]
-        round_trip = 2 * instrument.maker_fee * 10_000
-        if spread >= round_trip:
-            return []
-        where = "order_override" if self.params["order_override"] else "bid_spread + ask_spread"
-        return [f"the quoted spread ({bps_text(spread)} bp, {where}) is below the round-trip maker fee "
-                f"({bps_text(round_trip)} bp on {instrument.symbol}): a round trip loses "
-                f"{bps_text(round_trip - spread)} bp unless the price moves your way (add_transaction_costs "
-                f"widens prices by the fee)"]
+        return fee_warnings(self.params, instrument)
 
     def order_amounts_base(self) -> list[Decimal]:
         bids, asks = level_amounts(self.params)

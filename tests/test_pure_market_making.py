@@ -19,7 +19,7 @@ import pytest
 
 from app.config.bot_config import load_config
 from app.config.schema import ConfigError
-from app.domain import BookUpdated, Instrument, OrderType, Side, TradesEvent
+from app.domain import BookUpdated, Instrument, Side
 from app.engine.bot import Bot, BotState
 from app.interfaces.clock import SimClock
 from app.interfaces.strategy import MarketContext, Quote, StrategyContext
@@ -305,7 +305,8 @@ def test_last_own_trade_price_and_crossing_quotes_are_skipped():
 
 
 def test_inventory_cost_price_type():
-    rig = Rig({"price_type": "inventory_cost", "inventory_cost_price": "track", "inventory_cost_start_price": "100.5"})
+    rig = Rig({"price_type": "inventory_cost", "inventory_cost_price": "track",
+               "inventory_cost_start_price": "100.5"})
     assert rig.prices() == [("sell", 10053)]  # the bid (100.47) would cross the best ask
 
 
@@ -451,8 +452,8 @@ def test_registered_with_its_roles():
 
 def test_example_config_backtests_with_fills_through_the_cli(tmp_path):
     report_path = tmp_path / "report.json"
-    result = subprocess.run([sys.executable, "main.py", "backtest", "--config", "resources/configs/pure_market_making.yaml",
-                             "--duration", "60", "--report", str(report_path)],
+    result = subprocess.run([sys.executable, "main.py", "backtest", "--config",
+                             "resources/configs/pure_market_making.yaml", "--duration", "60", "--report", str(report_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(report_path.read_text())

@@ -14,7 +14,7 @@ from typing import Any
 
 from app.config.schema import ConfigError, Entries, Field, Schema
 from app.domain import Instrument, Side
-from strategies.quoting import UNITS, bps_to_units, pct_to_units, rate_to_units
+from strategies.quoting import bps_text, bps_to_units, pct_to_units, rate_to_units
 
 OFF = Decimal(-1)
 """price_ceiling / price_floor value meaning "not used"."""
@@ -192,5 +192,24 @@ def band_units(params: dict[str, Any]) -> tuple[int, int]:
     return pct_to_units(params["moving_price_band_ceiling_pct"]), pct_to_units(params["moving_price_band_floor_pct"])
 
 
-__all__ = ["COST_MODES", "OFF", "PRICE_TYPES", "QuoteParams", "SCHEMA", "UNITS", "band_units", "derive",
-           "level_amounts"]
+def fee_warnings(params: dict[str, Any], instrument: Instrument) -> list[str]:
+    """A round trip earns a bid's and an ask's spread and pays two maker fees; with
+    add_transaction_costs the fees are in the prices already."""
+    if params["add_transaction_costs"]:
+        return []
+    bids, asks = level_amounts(params)
+    if not bids or not asks:
+        return []
+    spread = bids[0][0] + asks[0][0]
+    round_trip = 2 * instrument.maker_fee * 10_000
+    if spread >= round_trip:
+        return []
+    where = "order_override" if params["order_override"] else "bid_spread + ask_spread"
+    return [f"the quoted spread ({bps_text(spread)} bp, {where}) is below the round-trip maker fee "
+            f"({bps_text(round_trip)} bp on {instrument.symbol}): a round trip loses "
+            f"{bps_text(round_trip - spread)} bp unless the price moves your way (add_transaction_costs "
+            f"widens prices by the fee)"]
+
+
+__all__ = ["COST_MODES", "OFF", "PRICE_TYPES", "QuoteParams", "SCHEMA", "band_units", "derive",
+           "fee_warnings", "level_amounts"]

@@ -114,3 +114,22 @@ def others_top(prices: list[int], lots: list[int], own: dict[int, int], depth_lo
         if seen > depth_lots:
             return price
     return 0
+
+
+def quiet_band(guarded: list[tuple[Side, int]], hanging: list[int], min_units: int,
+               cancel_units: int) -> tuple[int, int]:
+    """The references (doubled ticks, inclusive bounds) between which no order in
+    `guarded` (side, price) falls below the minimum spread and no hanging order (price)
+    lies beyond its cancel %: book updates inside it need no look at the orders."""
+    low, high = 0, 1 << 62
+    if min_units >= 0:
+        for side, price in guarded:
+            if side is Side.BUY:
+                low = max(low, -(-2 * price * UNITS // (UNITS - min_units)))
+            else:
+                high = min(high, 2 * price * UNITS // (UNITS + min_units))
+    for price in hanging:
+        low = max(low, -(-2 * price * UNITS // (UNITS + cancel_units)))
+        if cancel_units < UNITS:
+            high = min(high, 2 * price * UNITS // (UNITS - cancel_units))
+    return low, high
