@@ -180,6 +180,8 @@ class PerpetualMarketMaking(Strategy):
             ctx.log.info("close filled: %s %s at %s, realised %s %s before fees; position now %s", fill.side.value,
                          fill.amount, fill.price, qm.fmt(round(realized, 8)), inst.settle_asset,
                          inst.lots_to_amount(self.position.lots))
+            if event.order.status.is_done:  # a venue reports a fill's final state with the fill only
+                self._closing = None
         delay = self.params["filled_order_delay"]
         if delay > 0:
             self._paused_until_ns = ctx.clock.now_ns() + int(delay * _NS)

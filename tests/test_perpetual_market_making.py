@@ -118,6 +118,8 @@ def test_take_profit_closes_a_long_at_market_with_the_pnl_by_hand(caplog):
     assert bot.pnl.pnl(Decimal("60030")) == Decimal("0.035982")
     assert any("take-profit: long 0.002" in r.message and "market sell" in r.message for r in caplog.records)
     assert any("close filled" in r.message for r in caplog.records)
+    move(feed, clock, 600_300, 600_320)  # quoting resumes once the close is done
+    assert [q[0] for q in quotes(paper)] == ["buy", "sell"]
 
 
 def test_stop_loss_closes_a_short_at_market_with_the_pnl_by_hand(caplog):
