@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from app.interfaces.strategy import Strategy
 from strategies.avellaneda_stoikov import AvellanedaStoikov
+from strategies.dca import Dca
 from strategies.grid import Grid
 from strategies.perpetual_market_making import PerpetualMarketMaking
 from strategies.pure_market_making import PureMarketMaking
@@ -18,6 +19,7 @@ _BUILT_IN: tuple[type[Strategy], ...] = (
     PureMarketMaking,
     Grid,
     Twap,
+    Dca,
     AvellanedaStoikov,
     PerpetualMarketMaking,
 )
