@@ -87,8 +87,10 @@ class RiskGuard:
         if size is not None and inst.lots_to_amount(order.amount_lots) > size:
             return "max_order_size", (f"risk: order size {inst.lots_to_amount(order.amount_lots)} {unit} > "
                                       f"max_order_size {size} {unit}")
-        resting = [o for o in bot.orders.open_orders(order.symbol) if not o.status.is_done]
         most = limits.get("max_open_orders")
+        name = "max_position" if inst.is_derivative else "max_inventory"
+        cap = limits.get(name)
+        resting = bot.orders.open_orders(order.symbol) if most is not None or cap is not None else []
         if most is not None:
             live = sum(1 for o in resting if o.status is not OrderStatus.PENDING_CANCEL)
             if live >= most:
@@ -102,8 +104,6 @@ class RiskGuard:
             if len(self._sent) >= count:
                 return "max_order_rate", (f"risk: {len(self._sent)} orders in the last {window:g} s, "
                                           f"max_order_rate {limits.get('max_order_rate'):g}/s allows {count}")
-        name = "max_position" if inst.is_derivative else "max_inventory"
-        cap = limits.get(name)
         if cap is not None:
             # Every order on this side may fill, those whose cancel is on its way included.
             now = own_position_lots(bot)
@@ -141,9 +141,7 @@ class RiskGuard:
 
     def _tick(self) -> None:
         self._timer = None
-        from app.engine.bot import BotState
-
-        if self.bot.state is not BotState.RUNNING:
+        if not _running(self.bot):
             return
         try:
             self.check_pnl()
@@ -171,10 +169,8 @@ class RiskGuard:
 
     def check_pnl(self) -> None:
         """Compares the bot's PnL at the mark with its PnL limits; a breach stops the bot."""
-        from app.engine.bot import BotState
-
         bot, limits = self.bot, self.limits
-        if bot.state is not BotState.RUNNING or not limits.any_on_pnl:
+        if not limits.any_on_pnl or not _running(bot):
             return
         mark = bot.mark_price()
         if mark is None:
@@ -217,21 +213,25 @@ class RiskGuard:
         bot.stop()
 
     # -- live edits ------------------------------------------------------------------------------
-    def update(self, changes: dict[str, Any], who: str = "user") -> dict[str, tuple[Any, Any]]:
-        """Validates and applies a live edit with the same schema (None or empty turns a
-        limit off); an invalid edit raises ConfigError and changes nothing."""
+    def validate(self, changes: dict[str, Any]) -> RiskLimits:
+        """The limits a live edit would give (None or empty turns a limit off), checked by
+        the same schema and for this market; ConfigError otherwise. Changes nothing."""
         new = with_changes(self.limits, changes)
         try:
             new.check_market(self.bot.instrument, prefix="")
         except ConfigError as exc:
             raise ConfigError("live edit", exc.field_path, exc.reason) from None
+        return new
+
+    def update(self, changes: dict[str, Any], who: str = "user") -> dict[str, tuple[Any, Any]]:
+        """Validates and applies a live edit; an invalid one raises ConfigError and changes
+        nothing. Returns {limit: (old, new)} for what changed."""
+        new = self.validate(changes)
         old = self.limits.values
         applied = {k: (old.get(k), new.values.get(k)) for k in set(old) | set(new.values)
                    if old.get(k) != new.values.get(k)}
         self.limits = new
-        from app.engine.bot import BotState
-
-        if self.bot.state is BotState.RUNNING:
+        if _running(self.bot):
             self._arm()
         return applied
 
@@ -256,3 +256,8 @@ class RiskGuard:
             entry["flatten"] = self.flattener.summary()
         return entry
 
+
+def _running(bot: "Bot") -> bool:
+    from app.engine.bot import BotState  # the bot module imports this one
+
+    return bot.state is BotState.RUNNING

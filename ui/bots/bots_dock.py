@@ -328,10 +328,11 @@ class BotsPanel(QWidget):
         if bot is None or bot.state is not BotState.RUNNING:
             return
         try:
-            risk = self.risk_form.values()
+            form_risk = self.risk_form.values()
+            risk = {f.name: form_risk.get(f.name) for f in RISK_SCHEMA.fields}  # absent: off
+            bot.risk.validate(risk)  # both checked before either is applied
             applied = bot.update_params(self.form.values(), who="desktop user")
-            applied.update(bot.update_risk({f.name: risk.get(f.name) for f in RISK_SCHEMA.fields},
-                                           who="desktop user"))
+            applied.update(bot.update_risk(risk, who="desktop user"))
         except ConfigError as exc:
             self.message.setText(f"Not applied: {exc}")
             return
