@@ -3,7 +3,7 @@
 `RunAnalytics` listens to one bot's connector (its own orders and fills only) and samples
 the book's mid on the bot's clock at a fixed cadence (1 s of simulated or real time), so
 it adds no work per market event: per order event a few dict operations, per fill one
-record and one timer per markout horizon, per sample one Decimal PnL. From that it gives
+record, one timer per markout horizon and one PnL for the drawdown, per sample one PnL. From that it gives
 the report its hold-vs-trade values, return, drawdown, time quoted, fill rate, markouts,
 PnL attribution, the fills and a price path for the plots (app/engine/run_metrics.py has
 the formulas). Attach it before the bot starts: its listener then runs before the bot's,
@@ -134,7 +134,15 @@ class RunAnalytics:
             self.fills.append(point)
             for i, horizon in enumerate(self.horizons_s):
                 self.clock.call_at(now + horizon * _NS, lambda p=point, i=i: self._markout(p, i))
+            self.clock.call_soon(self._after_fill)  # once the bot has counted it
         self._track(event.order)
+
+    def _after_fill(self) -> None:
+        """The PnL right after a fill, for the drawdown: the fee and the spread land at once,
+        between two samples."""
+        mid = self._mid()
+        if mid is not None:
+            self.drawdown.add(self.bot.pnl.pnl(mid), self.start_value)
 
     def _markout(self, point: FillPoint, index: int) -> None:
         point.later[index] = self._mid()
@@ -172,7 +180,7 @@ class RunAnalytics:
                                              "markout_horizons_s": list(self.horizons_s)}}
         out.update(self._values(mark))
         out["max_drawdown"] = _money(self.drawdown.worst)
-        out["max_drawdown_pct"] = round(self.drawdown.worst_pct, 4) if self.start_value else None
+        out["max_drawdown_pct"] = round(self.drawdown.worst_pct, 6) if self.start_value else None
         shares = self._quoted.shares_pct(end_ns) if self._quoted is not None else None
         out["quoted_both_sides_pct"] = shares["both"] if shares else None
         out["quoting_pct"] = shares

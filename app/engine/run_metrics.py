@@ -183,4 +183,4 @@ def portfolio_value(balances: dict[str, Decimal], instrument: Instrument, mark: 
 
 
 def pct(part: Decimal, whole: Decimal | None) -> float | None:
-    return None if whole is None or whole == 0 else round(float(part / whole * 100), 4)
+    return None if whole is None or whole == 0 else round(float(part / whole * 100), 6)
