@@ -306,3 +306,16 @@ def test_preview_binds_without_running():
     strategy = AvellanedaStoikov(BASE)
     strategy.bind(StrategyContext(clock, paper, feed, INST, logging.getLogger("t")))
     assert strategy.preview() == [] and strategy.reference_prices() == {"mid": Decimal("100.00")}
+
+
+def test_the_example_config_backtests_with_fills():
+    from app.config.bot_config import load_config
+    from app.wiring.session import build_session
+
+    config = load_config("resources/configs/avellaneda_stoikov.yaml")
+    clock = SimClock(DAY_START)
+    session = build_session(config, simulated=True, clock=clock, start_ns=DAY_START)
+    session.start()
+    clock.run(until_ns=DAY_START + 300 * S)
+    assert session.bot.state is BotState.RUNNING and session.bot.pnl.fills > 0
+    assert set(session.bot.strategy.reference_prices()) == {"mid", "reservation price", "optimal bid", "optimal ask"}

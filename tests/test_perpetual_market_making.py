@@ -224,3 +224,18 @@ def test_preview_and_reference_prices_on_a_bound_strategy():
 
 def test_registered():
     assert STRATEGIES["perpetual_market_making"] is PerpetualMarketMaking
+
+
+def test_the_example_config_backtests_with_fills():
+    from app.config.bot_config import load_config
+    from app.wiring.session import build_session
+
+    start = 1_767_225_600 * S
+    config = load_config("resources/configs/perpetual_market_making.yaml")
+    clock = SimClock(start)
+    session = build_session(config, simulated=True, clock=clock, start_ns=start)
+    session.start()
+    clock.run(until_ns=start + 300 * S)
+    assert session.bot.state is BotState.RUNNING and session.bot.pnl.fills > 0
+    strategy = session.bot.strategy
+    assert abs(strategy.position.lots) <= 10  # within max_long_position / max_short_position (0.01)
