@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -256,3 +257,13 @@ def test_fee_warnings_and_amounts():
     warned = Arbitrage({"min_profitability": "0.1", "market_2_slippage_buffer": "0.5"}).fee_warnings(INST)
     assert "below the two slippage buffers together (0.6 %)" in warned[0]
     assert Arbitrage({"order_amount": "0.01"}).order_amounts_base() == [Decimal("0.01")]
+
+
+def test_the_example_config_names_both_roles_and_valid_params():
+    import yaml
+
+    with open(Path(__file__).parents[1] / "resources/configs/arbitrage.yaml", encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    assert sorted(config["markets"]) == sorted(r.name for r in Arbitrage.roles)
+    strategy = Arbitrage(config["strategy"]["params"], source="arbitrage.yaml")
+    assert strategy.fee_warnings(INST) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from app.config.schema import ConfigError
 from app.domain import Instrument
 from strategies.xemm import CrossExchangeMarketMaking
 from tests.paper_support import INST
-from tests.two_market_support import FREE, MS, S, TwoMarkets
+from tests.two_market_support import FREE, TwoMarkets
 
 RICH = {"USD": "100000", "TST": "1000"}
 SIMPLE = {
@@ -340,3 +341,15 @@ def test_live_edit_keeps_what_is_unhedged():
     m.run(1500)
     assert m.fills("taker") == [("sell", 10000, 300)]
     assert not m.strategy.hedger.failing
+
+
+def test_the_example_config_names_both_roles_and_valid_params():
+    import yaml
+
+    path = Path(__file__).parents[1] / "resources/configs/cross_exchange_market_making.yaml"
+    with open(path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    assert sorted(config["markets"]) == sorted(r.name for r in CrossExchangeMarketMaking.roles)
+    assert config["markets"]["taker"]["venue"]["follow"] == "maker"
+    strategy = CrossExchangeMarketMaking(config["strategy"]["params"], source="xemm.yaml")
+    assert strategy.fee_warnings(INST) == []

@@ -81,11 +81,12 @@ class CrossExchangeMarketMaking(Strategy):
 
     def _build(self) -> None:
         maker, taker = self._markets()
+        ctx = self.ctx
+        assert ctx is not None
         self.pricer = XemmPricer(maker, taker, self.params)
         old = self.hedger
         self.hedger = Hedger(maker, taker, self.pricer.bridge, percent(self.params["slippage_buffer"]),
-                             self.params["hedge_retry_seconds"], self.ctx.clock, self.ctx.log,  # type: ignore[union-attr]
-                             self._on_hedger_state)
+                             self.params["hedge_retry_seconds"], ctx.clock, ctx.log, self._on_hedger_state)
         if old is not None:  # a live edit keeps what is unhedged and in flight
             old.stop()
             self.hedger.adopt_state(old)
