@@ -62,10 +62,6 @@ def _rules(params: dict[str, Any], fail: Fail) -> None:
         raise fail("stop_loss_price", f"must be below lower_price {fmt(lower)} (or 0: off), got {fmt(stop)}")
 
 
-def _start_error(name: str, reason: str) -> ConfigError:
-    return ConfigError("", f"strategy.params.{name}", reason)
-
-
 class Grid(CrossCheckedStrategy):
     name = "grid"
     title = "Grid: buy low, sell one level higher"
@@ -103,6 +99,7 @@ class Grid(CrossCheckedStrategy):
 
     def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
         super().__init__(params, source)
+        self._source = source  # the config file (or the form): named by errors found on the market
         self._levels: list[Level] = []
         self._by_order: dict[str, Level] = {}
         self._stopped = ""
@@ -156,7 +153,7 @@ class Grid(CrossCheckedStrategy):
         if self._by_order:
             ctx.connector.cancel_all(ctx.symbol)
         self._by_order.clear()
-        self._levels = self.build_levels(ctx.instrument, self.params, _start_error)
+        self._levels = self.build_levels(ctx.instrument, self.params, self._fail)
         self._laid_out = False
 
     @staticmethod
@@ -359,7 +356,7 @@ class Grid(CrossCheckedStrategy):
         if ctx is None or ctx.book.best_bid_ticks <= 0 or ctx.book.best_ask_ticks <= 0:
             return []
         try:
-            levels = self._levels if self._laid_out else self.build_levels(ctx.instrument, self.params, _start_error)
+            levels = self._levels if self._laid_out else self.build_levels(ctx.instrument, self.params, self._fail)
         except ConfigError:
             return []
         if levels is not self._levels:
@@ -375,14 +372,16 @@ class Grid(CrossCheckedStrategy):
             prices["stop loss"] = p["stop_loss_price"]
         return prices
 
+    def _fail(self, name: str, reason: str) -> ConfigError:
+        return ConfigError(self._source, f"strategy.params.{name}", reason)
+
     def fee_warnings(self, instrument: Instrument) -> list[str]:
         """A grid step pays two fees (maker with post-only orders): a step narrower than
-        both loses on every pair."""
+        both loses on every pair. This is also the one check before the start that knows
+        the market, so a grid that cannot exist on it (levels on one tick, orders below
+        the lot or the minimum notional) is refused here, naming the field."""
         p = self.params
-        try:
-            ticks = level_prices(p["lower_price"], p["upper_price"], p["levels"], p["spacing"], instrument)
-        except ArithmeticError:
-            return []
+        ticks = [level.ticks for level in self.build_levels(instrument, p, self._fail)]
         rate = instrument.maker_fee if p["post_only"] else instrument.taker_fee
         narrowest = min(Decimal(b - a) / a for a, b in zip(ticks, ticks[1:]) if a > 0) * 10_000
         fees = 2 * rate * 10_000

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.config.schema import Field, Schema
-from app.domain import BookStale, BookUpdated, Instrument, Order, OrderFilled, OrderType, OrderUpdated, Side
+from app.domain import BookStale, BookUpdated, Order, OrderFilled, OrderType, OrderUpdated, Side
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import Quote
 from strategies.budget import affordable_lots
@@ -398,6 +398,3 @@ class Twap(CrossCheckedStrategy):
     def order_amounts_base(self) -> list[Decimal]:
         """One slice: what each order is at least (an earlier remainder makes it larger)."""
         return [self.params["target_amount"] / self.params["slices"]]
-
-    def fee_warnings(self, instrument: Instrument) -> list[str]:
-        return []

@@ -9,7 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
+from app import cli
 from app.config.bot_config import load_config, parse_config
 from app.config.schema import ConfigError
 from app.domain import Side
@@ -237,6 +239,21 @@ def test_levels_closer_than_the_tick_fail_the_start_naming_the_field():
     clock, feed, paper, bot, grid = make({"lower_price": "100", "upper_price": "100.02", "levels": 5})
     bot.start()
     assert bot.failed and "strategy.params.levels" in bot.error and orders(paper) == []
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"lower_price": 60000, "upper_price": "60000.03", "levels": 10},
+     "strategy.params.levels: 10 levels between 60000 and 60000.03 are closer than the tick 0.01 of BTC/USDT"),
+    ({"lower_price": 1000, "upper_price": 2000, "amount": "0.001"},
+     "strategy.params.amount: an order of 0.001 base at 1000 is below the lot 0.00001 or the minimum notional 5 "
+     "of BTC/USDT"),
+])
+def test_a_grid_the_market_cannot_hold_is_refused_before_the_start(tmp_path, capsys, params, message):
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump({"venue": {"kind": "demo"}, "strategy": {"name": "grid", "params": params}}))
+    assert cli.main(["backtest", "--config", str(path), "--duration", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {path}: {message}\n"
 
 
 def test_order_amounts_for_preflight_and_fee_warning():
