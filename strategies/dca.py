@@ -22,7 +22,17 @@ from fractions import Fraction
 from typing import Any
 
 from app.config.schema import Field, Schema
-from app.domain import BookStale, BookUpdated, Instrument, Order, OrderFilled, OrderType, OrderUpdated, Side
+from app.domain import (
+    BookStale,
+    BookUpdated,
+    Instrument,
+    Order,
+    OrderFilled,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    Side,
+)
 from app.interfaces.strategy import Quote
 from strategies.budget import affordable_lots
 from strategies.param_rules import CrossCheckedStrategy, Fail, cross_check
@@ -183,8 +193,8 @@ class Dca(CrossCheckedStrategy):
             self._work()
 
     def on_stale(self, event: BookStale) -> None:
-        self.ctx.log.warning("book stale (%s): dca orders stay, nothing new until it resyncs",  # type: ignore[union-attr]
-                             event.reason)
+        assert self.ctx is not None
+        self.ctx.log.warning("book stale (%s): dca orders stay, nothing new until it resyncs", event.reason)
 
     def on_fill(self, event: OrderFilled) -> None:
         fill = event.fill
@@ -227,8 +237,8 @@ class Dca(CrossCheckedStrategy):
                 self._open = True
                 self._log_entry(lots)
             elif order.type is OrderType.MARKET and not self._stopped:
-                self.ctx.log.warning("dca first entry ended %s without a fill: %s", order.status.value,  # type: ignore[union-attr]
-                                     order.reason)
+                assert self.ctx is not None
+                self.ctx.log.warning("dca first entry ended %s without a fill: %s", order.status.value, order.reason)
         else:
             self._exit = None
             if self._closing:
@@ -339,7 +349,7 @@ class Dca(CrossCheckedStrategy):
         exit_side = self._entry_side.opposite
         if self._exit is not None:
             if (self._exit.price_ticks != price or self._exit_for_lots != self._lots) \
-                    and self._exit.status.value != "pending_cancel":
+                    and self._exit.status is not OrderStatus.PENDING_CANCEL:
                 ctx.connector.cancel_order(self._exit.client_order_id)
             return
         lots = affordable_lots(ctx.instrument, exit_side, price, self._lots, available_budget(ctx.connector.balances()))
@@ -356,10 +366,11 @@ class Dca(CrossCheckedStrategy):
         assert ctx is not None
         price = self._next_entry_ticks()
         lots = self._entry_lots(self._entries)
-        if self._entry is not None:  # moved when the step, the size or max_entries changed
-            if (price is None or self._entry.price_ticks != price or self._entry.amount_lots != lots) \
-                    and self._entry.type is not OrderType.MARKET and self._entry.status.value != "pending_cancel":
-                ctx.connector.cancel_order(self._entry.client_order_id)
+        entry = self._entry
+        if entry is not None:  # moved when the step, the size or max_entries changed
+            moved = price is None or entry.price_ticks != price or entry.amount_lots != lots
+            if moved and entry.type is not OrderType.MARKET and entry.status is not OrderStatus.PENDING_CANCEL:
+                ctx.connector.cancel_order(entry.client_order_id)
             return
         if price is None or price <= 0:
             return
@@ -382,7 +393,7 @@ class Dca(CrossCheckedStrategy):
         for order in (self._entry, self._exit):
             if order is not None:
                 waiting = True  # a resting order is cancelled first; a closing order finishes
-                if order.type is not OrderType.MARKET and order.status.value != "pending_cancel":
+                if order.type is not OrderType.MARKET and order.status is not OrderStatus.PENDING_CANCEL:
                     ctx.connector.cancel_order(order.client_order_id)
         if waiting:
             return

@@ -16,7 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from app.config.schema import ConfigError, Field, Schema
-from app.domain import BookResynced, BookStale, BookUpdated, Instrument, Order, OrderFilled, OrderType, OrderUpdated, Side
+from app.domain import (
+    BookResynced,
+    BookStale,
+    BookUpdated,
+    Instrument,
+    Order,
+    OrderFilled,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    Side,
+)
 from app.interfaces.strategy import Quote
 from strategies.grid_levels import (
     Level,
@@ -164,14 +175,16 @@ class Grid(CrossCheckedStrategy):
         ticks = level_prices(p["lower_price"], p["upper_price"], p["levels"], p["spacing"], instrument)
         if len(set(ticks)) != len(ticks) or ticks[0] <= 0:
             raise fail("levels", f"{p['levels']} levels between {fmt(p['lower_price'])} and "
-                                 f"{fmt(p['upper_price'])} are closer than the tick {fmt(instrument.tick_size)} of {instrument.symbol}")
+                                 f"{fmt(p['upper_price'])} are closer than the tick "
+                                 f"{fmt(instrument.tick_size)} of {instrument.symbol}")
         levels = []
         for i, price in enumerate(ticks):
             lots = level_lots(price, p["amount"], p["amount_unit"], instrument)
             if lots <= 0 or instrument.notional(price, lots) < instrument.min_notional:
                 raise fail("amount", f"an order of {fmt(p['amount'])} {p['amount_unit']} at "
                                      f"{fmt(instrument.ticks_to_price(price))} is below the lot "
-                                     f"{fmt(instrument.lot_size)} or the minimum notional {fmt(instrument.min_notional)} of {instrument.symbol}")
+                                     f"{fmt(instrument.lot_size)} or the minimum notional "
+                                     f"{fmt(instrument.min_notional)} of {instrument.symbol}")
             levels.append(Level(i, price, lots))
         return levels
 
@@ -196,7 +209,8 @@ class Grid(CrossCheckedStrategy):
         self._dirty = True
 
     def on_stale(self, event: BookStale) -> None:
-        self.ctx.log.warning("book stale (%s): the grid's orders stay, nothing new is placed until it "  # type: ignore[union-attr]
+        assert self.ctx is not None
+        self.ctx.log.warning("book stale (%s): the grid's orders stay, nothing new is placed until it "
                              "resyncs", event.reason)
 
     def on_fill(self, event: OrderFilled) -> None:
@@ -216,11 +230,13 @@ class Grid(CrossCheckedStrategy):
     def _order_state(self, order: Order) -> None:
         if not order.status.is_done:
             return
+        ctx = self.ctx
+        assert ctx is not None
         level = self._by_order.pop(order.client_order_id)
         if order.filled_lots == 0 and order.reason:
-            self.ctx.log.info("grid order at %s ended %s: %s", fmt(self.ctx.instrument.ticks_to_price(  # type: ignore[union-attr]
-                order.price_ticks)), order.status.value, order.reason)
-        result = close_order(self._levels, level, self.ctx.instrument)  # type: ignore[union-attr]
+            ctx.log.info("grid order at %s ended %s: %s", fmt(ctx.instrument.ticks_to_price(order.price_ticks)),
+                         order.status.value, order.reason)
+        result = close_order(self._levels, level, ctx.instrument)
         if result is not None:
             self._count_step(result)
         self._dirty = True
@@ -304,7 +320,7 @@ class Grid(CrossCheckedStrategy):
             return
         post_only = self.params["post_only"]
         own = ctx.connector.open_orders(ctx.symbol)
-        live = [o for o in own if o.status.value != "pending_cancel"]
+        live = [o for o in own if o.status is not OrderStatus.PENDING_CANCEL]
         lowest_ask = min((o.price_ticks for o in live if o.side is Side.SELL), default=None)
         highest_bid = max((o.price_ticks for o in live if o.side is Side.BUY), default=None)
         budget = available_budget(ctx.connector.balances())
@@ -339,11 +355,11 @@ class Grid(CrossCheckedStrategy):
 
     def _log_short(self, short: frozenset[int]) -> None:
         """Says once which levels wait for funds (they are tried again after every fill)."""
+        ctx = self.ctx
+        assert ctx is not None
         if short and short != self._short_logged:
-            inst = self.ctx.instrument  # type: ignore[union-attr]
-            prices = ", ".join(fmt(inst.ticks_to_price(self._levels[i].ticks)) for i in sorted(short))
-            self.ctx.log.warning("not enough funds for the grid orders at %s: they wait for fills to "  # type: ignore[union-attr]
-                                 "free funds", prices)
+            prices = ", ".join(fmt(ctx.instrument.ticks_to_price(self._levels[i].ticks)) for i in sorted(short))
+            ctx.log.warning("not enough funds for the grid orders at %s: they wait for fills to free funds", prices)
         self._short_logged = short
 
     # -- for views and checks ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.config.schema import Field, Schema
-from app.domain import BookStale, BookUpdated, Order, OrderFilled, OrderType, OrderUpdated, Side
+from app.domain import BookStale, BookUpdated, Order, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import Quote
 from strategies.budget import affordable_lots
@@ -118,7 +118,8 @@ class Twap(CrossCheckedStrategy):
             return
         if self._slice_timer is not None:
             self._slice_timer.cancel()
-        self._slice = min(self._slices, (self.ctx.clock.now_ns() - self._start_ns) // self._every_ns + 1)  # type: ignore[union-attr]
+        elapsed = self.ctx.clock.now_ns() - self._start_ns  # type: ignore[union-attr]
+        self._slice = min(self._slices, elapsed // self._every_ns + 1)
         self._schedule_slice()
         self._replace = True
         self._work()
@@ -207,7 +208,8 @@ class Twap(CrossCheckedStrategy):
     def on_stale(self, event: BookStale) -> None:
         """The order was priced from a book that can no longer be trusted: cancelled, and
         a new one placed after the resync."""
-        self.ctx.log.warning("book stale (%s): the twap order is cancelled until it resyncs", event.reason)  # type: ignore[union-attr]
+        assert self.ctx is not None
+        self.ctx.log.warning("book stale (%s): the twap order is cancelled until it resyncs", event.reason)
         self._replace = True
         self._work()
 
@@ -254,7 +256,7 @@ class Twap(CrossCheckedStrategy):
             return
         book = ctx.book
         if self._order is not None:
-            if (self._replace or book.is_stale) and self._order.status.value != "pending_cancel":
+            if (self._replace or book.is_stale) and self._order.status is not OrderStatus.PENDING_CANCEL:
                 ctx.connector.cancel_order(self._order.client_order_id)
             return
         self._replace = False
