@@ -16,9 +16,11 @@ Quotes a ladder around the mid like the simple quoter, then:
   spirit: it can never open the other way), with the reason in the log. Quoting resumes
   after `filled_order_delay` once the close is done; a close the venue refuses is retried
   at most once a second while the trigger still holds.
-- Leverage: the venue's leverage is read at the start (Connector.leverage) and a bot whose
-  `leverage` differs is refused, so the margin the strategy budgets for is the margin the
-  venue takes; a venue that does not say is trusted with a warning.
+- Leverage: the venue's leverage is read at the start (Connector.leverage) and shown; a
+  `leverage` parameter other than 0 is the one the trader expects, and a bot whose venue
+  differs is refused (and the bot form says so before the start), so the margin the
+  strategy budgets for is the margin the venue takes. A venue that does not report its
+  leverage is trusted with the parameter, or only fees are budgeted.
 
 The position is the one this bot built from its own fills (the same arithmetic as its
 PnL, app/domain/margin.py): several bots may share an account, and a bot manages only what
@@ -61,8 +63,9 @@ class PerpetualMarketMaking(Strategy):
                   help="An order is kept while the wanted price is within this distance of its own."),
             Field("filled_order_delay", "float", 1.0, minimum=0, maximum=3600, unit="s",
                   help="Pause before quoting again after a fill."),
-            Field("leverage", "decimal", Decimal(10), minimum=1, maximum=125, unit="x",
-                  help="The account's leverage on this market; the bot refuses to start if the venue's differs."),
+            Field("leverage", "decimal", Decimal(0), minimum=0, maximum=125, unit="x",
+                  help="The leverage expected on this market: the bot refuses to start if the venue's differs. "
+                       "0: take the venue's."),
             Field("max_long_position", "decimal", Decimal("0.01"), minimum=0, unit="contracts",
                   help="Largest long position: bids that could take the position beyond it are not placed."),
             Field("max_short_position", "decimal", Decimal("0.01"), minimum=0, unit="contracts",
@@ -96,6 +99,9 @@ class PerpetualMarketMaking(Strategy):
 
     @staticmethod
     def _check(params: dict[str, Any], source: str) -> None:
+        if 0 < params["leverage"] < 1:
+            raise ConfigError(source, "leverage", f"must be 0 (the venue's) or from 1 to 125 x, got "
+                                                  f"{qm.fmt(params['leverage'])}")
         amount = params["order_amount"]
         if params["max_long_position"] < amount and params["max_short_position"] < amount:
             raise ConfigError(source, "max_long_position",
@@ -104,7 +110,11 @@ class PerpetualMarketMaking(Strategy):
                               f"{qm.fmt(amount)}: no order could ever be placed")
 
     def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
-        self._check({**self.params, **self.schema.validate_changes(changes)}, "live edit")
+        merged = {**self.params, **self.schema.validate_changes(changes)}
+        self._check(merged, "live edit")
+        mismatch = self._leverage_mismatch(merged["leverage"])
+        if mismatch:
+            raise ConfigError("live edit", "leverage", mismatch)
         return super().apply_params(changes)
 
     # -- life cycle -----------------------------------------------------------------------
@@ -114,13 +124,16 @@ class PerpetualMarketMaking(Strategy):
         inst = ctx.instrument
         if not inst.is_derivative:
             raise ConfigError("", "symbol", f"{self.name} trades perpetuals; {ctx.symbol} is a spot market")
-        venue = ctx.connector.leverage(ctx.symbol)
-        wanted = self.params["leverage"]
-        if venue is not None and Decimal(venue) != wanted:
-            raise ConfigError("", "leverage", f"{qm.fmt(wanted)}x differs from the venue's {qm.fmt(venue)}x on "
-                                              f"{ctx.connector.name} {ctx.symbol} (a config sets it as venue.leverage)")
-        ctx.log.info("%s, leverage %sx%s; position limits long %s / short %s contracts", inst.describe(),
-                     qm.fmt(wanted), "" if venue is not None else " (the venue does not report its own: assumed)",
+        mismatch = self._leverage_mismatch(self.params["leverage"])
+        if mismatch:
+            raise ConfigError("", "leverage", mismatch)
+        leverage = self.leverage()
+        if leverage:
+            shown = f"{qm.fmt(leverage)}x" + ("" if ctx.connector.leverage(ctx.symbol) else
+                                              " (the venue does not report its own: assumed)")
+        else:
+            shown = "unknown (the venue does not report it: only fees are budgeted, the venue checks the margin)"
+        ctx.log.info("%s, leverage %s; position limits long %s / short %s contracts", inst.describe(), shown,
                      qm.fmt(self.params["max_long_position"]), qm.fmt(self.params["max_short_position"]))
         account = ctx.connector.position(ctx.symbol)
         if account is not None and getattr(account, "lots", 0):
@@ -129,6 +142,21 @@ class PerpetualMarketMaking(Strategy):
         ctx.feed.add_listener(self._on_feed_event)
         self._schedule_age_check()
         self._requote()
+
+    def leverage(self) -> Decimal | None:
+        """The leverage margin is budgeted at: the parameter, else the venue's (None: unknown)."""
+        if self.params["leverage"]:
+            return self.params["leverage"]
+        return self.ctx.connector.leverage(self.ctx.symbol) if self.ctx is not None else None
+
+    def _leverage_mismatch(self, wanted: Decimal) -> str:
+        """Why the expected leverage is not the venue's ("" when it is, or either is unknown)."""
+        ctx = self.ctx
+        venue = ctx.connector.leverage(ctx.symbol) if ctx is not None else None
+        if not wanted or venue is None or Decimal(venue) == wanted:
+            return ""
+        return (f"{qm.fmt(wanted)}x differs from the venue's {qm.fmt(venue)}x on {ctx.connector.name} "  # type: ignore[union-attr]
+                f"{ctx.symbol} (set it to 0 to take the venue's; a config sets the venue's as venue.leverage)")
 
     def on_stop(self) -> None:
         if self.ctx is not None:
@@ -288,8 +316,9 @@ class PerpetualMarketMaking(Strategy):
             ctx.connector.cancel_order(client_order_id)
         order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
         funds = qm.budget(ctx.connector) if plan.create else {}
+        leverage = self.leverage() if plan.create else None
         for quote in plan.create:
-            if qm.affordable(ctx.instrument, quote, funds, self.params["leverage"]):
+            if qm.affordable(ctx.instrument, quote, funds, leverage):
                 ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
 
     def funding_rate(self) -> Decimal:
@@ -387,6 +416,9 @@ class PerpetualMarketMaking(Strategy):
             return [f"{self.name} trades perpetuals; {instrument.symbol} is a spot market"]
         notes = []
         p = self.params
+        mismatch = self._leverage_mismatch(p["leverage"])  # known once bound to a venue (the bot form's preview)
+        if mismatch:
+            notes.append(f"leverage {mismatch}: the bot would refuse to start")
         rate = instrument.maker_fee if p["post_only"] else instrument.taker_fee
         round_trip = 2 * rate * 10_000
         spread = p["bid_spread_bps"] + p["ask_spread_bps"]

@@ -160,6 +160,22 @@ def test_a_venue_with_another_leverage_is_refused():
     assert "leverage" in bot.error and "20x differs from the venue's 10x" in bot.error
     _, _, paper, bot = scene({"leverage": 5}, leverage=5)
     assert bot.state is BotState.RUNNING and len(paper.open_orders()) == 2
+    assert bot.strategy.leverage() == 5
+    with pytest.raises(ConfigError, match="leverage: 3x differs from the venue's 5x"):
+        bot.update_params({"leverage": 3})
+    assert bot.strategy.params["leverage"] == 5
+
+
+def test_leverage_0_takes_the_venues_and_the_form_shows_a_mismatch():
+    _, _, _, bot = scene(leverage=20)
+    assert bot.state is BotState.RUNNING and bot.strategy.leverage() == 20
+    clock = SimClock(1_000 * S)
+    feed = ScriptedFeed(PERP, clock)
+    paper = PaperConnector(feed, {"USDT": "1000"}, clock, leverage=10)
+    strategy = PerpetualMarketMaking({**BASE, "leverage": 20})
+    strategy.bind(StrategyContext(clock, paper, feed, PERP, logging.getLogger("t")))
+    assert any("20x differs from the venue's 10x" in note and "refuse to start" in note
+               for note in strategy.fee_warnings(PERP))
 
 
 def test_a_spot_market_is_refused():
@@ -179,7 +195,7 @@ def test_margin_is_budgeted_at_the_strategys_leverage():
 
 @pytest.mark.parametrize("params, field", [
     ({"order_amount": 0}, "order_amount"),
-    ({"leverage": 0}, "leverage"),
+    ({"leverage": "0.5"}, "leverage"),
     ({"leverage": 200}, "leverage"),
     ({"max_long_position": "0.001", "max_short_position": "0"}, "max_long_position"),
     ({"position_mode": "hedge"}, "position_mode"),
