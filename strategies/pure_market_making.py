@@ -49,6 +49,7 @@ class PureMarketMaking(Strategy):
         self._timer_at = 0
         self._source: MarketContext | None = None
         self._hanging: set[str] = set()
+        self._cancelling: set[str] = set()  # cancels we sent: their confirmation changes nothing
         self._pingpong = 0
         self._cost = InventoryCost()
         self._cost_started = False
@@ -153,7 +154,10 @@ class PureMarketMaking(Strategy):
             return
         self._own_dirty = True
         if order.status.is_done:
-            self._orders_changed = True
+            if order.client_order_id in self._cancelling:
+                self._cancelling.discard(order.client_order_id)  # as planned: nothing to redo
+            else:
+                self._orders_changed = True  # refused, cancelled by the venue, filled
             self._hanging.discard(order.client_order_id)
 
     def on_fill(self, event: OrderFilled) -> None:
@@ -190,6 +194,7 @@ class PureMarketMaking(Strategy):
         ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
         ctx.connector.cancel_all(ctx.symbol)
         self._hanging.clear()
+        self._cancelling.clear()
 
     def on_resynced(self, event: BookResynced) -> None:
         self._last_ref2 = -1
@@ -371,20 +376,21 @@ class PureMarketMaking(Strategy):
         ctx = self.ctx
         qp = self._qp
         assert ctx is not None and qp is not None
-        resting = [o for o in ctx.connector.open_orders(ctx.symbol) if o.status is not OrderStatus.PENDING_CANCEL]
-        live_ids = {o.client_order_id for o in resting}
-        self._hanging &= live_ids
+        listed = ctx.connector.open_orders(ctx.symbol)
+        self._cancelling &= {o.client_order_id for o in listed}  # a refused cancel is not waited for
+        resting = [o for o in listed if o.status is not OrderStatus.PENDING_CANCEL]
+        self._hanging &= {o.client_order_id for o in resting}
         hanging, active = [], []
         for order in resting:
             if order.client_order_id in self._hanging:
                 if beyond_cancel_pct(order.price_ticks, ref2, self._cancel_units):
-                    ctx.connector.cancel_order(order.client_order_id)
+                    self._cancel(order.client_order_id)
                     self._hanging.discard(order.client_order_id)
                 else:
                     hanging.append(order)
             elif violates_min_spread(order.side, order.price_ticks, ref2, qp.min_spread_units):
                 # Replaced at the next refresh, as Hummingbot does: the rest of the ladder stays.
-                ctx.connector.cancel_order(order.client_order_id)
+                self._cancel(order.client_order_id)
                 self._orders_changed = True
             else:
                 active.append(order)
@@ -393,7 +399,7 @@ class PureMarketMaking(Strategy):
             tolerance = ref2 * self._tolerance_units // (2 * UNITS)
             plan = plan_orders(wanted, active, tolerance_ticks=tolerance, max_age_ns=self._max_age_ns, now_ns=now)
             for client_order_id in plan.cancel:
-                ctx.connector.cancel_order(client_order_id)
+                self._cancel(client_order_id)
             gone = set(plan.cancel)
             active = [o for o in active if o.client_order_id not in gone]
             if plan.create and now >= self._no_create_until:
@@ -415,6 +421,10 @@ class PureMarketMaking(Strategy):
             due = min(due, self._no_create_until)
         self._timer_due_ns = due
         self._schedule(due)
+
+    def _cancel(self, client_order_id: str) -> None:
+        self._cancelling.add(client_order_id)
+        self.ctx.connector.cancel_order(client_order_id)  # type: ignore[union-attr]
 
     def _place(self, quotes: list[Quote]) -> list[Quote]:
         ctx = self.ctx
