@@ -184,8 +184,11 @@ class Dca(CrossCheckedStrategy):
         book = self.ctx.book  # type: ignore[union-attr]
         if book.is_stale:
             return
+        if self._closing:  # a close refused at once is sent again (a bounded number of times)
+            self._work()
+            return
         bid, ask = book.best_bid_ticks, book.best_ask_ticks
-        if self._open and not self._closing and self._stop_at and bid > 0 and ask > 0:
+        if self._open and self._stop_at and bid > 0 and ask > 0:
             if (bid <= self._stop_at) if self._entry_side is Side.BUY else (ask >= self._stop_at):
                 self._stop_loss()
                 return

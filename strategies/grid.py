@@ -28,6 +28,7 @@ from app.domain import (
     OrderUpdated,
     Side,
 )
+from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import Quote
 from strategies.grid_levels import (
     Level,
@@ -42,6 +43,8 @@ from strategies.param_rules import CrossCheckedStrategy, Fail, cross_check
 from strategies.quoting import available_budget, spend_if_affordable
 from strategies.ticks import fmt
 
+_RETRY_NS = 1_000_000_000
+"""An order the venue refused at once is tried again after this long (not at every update)."""
 _SHAPE = ("lower_price", "upper_price", "levels", "spacing", "amount", "amount_unit")
 """Parameters that change the grid itself: a live edit of one lays the grid out anew."""
 
@@ -116,8 +119,11 @@ class Grid(CrossCheckedStrategy):
         self._stopped = ""
         self._laid_out = False
         self._dirty = True
-        self._blocked = False  # a wanted order waits for the book (post-only) or the venue
-        self._seen_book = (0, 0)
+        # Post-only orders the book does not let rest yet: a sell can once the bid is below
+        # _sell_rests_below, a buy once the ask is above _buy_rests_above (0: none waits).
+        self._sell_rests_below = 0
+        self._buy_rests_above = 0
+        self._retry: TimerHandle | None = None  # after an order refused at once
         self._steps = 0
         self._gross = Decimal(0)
         self._fees = Decimal(0)
@@ -146,6 +152,11 @@ class Grid(CrossCheckedStrategy):
         self._derive_limits()
         self._reset()
         self._react()
+
+    def on_stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     def _derive_limits(self) -> None:
         """The range and stop prices as doubled ticks, compared with bid + ask."""
@@ -274,9 +285,9 @@ class Grid(CrossCheckedStrategy):
             return
         if not self._laid_out:
             self._lay_out(mid2)
-        if not self._dirty and not (self._blocked and (bid, ask) != self._seen_book):
+        if not self._dirty and not (bid < self._sell_rests_below
+                                    or (self._buy_rests_above and ask > self._buy_rests_above)):
             return
-        self._seen_book = (bid, ask)
         self._dirty = False
         self._place_missing(bid, ask)
 
@@ -315,7 +326,7 @@ class Grid(CrossCheckedStrategy):
         ctx = self.ctx
         assert ctx is not None
         waiting = [lv for lv in self._levels if lv.want is not None and lv.order_id is None and lv.want.lots > 0]
-        self._blocked = False
+        self._sell_rests_below = self._buy_rests_above = 0
         if not waiting:
             return
         post_only = self.params["post_only"]
@@ -335,15 +346,19 @@ class Grid(CrossCheckedStrategy):
             else:
                 crosses_book = post_only and price <= bid
                 crosses_own = highest_bid is not None and price <= highest_bid
-            if crosses_book or crosses_own:
-                self._blocked = True
+            if crosses_book:
+                if side is Side.BUY:
+                    self._buy_rests_above = min(self._buy_rests_above or price, price)
+                else:
+                    self._sell_rests_below = max(self._sell_rests_below, price)
+            if crosses_book or crosses_own:  # an own order in the way: tried again when it ends
                 continue
             if not spend_if_affordable(ctx.instrument, side, price, lots, budget):
                 short.add(level.index)
                 continue
             order = ctx.connector.place_order(ctx.symbol, side, order_type, lots, price)
-            if order.status.is_done:
-                self._blocked = True  # refused at once: tried again at the next change
+            if order.status.is_done:  # refused at once (the bot logs why): tried again in a second
+                self._retry_later()
                 continue
             level.order_id = order.client_order_id
             self._by_order[order.client_order_id] = level
@@ -352,6 +367,16 @@ class Grid(CrossCheckedStrategy):
             else:
                 lowest_ask = price if lowest_ask is None else min(lowest_ask, price)
         self._log_short(frozenset(short))
+
+    def _retry_later(self) -> None:
+        if self._retry is None:
+            self._retry = self.ctx.clock.call_later(_RETRY_NS, self._on_retry)  # type: ignore[union-attr]
+
+    def _on_retry(self) -> None:
+        self._retry = None
+        self._dirty = True
+        if self.running:
+            self._react()
 
     def _log_short(self, short: frozenset[int]) -> None:
         """Says once which levels wait for funds (they are tried again after every fill)."""
