@@ -59,7 +59,7 @@ def test_a_real_sweep_fills_the_heatmap_and_the_table(qtbot, panels) -> None:
     _, sweep = panels
     choose(sweep, "bid_spread_bps", "0.5, 2", "order_levels", "1, 2")
     sweep.workers.setValue(2)
-    sweep.metric.setCurrentText("pnl_quote")
+    sweep.metric_box.setCurrentText("pnl_quote")
     sweep.start()
     assert sweep.running and sweep.progress.isVisibleTo(sweep) and not sweep.run_button.isEnabled()
     assert sweep.progress.maximum() == 4
