@@ -89,6 +89,12 @@ def test_a_resting_quote_that_keeps_its_margin_is_not_touched():
     assert m.venues["maker"].get_order(bid.client_order_id).status.value == "open"
 
 
+def test_a_negative_min_profitability_never_crosses_its_own_quotes():
+    # bid 10000 / 0.99 = 10101.01 -> 10101, ask 10010 x 0.99 = 9909.9 -> 9910: the bid goes to 9909
+    m = xemm({"min_profitability": "-1", "cancel_order_threshold": "-1"})
+    assert m.open("maker") == [("buy", 9909, 750), ("sell", 9910, 750)]
+
+
 # -- sizes -----------------------------------------------------------------------------------------
 def test_order_size_is_capped_by_the_taker_volume_factor():
     # 2.0 TST wanted: the walk reaches 9990, where 1000 + 2000 lots rest; 25 % of 3000 = 750

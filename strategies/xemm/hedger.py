@@ -116,9 +116,13 @@ class Hedger:
             self._retry = self.clock.call_later(self.retry_ns, self._on_retry)
 
     def stop(self) -> None:
+        """No more retries; an exposure left is said loudly (it is a position now)."""
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
+        if self.exposure >= 1 or self.exposure <= -1:
+            self.log.warning("stopped with %s %s unhedged on %s", format(self._exposure_base(), "f"),
+                             self.maker.instrument.base, self.maker.role)
 
     # -- state ------------------------------------------------------------------------------------
     @property

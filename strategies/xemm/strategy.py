@@ -13,6 +13,7 @@ hedge is failing: the strategy never adds exposure it may not be able to cover.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -195,10 +196,12 @@ class CrossExchangeMarketMaking(Strategy):
         self._changed = False
         own = maker.connector.open_orders(maker.symbol)
         self.pricer.fresh()
-        due = []
-        for side in (Side.BUY, Side.SELL):
-            wanted = self.pricer.quote(side, funds, own)
-            due.append(self._manage_side(maker, side, wanted, [o for o in own if o.side is side], now))
+        bid, ask = self.pricer.quote(Side.BUY, funds, own), self.pricer.quote(Side.SELL, funds, own)
+        if bid is not None and ask is not None and bid.price_ticks >= ask.price_ticks:
+            # Only a negative min_profitability gets here; a lower bid only earns more.
+            bid = replace(bid, price_ticks=ask.price_ticks - 1) if ask.price_ticks > 1 else None
+        due = [self._manage_side(maker, side, wanted, [o for o in own if o.side is side], now)
+               for side, wanted in ((Side.BUY, bid), (Side.SELL, ask))]
         self._schedule(min((d for d in due if d), default=0))
         self._inputs = self.pricer.inputs()
         self._inputs_funds = funds
