@@ -95,7 +95,7 @@ class CrossExchangeMarketMaking(Strategy):
         self.hedger = Hedger(maker, taker, self.pricer.bridge, percent(self.params["slippage_buffer"]),
                              self.params["hedge_retry_seconds"], ctx.clock, ctx.log, self._on_hedger_state)
         if old is not None:  # a live edit keeps what is unhedged and in flight
-            old.stop()
+            old.cancel_retry()
             self.hedger.adopt_state(old)
 
     def _markets(self) -> tuple[MarketContext, MarketContext]:
