@@ -74,6 +74,7 @@ class SimpleQuoter(Strategy):
 
     # -- life cycle -----------------------------------------------------------------------
     def on_start(self) -> None:
+        self._configure_gate()  # the gate reacts from the first book update on
         self._schedule_age_check()
         self._requote()  # quote the book as it is now, not only at its next change
 
@@ -187,10 +188,12 @@ class SimpleQuoter(Strategy):
             (_units(p["bid_spread_bps"] + p["level_step_bps"] * i), _units(p["ask_spread_bps"] + p["level_step_bps"] * i))
             for i in range(p["order_levels"])
         ]
-        self._gate_ready = False  # needs the instrument and book: configured on first use
+        self._gate_ready = False  # needs the instrument and book: configured at the start or first use
         self._last_wanted = None
         self._orders_dirty = True
         self._gate.dirty = True
+        if self.ctx is not None:
+            self._configure_gate()
 
     def _configure_gate(self) -> None:
         ctx = self.ctx
