@@ -46,6 +46,10 @@ from app.interfaces.strategy import Strategy, StrategyContext
 log = logging.getLogger(__name__)
 
 
+_VENUE_EVENTS = (OrderUpdated, OrderFilled, FundingPaid, CancelRejected)
+"""What a bot hears from its venue (not balances: it reads them when it needs them)."""
+
+
 class BotState(str, Enum):
     READY = "ready"
     RUNNING = "running"
@@ -142,7 +146,7 @@ class Bot:
         self._set_state(BotState.RUNNING)
         self._hook = self._attach_hook()
         self.feed.add_listener(self._on_event, self._feed_kinds())
-        self.connector.add_listener(self._on_event)
+        self.connector.add_listener(self._on_event, _VENUE_EVENTS)
         ctx = StrategyContext(GuardedClock(self.clock, self._guard_timer), self.orders, self.feed,
                               self.instrument, self._log, self.name)
         self._log.info("started %s on %s %s", self.strategy.name, self.connector.name, self.symbol)
@@ -225,6 +229,8 @@ class Bot:
         """Called by OwnOrders just before the request leaves: the order is committed to the
         journal first, so a crash between the two leaves a known intent (recovered as
         unknown and resolved by asking the venue)."""
+        if self.journal is None:
+            return  # (the record's text is built only for a journal: this runs per order)
         self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
                       type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
                       amount=str(self.instrument.lots_to_amount(order.amount_lots)), filled="0", reason="",
@@ -363,11 +369,12 @@ class Bot:
             return
         if order.status is OrderStatus.REJECTED:
             self._rejected(order)
-        self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
-                      type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
-                      amount=str(self.instrument.lots_to_amount(order.amount_lots)),
-                      filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason,
-                      symbol=order.symbol, exchange_order_id=order.exchange_order_id)
+        if self.journal is not None:  # the record's text is built only for a journal
+            self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
+                          type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
+                          amount=str(self.instrument.lots_to_amount(order.amount_lots)),
+                          filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason,
+                          symbol=order.symbol, exchange_order_id=order.exchange_order_id)
         if self.state is BotState.RUNNING:
             self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:
