@@ -25,6 +25,7 @@ cdef extern from *:
     ctypedef long long int128 "__int128"
 
 cdef int64_t _UNITS = 100_000_000  # price fractions in units of 1e-8 (1 bp = 10,000 units)
+cdef int64_t _SMALL = 1 << 26  # prices below this many ticks: mid2 * 2e8 fits in int64
 
 
 cdef struct Resting:
@@ -98,6 +99,8 @@ cdef class QuoteGate(MarketHook):
         cdef Py_ssize_t i, n = self._bid_units.size()
         cdef int64_t bid, ask, bu, au, skew = self.skew_units
         cdef int128 mid2 = <int128>best_bid + best_ask
+        cdef int64_t m2 = best_bid + best_ask
+        cdef bint small = 0 < best_bid < _SMALL and 0 < best_ask < _SMALL
         self._w_side.clear()
         self._w_price.clear()
         if best_bid <= 0 or best_ask <= 0 or self._lots <= 0:
@@ -105,8 +108,12 @@ cdef class QuoteGate(MarketHook):
         for i in range(n):
             bu = self._bid_units[i] + (skew if skew > 0 else 0)
             au = self._ask_units[i] + (-skew if skew < 0 else 0)
-            bid = _floor_div(mid2 * (_UNITS - bu), 2 * <int128>_UNITS)
-            ask = -_floor_div(-mid2 * (_UNITS + au), 2 * <int128>_UNITS)
+            if small and 0 <= bu <= _UNITS and 0 <= au <= _UNITS:  # int64 cannot overflow
+                bid = m2 * (_UNITS - bu) // (2 * _UNITS)
+                ask = (m2 * (_UNITS + au) + 2 * _UNITS - 1) // (2 * _UNITS)  # ceil (C divides towards 0)
+            else:
+                bid = _floor_div(mid2 * (_UNITS - bu), 2 * <int128>_UNITS)
+                ask = -_floor_div(-mid2 * (_UNITS + au), 2 * <int128>_UNITS)
             if self._post_only:
                 if bid > best_ask - 1:
                     bid = best_ask - 1
@@ -146,6 +153,20 @@ cdef class QuoteGate(MarketHook):
             self._acted_side.push_back(side)
             self._acted_price.push_back(price)
         self.dirty = False
+
+    def forget(self, int side, int64_t price, int64_t lots, int64_t created_ns) -> bool:
+        """An order of the mirror ended (filled, refused, cancelled by the venue): it no
+        longer rests. Orders the strategy cancelled itself were never in the mirror."""
+        cdef Py_ssize_t j
+        cdef Resting* r
+        for j in range(<Py_ssize_t>self._resting.size()):
+            r = &self._resting[j]
+            if r.side == side and r.price == price and r.lots == lots and r.created_ns == created_ns:
+                self._resting.erase(self._resting.begin() + j)
+                self._acted_side.clear()  # what rests no longer matches what was acted on:
+                self._acted_price.clear()  # the full plan test decides
+                return True
+        return False
 
     cdef bint _same_as_acted(self) noexcept:
         cdef Py_ssize_t i, n = self._w_side.size()
@@ -200,7 +221,10 @@ cdef class QuoteGate(MarketHook):
             self._w_price.clear()
         if ts_ns < self.age_deadline_ns and self._same_as_acted():
             return 0
-        tolerance = <int64_t>((<int128>(best_bid + best_ask) * self._tolerance_units) / (2 * <int128>_UNITS))
+        if 0 < best_bid < _SMALL and 0 < best_ask < _SMALL and self._tolerance_units <= _UNITS:
+            tolerance = (best_bid + best_ask) * self._tolerance_units // (2 * _UNITS)
+        else:
+            tolerance = <int64_t>((<int128>(best_bid + best_ask) * self._tolerance_units) / (2 * <int128>_UNITS))
         if self._plan_is_empty(ts_ns, tolerance):
             return 0
         return self._call()

@@ -168,8 +168,11 @@ class SimpleQuoter(Strategy):
 
     def on_order(self, event) -> None:
         self._orders_dirty = True
-        if event.order.status.is_done:
-            self._gate.dirty = True  # what rests changed (an ack changes nothing the gate sees)
+        order = event.order
+        if order.status.is_done:
+            # What rests changed, unless it is an order this strategy cancelled (the gate's
+            # mirror left those out already); the gate decides whether to requote.
+            self._gate.forget(order.side.sign, order.price_ticks, order.amount_lots, order.created_ns)
 
     def _budget(self) -> dict[str, Decimal]:
         assert self.ctx is not None
