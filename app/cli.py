@@ -78,10 +78,20 @@ def instrument_rule(key: str) -> Callable[[str], Any]:
     return parse
 
 
-def _load(config_path: str | None):
+def _load(config_path: str | None, strategy_files: list[str] | None = None):
+    """The config, after the user's strategy files (the folder's, then --strategy-file)."""
     from app.config.bot_config import BotConfig, load_config
+    from app.wiring.user_strategies import load_for_command_line
 
+    load_for_command_line(strategy_files, sys.stderr)
     return load_config(config_path) if config_path else BotConfig()
+
+
+def strategy_file_flag(sub: argparse.ArgumentParser) -> None:
+    """--strategy-file FILE (repeatable): a user strategy file, loaded beside the built-ins."""
+    sub.add_argument("--strategy-file", action="append", metavar="FILE",
+                     help="a Python file defining strategies of your own (repeatable); the strategies folder in "
+                          "Colibri's config folder is loaded too")
 
 
 def _apply_instrument_flags(config, args: argparse.Namespace) -> None:
@@ -133,7 +143,7 @@ def _finish(report: dict, report_path: str | None) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from app.wiring.runners import run_realtime
 
-    config = _load(args.config)
+    config = _load(args.config, args.strategy_file)
     _apply_instrument_flags(config, args)
     _check_outputs(args)
     banner = (f"Colibri: running {config.strategy} on {config.venue['kind']} {config.symbol} "
@@ -167,7 +177,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.plots and not args.report:
         print("error: --plots needs --report FILE (the plots are written beside the report)", file=sys.stderr)
         return 2
-    config = _load(args.config)
+    config = _load(args.config, args.strategy_file)
     _apply_instrument_flags(config, args)
     _check_outputs(args)
     report = run_simulated(config, args.duration, on_ready=_ready())
@@ -265,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--on-restart", choices=("resume", "stop"), default="stop",
                      help="after an unclean exit found in the journal: resume (adopt the orders still open and run) "
                           "or stop (cancel them and do not run; the default)")
+    strategy_file_flag(run)
     _instrument_flags(run)
     run.set_defaults(func=cmd_run)
 
@@ -275,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--report", help="write the JSON report here")
     bt.add_argument("--plots", action="store_true",
                     help="also write REPORT.plots.png beside the report: price with own fills, inventory, PnL")
+    strategy_file_flag(bt)
     _instrument_flags(bt)
     bt.set_defaults(func=cmd_backtest)
 

@@ -30,7 +30,7 @@ def _positive_int(what: str):
 
 
 def add_sweep_parser(sub: Any) -> argparse.ArgumentParser:
-    from app.cli import positive_number
+    from app.cli import positive_number, strategy_file_flag
 
     p = sub.add_parser(
         "sweep", help="backtest every combination of parameter values (or optuna's picks) in parallel; CSV out",
@@ -56,6 +56,7 @@ def add_sweep_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--minimize", action="store_true", help="lower is better (for drawdown, fees...)")
     p.add_argument("--seed", type=int, help="optuna's sampler seed (repeatable searches)")
     p.add_argument("--out", metavar="FILE.csv", help="write the CSV here (default: standard output)")
+    strategy_file_flag(p)
     p.set_defaults(func=cmd_sweep)
     return p
 
@@ -93,9 +94,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from app.wiring.preflight import check_writable
     from app.wiring.sweep import GridDriver, SweepTracker, run_sweep
     from app.wiring.sweep_space import parse_axes
+    from app.wiring.user_strategies import load_for_command_line
 
+    load_for_command_line(args.strategy_file, sys.stderr)
     config_path = str(Path(args.config).expanduser().resolve())
     config = load_config(config_path)
+    # A user strategy: the workers get the loaded config, which carries its file's path
+    # (they load the file themselves); otherwise the config's path, as always.
+    config_ref: Any = config if config.strategy_file is not None else config_path
     axes = parse_axes(args.grid, config.strategy, sampled=args.optuna is not None)
     if args.metric is not None and not args.metric.strip():
         raise ConfigError("--metric", "", "no metric name given")
@@ -115,7 +121,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         print(f"sweep: {driver.total} run(s) of {args.duration:g} simulated s, {backend.slots} at once "
               f"({_where(backend, args.dask)})", file=sys.stderr, flush=True)
-        completed = run_sweep(backend, config_path, args.duration, driver, tracker, on_progress=progress)
+        completed = run_sweep(backend, config_ref, args.duration, driver, tracker, on_progress=progress)
     finally:
         progress.end()
         backend.close()

@@ -29,6 +29,9 @@ _BUILT_IN: tuple[type[Strategy], ...] = (
 )
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in _BUILT_IN}
+"""Built-ins, and beside them the strategies of user files (strategies/user_files.py)."""
+BUILT_IN_NAMES: frozenset[str] = frozenset(STRATEGIES)
+"""Names a user strategy may not take."""
 
 
 def strategy_class(name: str) -> type[Strategy]:

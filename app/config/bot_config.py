@@ -16,6 +16,7 @@ from app.markets.registry import OVERRIDE_FIELDS
 from app.config.schema import INT64_MAX, ConfigError, Field, Schema, show
 from app.engine.risk import RiskLimits, parse_risk
 from strategies.registry import STRATEGIES
+from strategies.user_files import ensure_loaded, strategy_file_of
 
 VENUE_SCHEMA = Schema(
     (
@@ -114,9 +115,23 @@ class BotConfig:
     Instrument field names: tick_size, lot_size, min_notional, contract_size, maker_fee,
     taker_fee, kind, base, quote, settle. Only what was given."""
     risk: RiskLimits = field(default_factory=RiskLimits)  # the `risk:` section (app/engine/risk.py)
+    strategy_file: Path | None = None
+    """The user strategy file defining `strategy` (strategies/user_files.py), None for a
+    built-in: a worker process (backtest panel, sweeps) loads it from this path, since
+    classes do not travel between processes."""
+
+    def strategy_class(self):
+        """The strategy's class; its file is (re)loaded here first if this process does
+        not have it as it is now. ConfigError for an unknown name or a broken file."""
+        if self.strategy_file is not None:
+            ensure_loaded(self.strategy_file)
+        cls = STRATEGIES.get(self.strategy)
+        if cls is None:
+            raise ConfigError(self.source, "strategy.name", _unknown(self.strategy))
+        return cls
 
     def build_strategy(self):
-        return STRATEGIES[self.strategy](self.params, source=self.source)
+        return self.strategy_class()(self.params, source=self.source)
 
 
 _TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "strategy", "risk")
@@ -148,15 +163,49 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
         strategy = {}
     if not isinstance(strategy, dict):
         raise ConfigError(source, "strategy", f"expected a mapping with 'name' and 'params', got {show(strategy)}")
-    extra = sorted(set(strategy) - {"name", "params"}, key=str)
+    extra = sorted(set(strategy) - {"name", "params", "file"}, key=str)
     if extra:
-        raise ConfigError(source, f"strategy.{extra[0]}", "unknown field (known: name, params)")
+        raise ConfigError(source, f"strategy.{extra[0]}", "unknown field (known: name, params, file)")
     if "name" in strategy:
         cfg.strategy = Field("name", "str").coerce(strategy["name"], source, "strategy.")
-    if cfg.strategy not in STRATEGIES:
-        raise ConfigError(source, "strategy.name", f"unknown strategy {cfg.strategy!r} (known: {', '.join(STRATEGIES)})")
-    cfg.params = STRATEGIES[cfg.strategy].schema.validate(strategy.get("params"), source, "strategy.params.")
+    if "file" in strategy:
+        _strategy_from_file(cfg, strategy["file"], "name" in strategy, base_dir)
+    elif cfg.strategy not in STRATEGIES:
+        raise ConfigError(source, "strategy.name", _unknown(cfg.strategy))
+    else:
+        cfg.strategy_file = strategy_file_of(cfg.strategy)
+    cfg.params = cfg.strategy_class().schema.validate(strategy.get("params"), source, "strategy.params.")
     return cfg
+
+
+def _unknown(name: str) -> str:
+    return (f"unknown strategy {name!r} (known: {', '.join(STRATEGIES)}; a strategy of your own: strategy.file "
+            "in the config, --strategy-file, or a file in the strategies folder)")
+
+
+def _strategy_from_file(cfg: BotConfig, raw: Any, named: bool, base_dir: Path | None) -> None:
+    """`strategy.file`: a user strategy file (relative to the config's folder), loaded
+    now; `strategy.name` may be left out when the file defines one strategy."""
+    text = Field("file", "str").coerce(raw, cfg.source, "strategy.")
+    try:
+        path = Path(text).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        found = path.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ConfigError(cfg.source, "strategy.file", f"not a usable file path {show(text)}: {exc}") from None
+    if not found:
+        raise ConfigError(cfg.source, "strategy.file", f"file not found: {path}")
+    loaded = ensure_loaded(path)  # StrategyFileError: the file and line
+    if not named:
+        if len(loaded.names) > 1:
+            raise ConfigError(cfg.source, "strategy.name", f"{path.name} defines several strategies "
+                                                           f"({', '.join(loaded.names)}): say which")
+        cfg.strategy = loaded.names[0]
+    elif cfg.strategy not in loaded.names:
+        raise ConfigError(cfg.source, "strategy.name", f"{cfg.strategy!r} is not defined in {path} "
+                                                       f"(it defines: {', '.join(loaded.names)})")
+    cfg.strategy_file = loaded.path
 
 
 def _parse_balances(raw: Any, source: str) -> dict[str, Decimal]:

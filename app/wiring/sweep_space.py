@@ -196,7 +196,7 @@ def apply_overrides(config: BotConfig, overrides: dict[str, Any]) -> BotConfig:
             rules[INSTRUMENT_FIELDS[name]] = INSTRUMENT_SCHEMA.by_name()[name].coerce(value, config.source, "instrument.")
         else:
             raise ConfigError(config.source, key, "not a setting a sweep can vary")
-    schema = STRATEGIES[config.strategy].schema
+    schema = config.strategy_class().schema  # in a worker: loads a user strategy's file from its path
     return dataclasses.replace(
         config,
         params=schema.validate({**config.params, **params}, config.source, "strategy.params.") if params
