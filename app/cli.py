@@ -1,6 +1,7 @@
 """The `colibri` command line (also `python main.py ...`).
 
 Subcommands: `run` (a bot in real time), `backtest` (the same bot in simulated time),
+`sweep` (many backtests over a parameter grid, app/sweep_cli.py),
 `data verify` (check recordings by rebuilding the order book), `keys` (exchange API keys,
 app/keys_cli.py), `journal export` (a journal's records as JSON lines or CSV), `gui` (the
 desktop app).
@@ -281,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.soak_cli import add_soak_parser
 
     add_soak_parser(exchange_sub)  # exchange soak: faults and kills against it (app/wiring/soak.py)
+    from app.sweep_cli import add_sweep_parser
+
+    add_sweep_parser(sub)  # sweep: many backtests in parallel, grid or optuna (app/wiring/sweep.py)
 
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=cmd_gui)

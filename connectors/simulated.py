@@ -104,6 +104,12 @@ class SimulatedAccount(Connector):
             return Position(pos.lots, pos.entry, pos.realized, pos.fees, pos.funding)
         return None
 
+    def leverage(self, symbol: str) -> Decimal | None:
+        """The margin ledger's leverage for the account's derivatives market (None for spot)."""
+        if isinstance(self._ledger, MarginLedger) and symbol == self.instrument.symbol:
+            return self._ledger.leverage
+        return None
+
     def _pay_funding(self, mark: Decimal, rate: Decimal, now: int) -> None:
         """Books one funding payment on the position (derivatives only) and publishes it."""
         if not isinstance(self._ledger, MarginLedger):

@@ -6,10 +6,26 @@ without touching each other's lines.
 from __future__ import annotations
 
 from app.interfaces.strategy import Strategy
+from strategies.arbitrage import Arbitrage
+from strategies.avellaneda_stoikov import AvellanedaStoikov
+from strategies.dca import Dca
+from strategies.grid import Grid
+from strategies.perpetual_market_making import PerpetualMarketMaking
+from strategies.pure_market_making import PureMarketMaking
 from strategies.simple_quoter import SimpleQuoter
+from strategies.twap import Twap
+from strategies.xemm import CrossExchangeMarketMaking
 
 _BUILT_IN: tuple[type[Strategy], ...] = (
     SimpleQuoter,
+    PureMarketMaking,
+    Grid,
+    Twap,
+    Dca,
+    AvellanedaStoikov,
+    PerpetualMarketMaking,
+    CrossExchangeMarketMaking,
+    Arbitrage,
 )
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in _BUILT_IN}

@@ -12,19 +12,13 @@ from typing import Any
 from app.config.schema import Field, Schema
 from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side
 from app.interfaces.strategy import Quote, Strategy
+from strategies.quoting import UNITS as _UNITS  # price fractions in units of 1e-8 (1 bp = 10,000)
+from strategies.quoting import available_budget, spend_if_affordable
+from strategies.quoting import bps_text as _bps
+from strategies.quoting import bps_to_units as _units
 from strategies.reconcile import plan_orders
 
 _NS = 1_000_000_000
-_UNITS = 10**8  # price fractions are exact integers in units of 1e-8 (1 bp = 10,000 units)
-
-
-def _bps(value: Decimal) -> str:
-    return format(Decimal(value).normalize(), "f")
-
-
-def _units(bps: Decimal) -> int:
-    """Basis points as an exact fraction of 1e8, rounded to the nearest unit (1e-4 bp)."""
-    return int((Decimal(bps) * 10_000).to_integral_value())
 
 
 class SimpleQuoter(Strategy):
@@ -152,26 +146,12 @@ class SimpleQuoter(Strategy):
 
     def _budget(self) -> dict[str, Decimal]:
         assert self.ctx is not None
-        return {asset: bal.available for asset, bal in self.ctx.connector.balances().items()}
+        return available_budget(self.ctx.connector.balances())
 
     def _affordable(self, quote: Quote, budget: dict[str, Decimal]) -> bool:
         """Budget check before sending, so a short account does not spam rejected orders."""
         inst = self.ctx.instrument  # type: ignore[union-attr]
-        if inst.is_derivative:
-            # Either side of a perpetual needs margin in the settlement asset; the leverage is
-            # the venue's, so only the fee is reserved here and the venue checks the margin.
-            need = inst.notional(quote.price_ticks, quote.amount_lots) * max(inst.maker_fee, inst.taker_fee)
-            asset = inst.settle_asset
-        elif quote.side is Side.BUY:
-            need = inst.notional(quote.price_ticks, quote.amount_lots) * (1 + max(inst.maker_fee, inst.taker_fee))
-            asset = inst.quote
-        else:
-            need = inst.lots_to_amount(quote.amount_lots)
-            asset = inst.base
-        if budget.get(asset, Decimal(0)) < need:
-            return False
-        budget[asset] -= need
-        return True
+        return spend_if_affordable(inst, quote.side, quote.price_ticks, quote.amount_lots, budget)
 
     def _derive(self) -> None:
         """Turns the Decimal parameters into exact integers once per parameter change."""

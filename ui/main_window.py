@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMess
 from app.accounts import AccountStore
 from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
+from ui.backtest.sweep_panel import SweepPanel
 from ui.bots.bots_dock import BotsPanel
 from ui.docks.accounts_dock import AccountsDock
 from ui.docks.health_dock import HealthDock
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.bots_panel = BotsPanel(workspace)
         self.performance = PerformancePanel(workspace)
         self.backtest = BacktestPanel()
+        self.sweep = SweepPanel(self.backtest)  # sweeps the backtest panel's settings
         self.store = store or AccountStore()
         self.accounts_dock = AccountsDock(self.store, self.balances_model, self)
         self.log_dock = LogDock(self.log_buffer, self)
@@ -94,12 +96,14 @@ class MainWindow(QMainWindow):
         self._dock("Balances", "balancesDock", self.balances_panel, area.BottomDockWidgetArea)
         self._dock("PnL and performance", "performanceDock", self.performance, area.BottomDockWidgetArea)
         self._dock("Backtest", "backtestDock", self.backtest, area.BottomDockWidgetArea)
+        self._dock("Parameter sweep", "sweepDock", self.sweep, area.BottomDockWidgetArea)
         self._add_existing_dock(self.log_dock, area.BottomDockWidgetArea)
         self._add_existing_dock(self.health_dock, area.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["ordersDock"], self.docks["fillsDock"])
         self.tabifyDockWidget(self.docks["fillsDock"], self.docks["balancesDock"])
         self.tabifyDockWidget(self.docks["balancesDock"], self.docks["performanceDock"])
         self.tabifyDockWidget(self.docks["performanceDock"], self.docks["backtestDock"])
+        self.tabifyDockWidget(self.docks["backtestDock"], self.docks["sweepDock"])
         self.tabifyDockWidget(self.docks["backtestDock"], self.docks["logDock"])
         self.tabifyDockWidget(self.docks["logDock"], self.docks["healthDock"])
         self.tabifyDockWidget(self.docks["depthDock"], self.docks["heatmapDock"])
@@ -296,6 +300,7 @@ class MainWindow(QMainWindow):
         for view in self.market_views:
             view.detach()
         self.backtest.shutdown()
+        self.sweep.shutdown()
         self.workspace.shutdown()
         # Closing from inside closeEvent (no bot was running) would be ignored: close after it.
         QTimer.singleShot(0, self._close_for_good)

@@ -87,6 +87,19 @@ class DepthSynchronizer:
         """Forgets the chain (e.g. after a disconnect): stale until the next snapshot."""
         self._lose_sync(reason, count_gap=False)
 
+    def chain(self) -> tuple[bool, int, bool]:
+        """(chained, last u, futures rule): what a compiled loop needs to apply the diffs
+        that continue the chain itself (the steady state of `on_diff`)."""
+        return self._chained, self._last_u, self._futures
+
+    def chain_advanced(self, last_u: int, diffs: int, levels: int) -> None:
+        """A compiled loop applied `diffs` chained diffs (`levels` rows) up to `last_u`,
+        exactly as that many `on_diff` calls in the steady state would have."""
+        self._last_u = last_u
+        self.book.update_id = last_u
+        self.diffs_applied += diffs
+        self.levels_applied += levels
+
     # -- input ---------------------------------------------------------------------------
     def on_snapshot(
         self,

@@ -14,6 +14,7 @@ import yaml
 
 from app.markets.registry import OVERRIDE_FIELDS
 from app.config.schema import INT64_MAX, ConfigError, Field, Schema, show
+from app.engine.risk import RiskLimits, parse_risk
 from strategies.registry import STRATEGIES
 
 VENUE_SCHEMA = Schema(
@@ -120,6 +121,7 @@ class BotConfig:
     """Market rules given by the user (`instrument:` section, then command-line flags), as
     Instrument field names: tick_size, lot_size, min_notional, contract_size, maker_fee,
     taker_fee, kind, base, quote, settle. Only what was given."""
+    risk: RiskLimits = field(default_factory=RiskLimits)  # the `risk:` section (app/engine/risk.py)
     markets: dict[str, Any] = field(default_factory=dict)
     """The `markets:` section (app/config/roles.py: role -> MarketBinding), empty for a
     single-market config; then the top-level venue, symbol and balances bind the first role.
@@ -144,7 +146,8 @@ class BotConfig:
                                     self.recordings, self.instrument_overrides, "")}
 
 
-_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "markets", "conversion", "strategy")
+_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "markets", "conversion", "strategy",
+              "risk")
 
 
 def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotConfig:
@@ -159,6 +162,7 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     if "name" in data:
         cfg.name = Field("name", "str").coerce(data["name"], source)
     if "markets" in data:
+        cfg.risk = parse_risk(data.get("risk"), source)
         _parse_strategy(cfg, data, source)
         return _with_markets(cfg, data, source, base_dir)
     cfg.venue = VENUE_SCHEMA.validate(data.get("venue"), source, "venue.")
@@ -171,6 +175,7 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     if cfg.venue["kind"] == "replay" and not cfg.recordings:
         raise ConfigError(source, "recordings", "a replay venue needs at least one recording file")
     cfg.instrument_overrides = parse_instrument(data.get("instrument"), source)
+    cfg.risk = parse_risk(data.get("risk"), source)
     _parse_strategy(cfg, data, source)
     roles = STRATEGIES[cfg.strategy].roles
     required = [r.name for r in roles[1:] if not r.optional]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 INT64_MAX = 2**63 - 1
 """No int field accepts more: every int ends in an int64 (Cython fields, numpy, nanoseconds)."""
@@ -48,11 +48,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
-    """One parameter. kind is one of: decimal, int, float, bool, str, choice.
+    """One parameter. kind is one of: decimal, int, float, bool, str, choice, list.
 
     Numbers are always finite (no NaN or infinity, also not as text); ints stay within
     int64 and decimals within +-1e15 with at most 18 decimal places, whatever `maximum`
     says (the form shows `minimum`/`maximum`; these outer limits only stop absurd input).
+
+    A `list` holds entries whose parts are the `items` fields (e.g. side, spread, amount);
+    `maximum` is the most entries allowed. See `Entries` for the forms it accepts.
     """
 
     name: str
@@ -65,6 +68,11 @@ class Field:
     choices: tuple[str, ...] = ()
     required: bool = False
     exclusive_minimum: bool = False  # True: value must be strictly greater than minimum
+    items: tuple["Field", ...] = ()  # list only: the parts of one entry, in their written order
+
+    def __post_init__(self) -> None:
+        if (self.kind == "list") != bool(self.items):
+            raise ValueError(f"field {self.name}: a list field needs `items`, and only a list field has them")
 
     def coerce(self, raw: Any, source: str = "", prefix: str = "") -> Any:
         """Returns the typed value or raises ConfigError naming this field."""
@@ -73,6 +81,8 @@ class Field:
         def fail(reason: str) -> ConfigError:
             return ConfigError(source, path, reason)
 
+        if self.kind == "list":
+            return self._coerce_list(raw, source, path)
         if self.kind == "bool":
             if isinstance(raw, bool):
                 return raw
@@ -129,10 +139,71 @@ class Field:
                 raise fail(f"has more than {DECIMAL_PLACES} decimal places, got {show(raw)}")
         return value
 
+    def _coerce_list(self, raw: Any, source: str, path: str) -> "Entries":
+        if raw is None:
+            return Entries()
+        if isinstance(raw, str):
+            text = raw.strip()
+            raw = [] if text.lower() in ("", NO_ENTRIES) else [part for part in text.split(";") if part.strip()]
+        if not isinstance(raw, (list, tuple)):
+            raise ConfigError(source, path, f"expected a list of entries ({self._entry_form()}), got {show(raw)}")
+        if self.maximum is not None and len(raw) > int(self.maximum):
+            raise ConfigError(source, path, f"at most {self.maximum} entries, got {len(raw)}")
+        names = [spec.name for spec in self.items]
+        entries = []
+        for i, entry in enumerate(raw):
+            where = f"{path}[{i}]"
+            if isinstance(entry, str):
+                entry = entry.replace(",", " ").split()
+            if isinstance(entry, (list, tuple)):
+                if len(entry) != len(names):
+                    raise ConfigError(source, where, f"expected {len(names)} values ({self._entry_form()}), "
+                                                     f"got {show(list(entry))}")
+                entry = dict(zip(names, entry))
+            if not isinstance(entry, dict):
+                raise ConfigError(source, where, f"expected an entry ({self._entry_form()}), got {show(entry)}")
+            entries.append(Schema(self.items).validate(entry, source, f"{where}."))
+        return Entries(entries)
+
+    def _entry_form(self) -> str:
+        return " ".join(spec.name for spec in self.items)
+
+
+NO_ENTRIES = "none"
+"""How an empty list is written where text is all there is (a form's line edit)."""
+
+
+class Entries(tuple):
+    """A list field's value: a tuple of entries, each a dict of typed parts in the items'
+    order. YAML gives it as a list of mappings (`- {side: buy, spread: 2, amount: 0.01}`)
+    or of lists (`- [buy, 2, 0.01]`); a line of text (a form field, a command-line value)
+    as entries separated by `;`, parts by spaces or commas: `buy 2 0.01; sell 3 0.02`.
+    `str()` gives that text back (`none` when empty), so a form shows a value it will
+    read again and a journal records it readably."""
+
+    def __str__(self) -> str:
+        if not self:
+            return NO_ENTRIES
+        return "; ".join(" ".join(_text(part) for part in entry.values()) for entry in self)
+
+    def __repr__(self) -> str:
+        return f"Entries({str(self)!r})"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
 
 @dataclass(frozen=True)
 class Schema:
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    check: Callable[[dict[str, Any], str, str], None] | None = field(default=None, compare=False)
+    """Rules between fields (a floor below its ceiling): called by `validate` with the typed
+    values, the source and the field prefix; raises ConfigError naming the field to change."""
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
@@ -163,10 +234,14 @@ class Schema:
                 raise ConfigError(source, f"{prefix}{spec.name}", "is required")
             elif spec.default is not None:
                 result[spec.name] = spec.coerce(spec.default, source, prefix)
+        if self.check is not None:
+            self.check(result, source, prefix)
         return result
 
     def validate_changes(self, changes: dict[str, Any], source: str = "live edit") -> dict[str, Any]:
-        """Validates a partial update (only the given keys)."""
+        """Validates a partial update (only the given keys); rules between fields need the
+        whole set, so `check` is left to the caller (a strategy with rules between its
+        fields runs it on the merged values in its apply_params)."""
         known = self.by_name()
         out = {}
         for key, raw in changes.items():

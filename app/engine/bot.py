@@ -48,6 +48,8 @@ from app.interfaces.clock import Callback, GuardedClock
 from app.engine.bot_market import BotMarket, Valuation, bind_roles
 from app.engine.journal.store import BotJournal, JournalStore
 from app.engine.own_orders import OwnOrders
+from app.engine.risk import RiskLimits
+from app.engine.risk_guard import RiskGuard
 from app.interfaces.venue import Connector
 from app.interfaces.strategy import MarketContext, Strategy, StrategyContext
 
@@ -75,16 +77,19 @@ class BotStatus:
     fills: int
     stale: bool
     error: str | None = None  # why the bot failed: "ValueError in on_book: ..."
+    stopped_by: str | None = None  # why it stopped itself: "risk: daily loss 123.4 USDT > max_daily_loss 100 USDT"
 
 
 class Bot:
     def __init__(self, name: str, connector: Connector | None, symbol: str | None, strategy: Strategy,
-                 journal: JournalStore | None = None, *,
+                 journal: JournalStore | None = None, risk: RiskLimits | None = None, *,
                  markets: Mapping[str, tuple[Connector, str]] | None = None,
                  conversion: Mapping[str, Decimal] | None = None) -> None:
         """One market: `connector` and `symbol` (the strategy's first role). Several:
         `markets` maps each bound role to (connector, symbol) and `connector`/`symbol` may be
-        None; `conversion` gives rates into the valuation asset (app/engine/bot_market.py)."""
+        None; `conversion` gives rates into the valuation asset (app/engine/bot_market.py).
+        `risk`: the bot's limits (app/engine/risk.py; None: all off), stated for the first
+        role's market; ConfigError if one does not suit it."""
         self.name = name
         self.strategy = strategy
         self._views: dict[int, OwnOrders] = {}  # id(connector) -> the bot's view of it
@@ -114,7 +119,11 @@ class Bot:
         self.error: str | None = None  # the first failure, one line; the bot stopped because of it
         self.errors: list[str] = []  # every failure caught (a failing on_stop may follow the first)
         self._on_stopped: list[Callable[[], None]] = []
+        self._hook = None  # the strategy's compiled market hook while it runs (see _attach_hook)
         self._log = logging.getLogger(f"colibri.bot.{name}")
+        self.stopped_by: str | None = None  # why the bot stopped itself (a risk limit), one line
+        self.risk = RiskGuard(self, risk)  # per-order limits before sending, PnL limits, flatten
+        self.orders.pre_send_check = self.risk.check_order
         if journal is not None:
             self.attach_journal(journal)
         self._dispatch: dict[type, Callable[[Any], None]] = {
@@ -176,8 +185,9 @@ class Bot:
         self.start_balances = self.markets[next(iter(self.markets))].start_balances
         self.start_ns = self.clock.now_ns()
         self._set_state(BotState.RUNNING)
+        self._hook = self._attach_hook()
         for source in self._sources():
-            source.add_listener(self._on_event)
+            source.add_listener(self._on_event, self._feed_kinds() if source is self.feed else None)
         ctx = StrategyContext(GuardedClock(self.clock, self._guard_timer), self.orders, self.feed,
                               self.instrument, self._log, self.name,
                               markets={role: MarketContext(role, m.orders, m.feed, m.instrument)
@@ -189,8 +199,10 @@ class Bot:
             if self.multi_market else {}
         self._journal("start", strategy=self.strategy.name, account=self.connector.name, symbol=self.symbol,
                       params={k: str(v) for k, v in self.strategy.params.items()},
-                      balances={a: str(b.total) for a, b in self.start_balances.items()}, **extra)
+                      balances={a: str(b.total) for a, b in self.start_balances.items()},
+                      risk=self.risk.limits.given(), **extra)
         self._snapshot_other_accounts("start")
+        self.risk.start()
         self._guarded("on_start", self.strategy.start, ctx)
 
     def _sources(self) -> list:
@@ -218,8 +230,33 @@ class Bot:
             except Exception:  # a closed store: the records of the bot itself say what happened
                 self._log.exception("balances of %s not journaled", market.account)
 
+    def _attach_hook(self):
+        """The strategy's compiled hook on the feed, its Python work inside the guard."""
+        hook = self.strategy.market_hook()
+        if hook is None:
+            return None
+        work = hook.callback
+        hook.callback = lambda: self._guarded("on_book", work)
+        hook.active = True
+        self.feed.add_hook(hook)
+        return hook
+
+    def _feed_kinds(self) -> tuple[type, ...] | None:
+        """The feed events this bot's listener needs: book updates go to the hook when the
+        strategy has one, trades only to a strategy that reacts to them."""
+        if self._hook is None:
+            return None
+        kinds: tuple[type, ...] = (BookStale, BookResynced)
+        if type(self.strategy).on_trades is not Strategy.on_trades:
+            kinds += (TradesEvent,)
+        return kinds
+
     def stop(self, on_stopped: Callable[[], None] | None = None) -> None:
         """Stops quoting and cancels every open order; `on_stopped` runs once none is left."""
+        if self.state is BotState.STOPPED:  # already finished (it stopped itself, or failed)
+            if on_stopped is not None:
+                on_stopped()
+            return
         if on_stopped is not None:
             self._on_stopped.append(on_stopped)
         if self.state in (BotState.STOPPING, BotState.STOPPED):
@@ -230,6 +267,8 @@ class Bot:
             self._finish()
             return
         self._set_state(BotState.STOPPING)
+        if self._hook is not None:
+            self._hook.active = False
         self._journal("stop", open_orders=len(self.open_orders()))
         self._guarded("on_stop", self.strategy.stop)
         for market in self.markets.values():
@@ -263,6 +302,8 @@ class Bot:
 
     def _maybe_finish(self) -> None:
         if self.state is BotState.STOPPING and not self.open_orders():
+            if self.risk.before_finish() or self.state is not BotState.STOPPING:
+                return  # a flatten order is out (or its immediate answer finished the stop)
             self._set_state(BotState.STOPPED)
             self._finish()
 
@@ -317,6 +358,8 @@ class Bot:
                 market.journal.close()
         for source in self._sources():
             source.remove_listener(self._on_event)
+        if self._hook is not None:
+            self.feed.remove_hook(self._hook)
         callbacks, self._on_stopped = self._on_stopped, []
         for callback in callbacks:
             callback()
@@ -337,6 +380,35 @@ class Bot:
             self._journal("params", by=who, changes=entry["changes"])
             self._guarded("on_params_changed", self.strategy.on_params_changed, applied)
         return applied
+
+    # -- risk actions (app/engine/risk_guard.py, app/engine/flatten.py) ----------------------------
+    def update_risk(self, changes: dict[str, Any], who: str = "user") -> dict[str, Any]:
+        """A live edit of the risk limits, validated by their schema (None turns one off)."""
+        applied = self.risk.update(changes, who)
+        if applied:
+            shown = {k: [str(old), str(new)] for k, (old, new) in applied.items()}
+            self.audit.append({"ts_ns": self.clock.now_ns(), "action": "update_risk", "by": who, "changes": shown})
+            self._log.info("risk limits changed by %s: %s", who, shown)
+            self._journal("risk_params", by=who, changes=shown)
+        return applied
+
+    def cancel_all(self, who: str = "user") -> list[str]:
+        """Cancels every open order of the bot and keeps it running: its strategy quotes
+        afresh on the next market event (Stop or Kill end the quoting)."""
+        ids = [cid for market in self.markets.values() for cid in market.orders.cancel_all(market.symbol)]
+        self.audit.append({"ts_ns": self.clock.now_ns(), "action": "cancel_all", "by": who, "orders": len(ids)})
+        self._log.info("cancel all by %s: %d orders", who, len(ids))
+        self._journal("cancel_all", by=who, orders=ids)
+        return ids
+
+    def flatten(self, who: str = "user") -> None:
+        """Stops the bot and closes its own inventory (spot) or position (derivatives): every
+        order cancelled, then one IOC within the risk section's flatten_slippage_bps."""
+        if self.state not in (BotState.RUNNING, BotState.STOPPING):
+            raise RuntimeError(f"bot {self.name} is {self.state.value}: only a running bot can flatten")
+        self.risk.flattener.request(who)
+        self.audit.append({"ts_ns": self.clock.now_ns(), "action": "flatten", "by": who})
+        self.stop()
 
     # -- state announcements ------------------------------------------------------------------
     def add_state_listener(self, listener: Callable[["Bot"], None]) -> None:
@@ -510,6 +582,7 @@ class Bot:
                        "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is BotState.RUNNING:
             self._guarded("on_fill", self.strategy.on_fill, event)
+            self.risk.check_pnl()
         elif self.state is BotState.STOPPING:
             self._maybe_finish()
 
@@ -552,5 +625,6 @@ class Bot:
             fills=sum(m.pnl.fills for m in self.markets.values()),
             stale=any(m.feed.book.is_stale for m in self.markets.values()),
             error=self.error,
+            stopped_by=self.stopped_by,
         )
 

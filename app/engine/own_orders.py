@@ -14,6 +14,7 @@ would refuse every requote that follows a fast move until the cancels are confir
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Callable
 
 from app.domain import Balance, Instrument, Order, OrderEvent, OrderStatus, OrderType, Side, new_client_order_id
@@ -36,6 +37,9 @@ class OwnOrders:
         self._on_rejected = on_rejected
         self._on_cancel_rejected = on_cancel_rejected
         self.tag = tag
+        self.pre_send_check: Callable[[Order], str | None] | None = None
+        """The bot's risk limits (app/engine/risk_guard.py): why an order may not leave, or
+        None. A refusal ends the order REJECTED with the reason, like a self-cross."""
         self._ids: set[str] = set()
         self.name = connector.name
         self.clock = connector.clock
@@ -54,6 +58,13 @@ class OwnOrders:
     def queue_ahead_lots(self, client_order_id: str) -> int | None:
         return self._connector.queue_ahead_lots(client_order_id) if client_order_id in self._ids else None
 
+    def position(self, symbol: str) -> object | None:
+        """The account's position (derivatives), read-only: the venue's, not only this bot's."""
+        return self._connector.position(symbol)
+
+    def leverage(self, symbol: str) -> Decimal | None:
+        return self._connector.leverage(symbol)
+
     # -- own orders only -------------------------------------------------------------------
     def owns(self, client_order_id: str) -> bool:
         return client_order_id in self._ids
@@ -68,6 +79,10 @@ class OwnOrders:
                     *, client_order_id: str | None = None) -> Order:
         cid = client_order_id or new_client_order_id(self.tag)
         reason = self._would_cross_own(symbol, side, order_type, price_ticks)
+        if reason is None and self.pre_send_check is not None:
+            now = self.clock.now_ns()
+            reason = self.pre_send_check(Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET
+                                               else int(price_ticks), int(amount_lots), now, updated_ns=now))
         if reason is not None:
             now = self.clock.now_ns()
             order = Order(cid, symbol, side, order_type,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.engine.analytics import RunAnalytics, format_analytics
 from app.engine.bot import Bot
 
 
@@ -35,9 +36,10 @@ def _balances(balances) -> dict[str, dict[str, str]]:
     }
 
 
-def build_report(bot: Bot, *, venue: str, mode: str) -> dict[str, Any]:
+def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | None = None) -> dict[str, Any]:
     """The run's figures. Every PnL names its asset: `pnl` in `pnl_asset` (spot: the quote,
-    also kept as `pnl_quote`; perpetuals: the settlement asset, with `position`).
+    also kept as `pnl_quote`; perpetuals: the settlement asset, with `position`). With
+    `analytics` (app/engine/analytics.py) also markouts, attribution, drawdown and the rest.
 
     `markets` has one entry per role with that market's figures. With several markets the
     top-level figures are the bot's over all of them: counts summed, money (volume, fees,
@@ -68,7 +70,10 @@ def build_report(bot: Bot, *, venue: str, mode: str) -> dict[str, Any]:
         "start_balances": _balances(bot.start_balances) if not bot.multi_market else _summed(bot, start=True),
         "end_balances": _balances(bot.connector.balances()) if not bot.multi_market else _summed(bot, start=False),
         "audit": bot.audit,
+        "risk": bot.risk.report(),  # limits in force, refused orders, stopped_by, flatten
     })
+    if analytics is not None:
+        report.update(analytics.report(bot.mark_price(), bot.pnl_value()))
     report["markets"] = {
         role: {"account": market.account, "symbol": market.symbol, "market_kind": market.instrument.kind,
                "instrument": _instrument(market.instrument), **figures[role],
@@ -244,6 +249,8 @@ def format_summary(report: dict[str, Any]) -> str:
         lines.append(f"  inventory change {report['inventory_change_base']}")
     lines.append(f"  rejected orders {r['rejected_orders']}; open orders at exit {r['open_orders_at_exit']}")
     lines.extend(_market_lines(report, places))
+    lines += _risk_lines(report.get("risk"))
+    lines += format_analytics(report)
     for asset_name, start in report["start_balances"].items():
         end = report["end_balances"].get(asset_name, {}).get("total")
         lines.append(f"  {asset_name}: {_readable(start['total'], 8)} -> {_readable(end, 8)}")
@@ -267,6 +274,22 @@ def _market_lines(report: dict[str, Any], places: int) -> list[str]:
     valuation = report.get("valuation") or {}
     for asset, rate in (valuation.get("rates") or {}).items():
         lines.append(f"  valued in {valuation['asset']}: 1 {asset} = {rate['rate'] or '?'} ({rate['source']})")
+    return lines
+
+
+def _risk_lines(risk: dict[str, Any] | None) -> list[str]:
+    """The risk entry in words: why the bot stopped itself, refusals by limit, flatten."""
+    if not risk:
+        return []
+    lines = []
+    if risk.get("stopped_by"):
+        lines.append(f"  stopped by {risk['stopped_by']}")
+    refused = risk.get("refused_orders") or {}
+    if refused:
+        lines.append("  risk refused " + ", ".join(f"{n} orders by {limit}" for limit, n in refused.items()))
+    flat = risk.get("flatten")
+    if flat:
+        lines.append(f"  flatten ({flat['by']}): {flat['status']}; {flat['before']} -> {flat['left']} {flat['unit']}")
     return lines
 
 

@@ -111,6 +111,26 @@ class SimClock(Clock):
         self._advanced += 1
         return True
 
+    def advance_window(self) -> int:
+        """The latest time `try_advance` would accept now (-1 when none): what a compiled
+        loop may jump to without asking per message. Valid until a callback is scheduled,
+        the clock is stopped or `run` returns; the loop re-reads it after running Python."""
+        limit = self._limit
+        if limit is None or self._stopped:
+            return -1
+        heap = self._heap
+        while heap and heap[0][3]._cancelled:
+            heapq.heappop(heap)
+        if heap:
+            limit = min(limit, heap[0][0] - 1)
+        return min(limit, (1 << 63) - 1) if limit >= self._now else -1
+
+    def advanced(self, now_ns: int, steps: int) -> None:
+        """A compiled loop moved time to `now_ns` in `steps` accepted advances (within
+        `advance_window`): the same as that many successful `try_advance` calls."""
+        self._now = now_ns
+        self._advanced += steps
+
     def run(self, until_ns: int | None = None) -> int:
         """Runs callbacks in time order until `until_ns`, `stop()` or nothing is left.
 

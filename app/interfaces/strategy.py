@@ -184,6 +184,14 @@ class Strategy(ABC):
 
     def on_resynced(self, event: BookResynced) -> None: ...
 
+    # -- the compiled hot path ---------------------------------------------------------------
+    def market_hook(self):
+        """A MarketHook (app/interfaces/market_hook.pyx) that replaces `on_book` on every
+        book update: the bot registers it on the feed instead of delivering BookUpdated
+        events, and wraps its `callback` (the strategy's Python work) in the bot's guard.
+        None (the default): `on_book` gets every BookUpdated."""
+        return None
+
     # -- for views ------------------------------------------------------------------------
     def preview(self) -> list[Quote]:
         """The quotes the strategy would place on the current book (for the bot form)."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from app.domain import (
     Balance,
@@ -24,9 +25,11 @@ from app.domain import (
     Side,
 )
 from app.interfaces.clock import Clock
+from app.interfaces.market_hook import HOOK_KINDS
 
 if TYPE_CHECKING:  # the compiled book is imported lazily by implementations
     from app.book.orderbook import OrderBook
+    from app.interfaces.market_hook import MarketHook
 
 Listener = Callable[[Event], None]
 
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 class EventSource:
     """Synchronous fan-out: listeners run in the publisher's callback, in order.
 
+    A listener may name the event types it wants (`kinds`); a publisher can then ask
+    `wants(kind)` and skip building events nobody listens to (the compiled replay loop
+    does, for book and trade events when only MarketHooks want them).
+
     A listener that raises is logged with its traceback and skipped: the other listeners
     still get the event and the publisher (a venue, a feed, the clock behind them) goes
     on, so one faulty view or bot never stops a market. Bots contain their strategy's
@@ -43,18 +50,35 @@ class EventSource:
     """
 
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[Listener, frozenset[type] | None]] = []
+        self._targets: dict[type, tuple[Listener, ...]] = {}
 
-    def add_listener(self, listener: Listener) -> None:
-        if listener not in self._listeners:
-            self._listeners.append(listener)
+    def add_listener(self, listener: Listener, kinds: Iterable[type] | None = None) -> None:
+        """`listener(event)` for every event, or only for events of the given types."""
+        if all(known != listener for known, _ in self._listeners):
+            self._listeners.append((listener, None if kinds is None else frozenset(kinds)))
+            self._targets = {}
 
     def remove_listener(self, listener: Listener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self._listeners = [(known, k) for known, k in self._listeners if known != listener]
+        self._targets = {}
+
+    def wants(self, kind: type) -> bool:
+        """Whether any listener takes events of this type."""
+        return bool(self._listeners_of(kind))
+
+    def _listeners_of(self, kind: type) -> tuple[Listener, ...]:
+        targets = self._targets.get(kind)
+        if targets is None:
+            targets = self._targets[kind] = tuple(
+                listener for listener, kinds in self._listeners if kinds is None or kind in kinds)
+        return targets
 
     def _emit(self, event: Event) -> None:
-        for listener in tuple(self._listeners):
+        targets = self._targets.get(type(event))
+        if targets is None:
+            targets = self._listeners_of(type(event))
+        for listener in targets:
             try:
                 listener(event)
             except Exception:
@@ -81,6 +105,15 @@ class MarketFeed(EventSource, ABC):
     @property
     def is_stale(self) -> bool:
         return self.book.is_stale
+
+    def add_hook(self, hook: "MarketHook") -> None:
+        """A compiled market-data listener (app/interfaces/market_hook.pyx). This default
+        calls it through an ordinary listener; a feed with a compiled loop calls it
+        directly, without building BookUpdated and TradesEvent objects for it."""
+        self.add_listener(hook.listener, HOOK_KINDS)
+
+    def remove_hook(self, hook: "MarketHook") -> None:
+        self.remove_listener(hook.listener)
 
     @abstractmethod
     def start(self) -> None:
@@ -162,6 +195,11 @@ class Connector(EventSource, ABC):
 
     def position(self, symbol: str) -> object | None:
         """The account's position in a derivatives market (None for spot or unknown)."""
+        return None
+
+    def leverage(self, symbol: str) -> "Decimal | None":
+        """The leverage the venue applies to a derivatives market's margin (None for spot or
+        when the venue does not say), so a strategy can show it and check its own against it."""
         return None
 
     # -- connection -------------------------------------------------------------------------

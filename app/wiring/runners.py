@@ -13,6 +13,8 @@ from typing import Any, Callable, TextIO
 
 from app.config.bot_config import BotConfig
 from app.interfaces.clock import SimClock
+from app.engine.bot import BotState
+from app.engine.analytics import RunAnalytics
 from app.engine.report import build_report
 from app.wiring.session import Session, build_session
 
@@ -41,6 +43,7 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
     clock = session.clock
     assert isinstance(clock, SimClock)
     tracker = _RunTracker(session)
+    analytics = RunAnalytics(session.bot)  # before the bot starts: its listener goes first
     session.start()
     start = clock.now_ns()
     end = start + int(duration_s * _NS)
@@ -54,12 +57,14 @@ def run_simulated(config: BotConfig, duration_s: float, progress: Callable[[Sess
             progress(session)
         if tracker.data_end_ns is not None or not clock.pending():
             break  # the recording ended: the market is frozen from here on, stop now
+        if session.bot.state is not BotState.RUNNING:
+            break  # it stopped itself (a risk limit, a failure): the run ends with it
     done: list[bool] = []
     session.bot.stop(lambda: done.append(True))
     limit = clock.now_ns() + 60 * _NS
     while not done and clock.now_ns() < limit and clock.pending():
         clock.run(until_ns=clock.now_ns() + _NS // 10)
-    report = build_report(session.bot, venue=session.venue_label, mode="simulated")
+    report = build_report(session.bot, venue=session.venue_label, mode="simulated", analytics=analytics)
     report["curve"] = {"columns": ["seconds", "pnl_quote", "inventory_base"], "points": curve}
     tracker.finish(report, min(clock.now_ns(), end) if tracker.data_end_ns is None else tracker.data_end_ns,
                    duration_s)
@@ -275,7 +280,13 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
         if recovery is not None and recovery.choice == "stop":
             return {"stopped_after_recovery": True, "recovery": recovery.as_dict(),
                     "open_orders_at_exit": len(recovery.still_open)}
+        analytics = RunAnalytics(session.bot)
         session.bot.start()
+        def stopped_itself(bot: Any) -> None:  # a risk limit, a failure: the run ends as with Ctrl-C
+            if bot.state is not BotState.RUNNING:
+                stop_requested.set()
+
+        session.bot.add_state_listener(stopped_itself)
         try:
             await asyncio.wait_for(_print_status(session, out, tty, status_interval_s, stop_requested), duration_s)
         except asyncio.TimeoutError:
@@ -293,7 +304,7 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
             await asyncio.wait_for(stopped.wait(), stop_wait)
         except asyncio.TimeoutError:
             out.write(f"warning: {len(session.bot.open_orders())} orders still open after {stop_wait:g} s\n")
-        report = build_report(session.bot, venue=session.venue_label, mode="real time")
+        report = build_report(session.bot, venue=session.venue_label, mode="real time", analytics=analytics)
         if recovery is not None:
             report["recovery"] = recovery.as_dict()
         return report

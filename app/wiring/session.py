@@ -85,10 +85,10 @@ def build_session(config: BotConfig, *, simulated: bool, start_ns: int = 0, cloc
         config.symbol = venues.symbols[roles[0]]
     strategy = config.build_strategy()
     if len(roles) == 1:
-        bot = Bot(config.name, connector, config.symbol, strategy, journal=journal)
+        bot = Bot(config.name, connector, config.symbol, strategy, journal=journal, risk=config.risk)
     else:
         try:
-            bot = Bot(config.name, None, None, strategy, journal=journal, conversion=config.conversion,
+            bot = Bot(config.name, None, None, strategy, journal=journal, risk=config.risk, conversion=config.conversion,
                       markets={role: (venues.connector(role), venues.symbols[role]) for role in roles})
         except ValueError as exc:
             raise ConfigError(config.source, "markets", str(exc)) from None

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from app.engine.bot import Bot, BotState
 from app.engine.journal import RecoveryReport
 from app.engine.journal.store import JournalStore
+from app.engine.risk import journaled_risk, parse_risk
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector, EventSource
 from strategies.registry import strategy_class
@@ -119,20 +120,25 @@ class Workspace(EventSource):
 
     def create_bot(self, strategy: str, params: dict[str, Any], *, connector: str = "demo",
                    symbol: str | None = None, name: str | None = None,
+                   risk: dict[str, Any] | None = None,
                    markets: dict[str, tuple[str, str | None]] | None = None) -> Bot:
         """Validates everything before anything is created: a bad form never starts a bot.
+        `risk`: the risk limits as the form or the journal gives them (app/engine/risk.py).
         `markets`: for a strategy with several market roles, each bound role's (account,
         symbol or None for the account's first market); `connector`/`symbol` are then unused."""
+        if markets:
+            bound = {role: self._market(account, market_symbol) for role, (account, market_symbol) in markets.items()}
+        else:
+            conn, symbol = self._market(connector, symbol)
         instance = strategy_class(strategy)(params, source="bot form")
+        limits = parse_risk(risk, "bot form", prefix="")
         name = name or self.new_bot_name()
         if name in self.bots and self.bots[name].state is not BotState.STOPPED:
             raise ValueError(f"a bot named {name!r} is running")
         if markets:
-            bound = {role: self._market(account, market_symbol) for role, (account, market_symbol) in markets.items()}
-            bot = Bot(name, None, None, instance, journal=self.journal, markets=bound)  # ValueError: bad roles
+            bot = Bot(name, None, None, instance, journal=self.journal, risk=limits, markets=bound)  # ValueError: roles
         else:
-            conn, symbol = self._market(connector, symbol)
-            bot = Bot(name, conn, symbol, instance, journal=self.journal)
+            bot = Bot(name, conn, symbol, instance, journal=self.journal, risk=limits)
         self.bots[name] = bot
         bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
         self._emit(WorkspaceChanged(BOT_ADDED, name))  # type: ignore[arg-type]
@@ -167,9 +173,8 @@ class Workspace(EventSource):
             try:
                 # The journal keeps parameters as text (str(value)): Python's True/False back to the schema's.
                 params: dict[str, Any] = {k: {"True": True, "False": False}.get(v, v) for k, v in row.params.items()}
-                markets = self._journaled_markets(name)
                 bot = self.create_bot(row.strategy, params, connector=row.account, symbol=row.symbol, name=name,
-                                      markets=markets)
+                                      risk=journaled_risk(self.journal, name), markets=self._journaled_markets(name))
             except Exception as exc:  # a strategy renamed or a parameter no longer valid
                 problems.append(f"{name}: {exc}")
                 continue

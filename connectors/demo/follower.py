@@ -105,7 +105,7 @@ class FollowerExchange(DemoExchange):
         if self._flow is None:
             mid = self._leader_mid()
             if mid is not None:
-                self._start_ticks = self.instrument.price_to_ticks(Decimal(repr(mid)))
+                self._start_ticks = self.instrument.round_price_to_ticks(Decimal(repr(mid)), up=False)
         super().start()
 
     def _steer(self, now: int) -> None:

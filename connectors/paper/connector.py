@@ -29,7 +29,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from app.domain import (
     BookResynced,
-    BookUpdated,
     ConnectionState,
     Event,
     Order,
@@ -38,7 +37,6 @@ from app.domain import (
     OrderType,
     OrderUpdated,
     Side,
-    TradesEvent,
 )
 from app.domain.ledger import InsufficientBalance
 from app.domain.validation import check_order
@@ -94,7 +92,11 @@ class PaperConnector(SimulatedAccount):
     def start(self) -> None:
         """Listens to the feed. The feed belongs to its owner and is not started here."""
         if not self._running:
-            self._feed.add_listener(self._on_event)
+            # Book updates and trades reach the queue model as a compiled hook (no Python
+            # per market message on a replay); the connector itself hears the resyncs.
+            self._model.attach(self._feed.book, self._taker, self._apply_model_fills)
+            self._feed.add_hook(self._model)
+            self._feed.add_listener(self._on_event, (BookResynced,))
             self._running = True
             self._set_connection(ConnectionState.LIVE)
             if not self._feed.is_stale:
@@ -111,6 +113,7 @@ class PaperConnector(SimulatedAccount):
         self._running = False
         self._set_connection(ConnectionState.DOWN, "stopped")
         self._feed.remove_listener(self._on_event)
+        self._feed.remove_hook(self._model)
         now = self.clock.now_ns()
         for cid, handle in list(self._creates.items()):
             handle.cancel()
@@ -224,6 +227,7 @@ class PaperConnector(SimulatedAccount):
             plan = self._taker.plan(book, consumed, order.remaining_lots, limit_ticks)
             if plan:
                 self._taker.commit(consumed, plan)
+                self._model.taker_used = True
                 for price, lots in plan:
                     self._settle_fill(order, price, lots, is_maker=False, now=now)
             if order.status.is_done:
@@ -270,16 +274,8 @@ class PaperConnector(SimulatedAccount):
 
     # -- market events ----------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, TradesEvent):
-            if len(self._model) and not self._feed.is_stale:
-                fills = self._model.on_trades(event.trades)
-                if len(fills):
-                    self._apply_model_fills(fills)
-        elif isinstance(event, BookUpdated):
-            self._taker.clear()
-            if len(self._model) and not self._feed.is_stale:
-                self._model.on_book(self._feed.book)
-        elif isinstance(event, BookResynced):
+        """Resyncs only: book updates and trades go to the queue model's hook."""
+        if isinstance(event, BookResynced):
             self._taker.clear()
             self._model.reset_levels(self._feed.book)
 

@@ -47,6 +47,7 @@ from libcpp.pair cimport pair
 from libcpp.algorithm cimport sort
 
 from app.book.orderbook cimport OrderBook
+from app.interfaces.market_hook cimport MarketHook
 
 import numpy as np
 
@@ -73,14 +74,22 @@ cdef inline int64_t _min64(int64_t a, int64_t b) nogil:
     return a if a < b else b
 
 
-cdef class QueueModel:
+cdef class QueueModel(MarketHook):
     """Own resting orders of one instrument and their estimated queue positions.
 
     Orders are identified by an integer `oid` chosen by the caller (the connector maps it
     to a client order id). Slots are kept in arrival order, which is time priority.
+
+    As a MarketHook (after `attach`) it follows a feed's book and trades itself: book
+    updates re-read the queues and trades fill in C; Python runs only for the fills
+    (`callback(fills)`, the connector's settlement) and to clear the connector's record of
+    liquidity its taker orders used (`taker.clear()`, when `taker_used` says there is any).
     """
 
     cdef vector[Slot] _slots
+    cdef OrderBook _book
+    cdef object _taker
+    cdef public bint taker_used
     cdef vector[int64_t] _f_oid
     cdef vector[int64_t] _f_price
     cdef vector[int64_t] _f_lots
@@ -88,6 +97,38 @@ cdef class QueueModel:
 
     def __len__(self) -> int:
         return self._slots.size()
+
+    def attach(self, OrderBook book, taker, on_fills) -> None:
+        """Follows `book` as a hook: `on_fills(fills)` settles what trades filled."""
+        self._book = book
+        self._taker = taker
+        self.callback = on_fills
+
+    cdef int on_depth(self, int64_t ts_ns) except -1:
+        if self.taker_used:
+            self.taker_used = False
+            self._taker.clear()
+        if self._slots.size() and not self._book._stale:
+            self._read_levels(self._book)
+        return 0
+
+    cdef int on_trade_rows(self, const int64_t* price, const int64_t* qty, const int8_t* taker,
+                           Py_ssize_t n, int64_t ts_ns) except -1:
+        cdef Py_ssize_t t
+        cdef bint any_done = False
+        if self._slots.size() == 0 or self._book._stale:
+            return 0
+        self._clear_fills()
+        for t in range(n):
+            if qty[t] > 0 and (taker[t] == 1 or taker[t] == -1):
+                if self._apply_trade(price[t], qty[t], -taker[t]):
+                    any_done = True
+        if any_done:
+            self._drop_filled()
+        if self._f_oid.size() == 0:
+            return 0
+        self.callback(self._take_fills())
+        return 1
 
     # -- order management ---------------------------------------------------------------
     def add(self, int64_t oid, int side, int64_t price_ticks, int64_t lots, int64_t queue_ahead_lots) -> None:
@@ -168,6 +209,9 @@ cdef class QueueModel:
         `book` is the compiled OrderBook (read through its C API) or any object with
         `volume_at(side, price_ticks)`, side +1 bids / -1 asks.
         """
+        self._read_levels(book)
+
+    cdef int _read_levels(self, object book) except -1:
         cdef Py_ssize_t i
         cdef Slot* s
         cdef int64_t level, expected, cancels
@@ -185,6 +229,7 @@ cdef class QueueModel:
                 s.ahead = 0
             s.last_level = level
             s.pending_trades = 0
+        return 0
 
     def reset_levels(self, book) -> None:
         """After a resync: trust the new book, clamp queues, forget unexplained changes."""

@@ -25,8 +25,10 @@ from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
 from app.data.events import DEPTH, FUNDING_RATE_UNITS, MARK, SNAPSHOT, TRADE, EventColumns, RecordingMeta
 from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instrument, MarkPrice, TradesEvent
-from app.interfaces.clock import Clock, TimerHandle
+from app.interfaces.clock import Clock, SimClock, TimerHandle
+from app.interfaces.market_hook import HOOK_KINDS, MarketHook
 from app.interfaces.venue import MarketFeed
+from connectors.replay.fast_loop import FastLoop
 
 _APPLIED = SyncStatus.APPLIED
 _GAP = SyncStatus.GAP
@@ -67,7 +69,10 @@ class ReplayFeed(MarketFeed):
         self._trades = self._all_trades()
         self._build_units()
         self._offsets: list[int] = []  # due time of each unit from the first, at _offsets_speed
+        self._offsets_np = np.empty(0, dtype=np.int64)  # the same, for the compiled loop
         self._offsets_speed: float | None = None
+        self._hooks: list[MarketHook] = []
+        self._fast: FastLoop | None = None
         self._pos = 0
         self._handle: TimerHandle | None = None
         self._clock_start = 0
@@ -135,6 +140,53 @@ class ReplayFeed(MarketFeed):
     def synchronizer(self) -> DepthSynchronizer:
         return self._sync
 
+    def add_hook(self, hook: MarketHook) -> None:
+        """Also a listener (the Python path of `_step` feeds it BookUpdated/TradesEvent);
+        the compiled loop calls it directly while no other listener wants those events."""
+        if hook not in self._hooks:
+            self._hooks.append(hook)
+        super().add_hook(hook)
+
+    def remove_hook(self, hook: MarketHook) -> None:
+        if hook in self._hooks:
+            self._hooks.remove(hook)
+        super().remove_hook(hook)
+
+    def _fast_loop(self) -> FastLoop | None:
+        """The compiled loop, when it may run: recorded-time pacing on a SimClock and no
+        listener other than hooks wants book or trade events (views, Python strategies)."""
+        if not self.speed or not isinstance(self.clock, SimClock):
+            return None
+        hook_listeners = [hook.listener for hook in self._hooks]
+        for kind in HOOK_KINDS:
+            if any(listener not in hook_listeners for listener in self._listeners_of(kind)):
+                return None
+        if self._fast is None:
+            cols = self._cols
+            kind = np.asarray(self._u_kind, dtype=np.int64)
+            self._fast = FastLoop(
+                DEPTH, TRADE, kind, np.asarray(self._u_a, dtype=np.int64), np.asarray(self._u_b, dtype=np.int64),
+                np.asarray(self._u_first, dtype=np.int64), np.asarray(self._u_last, dtype=np.int64),
+                np.asarray(self._u_prev, dtype=np.int64), self._unit_ts, np.asarray(self._u_count, dtype=np.int64),
+                cols.side, cols.price, cols.qty, self._trades, self._book)
+        self._fast.set_hooks(self._hooks)
+        return self._fast
+
+    def _run_fast(self, fast: FastLoop, now: int) -> int:
+        """One compiled burst from `_pos`; returns the clock's time after it."""
+        chained, last_u, futures = self._sync.chain()
+        if not chained:
+            return now
+        clock = self.clock
+        window = clock.advance_window()
+        pos, now, last_u = fast.run(self, self._sync, clock, self._pos, now, self._clock_start,
+                                    self._offsets_np, futures, last_u, window)
+        self._pos = pos
+        self._sync.chain_advanced(last_u, fast.diffs, fast.levels)
+        clock.advanced(now, fast.steps)
+        self.messages_replayed += fast.messages
+        return now
+
     def start(self) -> None:
         if self._handle is not None or self.finished:
             return
@@ -164,6 +216,7 @@ class ReplayFeed(MarketFeed):
                 self._offsets = [int((t - first) / speed) for t in self._unit_ts.tolist()]
             else:
                 self._offsets = (span / speed).astype(np.int64).tolist()
+            self._offsets_np = np.asarray(self._offsets, dtype=np.int64)
             self._offsets_speed = speed
         return self._offsets
 
@@ -204,7 +257,20 @@ class ReplayFeed(MarketFeed):
         depth_kind, trade_kind, mark_kind, applied, gap = DEPTH, TRADE, MARK, _APPLIED, _GAP  # locals: hot loop
         book_updated, book_stale, trades_event = BookUpdated, BookStale, TradesEvent
         due = now
+        fast = self._fast_loop()
+        if fast is not None:
+            self._offsets_for(self.speed)
         while self._pos < n:
+            if fast is not None:
+                now = self._run_fast(fast, now)
+                if self._pos >= n or self._handle is None:
+                    break
+                due = self._clock_start + int(self._offsets_np[self._pos])
+                if due > now:
+                    if not advance(due):
+                        break  # re-armed below at the message's due time
+                    now = due
+                    continue
             pos = self._pos
             kind = kinds[pos]
             a = a_s[pos]

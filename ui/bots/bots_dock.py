@@ -1,6 +1,11 @@
 """The Bots panel: pick a strategy, its markets (an account and a symbol per market role),
 fill its generated form, preview, start, edit, stop.
 
+The risk limits (app/engine/risk.py) have their own generated form below the strategy's:
+empty means off; Apply sends both to the selected running bot. Cancel all cancels the
+selected bot's orders and lets it quote afresh; Flatten stops it and closes its inventory
+or position (app/engine/flatten.py).
+
 Confirmations use non-blocking message boxes (`open()` + a slot) because a nested
 `exec()` loop inside the qasync loop breaks asyncio's task bookkeeping.
 """
@@ -14,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGridLayout,
+    QGroupBox,
     QHeaderView,
     QLabel,
     QMessageBox,
@@ -30,6 +36,7 @@ from PySide6.QtWidgets import (
 from app.config.schema import ConfigError
 from app.domain.instrument import fmt_rate
 from app.engine.bot import Bot, BotState
+from app.engine.risk import RISK_SCHEMA
 from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import STRATEGIES, strategy_class
@@ -57,6 +64,11 @@ class BotsPanel(QWidget):
         self.first_label = QLabel("Account")
 
         self.form_holder = QVBoxLayout()
+        self.risk_form = SchemaForm(RISK_SCHEMA, parent=self)
+        self.risk_form.setObjectName("bot_risk_form")
+        self.risk_form.validity_changed.connect(lambda _valid: self._update_buttons())
+        risk_box = QGroupBox("Risk limits (empty: off)")
+        QVBoxLayout(risk_box).addWidget(self.risk_form)
         self.message = QLabel("", objectName="bot_message")
         self.message.setWordWrap(True)
         self.failure = QLabel("", objectName="bot_error")  # why the selected bot failed, if it did
@@ -81,6 +93,15 @@ class BotsPanel(QWidget):
         self.apply_button = QPushButton("Apply to running bot", objectName="bot_apply")
         self.stop_button = QPushButton("Stop", objectName="bot_stop")
         self.kill_button = QPushButton("Kill (cancel all)", objectName="bot_kill")
+        self.cancel_all_button = QPushButton("Cancel all orders", objectName="bot_cancel_all")
+        self.flatten_button = QPushButton("Flatten and stop", objectName="bot_flatten")
+        self.cancel_all_button.setToolTip("Cancels every open order of the selected bot; it keeps running and "
+                                          "quotes afresh on the next market event.")
+        self.flatten_button.setToolTip("Stops the selected bot, cancels its orders, then closes its inventory "
+                                       "(spot) or position (derivatives) with one IOC order within the risk "
+                                       "limits' flatten_slippage_bps.")
+        self.cancel_all_button.clicked.connect(self.request_cancel_all)
+        self.flatten_button.clicked.connect(self.request_flatten)
         self.start_button.clicked.connect(self.request_start)
         self.apply_button.clicked.connect(self.apply_to_selected)
         self.stop_button.clicked.connect(lambda: self.request_stop(kill=False))
@@ -101,6 +122,7 @@ class BotsPanel(QWidget):
         left = QVBoxLayout(top)
         left.addLayout(self.pick)
         left.addLayout(self.form_holder)
+        left.addWidget(risk_box)
         left.addWidget(self.fees)
         left.addWidget(self.fee_warning)
         left.addWidget(self.message)
@@ -110,6 +132,8 @@ class BotsPanel(QWidget):
         buttons.addWidget(self.apply_button, 0, 1)
         buttons.addWidget(self.stop_button, 1, 0)
         buttons.addWidget(self.kill_button, 1, 1)
+        buttons.addWidget(self.cancel_all_button, 2, 0)
+        buttons.addWidget(self.flatten_button, 2, 1)
         left.addLayout(buttons)
         left.addWidget(QLabel("Quotes it would place on the current book:"))
         left.addWidget(self.preview)
@@ -190,27 +214,36 @@ class BotsPanel(QWidget):
                 self.strategy.setCurrentIndex(index)
             assert self.form is not None
             self.form.set_values(bot.strategy.params)
+            limits = bot.risk.limits
+            self.risk_form.set_values({f.name: "" if limits.get(f.name) is None else limits.get(f.name)
+                                       for f in RISK_SCHEMA.fields})
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        valid = self.form is not None and self.form.is_valid
+        valid = self.form is not None and self.form.is_valid and self.risk_form.is_valid
         bot = self.selected_bot() if hasattr(self, "table") else None
         running = bot is not None and bot.state is BotState.RUNNING
+        live = bot is not None and bot.state in (BotState.RUNNING, BotState.STOPPING)
         self.start_button.setEnabled(valid)
         self.apply_button.setEnabled(valid and running)
         self.stop_button.setEnabled(running)
-        self.kill_button.setEnabled(bot is not None and bot.state in (BotState.RUNNING, BotState.STOPPING))
+        self.kill_button.setEnabled(live)
+        self.cancel_all_button.setEnabled(running)
+        self.flatten_button.setEnabled(live)
         self._show_failure(bot)
 
     def _show_failure(self, bot: Bot | None) -> None:
-        """The selected bot's failure, in full (the table cell may be cut short)."""
-        if bot is None or bot.error is None:
+        """The selected bot's failure or risk stop, in full (the table cell may be cut short)."""
+        if bot is None or (bot.error is None and bot.stopped_by is None):
             if not self.failure.isHidden():
                 self.failure.hide()
                 self.failure.setText("")
             return
-        text = (f"{bot.name} failed and stopped (its orders cancelled): {bot.error}. "
-                "The traceback is in the log and the bot's journal.")
+        if bot.error is not None:
+            text = (f"{bot.name} failed and stopped (its orders cancelled): {bot.error}. "
+                    "The traceback is in the log and the bot's journal.")
+        else:
+            text = f"{bot.name} was stopped by a risk limit (its orders cancelled): {bot.stopped_by}"
         if self.failure.text() != text:
             self.failure.setText(text)
             self.failure.setToolTip(text)
@@ -314,7 +347,7 @@ class BotsPanel(QWidget):
         assert self.form is not None
         try:
             bot = self.workspace.create_bot(strategy, self.form.values(), connector=account, symbol=symbol,
-                                            markets=markets)
+                                            risk=self.risk_form.values(), markets=markets)
             bot.start()
         except (ConfigError, KeyError, ValueError) as exc:
             self.message.setText(f"Not started: {exc}")
@@ -330,7 +363,11 @@ class BotsPanel(QWidget):
         if bot is None or bot.state is not BotState.RUNNING:
             return
         try:
+            form_risk = self.risk_form.values()
+            risk = {f.name: form_risk.get(f.name) for f in RISK_SCHEMA.fields}  # absent: off
+            bot.risk.validate(risk)  # both checked before either is applied
             applied = bot.update_params(self.form.values(), who="desktop user")
+            applied.update(bot.update_risk(risk, who="desktop user"))
         except ConfigError as exc:
             self.message.setText(f"Not applied: {exc}")
             return
@@ -346,6 +383,34 @@ class BotsPanel(QWidget):
         text = (f"{verb} {bot.name}? Every open order of the bot is cancelled"
                 + (" immediately." if kill else " and the bot stops quoting."))
         self._confirm(f"{verb} bot", text, lambda: (bot.kill() if kill else bot.stop()))
+
+    def request_cancel_all(self) -> None:
+        bot = self.selected_bot()
+        if bot is None or bot.state is not BotState.RUNNING:
+            return
+        self._confirm("Cancel all orders", f"Cancel every open order of {bot.name}? The bot keeps running and "
+                                            "quotes again on the next market event.", lambda: self.cancel_all(bot))
+
+    def cancel_all(self, bot: Bot) -> None:
+        ids = bot.cancel_all(who="desktop user")
+        self.message.setText(f"{bot.name}: cancelling {len(ids)} orders.")
+
+    def request_flatten(self) -> None:
+        bot = self.selected_bot()
+        if bot is None:
+            return
+        slippage = bot.risk.limits.get("flatten_slippage_bps")
+        self._confirm("Flatten and stop", f"Stop {bot.name}, cancel its orders and close its inventory or position "
+                                          f"(no worse than {slippage} bp beyond the touch)?",
+                      lambda: self.flatten(bot))
+
+    def flatten(self, bot: Bot) -> None:
+        try:
+            bot.flatten(who="desktop user")
+        except RuntimeError as exc:
+            self.message.setText(f"Not flattened: {exc}")
+            return
+        self.message.setText(f"{bot.name}: flattening; it stops when its inventory is closed.")
 
 
 def _preview_log():

@@ -1,7 +1,8 @@
 """The bots table: one row per bot with its live status, refreshed from a timer.
 
 A bot whose strategy failed shows "failed: <error>" as its state, in red, with the
-error in the cell's tooltip (the traceback is in the log and the bot's journal).
+error in the cell's tooltip (the traceback is in the log and the bot's journal). A bot a
+risk limit stopped shows "stopped by risk: ..." in orange, the same way.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.engine.bot import Bot, BotStatus
 COLUMNS = ("Bot", "Strategy", "Account", "State", "Mid", "Own bid", "Own ask", "Orders", "Inventory", "PnL", "Fills")
 STATE_COLUMN = COLUMNS.index("State")
 _FAILED = QBrush(QColor(200, 40, 40))
+_RISK_STOP = QBrush(QColor(176, 96, 0))
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -48,10 +50,14 @@ class BotsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._rows[index.row()][index.column()]
         if index.column() == STATE_COLUMN and role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
-            error = self._bots[index.row()].error
-            if error is None:
-                return None
-            return f"The strategy failed and the bot stopped: {error}" if role == Qt.ItemDataRole.ToolTipRole else _FAILED
+            bot = self._bots[index.row()]
+            if bot.error is not None:
+                return (f"The strategy failed and the bot stopped: {bot.error}"
+                        if role == Qt.ItemDataRole.ToolTipRole else _FAILED)
+            if bot.stopped_by is not None:
+                return (f"A risk limit stopped the bot (its orders cancelled): {bot.stopped_by}"
+                        if role == Qt.ItemDataRole.ToolTipRole else _RISK_STOP)
+            return None
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 4:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -63,6 +69,8 @@ class BotsModel(QAbstractTableModel):
     def state_text(status: BotStatus) -> str:
         if status.error is not None:
             return ("failed: " if status.state.value == "stopped" else f"failed, {status.state.value}: ") + status.error
+        if status.stopped_by is not None:
+            return f"{status.state.value} by {status.stopped_by}"
         return status.state.value + (" (stale book)" if status.stale else "")
 
     @classmethod

@@ -1,0 +1,434 @@
+"""Avellaneda-Stoikov market making: quotes around a reservation price that leans against
+the inventory, with a spread set by risk aversion, volatility and order-book liquidity.
+
+The model (Avellaneda & Stoikov 2008): with mid s, inventory q, risk aversion gamma,
+volatility sigma, time left T - t and the book's trading intensity lambda(delta) =
+A exp(-kappa delta) (how often a quote delta away from the mid is hit),
+
+    reservation price  r     = s - q gamma sigma^2 (T - t)
+    optimal spread     delta = gamma sigma^2 (T - t) + (2 / gamma) ln(1 + gamma / kappa)
+
+and the quotes are r -+ delta / 2. Where this implementation departs from the paper, and
+the units it uses:
+
+- sigma is estimated, not given: realised volatility of the mid sampled once a second over
+  the last `volatility_buffer_size` samples, in price units per sqrt(second)
+  (strategies/estimators.py). T - t is in seconds, so sigma^2 (T - t) is a price squared.
+- kappa (per price unit) and A (per second) are fitted from the last
+  `trading_intensity_buffer_size` public trade prints: each print's distance to the mid
+  before it is a point of lambda(delta), and ln lambda = ln A - kappa delta is fitted by
+  weighted least squares. Only kappa enters the quotes, as in the paper.
+- q is not a share count but the deviation of the base held from the target share of the
+  whole inventory, divided by the whole inventory valued in base (base + quote / mid):
+  q in [-1, 1], 0 at the target (`inventory_target_base_pct`), the same meaning whatever
+  the account size. gamma is therefore per price unit (1/USDT on BTC/USDT): at full
+  deviation the reservation price moves by gamma sigma^2 (T - t).
+- Time: the paper's finite horizon. `execution_timeframe` infinite uses a constant
+  horizon (`infinite_horizon_seconds`) instead of the paper's discounted infinite-horizon
+  variant, so inventory risk never fades; the dated and daily windows count T - t down to
+  their end and quote nothing outside them (strategies/execution_timeframe.py).
+- Before both buffers are full there are no quotes (nothing is known of sigma and kappa;
+  a guessed spread would be the worst quote of the run); the log says how far the warm-up
+  is. A fit that cannot be made (one distance only, prints not thinning out) keeps the
+  last good kappa, and without one no quotes.
+- Practice, as in Hummingbot's avellaneda_market_making: the spread never goes below
+  `min_spread` (bp of the mid), more levels sit `level_distances` % of the spread further
+  out, sizes shrink on the side that increases |q| by exp(-eta |q|)
+  (`order_amount_shape_factor`), post-only orders are kept one tick off the other side of
+  the book, and after a fill the other side's orders may be left "hanging" (kept until
+  they drift `hanging_orders_cancel_pct` % from the mid). Spot markets only: the inventory
+  is the account's base and quote.
+"""
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from typing import Any
+
+from app.config.schema import ConfigError, Field, Schema
+from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side, TradesEvent
+from app.interfaces.strategy import Quote, Strategy
+from strategies import quoting_math as qm
+from strategies.avellaneda_model import ModelQuote, evaluate, inventory_deviation, shaped_lots
+from strategies.estimators import IntensityEstimator, VolatilityEstimator
+from strategies.execution_timeframe import MODES, ExecutionWindow, window_from_params
+from strategies.reconcile import plan_orders
+
+_NS = qm.NS
+_SAMPLE_NS = _NS  # the volatility sample period: sigma is per sqrt(second)
+
+
+class AvellanedaStoikov(Strategy):
+    name = "avellaneda_stoikov"
+    title = "Avellaneda-Stoikov market making"
+    schema = Schema(
+        (
+            Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="base",
+                  help="Size of each order at the inventory target, in the base asset."),
+            Field("risk_factor", "float", 0.05, minimum=0, exclusive_minimum=True, maximum=1e6, unit="1/quote",
+                  help="gamma, risk aversion per price unit: at full inventory deviation the reservation price "
+                       "moves gamma x sigma^2 x (T-t) from the mid, and the spread widens by the same."),
+            Field("order_amount_shape_factor", "float", 0.0, minimum=0, maximum=100,
+                  help="eta: the side that would push the inventory further from the target is sized "
+                       "order_amount x exp(-eta x |q|). 0: both sides the full amount."),
+            Field("min_spread", "decimal", Decimal("0"), minimum=0, maximum=5000, unit="bp",
+                  help="Floor of the total spread (ask - bid), in basis points of the mid."),
+            Field("volatility_buffer_size", "int", 200, minimum=2, maximum=100_000, unit="samples",
+                  help="Mid samples (one a second) the volatility is measured over; no quotes until full."),
+            Field("trading_intensity_buffer_size", "int", 200, minimum=2, maximum=100_000, unit="trades",
+                  help="Public trades the order-book intensity (kappa) is fitted on; no quotes until full."),
+            Field("inventory_target_base_pct", "decimal", Decimal("50"), minimum=0, maximum=100, unit="%",
+                  help="Wanted share of the inventory value held in the base asset (q = 0 there)."),
+            Field("execution_timeframe", "choice", "infinite", choices=MODES,
+                  help="infinite: always, with a constant horizon; from_date_to_date: between two dates; "
+                       "daily_between_times: every day between two times (UTC). No quotes outside."),
+            Field("execution_start", "str",
+                  help="Start of the window, UTC: '2026-01-31 08:00' (from_date_to_date) or '08:00' (daily)."),
+            Field("execution_end", "str",
+                  help="End of the window, UTC: a date and time, or a time of day (may be before the start: "
+                       "a window across midnight)."),
+            Field("infinite_horizon_seconds", "float", 60.0, minimum=0.001, maximum=86400 * 365, unit="s",
+                  help="infinite timeframe: the constant T - t (how long an inventory is expected to be held)."),
+            Field("order_levels", "int", 1, minimum=1, maximum=20, unit="levels",
+                  help="Orders per side."),
+            Field("level_distances", "decimal", Decimal("0"), minimum=0, maximum=10000, unit="% of spread",
+                  help="Distance between levels, in percent of the optimal spread."),
+            Field("order_refresh_time", "float", 30.0, minimum=0.1, maximum=86400, unit="s",
+                  help="Orders older than this are replaced even if their price is still right."),
+            Field("order_refresh_tolerance_bps", "decimal", Decimal("1"), minimum=0, maximum=1000, unit="bp",
+                  help="An order is kept while the wanted price is within this distance of its own."),
+            Field("filled_order_delay", "float", 1.0, minimum=0, maximum=3600, unit="s",
+                  help="Pause before quoting again after a fill."),
+            Field("hanging_orders_enabled", "bool", False,
+                  help="After a fill, keep the other side's orders resting (hanging) instead of replacing them."),
+            Field("hanging_orders_cancel_pct", "decimal", Decimal("10"), minimum=0, exclusive_minimum=True,
+                  maximum=100, unit="%", help="A hanging order further than this from the mid is cancelled."),
+            Field("post_only", "bool", True,
+                  help="Place limit-maker orders, kept one tick off the other side of the book."),
+        )
+    )
+
+    def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
+        super().__init__(params, source)
+        self._window = self._check(self.params, source)
+        self._volatility = VolatilityEstimator(self.params["volatility_buffer_size"])
+        self._intensity = IntensityEstimator(self.params["trading_intensity_buffer_size"])
+        self._kappa: float | None = None
+        self._mids: deque[tuple[int, int]] = deque(maxlen=4)  # (ts_ns, twice the mid in ticks)
+        self._hanging: set[str] = set()
+        self._timer = None
+        self._paused_until_ns = 0
+        self._q_cache: float | None = None
+        self._not_quoting = ""
+        self._derive()
+
+    @staticmethod
+    def _check(params: dict[str, Any], source: str) -> ExecutionWindow:
+        """Rules between fields (each field alone is the schema's)."""
+        if params["order_levels"] > 1 and params["level_distances"] <= 0:
+            raise ConfigError(source, "level_distances", f"must be more than 0 with {params['order_levels']} "
+                                                         "order_levels (else the levels are the same price)")
+        return window_from_params(params, source)
+
+    def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
+        merged = {**self.params, **self.schema.validate_changes(changes)}
+        window = self._check(merged, "live edit")
+        applied = super().apply_params(changes)
+        self._window = window
+        return applied
+
+    # -- life cycle -----------------------------------------------------------------------
+    def on_start(self) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        if ctx.instrument.is_derivative:
+            raise ConfigError("", "symbol", f"{self.name} quotes spot markets (its inventory is base and quote); "
+                                            f"{ctx.symbol} is a {ctx.instrument.kind} perpetual: use "
+                                            "perpetual_market_making")
+        ctx.log.info("execution window: %s", self._window.describe())
+        self._tick()
+
+    def on_stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        """Once a second: a volatility sample, a fresh fit, inventory re-read, requote."""
+        ctx = self.ctx
+        if not self.running or ctx is None:
+            return
+        now = ctx.clock.now_ns()
+        m2 = qm.mid2(ctx.book)
+        if m2 and not ctx.book.is_stale:
+            self._volatility.add(now, m2 * self._half_tick)
+        fit = self._intensity.fit()
+        if fit is not None:
+            self._kappa = fit[1]
+        self._q_cache = None
+        self._requote()
+        self._timer = ctx.clock.call_later(_SAMPLE_NS, self._tick)
+
+    def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None:
+        if "volatility_buffer_size" in applied:
+            self._volatility.resize(self.params["volatility_buffer_size"])
+        if "trading_intensity_buffer_size" in applied:
+            self._intensity.resize(self.params["trading_intensity_buffer_size"])
+        self._derive()
+        if self.running:
+            self._requote()
+
+    # -- events ----------------------------------------------------------------------------
+    def on_book(self, event: BookUpdated) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        m2 = qm.mid2(ctx.book)
+        if m2 and (not self._mids or self._mids[-1][1] != m2):
+            self._mids.append((event.ts_ns, m2))
+        if self.running:
+            self._requote()
+
+    def on_trades(self, event: TradesEvent) -> None:
+        """Each print's distance to the mid as it was before the print: the last mid set
+        before the batch's time (a venue that publishes the book a step's trades moved
+        before the trades themselves would otherwise shrink every distance)."""
+        trades = event.trades
+        reference = self._mids[-1][1] if self._mids else qm.mid2(self.ctx.book)  # type: ignore[union-attr]
+        if not len(trades) or not reference:
+            return
+        first_ts = int(trades["ts_ns"][0])
+        for ts, m2 in reversed(self._mids):
+            if ts < first_ts:
+                reference = m2
+                break
+        half_tick = self._half_tick
+        for ts, price in zip(trades["ts_ns"].tolist(), trades["price_ticks"].tolist()):
+            self._intensity.add(ts, abs(2 * price - reference) * half_tick)
+
+    def on_fill(self, event: OrderFilled) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        self._orders_dirty = True
+        self._q_cache = None
+        if self.params["hanging_orders_enabled"]:
+            other = Side.SELL if event.fill.side is Side.BUY else Side.BUY
+            for order in ctx.connector.open_orders(ctx.symbol):
+                if order.side is other and order.status.value != "pending_cancel":
+                    self._hanging.add(order.client_order_id)
+        delay = self.params["filled_order_delay"]
+        if delay > 0:
+            self._paused_until_ns = ctx.clock.now_ns() + int(delay * _NS)
+
+    def on_order(self, event) -> None:  # noqa: ANN001 - OrderUpdated
+        self._orders_dirty = True
+        if event.order.status.is_done:
+            self._hanging.discard(event.order.client_order_id)
+
+    def on_stale(self, event: BookStale) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
+        ctx.connector.cancel_all(ctx.symbol)
+        self._hanging.clear()
+
+    # -- the model -------------------------------------------------------------------------
+    def model(self) -> ModelQuote | None:
+        """The model on the current book, or None: no book, outside the execution window, or
+        the estimators not ready (buffers filling, no kappa yet)."""
+        ctx = self.ctx
+        if ctx is None:
+            return None
+        m2 = qm.mid2(ctx.book)
+        if not m2 or not self._volatility.is_full or not self._intensity.is_full or self._kappa is None:
+            return None
+        time_left = self._window.time_left_s(ctx.clock.now_ns())
+        sigma = self._volatility.sigma()
+        if time_left is None or sigma is None:
+            return None
+        mid = m2 * self._half_tick
+        q = self._inventory_q(m2)
+        return evaluate(mid, q, self._gamma, sigma, self._kappa, time_left, mid * self._min_spread_frac)
+
+    def _inventory_q(self, m2: int) -> float:
+        """Re-read from the balances after a fill and once a second, not on every book update."""
+        if self._q_cache is None:
+            inst = self.ctx.instrument  # type: ignore[union-attr]
+            balances = self.ctx.connector.balances()  # type: ignore[union-attr]
+            base = balances[inst.base].total if inst.base in balances else Decimal(0)
+            quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
+            mid = Decimal(m2) / 2 * inst.tick_size
+            self._q_cache = inventory_deviation(base, quote, mid, self.params["inventory_target_base_pct"])
+        return self._q_cache
+
+    def wanted_quotes(self) -> list[Quote]:
+        ctx = self.ctx
+        assert ctx is not None
+        model = self.model()
+        if model is None:
+            return []
+        inst = ctx.instrument
+        if self._lots < 0:
+            self._lots = inst.round_amount_to_lots(self.params["order_amount"])
+        bid_lots, ask_lots = shaped_lots(self._lots, model.q, self.params["order_amount_shape_factor"])
+        tick = self._tick_size
+        best_bid, best_ask = ctx.book.best_bid_ticks, ctx.book.best_ask_ticks
+        step = model.spread * self._level_frac / tick  # ticks between levels
+        bid0, ask0 = model.bid / tick, model.ask / tick
+        quotes: list[Quote] = []
+        for level in range(self.params["order_levels"]):
+            bid = qm.bid_ticks(bid0 - level * step)
+            ask = qm.ask_ticks(ask0 + level * step)
+            if self.params["post_only"]:
+                bid = qm.keep_maker(Side.BUY, bid, best_bid, best_ask)
+                ask = qm.keep_maker(Side.SELL, ask, best_bid, best_ask)
+            if bid >= ask:
+                bid = ask - 1
+            for quote in (Quote(Side.BUY, bid, bid_lots), Quote(Side.SELL, ask, ask_lots)):
+                if not qm.below_min_notional(inst, quote):
+                    quotes.append(quote)
+        return quotes
+
+    # -- quoting ---------------------------------------------------------------------------
+    def _requote(self) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        book = ctx.book
+        if book.is_stale:
+            return
+        now = ctx.clock.now_ns()
+        wanted = self.wanted_quotes() if now >= self._paused_until_ns else []
+        self._say_why_not_quoting(now, bool(wanted))
+        if self._hanging:
+            self._cancel_far_hanging()
+        key = tuple(wanted)
+        if key == self._last_wanted and not self._orders_dirty and now < self._next_age_check_ns:
+            return
+        self._last_wanted = key
+        self._orders_dirty = False
+        resting = ctx.connector.open_orders(ctx.symbol)
+        hanging = [o for o in resting if o.client_order_id in self._hanging]
+        planned = [o for o in resting if o.client_order_id not in self._hanging]
+        max_age = int(self.params["order_refresh_time"] * _NS)
+        tolerance = qm.mid2(book) * self._tolerance_units // (2 * qm.UNITS)
+        plan = plan_orders(wanted, planned, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
+        oldest = min((o.created_ns for o in planned), default=now)
+        self._next_age_check_ns = oldest + max_age if planned else now + max_age
+        for client_order_id in plan.cancel:
+            ctx.connector.cancel_order(client_order_id)
+        if not plan.create:
+            return
+        creates = qm.no_self_cross(plan.create, [o.price_ticks for o in hanging if o.side is Side.BUY],
+                                   [o.price_ticks for o in hanging if o.side is Side.SELL])
+        order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
+        funds = qm.budget(ctx.connector)
+        for quote in creates:
+            if qm.affordable(ctx.instrument, quote, funds):
+                ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+
+    def _cancel_far_hanging(self) -> None:
+        """Hanging orders are kept out of the plan; one that drifted too far from the mid goes."""
+        ctx = self.ctx
+        assert ctx is not None
+        m2 = qm.mid2(ctx.book)
+        limit = self.params["hanging_orders_cancel_pct"]
+        for client_order_id in list(self._hanging):
+            order = ctx.connector.get_order(client_order_id)
+            if order is None or order.status.is_done:
+                self._hanging.discard(client_order_id)
+            elif m2 and abs(2 * order.price_ticks - m2) * 100 > m2 * limit:
+                ctx.log.info("hanging %s order at %s is over %s%% from the mid: cancelled", order.side.value,
+                             ctx.instrument.ticks_to_price(order.price_ticks), qm.fmt(limit))
+                ctx.connector.cancel_order(client_order_id)
+                self._hanging.discard(client_order_id)
+
+    def _say_why_not_quoting(self, now: int, quoting: bool) -> None:
+        """One log line each time the reason for not quoting changes, never one per update."""
+        ctx = self.ctx
+        assert ctx is not None
+        if quoting:
+            reason = ""
+        elif now < self._paused_until_ns:
+            return  # the fill was logged; a pause after it is expected, not news
+        elif not qm.mid2(ctx.book):
+            reason = "the book has no bid or no ask"
+        elif self._window.time_left_s(now) is None:
+            reason = f"outside the execution window ({self._window.describe()})"
+        elif not self._volatility.is_full or not self._intensity.is_full:
+            reason = (f"warming up (volatility {len(self._volatility)}/{self._volatility.size} samples, "
+                      f"trades {len(self._intensity)}/{self._intensity.size})")
+        elif self._kappa is None:
+            reason = "no order-book intensity fit yet (the trade prints do not thin out with distance)"
+        else:
+            reason = "the orders would be below the lot or the minimum notional"
+        kind = reason.split(" (")[0]
+        if kind != self._not_quoting:
+            if reason:
+                ctx.log.info("not quoting: %s", reason)
+            elif self._not_quoting:
+                ctx.log.info("quoting (%s)", self._describe_model())
+            self._not_quoting = kind
+
+    def _describe_model(self) -> str:
+        model = self.model()
+        if model is None:
+            return "no model"
+        return (f"sigma {model.sigma:.6g}/sqrt(s), kappa {model.kappa:.6g}, q {model.q:+.4f}, "
+                f"T-t {model.time_left_s:.6g} s, spread {model.spread:.6g}")
+
+    def _derive(self) -> None:
+        p = self.params
+        self._gamma = float(p["risk_factor"])
+        self._min_spread_frac = float(p["min_spread"]) / 10_000
+        self._level_frac = float(p["level_distances"]) / 100
+        self._tolerance_units = qm.bps_units(p["order_refresh_tolerance_bps"])
+        self._lots = -1
+        self._last_wanted = None
+        self._orders_dirty = True
+        self._next_age_check_ns = 0
+
+    @property
+    def _tick_size(self) -> float:
+        return float(self.ctx.instrument.tick_size)  # type: ignore[union-attr]
+
+    @property
+    def _half_tick(self) -> float:
+        return float(self.ctx.instrument.tick_size) / 2  # type: ignore[union-attr]
+
+    # -- for views and checks ----------------------------------------------------------------
+    def preview(self) -> list[Quote]:
+        """The quotes on the current book; empty until the estimators have filled (a bound
+        preview that never ran has no volatility or intensity to quote from)."""
+        return self.wanted_quotes() if self.ctx is not None else []
+
+    def reference_prices(self) -> dict[str, Decimal]:
+        ctx = self.ctx
+        if ctx is None:
+            return {}
+        m2 = qm.mid2(ctx.book)
+        if not m2:
+            return {}
+        inst = ctx.instrument
+        out = {"mid": Decimal(m2) / 2 * inst.tick_size}
+        model = self.model()
+        if model is not None:
+            tick = self._tick_size
+            out["reservation price"] = inst.ticks_to_price(round(model.reservation / tick))
+            out["optimal bid"] = inst.ticks_to_price(qm.bid_ticks(model.bid / tick))
+            out["optimal ask"] = inst.ticks_to_price(qm.ask_ticks(model.ask / tick))
+        return out
+
+    def fee_warnings(self, instrument: Instrument) -> list[str]:
+        if instrument.is_derivative:
+            return [f"{self.name} quotes spot markets only; {instrument.symbol} is a perpetual "
+                    "(use perpetual_market_making)"]
+        rate = instrument.maker_fee if self.params["post_only"] else instrument.taker_fee
+        round_trip = 2 * rate * 10_000
+        if self.params["min_spread"] >= round_trip:
+            return []
+        kind = "maker" if self.params["post_only"] else "taker"
+        return [f"min_spread {qm.fmt(self.params['min_spread'])} bp is below the round-trip {kind} fee "
+                f"({qm.fmt(round_trip)} bp on {instrument.symbol}): whenever the model's spread is narrower "
+                "than that, a round trip loses money unless the price moves your way"]
+
+    def order_amounts_base(self) -> list[Decimal]:
+        return [self.params["order_amount"]]

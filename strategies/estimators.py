@@ -1,0 +1,158 @@
+"""Market estimators for model-based quoting: volatility from sampled mids, and the order
+book's trading intensity from trade prints. Pure (no clock, no venue): the strategy feeds
+them, so tests can feed hand-made series and check the numbers.
+
+Both work in the market's price units and seconds, in binary floats: they are statistics
+that only shape a quote, never money; prices leave the strategy as integer ticks.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+_NS = 1_000_000_000
+
+
+class VolatilityEstimator:
+    """sigma, in price per square root of a second, over the last `size` mid samples.
+
+    sigma^2 = sum of squared mid changes / seconds between the first and last sample
+    (realised variance per second). Samples are meant to come once a second, but a gap (a
+    stale book, a missing side) only lengthens the interval it falls in instead of breaking
+    the units. The sums are kept running, so reading sigma costs nothing on a book update.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 2:
+            raise ValueError("the volatility buffer needs at least 2 samples")
+        self.size = size
+        self._samples: deque[tuple[int, float]] = deque()  # (ts_ns, mid)
+        self._sq: deque[float] = deque()  # squared change from the previous sample
+        self._sum_sq = 0.0
+        self._adds = 0
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    @property
+    def is_full(self) -> bool:
+        return len(self._samples) >= self.size
+
+    def clear(self) -> None:
+        self._samples.clear()
+        self._sq.clear()
+        self._sum_sq = 0.0
+
+    def resize(self, size: int) -> None:
+        if size < 2:
+            raise ValueError("the volatility buffer needs at least 2 samples")
+        self.size = size
+        self._trim()
+
+    def add(self, ts_ns: int, mid: float) -> None:
+        if self._samples:
+            last_ts, last_mid = self._samples[-1]
+            if ts_ns <= last_ts:
+                return  # one sample per instant: a repeated timer tick adds nothing
+            change = (mid - last_mid) ** 2
+            self._sq.append(change)
+            self._sum_sq += change
+        self._samples.append((ts_ns, mid))
+        self._trim()
+        self._adds += 1
+        if self._adds % 4096 == 0:  # running float sums drift: recount now and then
+            self._sum_sq = math.fsum(self._sq)
+
+    def _trim(self) -> None:
+        while len(self._samples) > self.size:
+            self._samples.popleft()
+            self._sum_sq -= self._sq.popleft()
+
+    def sigma(self) -> float | None:
+        """Price per sqrt(second); None until at least two samples span some time."""
+        if len(self._samples) < 2:
+            return None
+        seconds = (self._samples[-1][0] - self._samples[0][0]) / _NS
+        if seconds <= 0:
+            return None
+        return math.sqrt(max(self._sum_sq, 0.0) / seconds)
+
+
+class IntensityEstimator:
+    """The rate at which a quote `delta` away from the mid gets hit: lambda(delta) = A exp(-kappa delta).
+
+    A print at distance d from the mid means a resting order anywhere up to d would have
+    traded, so lambda(delta) is estimated as (prints at distance >= delta) / seconds
+    covered by the buffer, at each distance seen, and ln lambda = ln A - kappa delta is fitted
+    by least squares weighted by the number of prints behind each point (the far tail rests
+    on a handful of prints and must not steer the slope). kappa is per price unit, A per
+    second. Distances are kept to the nearest 1e-9 of a price unit, so prints at the same
+    price share one point.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 2:
+            raise ValueError("the trading intensity buffer needs at least 2 trades")
+        self.size = size
+        self._ts: deque[int] = deque(maxlen=size)
+        self._distance: deque[float] = deque(maxlen=size)
+        self._fit: tuple[float, float] | None = None
+        self._dirty = False
+
+    def __len__(self) -> int:
+        return len(self._distance)
+
+    @property
+    def is_full(self) -> bool:
+        return len(self._distance) >= self.size
+
+    def clear(self) -> None:
+        self._ts.clear()
+        self._distance.clear()
+        self._fit = None
+        self._dirty = False
+
+    def resize(self, size: int) -> None:
+        if size < 2:
+            raise ValueError("the trading intensity buffer needs at least 2 trades")
+        self.size = size
+        self._ts = deque(self._ts, maxlen=size)
+        self._distance = deque(self._distance, maxlen=size)
+        self._dirty = True
+
+    def add(self, ts_ns: int, distance: float) -> None:
+        self._ts.append(int(ts_ns))
+        self._distance.append(round(abs(distance), 9))
+        self._dirty = True
+
+    def fit(self) -> tuple[float, float] | None:
+        """(A, kappa), refitted only after new prints; None while fewer than two distinct
+        distances were seen or the prints do not thin out with distance (kappa <= 0)."""
+        if not self._dirty:
+            return self._fit
+        self._dirty = False
+        self._fit = None
+        if len(self._distance) < 2:
+            return None
+        distances = np.fromiter(self._distance, dtype=np.float64, count=len(self._distance))
+        levels, counts = np.unique(distances, return_counts=True)
+        if len(levels) < 2:
+            return None
+        at_least = np.cumsum(counts[::-1])[::-1].astype(np.float64)  # prints at distance >= level
+        seconds = max((self._ts[-1] - self._ts[0]) / _NS, 1.0)
+        y = np.log(at_least / seconds)
+        w = at_least
+        x_mean = float(np.sum(w * levels) / np.sum(w))
+        y_mean = float(np.sum(w * y) / np.sum(w))
+        spread = float(np.sum(w * (levels - x_mean) ** 2))
+        if spread <= 0:
+            return None
+        slope = float(np.sum(w * (levels - x_mean) * (y - y_mean))) / spread
+        kappa = -slope
+        if not math.isfinite(kappa) or kappa <= 0:
+            return None
+        a = math.exp(y_mean + kappa * x_mean)
+        self._fit = (a, kappa)
+        return self._fit

@@ -1,0 +1,483 @@
+"""Pure market making: Hummingbot's PMM strategy with its full set of parameters.
+
+Levels of bids and asks around a reference price (mid, last trade, best bid/ask, our last
+fill, the inventory's cost; of this market or of an external one), refreshed every
+`order_refresh_time` within a tolerance, with inventory skew, hanging orders, a price
+band, ping-pong, order optimisation and fee-aware prices (strategies/pmm/ holds the
+parameters, the quote computation and the inventory rules).
+
+Speed: this is the strategy replay benchmarks run. Every book update goes through
+`_update`, which compares a handful of integers (reference, top of book, timers) with
+the last ones and returns when nothing that decides the quotes moved, without reading
+orders or balances. Between refreshes only a price band ("quiet band") is checked, inside
+which no order can fall below the minimum spread and no hanging order beyond its cancel
+%. The quotes themselves come from `compute_quotes`, a pure function of integers.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from app.book.orderbook import ASK, BID
+from app.config.schema import ConfigError
+from app.domain import BookResynced, BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, OrderType, Side
+from app.domain import OrderUpdated, TradesEvent
+from app.interfaces.strategy import PRIMARY_ROLE, MarketContext, MarketRole, Quote, Strategy
+from strategies.pmm.inventory import InventoryCost, skew_scales
+from strategies.pmm.params import SCHEMA, QuoteParams, band_units, derive, fee_warnings, level_amounts
+from strategies.pmm.quotes import beyond_cancel_pct, compute_quotes, others_top, quiet_band, violates_min_spread
+from strategies.quoting import UNITS, available_budget, pct_to_units, spend_if_affordable
+from strategies.reconcile import plan_orders
+
+_NS = 1_000_000_000
+_NEVER = 1 << 62
+_ON_BOOK = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL)
+PRICE_SOURCE_ROLE = MarketRole("price_source", "External price source",
+                               "A market whose price the quotes follow (price_source: external_market).",
+                               optional=True)
+
+
+class PureMarketMaking(Strategy):
+    name = "pure_market_making"
+    title = "Pure market making (Hummingbot PMM)"
+    schema = SCHEMA
+    roles = (PRIMARY_ROLE, PRICE_SOURCE_ROLE)
+
+    def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
+        super().__init__(params, source)
+        self._timer = None
+        self._timer_at = 0
+        self._source: MarketContext | None = None
+        self._hanging: set[str] = set()
+        self._cancelling: set[str] = set()  # cancels we sent: their confirmation changes nothing
+        self._pingpong = 0
+        self._cost = InventoryCost()
+        self._cost_started = False
+        self._last_trade_ticks = 0
+        self._last_own_ticks = 0
+        self._band: tuple[int, int] | None = None  # moving band (ceiling, floor) ticks
+        self._band_next_ns = 0
+        self._reset()
+
+    # -- parameters -------------------------------------------------------------------------
+    def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Rules between fields are checked on the parameters as they would be after the edit."""
+        merged = {**self.params, **self.schema.validate_changes(changes)}
+        if self.schema.check is not None:
+            self.schema.check(merged, "live edit", "")
+        return super().apply_params(changes)
+
+    def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None:
+        if "price_source" in applied and self.running:
+            self._resolve_source()
+        if {"moving_price_band_enabled", "moving_price_band_ceiling_pct", "moving_price_band_floor_pct"} & set(applied):
+            self._band = None
+        self._reset()
+        if self.running:
+            self._update()
+
+    def _reset(self) -> None:
+        """Forgets everything derived from the parameters: the next update replans."""
+        self._qp: QuoteParams | None = None
+        self._last_ref2 = self._last_bb = self._last_ba = -1
+        self._last_tops: tuple[int, int] | None = None
+        self._last_wanted: list[Quote] | None = None
+        self._next_refresh_ns = 0
+        self._no_create_until = 0
+        self._timer_due_ns = 0
+        self._quiet_lo2, self._quiet_hi2 = 0, -1  # empty: the first update checks
+        self._orders_changed = True
+        self._own_dirty = True
+        self._own: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._inventory_stale = True
+        self._scales = (UNITS, UNITS)
+
+    def _derive(self) -> QuoteParams:
+        assert self.ctx is not None
+        p, inst = self.params, self.ctx.instrument
+        self._qp = derive(p, inst)
+        self._refresh_ns = int(p["order_refresh_time"] * _NS)
+        self._max_age_ns = int(p["max_order_age"] * _NS)
+        self._delay_ns = int(p["filled_order_delay"] * _NS)
+        self._tolerance_units = pct_to_units(p["order_refresh_tolerance_pct"])
+        self._cancel_units = pct_to_units(p["hanging_orders_cancel_pct"])
+        self._band_ceiling_units, self._band_floor_units = band_units(p)
+        self._band_refresh_ns = int(p["moving_price_band_refresh_time"] * _NS)
+        self._depths = (inst.round_amount_to_lots(p["bid_order_optimization_depth"]),
+                        inst.round_amount_to_lots(p["ask_order_optimization_depth"]))
+        bids, asks = level_amounts(p)
+        self._one_side_total = max(sum(a for _, a in bids), sum(a for _, a in asks))
+        self._mid_here = p["price_type"] == "mid_price" and p["price_source"] == "current_market"
+        return self._qp
+
+    # -- life cycle -------------------------------------------------------------------------
+    def on_start(self) -> None:
+        self._resolve_source()
+        start_price = self.params.get("inventory_cost_start_price")
+        if self.params["inventory_cost_price"] != "off" and start_price is not None:
+            self._start_cost(start_price)
+        self._update()  # quote the book as it is now, not only at its next change
+
+    def on_stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _resolve_source(self) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        if self.params["price_source"] == "external_market":
+            source = ctx.markets.get(PRICE_SOURCE_ROLE.name)
+            if source is None:
+                raise ConfigError("", "strategy.params.price_source", "external_market needs a price_source market "
+                                  "bound in the config (markets: price_source: ...)")
+        else:
+            source = ctx.markets.get(PRIMARY_ROLE.name) or MarketContext(PRIMARY_ROLE.name, ctx.connector, ctx.feed,
+                                                                         ctx.instrument)
+        self._source = source
+        self._external = source.feed is not ctx.feed
+        self._tick_ratio = (source.instrument.tick_size / ctx.instrument.tick_size).as_integer_ratio()
+
+    # -- events -----------------------------------------------------------------------------
+    def on_book(self, event: BookUpdated) -> None:
+        if self.running:
+            self._update()
+
+    def on_trades(self, event: TradesEvent) -> None:
+        source = self._source
+        if source is not None and len(event.trades) and source.owns(event.source, event.symbol):
+            self._last_trade_ticks = int(event.trades["price_ticks"][-1])
+
+    def on_order(self, event: OrderUpdated) -> None:
+        order = event.order
+        if self.ctx is None or order.symbol != self.ctx.symbol:
+            return
+        self._own_dirty = True
+        if order.status.is_done:
+            if order.client_order_id in self._cancelling:
+                self._cancelling.discard(order.client_order_id)  # as planned: nothing to redo
+            else:
+                self._orders_changed = True  # refused, cancelled by the venue, filled
+            self._hanging.discard(order.client_order_id)
+
+    def on_fill(self, event: OrderFilled) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        fill, order = event.fill, event.order
+        if fill.symbol != ctx.symbol:
+            return
+        inst = ctx.instrument
+        now = ctx.clock.now_ns()
+        self._own_dirty = self._orders_changed = self._inventory_stale = True
+        self._last_own_ticks = inst.round_price_to_ticks(fill.price, up=False)
+        if self._cost_started:
+            self._cost.on_fill(fill.side, fill.price, fill.amount, fill.fee if fill.fee_asset == inst.quote else 0)
+        if order.status is OrderStatus.FILLED:
+            if self.params["ping_pong_enabled"]:
+                self._pingpong += fill.side.sign
+            was_hanging = order.client_order_id in self._hanging
+            self._hanging.discard(order.client_order_id)
+            if self.params["hanging_orders_enabled"] and not was_hanging:
+                # The other side of what just filled stays: it may complete the round trip.
+                for other in ctx.connector.open_orders(ctx.symbol):
+                    if other.side is not fill.side and other.status in _ON_BOOK[:2]:
+                        self._hanging.add(other.client_order_id)
+        resume = now + int(self.params["filled_order_delay"] * _NS)
+        self._no_create_until = resume
+        self._next_refresh_ns = min(self._next_refresh_ns, resume)  # the rest is refreshed then
+        self._timer_due_ns = min(self._timer_due_ns, resume)
+        self._schedule(resume)
+
+    def on_stale(self, event: BookStale) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
+        ctx.connector.cancel_all(ctx.symbol)
+        self._hanging.clear()
+        self._cancelling.clear()
+
+    def on_resynced(self, event: BookResynced) -> None:
+        self._last_ref2 = -1
+        self._next_refresh_ns = 0
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self.running:
+            return
+        self._update()
+        if self._timer is None and self.ctx.clock.now_ns() < self._timer_due_ns < _NEVER:  # type: ignore[union-attr]
+            self._schedule(self._timer_due_ns)  # an early timer fired before what is due now
+
+    def _schedule(self, when: int) -> None:
+        """One timer: kept when it fires before `when` (it then schedules the rest)."""
+        if self._timer is not None:
+            if self._timer_at <= when:
+                return
+            self._timer.cancel()
+            self._timer = None
+        if when >= _NEVER:
+            return
+        self._timer_at = when
+        self._timer = self.ctx.clock.call_at(when, self._on_timer)  # type: ignore[union-attr]
+
+    # -- the per-update path ----------------------------------------------------------------
+    def _update(self) -> None:
+        """Every book update: integer compares, and a return unless something moved."""
+        ctx = self.ctx
+        assert ctx is not None
+        book = ctx.book
+        if book.is_stale:
+            return
+        qp = self._qp if self._qp is not None else self._derive()
+        bb, ba = book.best_bid_ticks, book.best_ask_ticks
+        ref2 = (bb + ba if bb > 0 and ba > 0 else 0) if self._mid_here else self._reference2(bb, ba)
+        tops = self._others_tops(book) if qp.optimise else None
+        now = ctx.clock.now_ns()
+        if (ref2 == self._last_ref2 and bb == self._last_bb and ba == self._last_ba and tops == self._last_tops
+                and now < self._timer_due_ns and (not self._orders_changed or now < self._next_refresh_ns)):
+            return
+        self._last_ref2, self._last_bb, self._last_ba, self._last_tops = ref2, bb, ba, tops
+        if ref2 <= 0:
+            return
+        quiet = self._quiet_lo2 <= ref2 <= self._quiet_hi2
+        if now < self._next_refresh_ns and now < self._timer_due_ns:
+            if not quiet:
+                self._refresh(now, ref2, None)  # between refreshes: guards only
+            return
+        wanted = self._wanted(now, ref2, bb, ba, tops)
+        if quiet and wanted == self._last_wanted and not self._orders_changed and now < self._timer_due_ns:
+            return
+        self._refresh(now, ref2, wanted)
+
+    def _reference2(self, bb: int, ba: int) -> int:
+        """Twice the reference price in this market's ticks; 0 when there is none."""
+        price_type = self.params["price_type"]
+        if price_type == "last_own_trade_price" and self._last_own_ticks:
+            return 2 * self._last_own_ticks
+        if price_type == "inventory_cost" and self._cost_started and self._cost.price is not None:
+            ticks2 = 2 * self._cost.price / self.ctx.instrument.tick_size  # type: ignore[union-attr]
+            return int(ticks2.to_integral_value(ROUND_HALF_EVEN))
+        if self._external:
+            book = self._source.book  # type: ignore[union-attr]
+            if book.is_stale:
+                return 0
+            bb, ba = book.best_bid_ticks, book.best_ask_ticks
+        if price_type == "best_bid":
+            raw = 2 * bb if bb > 0 else 0
+        elif price_type == "best_ask":
+            raw = 2 * ba if ba > 0 else 0
+        elif price_type == "last_price" and self._last_trade_ticks:
+            raw = 2 * self._last_trade_ticks
+        else:  # the mid, and the fallback of prices not known yet
+            raw = bb + ba if bb > 0 and ba > 0 else 0
+        if self._external:
+            num, den = self._tick_ratio
+            raw = raw * num // den
+        return raw
+
+    def _others_tops(self, book) -> tuple[int, int]:
+        """Best bid and ask of others (own orders and dust left out), for order optimisation."""
+        if self._own_dirty:
+            bids: dict[int, int] = {}
+            asks: dict[int, int] = {}
+            for order in self.ctx.connector.open_orders(self.ctx.symbol):  # type: ignore[union-attr]
+                if order.status in _ON_BOOK:
+                    side = bids if order.side is Side.BUY else asks
+                    side[order.price_ticks] = side.get(order.price_ticks, 0) + order.remaining_lots
+            self._own = (bids, asks)
+            self._own_dirty = False
+        tops = []
+        for side, own, depth in ((BID, self._own[0], self._depths[0]), (ASK, self._own[1], self._depths[1])):
+            n = len(own) + 8
+            while True:
+                prices, lots = book.top_levels(side, n)
+                top = others_top(prices.tolist(), lots.tolist(), own, depth)
+                if top or len(prices) < n:
+                    break
+                n *= 4
+            tops.append(top)
+        return tops[0], tops[1]
+
+    def _wanted(self, now: int, ref2: int, bb: int, ba: int, tops: tuple[int, int] | None) -> list[Quote]:
+        """The inputs of the quote computation from the strategy's state, then the quotes."""
+        qp = self._qp if self._qp is not None else self._derive()
+        if self._inventory_stale:
+            self._take_inventory(ref2)
+        ceiling, floor = qp.ceiling_ticks, qp.floor_ticks
+        if self.params["moving_price_band_enabled"]:
+            if self._band is None or now >= self._band_next_ns:
+                self._band = (ref2 * (UNITS + self._band_ceiling_units) // (2 * UNITS),
+                              -(-ref2 * (UNITS - self._band_floor_units) // (2 * UNITS)))
+                self._band_next_ns = now + self._band_refresh_ns
+            ceiling, floor = self._band
+        bid_cap, ask_min = self._hanging_limits()
+        cost = self._cost.price if qp.cost_limit and self._cost_started else None
+        if cost is not None:
+            tick = self.ctx.instrument.tick_size  # type: ignore[union-attr]
+            cap = int((cost / tick).to_integral_value(ROUND_FLOOR))
+            low = int((cost / tick).to_integral_value(ROUND_CEILING))
+            bid_cap = min(bid_cap, cap) if bid_cap else cap
+            ask_min = max(ask_min, low)
+        top_bid, top_ask = tops if tops is not None else (0, 0)
+        return compute_quotes(qp, ref2, bb, ba, top_bid, top_ask, self._scales[0], self._scales[1], bid_cap, ask_min,
+                              ceiling, floor, self._pingpong)
+
+    def _hanging_limits(self) -> tuple[int, int]:
+        """(highest bid, lowest ask) that do not cross our own hanging orders; 0 = none."""
+        if not self._hanging:
+            return 0, 0
+        bid_cap = ask_min = 0
+        get = self.ctx.connector.get_order  # type: ignore[union-attr]
+        for client_order_id in self._hanging:
+            order = get(client_order_id)
+            if order is None or order.status.is_done:
+                continue
+            if order.side is Side.SELL and (bid_cap == 0 or order.price_ticks - 1 < bid_cap):
+                bid_cap = order.price_ticks - 1
+            elif order.side is Side.BUY and order.price_ticks + 1 > ask_min:
+                ask_min = order.price_ticks + 1
+        return bid_cap, ask_min
+
+    def _take_inventory(self, ref2: int) -> None:
+        """After a fill (and at the start): size skew and the inventory's cost."""
+        ctx = self.ctx
+        assert ctx is not None
+        inst = ctx.instrument
+        self._inventory_stale = False
+        price = Decimal(ref2) / 2 * inst.tick_size
+        skew = self.params["inventory_skew_enabled"] and not inst.is_derivative
+        tracking = self.params["inventory_cost_price"] != "off"
+        if not (skew or (tracking and not self._cost_started)):
+            return
+        if tracking and not self._cost_started:
+            self._start_cost(price)
+        if skew:
+            balances = ctx.connector.balances()
+            base = balances[inst.base].total if inst.base in balances else Decimal(0)
+            quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
+            self._scales = skew_scales(base, quote, price, self.params["inventory_target_base_pct"],
+                                       self._one_side_total, self.params["inventory_range_multiplier"])
+
+    def _start_cost(self, price: Decimal) -> None:
+        """The base held at the start counts at `price` (the configured start price, or
+        the first reference price)."""
+        ctx = self.ctx
+        assert ctx is not None
+        balances = ctx.connector.balances()
+        base = balances[ctx.instrument.base].total if ctx.instrument.base in balances else Decimal(0)
+        self._cost.start(base, price)
+        self._cost_started = True
+
+    # -- orders -----------------------------------------------------------------------------
+    def _refresh(self, now: int, ref2: int, wanted: list[Quote] | None) -> None:
+        """Cancels hanging orders beyond their cancel % and orders below the minimum
+        spread; with `wanted` (a refresh is due), also replaces what is off the wanted
+        quotes by more than the tolerance or too old. Then the quiet band and the timer."""
+        ctx = self.ctx
+        qp = self._qp
+        assert ctx is not None and qp is not None
+        listed = ctx.connector.open_orders(ctx.symbol)
+        self._cancelling &= {o.client_order_id for o in listed}  # a refused cancel is not waited for
+        resting = [o for o in listed if o.status is not OrderStatus.PENDING_CANCEL]
+        self._hanging &= {o.client_order_id for o in resting}
+        hanging, active = [], []
+        for order in resting:
+            if order.client_order_id in self._hanging:
+                if beyond_cancel_pct(order.price_ticks, ref2, self._cancel_units):
+                    self._cancel(order.client_order_id)
+                    self._hanging.discard(order.client_order_id)
+                else:
+                    hanging.append(order)
+            elif violates_min_spread(order.side, order.price_ticks, ref2, qp.min_spread_units):
+                # Replaced at the next refresh, as Hummingbot does: the rest of the ladder stays.
+                self._cancel(order.client_order_id)
+                self._orders_changed = True
+            else:
+                active.append(order)
+        created: list[Quote] = []
+        if wanted is not None:
+            tolerance = ref2 * self._tolerance_units // (2 * UNITS)
+            plan = plan_orders(wanted, active, tolerance_ticks=tolerance, max_age_ns=self._max_age_ns, now_ns=now)
+            for client_order_id in plan.cancel:
+                self._cancel(client_order_id)
+            gone = set(plan.cancel)
+            active = [o for o in active if o.client_order_id not in gone]
+            if plan.create and now >= self._no_create_until:
+                created = self._place(plan.create)
+            self._last_wanted = wanted
+            self._orders_changed = False
+            self._next_refresh_ns = now + self._refresh_ns
+        guarded = [(o.side, o.price_ticks) for o in active] + [(q.side, q.price_ticks) for q in created]
+        self._quiet_lo2, self._quiet_hi2 = quiet_band(guarded, [o.price_ticks for o in hanging],
+                                                      qp.min_spread_units, self._cancel_units)
+        due = _NEVER
+        if self._refresh_ns > 0:
+            due = self._next_refresh_ns
+        if active:
+            due = min(due, min(o.created_ns for o in active) + self._max_age_ns)
+        elif created:
+            due = min(due, now + self._max_age_ns)
+        if self._no_create_until > now:
+            due = min(due, self._no_create_until)
+        self._timer_due_ns = due
+        self._schedule(due)
+
+    def _cancel(self, client_order_id: str) -> None:
+        self._cancelling.add(client_order_id)
+        self.ctx.connector.cancel_order(client_order_id)  # type: ignore[union-attr]
+
+    def _place(self, quotes: list[Quote]) -> list[Quote]:
+        ctx = self.ctx
+        assert ctx is not None
+        inst, book = ctx.instrument, ctx.book
+        budget = available_budget(ctx.connector.balances())
+        placed = []
+        for quote in quotes:
+            if not spend_if_affordable(inst, quote.side, quote.price_ticks, quote.amount_lots, budget):
+                continue
+            crosses = (quote.side is Side.BUY and 0 < book.best_ask_ticks <= quote.price_ticks) or (
+                quote.side is Side.SELL and quote.price_ticks <= book.best_bid_ticks)
+            order_type = OrderType.LIMIT if crosses else OrderType.LIMIT_MAKER
+            ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+            placed.append(quote)
+        return placed
+
+    # -- for views and checks ---------------------------------------------------------------
+    def preview(self) -> list[Quote]:
+        if self.ctx is None:
+            return []
+        if self._source is None:
+            try:
+                self._resolve_source()
+            except ConfigError:
+                return []
+        book = self.ctx.book
+        if book.is_stale:
+            return []
+        if self._qp is None:
+            self._derive()
+        bb, ba = book.best_bid_ticks, book.best_ask_ticks
+        ref2 = self._reference2(bb, ba)
+        tops = self._others_tops(book) if self._qp.optimise else None  # type: ignore[union-attr]
+        return self._wanted(self.ctx.clock.now_ns(), ref2, bb, ba, tops)
+
+    def reference_prices(self) -> dict[str, Decimal]:
+        if self.ctx is None or self._source is None:
+            return {}
+        tick = self.ctx.instrument.tick_size
+        out: dict[str, Decimal] = {}
+        ref2 = self._reference2(self.ctx.book.best_bid_ticks, self.ctx.book.best_ask_ticks)
+        if ref2 > 0:
+            out["reference"] = Decimal(ref2) / 2 * tick
+        if self._cost_started and self._cost.price is not None:
+            out["inventory cost"] = self._cost.price
+        if self._band is not None and self.params["moving_price_band_enabled"]:
+            out["band ceiling"], out["band floor"] = self._band[0] * tick, self._band[1] * tick
+        return out
+
+    def fee_warnings(self, instrument: Instrument) -> list[str]:
+        return fee_warnings(self.params, instrument)
+
+    def order_amounts_base(self) -> list[Decimal]:
+        bids, asks = level_amounts(self.params)
+        return sorted({amount for _, amount in bids + asks})
