@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 from typing import Any, Callable, Mapping
 
 from app.domain import (
@@ -38,14 +36,14 @@ from app.domain import (
     OrderFilled,
     OrderStatus,
     OrderUpdated,
-    Side,
     TradesEvent,
     FundingPaid,
     CancelRejected,
 )
 from app.domain.order import bot_tag
 from app.interfaces.clock import Callback, GuardedClock
-from app.engine.bot_market import BotMarket, Valuation, bind_roles
+from app.engine.bot_status import BotState, BotStatus, bot_status  # noqa: F401 - BotStatus: for views
+from app.engine.bot_market import BotMarket, Valuation, bind_roles, distinct_sources, journal_other_balances
 from app.engine.journal.store import BotJournal, JournalStore
 from app.engine.own_orders import OwnOrders
 from app.engine.risk import RiskLimits
@@ -54,30 +52,6 @@ from app.interfaces.venue import Connector
 from app.interfaces.strategy import MarketContext, Strategy, StrategyContext
 
 log = logging.getLogger(__name__)
-
-
-class BotState(str, Enum):
-    READY = "ready"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class BotStatus:
-    name: str
-    state: BotState
-    ts_ns: int
-    mid: Decimal | None
-    own_bid: Decimal | None
-    own_ask: Decimal | None
-    open_orders: int
-    inventory_base: Decimal
-    pnl_quote: Decimal
-    fills: int
-    stale: bool
-    error: str | None = None  # why the bot failed: "ValueError in on_book: ..."
-    stopped_by: str | None = None  # why it stopped itself: "risk: daily loss 123.4 USDT > max_daily_loss 100 USDT"
 
 
 class Bot:
@@ -207,28 +181,12 @@ class Bot:
 
     def _sources(self) -> list:
         """Every feed and connector the bot listens to, each once."""
-        seen: dict[int, Any] = {}
-        for market in self.markets.values():
-            seen.setdefault(id(market.feed), market.feed)
-        for market in self.markets.values():
-            seen.setdefault(id(market.venue), market.venue)
-        return list(seen.values())
+        return distinct_sources(self.markets.values())
 
     def _snapshot_other_accounts(self, reason: str) -> None:
         """The balances of the accounts beyond the first role's (several markets), journaled."""
-        if self.journal is None or not self.multi_market:
-            return
-        done = {id(self.connector)}
-        for market in self.markets.values():
-            if id(market.venue) in done:
-                continue
-            done.add(id(market.venue))
-            balances = market.start_balances if reason == "start" else market.venue.balances()
-            try:
-                self.journal.store.record_balances(market.account, balances, reason, bot=self.name,
-                                                   ts_ns=self.clock.now_ns())
-            except Exception:  # a closed store: the records of the bot itself say what happened
-                self._log.exception("balances of %s not journaled", market.account)
+        if self.journal is not None and self.multi_market:
+            journal_other_balances(self, reason)
 
     def _attach_hook(self):
         """The strategy's compiled hook on the feed, its Python work inside the guard."""
@@ -522,22 +480,16 @@ class Bot:
         self.strategy.on_resynced(event)
 
     def _on_cancel_rejected_event(self, event: CancelRejected) -> None:
-        for view in self._views.values():
-            if view.owns(event.client_order_id) and view.name == event.source:
-                self._cancel_rejected(event.client_order_id, event.reason, view)
-                return
-        if self.orders.owns(event.client_order_id) and not self.multi_market:
-            self._cancel_rejected(event.client_order_id, event.reason)
+        view = next((v for v in self._views.values() if v.owns(event.client_order_id)), None)
+        if view is not None:
+            self._cancel_rejected(event.client_order_id, event.reason, view)
 
     def _cancel_rejected(self, client_order_id: str, reason: str, view: OwnOrders | None = None) -> None:
         """A cancel the venue (or this bot's own view) refused: said in the log and journal."""
         self._log.warning("cancel of %s refused: %s", client_order_id, reason)
         view = view or self.orders
-        market = next((m for m in self.markets.values() if m.orders is view), None)
-        if market is None or market.orders is self.orders and not self.multi_market:
-            self._journal("cancel_rejected", id=client_order_id, reason=reason)
-        else:
-            self._journal_on(market, "cancel_rejected", id=client_order_id, reason=reason)
+        market = next(m for m in self.markets.values() if m.orders is view)
+        self._journal_on(market, "cancel_rejected", id=client_order_id, reason=reason)
 
     def _on_funding(self, event: FundingPaid) -> None:
         """Funding on this bot's own position (perpetuals): PnL and journal."""
@@ -606,25 +558,4 @@ class Bot:
         return sum((m.pnl.base_delta for m in self.markets.values() if m.instrument.base == base), Decimal(0))
 
     def status(self) -> BotStatus:
-        mid = self.mark_price()
-        primary = self.orders.open_orders(self.symbol)
-        bids = [o.price_ticks for o in primary if o.side is Side.BUY]
-        asks = [o.price_ticks for o in primary if o.side is Side.SELL]
-        inst = self.instrument
-        pnl = self.pnl_value()
-        return BotStatus(
-            name=self.name,
-            state=self.state,
-            ts_ns=self.clock.now_ns(),
-            mid=mid,
-            own_bid=inst.ticks_to_price(max(bids)) if bids else None,
-            own_ask=inst.ticks_to_price(min(asks)) if asks else None,
-            open_orders=len(self.open_orders()),
-            inventory_base=self.net_inventory() if self.multi_market else self.pnl.base_delta,
-            pnl_quote=pnl if pnl is not None else Decimal(0),
-            fills=sum(m.pnl.fills for m in self.markets.values()),
-            stale=any(m.feed.book.is_stale for m in self.markets.values()),
-            error=self.error,
-            stopped_by=self.stopped_by,
-        )
-
+        return bot_status(self)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from app.domain import Balance, Instrument, Order
 from app.engine.journal.store import BotJournal
@@ -26,6 +26,7 @@ from app.engine.pnl import DerivativesPnl, PnlTracker, pnl_tracker_for
 from app.interfaces.venue import Connector, MarketFeed
 
 if TYPE_CHECKING:
+    from app.engine.bot import Bot
     from app.interfaces.strategy import Strategy
 
 
@@ -161,3 +162,31 @@ def bind_roles(strategy: "Strategy", connector: Connector | None, symbol: str | 
     if len(set(pairs)) != len(pairs):
         raise ValueError("a bot trades each market (connector and symbol) in one role only")
     return bound
+
+
+def distinct_sources(markets: Iterable[BotMarket]) -> list:
+    """Every feed, then every connector, of the markets, each once (roles on one
+    connector, or a paper account on another venue's feed, share them)."""
+    markets = list(markets)
+    seen: dict[int, Any] = {}
+    for market in markets:
+        seen.setdefault(id(market.feed), market.feed)
+    for market in markets:
+        seen.setdefault(id(market.venue), market.venue)
+    return list(seen.values())
+
+
+def journal_other_balances(bot: "Bot", reason: str) -> None:
+    """Journals the balances of a bot's accounts beyond its first role's ("start": as the
+    bot started, "stopped": now); the first account's are in the start/stopped records."""
+    done = {id(bot.connector)}
+    for market in bot.markets.values():
+        if id(market.venue) in done:
+            continue
+        done.add(id(market.venue))
+        balances = market.start_balances if reason == "start" else market.venue.balances()
+        try:
+            bot.journal.store.record_balances(market.account, balances, reason, bot=bot.name,
+                                              ts_ns=bot.clock.now_ns())
+        except Exception:  # a closed store: the bot's own records say what happened
+            bot._log.exception("balances of %s not journaled", market.account)
