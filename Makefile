@@ -17,8 +17,13 @@ run: setup
 test: setup test-system-deps
 	QT_QPA_PLATFORM=offscreen dbus-run-session -- sh -c 'echo -n colibri | gnome-keyring-daemon --unlock --components=secrets >/dev/null; $(PY) -m pytest $(PYTEST_ARGS)'
 
-bench: setup
+bench: setup $(VENV)/.colibri-peers
 	$(PY) -m bench
+
+# The benchmarks' peers (hftbacktest for the replay bench): only `make bench` needs them.
+$(VENV)/.colibri-peers: pyproject.toml $(STAMP)
+	$(PY) -m pip install -q -e '.[peers]'
+	touch $@
 
 setup: system-deps $(STAMP) build
 

@@ -166,11 +166,42 @@ def cmd_journal_export(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     from app.wiring.runners import run_simulated
 
+    if args.plots and not args.report:
+        print("error: --plots needs --report FILE (the plots are written beside the report)", file=sys.stderr)
+        return 2
     config = _load(args.config)
     _apply_instrument_flags(config, args)
     _check_outputs(args)
     report = run_simulated(config, args.duration, on_ready=_ready())
-    return _finish(report, args.report)
+    status = _finish(report, args.report)
+    if args.plots:
+        _write_plots(args.report)
+    return status
+
+
+PLOTS_MODULE = "ui.reports.plots"
+
+
+def _write_plots(report_path: str) -> None:
+    """REPORT.plots.png, drawn by the Qt side in a process of its own (the core never
+    imports Qt), offscreen: no display is needed. A failure is a warning; the report stands."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p))
+    try:
+        result = subprocess.run([sys.executable, "-m", PLOTS_MODULE, str(Path(report_path).resolve())], env=env,
+                                capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"warning: plots not written: {one_line(str(exc))}", file=sys.stderr)
+        return
+    if result.returncode == 0:
+        print(f"plots written to {result.stdout.strip()}")
+    else:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1].removeprefix("error: ") if lines else f"exit status {result.returncode}"
+        print(f"warning: plots not written: {one_line(reason)}", file=sys.stderr)
 
 
 def cmd_data_info(args: argparse.Namespace) -> int:
@@ -244,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--duration", type=positive_number("a number of seconds"), default=3600.0,
                     help="simulated seconds (default 3600)")
     bt.add_argument("--report", help="write the JSON report here")
+    bt.add_argument("--plots", action="store_true",
+                    help="also write REPORT.plots.png beside the report: price with own fills, inventory, PnL")
     _instrument_flags(bt)
     bt.set_defaults(func=cmd_backtest)
 

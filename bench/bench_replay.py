@@ -41,9 +41,10 @@ from bench.bench_orderbook import SortedDictBook as PlainSortedDictBook
 from app.data.events import BBO, DEPTH, END_OF_MESSAGE, EMPTY_MESSAGE, SNAPSHOT, TRADE, RecordingMeta
 
 FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
-PARAMS = {"order_amount": "0.002", "bid_spread_bps": 0, "ask_spread_bps": 0, "refresh_tolerance_bps": "0.5"}
+PARAMS = {"order_amount": "0.002", "bid_spread_bps": 2, "ask_spread_bps": 2, "refresh_tolerance_bps": "0.5"}
 LATENCY_NS = 20_000_000  # the replay venue's default latency_ms (app/config/bot_config.py)
 TARGET = 1_000_000
+HFTBACKTEST_TARGET = 1.2  # issue 8: ours / hftbacktest on pure market making
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -366,7 +367,9 @@ def main(repeats: int = 5) -> dict:
           f"no latency, simpler queue rule)")
     verdict = "meets" if n / ours["seconds"] >= TARGET else "BELOW"
     print(f"  target {TARGET:,} events/s: {verdict} ({n / ours['seconds']:,.0f})")
+    hbt = against_hftbacktest(events, meta, n, ours, repeats)
     return {
+        "hftbacktest": hbt,
         "market_events": n,
         "events_per_s": {
             "ours_full": n / ours["seconds"],
@@ -385,6 +388,37 @@ def main(repeats: int = 5) -> dict:
                           "paper": paper_s * 1e3, "bot_strategy": strat_s * 1e3},
         "fills": {"ours": ours["fills"], "python_peer": sd["fills"]},
     }
+
+
+def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, n: int, ours: dict[str, Any],
+                        repeats: int) -> dict[str, Any]:
+    """hftbacktest on the same recordings with the same rule (bench/hftbacktest_peer.py),
+    alternating with ours so both see the same machine; ends with the one-line verdict."""
+    from app.data.store import default_cache_dir, recordings_dir
+    from bench import hftbacktest_peer as peer
+
+    if peer.MISSING is not None:
+        print(f"replay: {peer.MISSING}")
+        raise SystemExit(1)
+    inst = meta.instrument
+    arrays = peer.converted([recordings_dir() / name for name in FILES], default_cache_dir() / "hftbacktest")
+    rule = {"tick": float(inst.tick_size), "lot": float(inst.lot_size), "spread_bps": float(PARAMS["bid_spread_bps"]),
+            "tolerance_bps": float(PARAMS["refresh_tolerance_bps"]), "max_age_s": 15.0,
+            "amount": float(PARAMS["order_amount"]), "latency_ns": LATENCY_NS,
+            "maker_fee": float(inst.maker_fee), "taker_fee": float(inst.taker_fee)}
+    theirs = best_of(max(1, min(3, repeats)), lambda: peer.run(arrays, **rule))
+    ours = min(ours, best_of(max(1, min(3, repeats)), lambda: run_ours(events, meta)), key=lambda r: r["seconds"])
+    ours_rate, their_rate = n / ours["seconds"], n / theirs["seconds"]
+    ratio = ours_rate / their_rate
+    print(f"\n  hftbacktest {peer.version()} (numba strategy, compile excluded, PowerProbQueueModel(2), "
+          f"{LATENCY_NS // 1_000_000} ms latency): {theirs['seconds'] * 1e3:.1f} ms; {theirs['submitted']} orders, "
+          f"{theirs['cancelled']} cancels, {theirs['fills']} fills (its converter counts "
+          f"{peer.market_events(arrays):,} rows; both rates use our count of {n:,})")
+    print(f"  ours: {ours['seconds'] * 1e3:.1f} ms, {ours['fills']} fills; target ratio {HFTBACKTEST_TARGET}: "
+          f"{'meets' if ratio >= HFTBACKTEST_TARGET else 'BELOW'}")
+    print(f"replay: ours {ours_rate:,.0f} events/s, hftbacktest {their_rate:,.0f} events/s, ratio {ratio:.2f}")
+    return {"ours_events_per_s": ours_rate, "hftbacktest_events_per_s": their_rate, "ratio": ratio,
+            "hftbacktest_orders": theirs["submitted"], "hftbacktest_fills": theirs["fills"]}
 
 
 if __name__ == "__main__":

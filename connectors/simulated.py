@@ -227,4 +227,5 @@ class SimulatedAccount(Connector):
         """Forgets the venue's own state of an order that can no longer fill."""
 
     def _emit_balances(self, now: int) -> None:
-        self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))
+        if self.wants(BalancesUpdated):  # a snapshot per order change costs more than the change
+            self._emit(BalancesUpdated(self.name, self._ledger.snapshot(), now))

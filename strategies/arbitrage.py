@@ -21,7 +21,7 @@ from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderTyp
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import MarketRole, Strategy, StrategyContext
 from strategies.arbitrage_legs import M1, M2, Attempt, Plan, Settings
-from strategies.market_math import Bridge, affordable_lots, fmt_pct, limit_through, percent, placeable
+from strategies.market_math import Bridge, Ratio, affordable_lots, fmt_pct, limit_through, percent, placeable
 
 _NS = 1_000_000_000
 
@@ -97,6 +97,7 @@ class Arbitrage(Strategy):
         self._cooldown_timer: TimerHandle | None = None
         self._numbers = 0
         self.bridge: Bridge | None = None
+        self._gates: dict[tuple[str, str], Ratio] = {}
 
     # -- life cycle --------------------------------------------------------------------------
     def bind(self, ctx: StrategyContext) -> None:
@@ -117,6 +118,15 @@ class Arbitrage(Strategy):
         self.bridge = Bridge(m[M2].instrument, m[M1].instrument,
                              Fraction(self.params["market_2_to_market_1_base_conversion_rate"]),
                              Fraction(self.params["market_2_to_market_1_quote_conversion_rate"]))
+        # Per direction, the exact gate "sell x (1 - fee) >= (1 + min) x buy x (1 + fee)", both
+        # prices in market_1 units, folded into one ratio: sell_ticks x n >= buy_ticks x d.
+        r = percent(self.params["min_profitability"])
+        self._gates = {}
+        for buy, sell in ((M1, M2), (M2, M1)):
+            cs = self.bridge.ticks_factor if sell == M2 else Fraction(1)
+            cb = self.bridge.ticks_factor if buy == M2 else Fraction(1)
+            self._gates[buy, sell] = Ratio(cs * (1 - Fraction(m[sell].instrument.taker_fee)) / (
+                cb * (1 + r) * (1 + Fraction(m[buy].instrument.taker_fee))))
 
     def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None:
         if self.ctx is not None:
@@ -163,14 +173,13 @@ class Arbitrage(Strategy):
         best = None
         for buy, sell in ((m1, m2), (m2, m1)):
             ask, bid = buy.book.best_ask_ticks, sell.book.best_bid_ticks
-            if ask <= 0 or bid <= 0:
-                continue
+            gate = self._gates[buy.role, sell.role]
+            if ask <= 0 or bid <= 0 or bid * gate.n < ask * gate.d:
+                continue  # the common case: integers only
             profit = (self._in_m1(sell.role, bid) * (1 - Fraction(sell.instrument.taker_fee))
                       / (self._in_m1(buy.role, ask) * (1 + Fraction(buy.instrument.taker_fee))) - 1)
             if best is None or profit > best.profit:
                 best = Opportunity(buy.role, sell.role, ask, bid, profit)
-        if best is None or best.profit < percent(self.params["min_profitability"]):
-            return None
         return best
 
     def _in_m1(self, role: str, ticks: int) -> Fraction:

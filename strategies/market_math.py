@@ -40,6 +40,7 @@ class Take:
     cost: int  # sum of price_ticks x lots over the levels taken: exact
     worst_ticks: int  # price of the last level reached; 0 when the side is empty
     depth_to_worst: int  # every lot resting at prices up to and including worst_ticks
+    levels: int = 0  # price levels read to get there (the part of the book the walk depends on)
 
     @property
     def complete(self) -> bool:
@@ -59,7 +60,7 @@ def take(book, side: int, wanted: int) -> Take:
     n = 16
     while True:
         prices, qtys = book.top_levels(side, n)
-        got = cost = worst = depth = 0
+        got = cost = worst = depth = levels = 0
         for price, qty in zip(prices.tolist(), qtys.tolist()):
             if got >= wanted:
                 break
@@ -68,35 +69,53 @@ def take(book, side: int, wanted: int) -> Take:
             cost += price * part
             worst = price
             depth += qty
+            levels += 1
         if got >= wanted or len(prices) < n:
-            return Take(wanted, got, cost, worst, depth)
+            return Take(wanted, got, cost, worst, depth, levels)
         n *= 4
 
 
-@dataclass(frozen=True, slots=True)
+class Ratio:
+    """An exact non-negative rational as two ints, for paths that run at every book update:
+    `x * n // d` costs a fraction of what a Fraction operation does."""
+
+    __slots__ = ("n", "d")
+
+    def __init__(self, value: Fraction | int) -> None:
+        value = Fraction(value)
+        self.n, self.d = value.numerator, value.denominator
+
+    def floor(self, x: int) -> int:
+        return x * self.n // self.d
+
+    def ceil(self, x: int) -> int:
+        return -(-x * self.n // self.d)
+
+    def __repr__(self) -> str:
+        return f"Ratio({self.n}/{self.d})"
+
+
 class Bridge:
     """Prices and amounts of a `source` market expressed in a `target` market's ticks and lots.
 
     `base_rate`: one source base asset is worth this many target base assets; `quote_rate`:
     one source quote asset is worth this many target quote assets (1 and 1 for the same
     pair on two venues). A source price P (source quote per source base) is then worth
-    P x quote_rate / base_rate in the target's units."""
+    P x quote_rate / base_rate in the target's units. The factors are computed once."""
 
-    source: Instrument
-    target: Instrument
-    base_rate: Fraction = ONE
-    quote_rate: Fraction = ONE
+    __slots__ = ("source", "target", "base_rate", "quote_rate", "ticks_factor", "lots_factor")
 
-    @property
-    def ticks_factor(self) -> Fraction:
+    def __init__(self, source: Instrument, target: Instrument, base_rate: Fraction = ONE,
+                 quote_rate: Fraction = ONE) -> None:
+        self.source = source
+        self.target = target
+        self.base_rate = Fraction(base_rate)
+        self.quote_rate = Fraction(quote_rate)
+        self.ticks_factor = (Fraction(source.tick_size) * self.quote_rate
+                             / (self.base_rate * Fraction(target.tick_size)))
         """Target ticks per source tick."""
-        return (Fraction(self.source.tick_size) * self.quote_rate
-                / (self.base_rate * Fraction(self.target.tick_size)))
-
-    @property
-    def lots_factor(self) -> Fraction:
+        self.lots_factor = Fraction(source.lot_size) * self.base_rate / Fraction(target.lot_size)
         """Target lots per source lot."""
-        return Fraction(self.source.lot_size) * self.base_rate / Fraction(self.target.lot_size)
 
     def price(self, source_ticks: Fraction | int) -> Fraction:
         return Fraction(source_ticks) * self.ticks_factor

@@ -147,6 +147,8 @@ class PureMarketMaking(Strategy):
         source = self._source
         if source is not None and len(event.trades) and source.owns(event.source, event.symbol):
             self._last_trade_ticks = int(event.trades["price_ticks"][-1])
+            if self.running and self.params["price_type"] == "last_price":
+                self._update()  # the reference moved with the trade, not with a book update
 
     def on_order(self, event: OrderUpdated) -> None:
         order = event.order

@@ -3,15 +3,20 @@
 It reacts to every book update at once, but only touches orders when the wanted prices
 left the refresh tolerance or an order outlived its refresh time, so a quiet market
 costs no order traffic. Quoting stops (orders cancelled) while the book is stale.
+
+The ladder maths and the "anything to do?" test run compiled (strategies/quote_gate.pyx):
+in a bot the gate sees every book update at C level and calls `_requote` only when the
+plan would change something; previews and the Python path use the same maths.
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from app.config.schema import Field, Schema
-from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side
+from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, OrderType, Side
 from app.interfaces.strategy import Quote, Strategy
+from strategies.quote_gate import QuoteGate
 from strategies.quoting import UNITS as _UNITS  # price fractions in units of 1e-8 (1 bp = 10,000)
 from strategies.quoting import available_budget, spend_if_affordable
 from strategies.quoting import bps_text as _bps
@@ -59,10 +64,17 @@ class SimpleQuoter(Strategy):
         self._next_age_check_ns = 0
         self._skew_cache: int | None = None
         self._skew_valid_until = 0
+        self._gate = QuoteGate()
+        self._gate.callback = self._requote
         self._derive()
+
+    def market_hook(self) -> QuoteGate | None:
+        """The compiled gate, unless a subclass reacts to book updates itself."""
+        return self._gate if type(self).on_book is SimpleQuoter.on_book else None
 
     # -- life cycle -----------------------------------------------------------------------
     def on_start(self) -> None:
+        self._configure_gate()  # the gate reacts from the first book update on
         self._schedule_age_check()
         self._requote()  # quote the book as it is now, not only at its next change
 
@@ -97,10 +109,12 @@ class SimpleQuoter(Strategy):
     def on_fill(self, event: OrderFilled) -> None:
         assert self.ctx is not None
         self._orders_dirty = True
+        self._gate.dirty = True
         self._skew_cache = None
         delay = self.params["filled_order_delay_seconds"]
         if delay > 0:
             self._paused_until_ns = self.ctx.clock.now_ns() + int(delay * _NS)
+            self._gate.paused_until_ns = self._paused_until_ns
 
     def on_stale(self, event: BookStale) -> None:
         assert self.ctx is not None
@@ -130,19 +144,32 @@ class SimpleQuoter(Strategy):
         plan = plan_orders(wanted, resting, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
         oldest = min((o.created_ns for o in resting), default=now)
         self._next_age_check_ns = oldest + max_age if resting else now + max_age
+        self._gate.dirty = False  # an order event while acting marks it dirty again
         for client_order_id in plan.cancel:
             ctx.connector.cancel_order(client_order_id)
-        if not plan.create:
-            return
-        order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
-        budget = self._budget()
-        for quote in plan.create:
-            if not self._affordable(quote, budget):
-                continue
-            ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+        if plan.create:
+            order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
+            budget = self._budget()
+            for quote in plan.create:
+                if not self._affordable(quote, budget):
+                    continue
+                ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+        self._tell_gate(wanted)
+
+    def _tell_gate(self, wanted: list[Quote]) -> None:
+        """What rests now and the ladder acted on: the gate's mirror for its C-level test."""
+        ctx = self.ctx
+        assert ctx is not None
+        pending_cancel = OrderStatus.PENDING_CANCEL
+        resting = [(o.side.sign, o.price_ticks, o.amount_lots, o.created_ns)
+                   for o in ctx.connector.open_orders(ctx.symbol) if o.status is not pending_cancel]
+        self._gate.age_deadline_ns = self._next_age_check_ns
+        self._gate.acted(resting, [(q.side.sign, q.price_ticks, q.amount_lots) for q in wanted])
 
     def on_order(self, event) -> None:
         self._orders_dirty = True
+        if event.order.status.is_done:
+            self._gate.dirty = True  # what rests changed (an ack changes nothing the gate sees)
 
     def _budget(self) -> dict[str, Decimal]:
         assert self.ctx is not None
@@ -161,48 +188,39 @@ class SimpleQuoter(Strategy):
             (_units(p["bid_spread_bps"] + p["level_step_bps"] * i), _units(p["ask_spread_bps"] + p["level_step_bps"] * i))
             for i in range(p["order_levels"])
         ]
-        self._lots = -1  # needs the instrument: computed on first use
+        self._gate_ready = False  # needs the instrument and book: configured at the start or first use
         self._last_wanted = None
         self._orders_dirty = True
+        self._gate.dirty = True
+        if self.ctx is not None:
+            self._configure_gate()
+
+    def _configure_gate(self) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        inst = ctx.instrument
+        p = self.params
+        lots = inst.round_amount_to_lots(p["order_amount"])
+        floor = (inst.min_notional / (inst.tick_size * inst.lot_size)).to_integral_value(ROUND_CEILING)
+        self._gate.configure(ctx.book, self._levels, lots, self._tolerance_units, int(p["refresh_seconds"] * _NS),
+                             p["post_only"], int(floor), p["inventory_skew_bps"] != 0)
+        self._gate_ready = True
 
     def wanted_quotes(self) -> list[Quote]:
-        """The ladder for the current book (empty when a side of the book is missing).
-
-        Every bid is strictly below every ask: level by level the bid is at most the ask
-        minus one tick, and further levels only move outwards."""
+        """The ladder for the current book (empty when a side of the book is missing);
+        computed by the gate (strategies/quote_gate.pyx: every bid strictly below every
+        ask, the minimum notional kept)."""
         ctx = self.ctx
         assert ctx is not None
         book = ctx.book
         best_bid, best_ask = book.best_bid_ticks, book.best_ask_ticks
         if best_bid <= 0 or best_ask <= 0:
             return []
-        inst = ctx.instrument
-        if self._lots < 0:
-            self._lots = inst.round_amount_to_lots(self.params["order_amount"])
-            self._min_notional_ticks_lots = inst.min_notional / (inst.tick_size * inst.lot_size)
-        lots = self._lots
-        if lots <= 0:
-            return []
-        mid2 = best_bid + best_ask  # twice the mid, in ticks: stays an integer
-        skew = self._skew_units()
-        post_only = self.params["post_only"]
-        floor_notional = self._min_notional_ticks_lots
-        quotes: list[Quote] = []
-        for bid_units, ask_units in self._levels:
-            bid_units += max(skew, 0)
-            ask_units += max(-skew, 0)
-            bid = mid2 * (_UNITS - bid_units) // (2 * _UNITS)
-            ask = -(-mid2 * (_UNITS + ask_units) // (2 * _UNITS))
-            if post_only:
-                bid = min(bid, best_ask - 1)
-                ask = max(ask, best_bid + 1)
-            if bid >= ask:  # zero spreads on a mid that is a whole tick: never cross own quotes
-                bid = ask - 1
-            if bid > 0 and bid * lots >= floor_notional:
-                quotes.append(Quote(Side.BUY, bid, lots))
-            if ask * lots >= floor_notional:
-                quotes.append(Quote(Side.SELL, ask, lots))
-        return quotes
+        if not self._gate_ready:
+            self._configure_gate()
+        self._gate.skew_units = self._skew_units()
+        return [Quote(Side.BUY if side > 0 else Side.SELL, price, lots)
+                for side, price, lots in self._gate.wanted(best_bid, best_ask)]
 
     def _skew_units(self) -> int:
         """Positive: too much base, so bids move away; negative: too little, asks move away.
@@ -231,6 +249,7 @@ class SimpleQuoter(Strategy):
             skew = _units(strength * deviation)
         self._skew_cache = skew
         self._skew_valid_until = now + _NS
+        self._gate.skew_until_ns = self._skew_valid_until
         return skew
 
     def fee_warnings(self, instrument: Instrument) -> list[str]:

@@ -43,6 +43,15 @@ def test_quotes_are_priced_off_the_taker_depth_for_the_whole_amount():
     # bid = 9995 / 1.01 = 9896.04 -> 9896. Ask: 5000 lots at 10010, 10010 * 1.01 = 10110.1 -> 10111.
     m = xemm({"order_amount": "2"})
     assert m.open("maker") == [("buy", 9896, 2000), ("sell", 10111, 2000)]
+    assert len(m.venues["maker"]._orders) == 2  # one order per side was ever sent
+
+
+def test_a_change_deep_in_the_walked_taker_book_moves_the_quote():
+    m = xemm({"order_amount": "2", "anti_hysteresis_duration": 0})
+    m.feeds["taker"].set_levels(bids={9990: 0, 9980: 1000})  # second level 1 tick worse
+    m.run(20)
+    # (1000 x 10000 + 1000 x 9980) / 2000 = 9990; 9990 / 1.01 = 9891.09 -> 9891
+    assert m.open("maker") == [("buy", 9891, 2000), ("sell", 10111, 2000)]
 
 
 def test_fees_of_both_markets_are_priced_in():
@@ -78,6 +87,12 @@ def test_a_resting_quote_that_keeps_its_margin_is_not_touched():
     m.feeds["maker"].set_levels(bids={9700: 5})
     m.run(100)
     assert m.venues["maker"].get_order(bid.client_order_id).status.value == "open"
+
+
+def test_a_negative_min_profitability_never_crosses_its_own_quotes():
+    # bid 10000 / 0.99 = 10101.01 -> 10101, ask 10010 x 0.99 = 9909.9 -> 9910: the bid goes to 9909
+    m = xemm({"min_profitability": "-1", "cancel_order_threshold": "-1"})
+    assert m.open("maker") == [("buy", 9909, 750), ("sell", 9910, 750)]
 
 
 # -- sizes -----------------------------------------------------------------------------------------

@@ -291,8 +291,7 @@ def test_book_price_types(price_type, expected):
 def test_last_price_uses_the_last_public_trade():
     rig = Rig({"price_type": "last_price", "order_refresh_time": 0})
     assert rig.prices() == [("buy", 9998), ("sell", 10004)]  # no trade yet: the mid
-    rig.feed.trade((9999, 1, -1))
-    rig.feed.set_levels(bids={9000: 1})
+    rig.feed.trade((9999, 1, -1))  # the reference follows the trade without waiting for a book update
     rig.run()
     assert rig.prices() == [("buy", 9997), ("sell", 10001)]
 

@@ -287,6 +287,9 @@ def format_analytics(report: dict[str, Any]) -> list[str]:
                  f"{'-' if rate is None else f'{100 * rate:.2f}%'} of the amount placed; "
                  f"{'-' if otr is None else f'{otr:g}'} orders per fill")
     for label, mark in (report.get("markouts_bps") or {}).items():
+        if not mark["count"]:
+            lines.append(f"  markout {label}: none (no fill of {mark['of']} had {label} left before the end)")
+            continue
         lines.append(f"  markout {label}: {_bp(mark['all'])} bp (buys {_bp(mark['buy'])}, sells {_bp(mark['sell'])}; "
                      f"vs fill price {_bp(mark['all_vs_fill'])}) over {mark['count']} of {mark['of']} fills")
     parts = report.get("attribution")

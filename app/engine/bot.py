@@ -54,6 +54,10 @@ from app.interfaces.strategy import MarketContext, Strategy, StrategyContext
 log = logging.getLogger(__name__)
 
 
+_VENUE_EVENTS = (OrderUpdated, OrderFilled, FundingPaid, CancelRejected)
+"""What a bot hears from its venue (not balances: it reads them when it needs them)."""
+
+
 class Bot:
     def __init__(self, name: str, connector: Connector | None, symbol: str | None, strategy: Strategy,
                  journal: JournalStore | None = None, risk: RiskLimits | None = None, *,
@@ -161,7 +165,7 @@ class Bot:
         self._set_state(BotState.RUNNING)
         self._hook = self._attach_hook()
         for source in self._sources():
-            source.add_listener(self._on_event, self._feed_kinds() if source is self.feed else None)
+            source.add_listener(self._on_event, self._kinds_of(source))
         ctx = StrategyContext(GuardedClock(self.clock, self._guard_timer), self.orders, self.feed,
                               self.instrument, self._log, self.name,
                               markets={role: MarketContext(role, m.orders, m.feed, m.instrument)
@@ -182,6 +186,13 @@ class Bot:
     def _sources(self) -> list:
         """Every feed and connector the bot listens to, each once."""
         return distinct_sources(self.markets.values())
+
+    def _kinds_of(self, source) -> tuple[type, ...] | None:  # noqa: ANN001 - a feed or a connector
+        """The events the bot's listener needs from a source: a venue's order events, the
+        first feed's as `_feed_kinds` says (its compiled hook), any other feed's all."""
+        if any(source is market.venue for market in self.markets.values()):
+            return _VENUE_EVENTS
+        return self._feed_kinds() if source is self.feed else None
 
     def _snapshot_other_accounts(self, reason: str) -> None:
         """The balances of the accounts beyond the first role's (several markets), journaled."""
@@ -298,6 +309,8 @@ class Bot:
         """Called by OwnOrders just before the request leaves: the order is committed to the
         journal first, so a crash between the two leaves a known intent (recovered as
         unknown and resolved by asking the venue)."""
+        if self.journal is None:
+            return  # (the record's text is built only for a journal: this runs per order)
         market = self._market_of(order, view or self.orders) or self.markets[next(iter(self.markets))]
         inst = market.venue.instruments.get(order.symbol, market.instrument)
         self._journal_on(market, "order", id=order.client_order_id, status=order.status.value, side=order.side.value,
@@ -442,12 +455,14 @@ class Bot:
             return
         if order.status is OrderStatus.REJECTED:
             self._rejected(order, market.orders)
-        inst = market.instrument
-        self._journal_on(market, "order", id=order.client_order_id, status=order.status.value,
-                         side=order.side.value, type=order.type.value, price=str(inst.ticks_to_price(order.price_ticks)),
-                         amount=str(inst.lots_to_amount(order.amount_lots)),
-                         filled=str(inst.lots_to_amount(order.filled_lots)), reason=order.reason,
-                         symbol=order.symbol, exchange_order_id=order.exchange_order_id)
+        if market.journal is not None:  # the record's text is built only for a journal
+            inst = market.instrument
+            self._journal_on(market, "order", id=order.client_order_id, status=order.status.value,
+                             side=order.side.value, type=order.type.value,
+                             price=str(inst.ticks_to_price(order.price_ticks)),
+                             amount=str(inst.lots_to_amount(order.amount_lots)),
+                             filled=str(inst.lots_to_amount(order.filled_lots)), reason=order.reason,
+                             symbol=order.symbol, exchange_order_id=order.exchange_order_id)
         if self.state is BotState.RUNNING:
             self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:

@@ -112,7 +112,7 @@ def parse_axis(text: str, strategy: str, *, sampled: bool = False) -> Axis:
 
 def _parse_range(key: str, spec: Field, text: str, sampled: bool) -> Axis:
     if spec.kind not in _NUMERIC:
-        raise ConfigError(SOURCE, key, f"a range LOW..HIGH needs a number parameter; list the values instead")
+        raise ConfigError(SOURCE, key, "a range LOW..HIGH needs a number parameter; list the values instead")
     bounds, _, step_text = text.partition(":")
     low_text, sep, high_text = bounds.partition("..")
     if not sep or ".." in high_text or "," in text:

@@ -17,6 +17,8 @@ from libc.stdint cimport int64_t, int8_t
 from app.book.orderbook cimport OrderBook
 from app.interfaces.market_hook cimport MarketHook
 
+import numpy as np
+
 cdef class FastLoop:
     cdef const int64_t[::1] kind
     cdef const int64_t[::1] a
@@ -45,10 +47,10 @@ cdef class FastLoop:
         self.kind, self.a, self.b = kind, a, b
         self.first, self.last, self.prev, self.ts, self.count = first, last, prev, ts, count
         self.side, self.price, self.qty = side, price, qty
-        self.t_price = trades["price_ticks"]
-        self.t_qty = trades["qty_lots"]
-        self.t_taker = trades["taker_side"]
-        self.t_ts = trades["ts_ns"]
+        self.t_price = np.ascontiguousarray(trades["price_ticks"])
+        self.t_qty = np.ascontiguousarray(trades["qty_lots"])
+        self.t_taker = np.ascontiguousarray(trades["taker_side"])
+        self.t_ts = np.ascontiguousarray(trades["ts_ns"])
         self.book = book
         self.hooks = []
 

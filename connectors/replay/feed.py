@@ -122,6 +122,10 @@ class ReplayFeed(MarketFeed):
         depth_end = np.where(cols.msg_empty[heads], starts[heads], stops[heads])
         b = np.where(trade, trade_pos + counts, np.where(depth, depth_end, stops[heads] - starts[heads]))
         self._unit_ts = np.ascontiguousarray(ts[heads])
+        i64 = np.int64
+        self._unit_arrays = tuple(np.ascontiguousarray(column, dtype=i64) for column in (
+            kind, a, b, np.where(depth, cols.msg_first[heads], 0), np.where(book, cols.msg_last[heads], 0),
+            np.where(depth, cols.msg_prev[heads], 0), self._unit_ts, counts))  # for the compiled loop
         self._u_kind: list[int] = kind.tolist()
         self._u_a: list[int] = a.tolist()
         self._u_b: list[int] = b.tolist()
@@ -163,12 +167,8 @@ class ReplayFeed(MarketFeed):
                 return None
         if self._fast is None:
             cols = self._cols
-            kind = np.asarray(self._u_kind, dtype=np.int64)
-            self._fast = FastLoop(
-                DEPTH, TRADE, kind, np.asarray(self._u_a, dtype=np.int64), np.asarray(self._u_b, dtype=np.int64),
-                np.asarray(self._u_first, dtype=np.int64), np.asarray(self._u_last, dtype=np.int64),
-                np.asarray(self._u_prev, dtype=np.int64), self._unit_ts, np.asarray(self._u_count, dtype=np.int64),
-                cols.side, cols.price, cols.qty, self._trades, self._book)
+            self._fast = FastLoop(DEPTH, TRADE, *self._unit_arrays, cols.side, cols.price, cols.qty, self._trades,
+                                  self._book)
         self._fast.set_hooks(self._hooks)
         return self._fast
 
@@ -214,9 +214,10 @@ class ReplayFeed(MarketFeed):
             if len(span) and (int(span.max()) >= _EXACT_FLOAT or int(span.min()) <= -_EXACT_FLOAT):
                 # Python's int / float rounds once; numpy would round the int first.
                 self._offsets = [int((t - first) / speed) for t in self._unit_ts.tolist()]
+                self._offsets_np = np.asarray(self._offsets, dtype=np.int64)
             else:
-                self._offsets = (span / speed).astype(np.int64).tolist()
-            self._offsets_np = np.asarray(self._offsets, dtype=np.int64)
+                self._offsets_np = (span / speed).astype(np.int64)
+                self._offsets = self._offsets_np.tolist()
             self._offsets_speed = speed
         return self._offsets
 

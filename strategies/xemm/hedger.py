@@ -115,10 +115,17 @@ class Hedger:
         if self.failing:
             self._retry = self.clock.call_later(self.retry_ns, self._on_retry)
 
-    def stop(self) -> None:
+    def cancel_retry(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
+
+    def stop(self) -> None:
+        """No more retries; an exposure left is said loudly (it is a position now)."""
+        self.cancel_retry()
+        if self.exposure >= 1 or self.exposure <= -1:
+            self.log.warning("stopped with %s %s unhedged on %s", format(self._exposure_base(), "f"),
+                             self.maker.instrument.base, self.maker.role)
 
     # -- state ------------------------------------------------------------------------------------
     @property

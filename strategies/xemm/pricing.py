@@ -4,12 +4,15 @@ A maker bid is bought on the maker market and hedged by selling the same amount 
 the taker market, so its price comes from the taker's bids: the average price of selling
 the whole amount there (the book walked level by level, not its top), converted into the
 maker's units, less both fees and the wanted profit. A maker ask mirrors it on the taker's
-asks. Everything is exact (`Fraction`s of ticks), so "profitable enough" is a comparison,
-not a float that lands either side of the line.
+asks.
+
+This runs at every book update of either market, so the exact rationals (fees, profit,
+conversion rates, size factors) are folded into integer pairs (`Ratio`) once per parameter
+change or balance read, and each update is integer arithmetic only: "profitable enough"
+is an exact comparison of two integers, never a float landing either side of the line.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -18,7 +21,7 @@ from typing import Any
 from app.book.orderbook import ASK, BID
 from app.domain import Order, Side
 from app.interfaces.strategy import MarketContext
-from strategies.market_math import Bridge, Take, book_side_taken_by, limit_through, percent, take
+from strategies.market_math import Bridge, Ratio, Take, book_side_taken_by, percent, take
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,39 @@ class SideQuote:
     hedge_vwap: Fraction  # the taker's average price for the hedge, in maker ticks
 
 
+_UNLIMITED = 1 << 62
+
+
+class _Caps:
+    """Balance-dependent size limits folded into integer pairs, rebuilt per balance read."""
+
+    def __init__(self, pricer: "XemmPricer", funds: Funds) -> None:
+        m, t = pricer.maker.instrument, pricer.taker.instrument
+        tick_m, lot_m = Fraction(m.tick_size), Fraction(m.lot_size)
+        tick_t, lot_t = Fraction(t.tick_size), Fraction(t.lot_size)
+        lf, tf = pricer.bridge.lots_factor, pricer.bridge.ticks_factor
+        f = {k: Fraction(v) for k, v in funds.maker_free.items()}
+        g = {k: Fraction(v) for k, v in funds.taker_free.items()}
+        zero = Fraction(0)
+        # maker bid: free quote / (taker top bid x tf x tick x lot x (1 + maker fee)) lots
+        self.maker_quote = Ratio(f.get(m.quote, zero) / (tf * tick_m * lot_m * (1 + pricer.maker_fee)))
+        self.maker_base_lots = int(f.get(m.base, zero) / lot_m)
+        # maker bid's hedge sells taker base; a maker ask's hedge buys with taker quote at its limit
+        self.taker_base_lots = int(g.get(t.base, zero) / lot_t * pricer.balance_factor * lf)
+        fee_t = 1 + Fraction(max(t.maker_fee, t.taker_fee))
+        self.taker_quote = Ratio(g.get(t.quote, zero) * pricer.balance_factor * lf / (tick_t * lot_t * fee_t))
+        self.derivative_maker = m.is_derivative
+        self.derivative_taker = t.is_derivative
+        # portfolio: ratio x (base on both + quote on both / price) in maker lots, the price
+        # being the maker mid; with mid2 = bid + ask (ticks): ratio/lot x base + 2 x ratio x quote / (tick x lot x mid2)
+        base = Fraction(funds.maker_total.get(m.base, Decimal(0))) + Fraction(
+            funds.taker_total.get(t.base, Decimal(0))) * pricer.bridge.base_rate
+        quote = Fraction(funds.maker_total.get(m.quote, Decimal(0))) + Fraction(
+            funds.taker_total.get(t.quote, Decimal(0))) * pricer.bridge.quote_rate
+        self.portfolio_base = pricer.portfolio_ratio * base / lot_m
+        self.portfolio_quote = pricer.portfolio_ratio * quote * 2 / (tick_m * lot_m)
+
+
 class XemmPricer:
     """Prices and sizes maker quotes against the taker book (read fresh at every call)."""
 
@@ -60,6 +96,7 @@ class XemmPricer:
         self.maker_fee = Fraction(maker.instrument.maker_fee)
         self.taker_fee = Fraction(taker.instrument.taker_fee)
         self.min_profit = percent(params["min_profitability"])
+        self.cancel_threshold = percent(params["cancel_order_threshold"])
         self.slippage = percent(params["slippage_buffer"])
         self.volume_factor = percent(params["order_size_taker_volume_factor"])
         self.balance_factor = percent(params["order_size_taker_balance_factor"])
@@ -67,28 +104,84 @@ class XemmPricer:
         self.adjust = bool(params["adjust_order_enabled"])
         inst = maker.instrument
         self.order_lots = inst.round_amount_to_lots(params["order_amount"])
-        self.tolerance_lots = math.ceil(Fraction(params["top_depth_tolerance"]) / Fraction(inst.lot_size))
+        self.tolerance_lots = Ratio(Fraction(params["top_depth_tolerance"]) / Fraction(inst.lot_size)).ceil(1)
+        lf = self.bridge.lots_factor
+        self._maker_lots = Ratio(lf)  # taker lots -> maker lots
+        self._taker_lots = Ratio(1 / lf)  # maker lots -> taker lots
+        self._volume = Ratio(lf * self.volume_factor)  # taker depth -> maker lots allowed
+        self._hedge_limit_up = Ratio(1 + self.slippage)
+        self._tf = Ratio(self.bridge.ticks_factor)
+        self.limits = {
+            "min": {s: Ratio(self._limit_factor(s, self.min_profit)) for s in Side},
+            "cancel": {s: Ratio(self._limit_factor(s, self.cancel_threshold)) for s in Side},
+        }
+        self._caps: _Caps | None = None
+        self._caps_of: Funds | None = None
+        self._walks: dict[tuple[Side, int], Take] = {}
+        self.levels_read: dict[tuple[str, int], int] = {}
+        self.fresh()
+
+    def _limit_factor(self, maker_side: Side, profit: Fraction) -> Fraction:
+        """Maker ticks per taker tick of hedge average at which a hedged fill earns `profit`
+        after the maker fee and the taker fee."""
+        tf = self.bridge.ticks_factor
+        if maker_side is Side.BUY:  # buy at p (paying the maker fee), sell the hedge at v
+            return tf * (1 - self.taker_fee) / ((1 + self.maker_fee) * (1 + profit))
+        return tf * (1 + self.taker_fee) * (1 + profit) / (1 - self.maker_fee)
 
     # -- the hedge ------------------------------------------------------------------------------
+    def fresh(self) -> None:
+        """Forgets the book walks of the last decision (the books changed since)."""
+        self._walks.clear()
+        self.levels_read = {("taker", BID): 1, ("taker", ASK): 1, ("maker", BID): 1, ("maker", ASK): 1}
+
+    def inputs(self) -> tuple:
+        """Everything of the two books the last decision read: the taker levels its walks
+        reached and the maker levels its top-of-book search scanned (one more each, so a new
+        level just beyond shows too). Equal inputs, equal decision."""
+        out = []
+        for (market, side), n in self.levels_read.items():
+            book = self.taker.book if market == "taker" else self.maker.book
+            prices, qtys = book.top_levels(side, n + 1)
+            out.append(prices.tobytes() + qtys.tobytes())
+        return tuple(out)
+
     def taker_lots_for(self, maker_lots: int) -> int:
         """Taker lots that hedge `maker_lots` (rounded up: priced for at least the full amount)."""
-        return math.ceil(self.bridge.lots_back(maker_lots))
+        return self._taker_lots.ceil(maker_lots)
+
+    def hedge_lots_for(self, maker_lots: int) -> int:
+        """Whole taker lots a fill of `maker_lots` is hedged with (the rest waits for more fills)."""
+        return self._taker_lots.floor(maker_lots)
 
     def hedge_take(self, maker_side: Side, maker_lots: int) -> Take:
-        """Taking the hedge of a maker order of `maker_lots` from the taker book."""
-        hedge_side = maker_side.opposite
-        return take(self.taker.book, book_side_taken_by(hedge_side), self.taker_lots_for(maker_lots))
+        """Taking the hedge of a maker order of `maker_lots` from the taker book (one walk per
+        side and amount per decision)."""
+        taker_lots = self.taker_lots_for(maker_lots)
+        key = (maker_side, taker_lots)
+        walk = self._walks.get(key)
+        if walk is None:
+            taken = book_side_taken_by(maker_side.opposite)
+            walk = take(self.taker.book, taken, taker_lots)
+            self._walks[key] = walk
+            self.levels_read["taker", taken] = max(self.levels_read["taker", taken], walk.levels)
+        return walk
 
-    def limit_for(self, maker_side: Side, hedge_vwap: Fraction, profit: Fraction) -> Fraction:
-        """The maker price (ticks) at which a fill hedged at `hedge_vwap` (maker ticks) earns
-        exactly `profit` after the maker fee and the taker fee."""
-        if maker_side is Side.BUY:  # buy at p (paying the maker fee), sell the hedge at v
-            return hedge_vwap * (1 - self.taker_fee) / ((1 + self.maker_fee) * (1 + profit))
-        return hedge_vwap * (1 + self.taker_fee) * (1 + profit) / (1 - self.maker_fee)
+    def meets(self, side: Side, price_ticks: int, lots: int, threshold: str) -> bool | None:
+        """Whether a maker order at `price_ticks` for `lots`, hedged now, earns at least the
+        threshold ("min": min_profitability, "cancel": cancel_order_threshold) after fees;
+        None when the taker book cannot take the whole hedge."""
+        walk = self.hedge_take(side, lots)
+        if not walk.complete:
+            return None
+        k = self.limits[threshold][side]
+        if side is Side.BUY:  # p <= cost / lots x k
+            return price_ticks * walk.lots * k.d <= walk.cost * k.n
+        return price_ticks * walk.lots * k.d >= walk.cost * k.n
 
     def profitability(self, order_side: Side, price_ticks: int, lots: int) -> Fraction | None:
-        """What a fill of this maker order, hedged now on the taker book, would earn (a fraction
-        of its cost); None when the taker book cannot take the whole hedge."""
+        """What a fill of this maker order, hedged now, would earn (a fraction of its cost);
+        for messages, so a Fraction is fine here."""
         walk = self.hedge_take(order_side, lots)
         if not walk.complete or price_ticks <= 0:
             return None
@@ -102,69 +195,53 @@ class XemmPricer:
         """Maker lots for a quote on `side`: order_amount, cut by both balances, the portfolio
         share and the taker volume factor. `own_same_side_lots` are the lots of the bot's own
         resting quote on that side, whose lock the new quote would take over."""
-        lots = min(self.order_lots, self._maker_balance_cap(side, funds) + own_same_side_lots,
-                   self._taker_balance_cap(side, funds), self._portfolio_cap(funds))
+        caps = self._caps_for(funds)
+        tb, ta = self.taker.book.best_bid_ticks, self.taker.book.best_ask_ticks
+        if side is Side.BUY:
+            if caps.derivative_maker:
+                maker = _UNLIMITED
+            else:  # a maker bid sits at or below the converted taker bid: priced there
+                maker = caps.maker_quote.n // (caps.maker_quote.d * tb) if tb > 0 else 0
+            taker = _UNLIMITED if caps.derivative_taker else caps.taker_base_lots
+        else:
+            maker = _UNLIMITED if caps.derivative_maker else caps.maker_base_lots
+            if caps.derivative_taker:
+                taker = _UNLIMITED
+            else:
+                limit = self._hedge_limit_up.ceil(ta) if ta > 0 else 0
+                taker = caps.taker_quote.n // (caps.taker_quote.d * limit) if limit > 0 else 0
+        lots = min(self.order_lots, maker + own_same_side_lots, taker, self._portfolio_cap(caps))
         if lots <= 0:
             return 0
-        return min(lots, self._volume_cap(side, lots))
+        walk = self.hedge_take(side, lots)
+        return min(lots, self._volume.floor(walk.depth_to_worst))
 
-    def _maker_balance_cap(self, side: Side, funds: Funds) -> int:
-        inst = self.maker.instrument
-        if inst.is_derivative:
-            return self.order_lots
-        if side is Side.SELL:
-            return int(funds.maker_free.get(inst.base, Decimal(0)) / inst.lot_size)
-        top = self.taker.book.best_bid_ticks
-        if top <= 0:
+    def _caps_for(self, funds: Funds) -> _Caps:
+        if self._caps is None or self._caps_of is not funds:
+            self._caps = _Caps(self, funds)
+            self._caps_of = funds
+        return self._caps
+
+    def _portfolio_cap(self, caps: _Caps) -> int:
+        mid2 = self._maker_mid2()
+        if mid2 is None:
             return 0
-        price = self.bridge.price(top)  # a maker bid sits at or below the converted taker bid
-        per_lot = price * Fraction(inst.tick_size) * Fraction(inst.lot_size) * (1 + self.maker_fee)
-        return math.floor(Fraction(funds.maker_free.get(inst.quote, Decimal(0))) / per_lot)
+        b, q = caps.portfolio_base, caps.portfolio_quote
+        if isinstance(mid2, int):  # floor(b + q / mid2) in integers
+            return (b.numerator * q.denominator * mid2 + q.numerator * b.denominator) // (
+                b.denominator * q.denominator * mid2)
+        return int(b + q / mid2)
 
-    def _taker_balance_cap(self, side: Side, funds: Funds) -> int:
-        """The hedge's need on the taker account: base to sell (maker bid) or quote to buy
-        (maker ask) at the slippage-buffered limit the hedge will lock."""
-        inst = self.taker.instrument
-        if inst.is_derivative:
-            return self.order_lots
-        if side is Side.BUY:
-            taker_lots = Fraction(funds.taker_free.get(inst.base, Decimal(0))) / Fraction(inst.lot_size)
-        else:
-            top = self.taker.book.best_ask_ticks
-            if top <= 0:
-                return 0
-            limit = limit_through(top, Side.BUY, self.slippage)
-            per_lot = Fraction(inst.notional(limit, 1)) * (1 + Fraction(max(inst.maker_fee, inst.taker_fee)))
-            taker_lots = Fraction(funds.taker_free.get(inst.quote, Decimal(0))) / per_lot
-        return math.floor(self.bridge.lots(taker_lots * self.balance_factor))
-
-    def _portfolio_cap(self, funds: Funds) -> int:
-        """portfolio ratio x (base on both markets + quote on both at the mid), in maker lots."""
-        mid = self._maker_mid()
-        if mid is None:
-            return 0
-        m, t = self.maker.instrument, self.taker.instrument
-        price = mid * Fraction(m.tick_size)  # maker quote per maker base
-        total = (Fraction(funds.maker_total.get(m.base, Decimal(0)))
-                 + Fraction(funds.taker_total.get(t.base, Decimal(0))) * self.bridge.base_rate
-                 + (Fraction(funds.maker_total.get(m.quote, Decimal(0)))
-                    + Fraction(funds.taker_total.get(t.quote, Decimal(0))) * self.bridge.quote_rate) / price)
-        return math.floor(total * self.portfolio_ratio / Fraction(m.lot_size))
-
-    def _maker_mid(self) -> Fraction | None:
+    def _maker_mid2(self) -> Fraction | int | None:
+        """Twice the maker mid in maker ticks (the taker's, converted, when the maker book is
+        one-sided)."""
         book = self.maker.book
         if book.best_bid_ticks > 0 and book.best_ask_ticks > 0:
-            return Fraction(book.best_bid_ticks + book.best_ask_ticks, 2)
+            return book.best_bid_ticks + book.best_ask_ticks
         tb = self.taker.book
         if tb.best_bid_ticks > 0 and tb.best_ask_ticks > 0:
-            return self.bridge.price(Fraction(tb.best_bid_ticks + tb.best_ask_ticks, 2))
+            return self.bridge.price(tb.best_bid_ticks + tb.best_ask_ticks)
         return None
-
-    def _volume_cap(self, side: Side, lots: int) -> int:
-        """At most volume_factor of the taker volume at prices as good as the hedge's worst
-        (the whole visible side when the book is thinner than the hedge)."""
-        walk = self.hedge_take(side, lots)
-        return math.floor(self.bridge.lots(walk.depth_to_worst * self.volume_factor))
 
     # -- quotes -------------------------------------------------------------------------------------
     def quote(self, side: Side, funds: Funds, own: list[Order]) -> SideQuote | None:
@@ -176,9 +253,11 @@ class XemmPricer:
         walk = self.hedge_take(side, lots)
         if not walk.complete:
             return None
-        vwap = self.bridge.price(walk.vwap_ticks)  # type: ignore[arg-type]
-        limit = self.limit_for(side, vwap, self.min_profit)
-        price = math.floor(limit) if side is Side.BUY else math.ceil(limit)
+        k = self.limits["min"][side]
+        if side is Side.BUY:
+            price = walk.cost * k.n // (walk.lots * k.d)
+        else:
+            price = -(-walk.cost * k.n // (walk.lots * k.d))
         book = self.maker.book
         if self.adjust:
             top = self._top_excluding(side, own_side)
@@ -192,10 +271,11 @@ class XemmPricer:
         if price <= 0 or inst.notional(price, lots) < inst.min_notional:
             return None
         hedge_inst = self.taker.instrument
-        hedge_lots = math.floor(self.bridge.lots_back(lots))
+        hedge_lots = self.hedge_lots_for(lots)
         if hedge_lots <= 0 or hedge_inst.notional(walk.worst_ticks, hedge_lots) < hedge_inst.min_notional:
             return None  # a fill could never be hedged: the taker would refuse the order
-        return SideQuote(side, price, lots, limit, vwap)
+        return SideQuote(side, price, lots, Fraction(walk.cost * k.n, walk.lots * k.d),
+                         Fraction(walk.cost * self._tf.n, walk.lots * self._tf.d))
 
     def _top_excluding(self, side: Side, own_side: list[Order]) -> int:
         """The best maker price on `side` with at least top_depth_tolerance lots that are
@@ -203,9 +283,12 @@ class XemmPricer:
         own_at: dict[int, int] = {}
         for o in own_side:
             own_at[o.price_ticks] = own_at.get(o.price_ticks, 0) + o.remaining_lots
-        prices, qtys = self.maker.book.top_levels(BID if side is Side.BUY else ASK, 64)
-        for price, qty in zip(prices.tolist(), qtys.tolist()):
+        book_side = BID if side is Side.BUY else ASK
+        prices, qtys = self.maker.book.top_levels(book_side, 64)
+        for i, (price, qty) in enumerate(zip(prices.tolist(), qtys.tolist())):
             others = qty - own_at.get(price, 0)
             if others > 0 and others >= self.tolerance_lots:
+                self.levels_read["maker", book_side] = max(self.levels_read["maker", book_side], i + 1)
                 return price
+        self.levels_read["maker", book_side] = 64
         return 0

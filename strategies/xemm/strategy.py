@@ -13,6 +13,7 @@ hedge is failing: the strategy never adds exposure it may not be able to cover.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -57,6 +58,11 @@ class CrossExchangeMarketMaking(Strategy):
         self._timer_due = 0
         self._funds: Funds | None = None
         self._funds_until = 0
+        self._deciding = False
+        self._again = False
+        self._changed = True  # an own order event, a timer or new parameters since the last decision
+        self._inputs: tuple | None = None  # what the last decision read of the books
+        self._inputs_funds: Funds | None = None
 
     # -- parameters --------------------------------------------------------------------------
     def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +72,7 @@ class CrossExchangeMarketMaking(Strategy):
     def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None:
         if self.ctx is not None:
             self._build()
+            self._changed = True
             if self.running:
                 self._requote()
 
@@ -88,7 +95,7 @@ class CrossExchangeMarketMaking(Strategy):
         self.hedger = Hedger(maker, taker, self.pricer.bridge, percent(self.params["slippage_buffer"]),
                              self.params["hedge_retry_seconds"], ctx.clock, ctx.log, self._on_hedger_state)
         if old is not None:  # a live edit keeps what is unhedged and in flight
-            old.stop()
+            old.cancel_retry()
             self.hedger.adopt_state(old)
 
     def _markets(self) -> tuple[MarketContext, MarketContext]:
@@ -120,13 +127,16 @@ class CrossExchangeMarketMaking(Strategy):
         self._funds = None
         if role == TAKER.name:
             self.hedger.on_taker_order(event.order)  # type: ignore[union-attr]
-        elif role == MAKER.name and self.running:
-            self._requote()
+        elif role == MAKER.name:
+            self._changed = True
+            if self.running:
+                self._requote()
 
     def on_fill(self, event: OrderFilled) -> None:
         role = self.ctx.role_of(event)  # type: ignore[union-attr]
         self._funds = None
         if role == MAKER.name:
+            self._changed = True
             self.hedger.on_maker_fill(event)  # type: ignore[union-attr]
             if self.running:
                 self._requote()
@@ -144,26 +154,57 @@ class CrossExchangeMarketMaking(Strategy):
             self._requote()
 
     def _on_hedger_state(self) -> None:
+        self._changed = True
         if self.running:
             self._requote()
 
     # -- quoting -----------------------------------------------------------------------------
     def _requote(self) -> None:
-        """Decides both sides from the books as they are now."""
+        """Decides both sides from the books as they are now.
+
+        Placing or cancelling an order makes venues announce it at once, which calls this
+        again from inside itself: that inner call only asks for one more pass after the
+        current one, so a decision never works from an order list that moved under it."""
+        if self._deciding:
+            self._changed = True
+            self._again = True
+            return
+        self._deciding = True
+        try:
+            for _ in range(4):  # each pass acts only on what the previous one changed
+                self._again = False
+                self._decide()
+                if not self._again:
+                    break
+        finally:
+            self._deciding = False
+
+    def _decide(self) -> None:
         maker, taker = self._markets()
         hedger = self.hedger
         assert hedger is not None and self.pricer is not None
         if maker.book.is_stale or taker.book.is_stale or hedger.failing:
+            self._inputs = None
             self._cancel_quotes()
             return
         now = self.ctx.clock.now_ns()  # type: ignore[union-attr]
-        own = maker.connector.open_orders(maker.symbol)
         funds = self._read_funds(now)
-        due = []
-        for side in (Side.BUY, Side.SELL):
-            wanted = self.pricer.quote(side, funds, own)
-            due.append(self._manage_side(maker, side, wanted, [o for o in own if o.side is side], now))
+        # The cheap path: same books (as far as the last decision read them), same balances,
+        # no own order event and no timer due: the same decision, so nothing to do.
+        if not self._changed and funds is self._inputs_funds and self._inputs == self.pricer.inputs():
+            return
+        self._changed = False
+        own = maker.connector.open_orders(maker.symbol)
+        self.pricer.fresh()
+        bid, ask = self.pricer.quote(Side.BUY, funds, own), self.pricer.quote(Side.SELL, funds, own)
+        if bid is not None and ask is not None and bid.price_ticks >= ask.price_ticks:
+            # Only a negative min_profitability gets here; a lower bid only earns more.
+            bid = replace(bid, price_ticks=ask.price_ticks - 1) if ask.price_ticks > 1 else None
+        due = [self._manage_side(maker, side, wanted, [o for o in own if o.side is side], now)
+               for side, wanted in ((Side.BUY, bid), (Side.SELL, ask))]
         self._schedule(min((d for d in due if d), default=0))
+        self._inputs = self.pricer.inputs()
+        self._inputs_funds = funds
 
     def _manage_side(self, maker: MarketContext, side: Side, wanted: SideQuote | None, mine: list[Order],
                      now: int) -> int:
@@ -194,14 +235,15 @@ class CrossExchangeMarketMaking(Strategy):
         p = self.params
         pricer = self.pricer
         assert pricer is not None
-        profit = pricer.profitability(side, order.price_ticks, order.remaining_lots)
         active = p["active_order_canceling"]
-        floor = pricer.min_profit if active else percent(p["cancel_order_threshold"])
-        if profit is None:
+        good = pricer.meets(side, order.price_ticks, order.remaining_lots, "min" if active else "cancel")
+        if good is None:
             return "the taker book cannot take its hedge", 0
-        if profit < floor:
-            what = "min_profitability" if active else "cancel_order_threshold"
-            return f"hedged profitability {fmt_pct(profit)} is below {what} {fmt_pct(floor)}", 0
+        if not good:
+            what, floor = ("min_profitability", pricer.min_profit) if active else (
+                "cancel_order_threshold", pricer.cancel_threshold)
+            profit = pricer.profitability(side, order.price_ticks, order.remaining_lots)
+            return f"hedged profitability {fmt_pct(profit)} is below {what} {fmt_pct(floor)}", 0  # type: ignore
         expires = order.created_ns + int(p["limit_order_min_expiration"] * _NS)
         if now >= expires:
             return "expired (limit_order_min_expiration)", 0
@@ -231,6 +273,7 @@ class CrossExchangeMarketMaking(Strategy):
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_due = 0
+        self._changed = True  # time moved on: an expiry or the end of an anti-hysteresis wait
         if self.running:
             self._requote()
 
@@ -259,6 +302,7 @@ class CrossExchangeMarketMaking(Strategy):
             return []
         own = maker.connector.open_orders(maker.symbol)
         funds = Funds.read(maker, taker)
+        self.pricer.fresh()
         quotes = [self.pricer.quote(side, funds, own) for side in (Side.BUY, Side.SELL)]
         return [q for q in quotes if q is not None]
 

@@ -59,7 +59,7 @@ def test_a_real_sweep_fills_the_heatmap_and_the_table(qtbot, panels) -> None:
     _, sweep = panels
     choose(sweep, "bid_spread_bps", "0.5, 2", "order_levels", "1, 2")
     sweep.workers.setValue(2)
-    sweep.metric.setCurrentText("pnl_quote")
+    sweep.metric_box.setCurrentText("pnl_quote")
     sweep.start()
     assert sweep.running and sweep.progress.isVisibleTo(sweep) and not sweep.run_button.isEnabled()
     assert sweep.progress.maximum() == 4
@@ -77,6 +77,13 @@ def test_a_real_sweep_fills_the_heatmap_and_the_table(qtbot, panels) -> None:
     ticks = sweep.plot.getAxis("bottom")._tickLevels[0]
     assert [label for _, label in ticks] == ["0.5", "2"]
     assert [label for _, label in sweep.plot.getAxis("left")._tickLevels[0]] == ["1", "2"]
+
+    sweep.resize(1200, 600)
+    sweep.show()
+    qtbot.waitExposed(sweep)
+    picture = sweep.plot.grab().toImage()  # painted for real (a shadowed QWidget method once crashed here)
+    colours = {picture.pixel(x, y) for x in range(0, picture.width(), 8) for y in range(0, picture.height(), 8)}
+    assert not picture.isNull() and len(colours) >= 4
 
     tracker = sweep.tracker
     assert tracker is not None and tracker.done == 4 and tracker.failed == 0

@@ -2,7 +2,8 @@
 
 The backtest runs in a separate process (the engine is CPU-bound and holds the GIL), so
 the window keeps drawing; a timer polls the future and the worker's progress queue. The
-report and its PnL/inventory curves are shown when it finishes. A failed backtest shows
+report and its plots (price with own fills, inventory, PnL: ui/reports/plots.py, the same
+the command line's --plots writes) are shown when it finishes. A failed backtest shows
 one line (the same message the command line prints) and never breaks the next one: the
 worker returns errors as text instead of raising (exceptions that cannot be pickled would
 break the pool), and a pool that broke anyway (a crashed worker) is replaced.
@@ -15,8 +16,6 @@ import queue as queue_module
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,6 +37,7 @@ from app.config.bot_config import BotConfig, VENUE_SCHEMA
 from app.config.schema import ConfigError, Field
 from strategies.registry import STRATEGIES, strategy_class
 from ui.bots.schema_form import SchemaForm
+from ui.reports.plots import ReportPlots
 
 
 _progress_queue: Any = None  # in the worker process: where progress goes (set by _init_worker)
@@ -121,12 +121,7 @@ class BacktestPanel(QWidget):
         self.progress.setVisible(False)
         self.report_text = QPlainTextEdit(objectName="bt_report")
         self.report_text.setReadOnly(True)
-        self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
-        self.inv_plot = pg.PlotWidget(title="Inventory change (base)")
-        for plot in (self.pnl_plot, self.inv_plot):
-            plot.setLabel("bottom", "simulated time", units="s")
-        self.pnl_curve = self.pnl_plot.plot([], [], pen=pg.mkPen("#3fb950", width=1))
-        self.inv_curve = self.inv_plot.plot([], [], pen=pg.mkPen("#58a6ff", width=1))
+        self.plots = ReportPlots()  # price with own fills, inventory, PnL on one time axis
 
         files_row = QHBoxLayout()
         files_row.addWidget(self.files)
@@ -156,13 +151,9 @@ class BacktestPanel(QWidget):
         results_layout.addWidget(self.report_text)
         left.addWidget(scroll)
         left.addWidget(results)
-        charts = QSplitter()
-        charts.setOrientation(charts.orientation().Vertical)
-        charts.addWidget(self.pnl_plot)
-        charts.addWidget(self.inv_plot)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(charts)
+        split.addWidget(self.plots)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.timer = QTimer(self)
@@ -293,15 +284,7 @@ class BacktestPanel(QWidget):
         text = format_summary(report)
         extra = [line for line in notes if line not in text]
         self.report_text.setPlainText(text + ("\n" + "\n".join(extra) if extra else ""))
-        asset = report.get("pnl_asset", "quote")
-        derivative = "position" in report
-        self.pnl_plot.setTitle(f"PnL ({asset})" if derivative else f"PnL vs holding ({asset})")
-        self.inv_plot.setTitle("Position (contracts)" if derivative else "Inventory change (base)")
-        points = report.get("curve", {}).get("points", [])
-        if points:
-            data = np.array([[float(a), float(b), float(c)] for a, b, c in points], dtype=np.float64)
-            self.pnl_curve.setData(data[:, 0], data[:, 1])
-            self.inv_curve.setData(data[:, 0], data[:, 2])
+        self.plots.show_report(report)
 
     def shutdown(self) -> None:
         self.timer.stop()

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.schema import ConfigError
-from app.wiring.sweep import GridDriver, SweepTracker, number, run_sweep
+from app.wiring.sweep import GridDriver, SweepTracker, clock_text, describe_error, run_sweep
 from app.wiring.sweep_backends import ProcessBackend, default_workers
 from app.wiring.sweep_space import Axis, format_value, parse_axis, sweepable_fields
 
@@ -71,9 +71,9 @@ class SweepPanel(QWidget):
         self.values_a = QLineEdit(objectName="sw_values_a")
         self.param_b = QComboBox(objectName="sw_param_b")
         self.values_b = QLineEdit(objectName="sw_values_b")
-        self.metric = QComboBox(objectName="sw_metric")
-        self.metric.setEditable(True)
-        self.metric.addItems(METRICS)
+        self.metric_box = QComboBox(objectName="sw_metric")
+        self.metric_box.setEditable(True)
+        self.metric_box.addItems(METRICS)
         self.minimize = QCheckBox("lower is better", objectName="sw_minimize")
         self.workers = QSpinBox(objectName="sw_workers")
         self.workers.setRange(1, max(1, default_workers()))
@@ -104,7 +104,7 @@ class SweepPanel(QWidget):
         row_b.addWidget(self.param_b, 2)
         row_b.addWidget(self.values_b, 3)
         metric_row = QHBoxLayout()
-        metric_row.addWidget(self.metric, 1)
+        metric_row.addWidget(self.metric_box, 1)
         metric_row.addWidget(self.minimize)
         form.addRow("Parameter (x)", row_a)
         form.addRow("Parameter (y)", row_b)
@@ -191,7 +191,7 @@ class SweepPanel(QWidget):
             where = f"{exc.field_path}: " if exc.field_path else ""
             self.status.setText(f"Not started: {where}{exc.reason}")
             return
-        metric = self.metric.currentText().strip() or None
+        metric = self.metric_box.currentText().strip() or None
         driver = GridDriver(axes)
         self.axes = axes
         self.tracker = SweepTracker(driver.total, [a.key for a in axes], metric, self.minimize.isChecked())
@@ -208,7 +208,7 @@ class SweepPanel(QWidget):
             try:
                 self._completed = run_sweep(backend, config, duration, driver, tracker, tick_s=0.2, stop=stop)
             except Exception as exc:  # noqa: BLE001 - e.g. a metric the report does not have: one line
-                self._error = str(exc)
+                self._error = describe_error(exc)
 
         self._thread = threading.Thread(target=work, name="sweep", daemon=True)
         self._thread.start()
@@ -234,9 +234,13 @@ class SweepPanel(QWidget):
             self._show_results(tracker)
         eta = tracker.eta_s()
         left = f" · ~{_clock(eta)} left" if eta is not None and tracker.done < tracker.total else ""
+        best = tracker.value(tracker.best) if tracker.best is not None else None
         self.progress.setValue(tracker.done)
-        self.progress.setFormat(f"{tracker.done} / {tracker.total} runs · best {tracker.describe_best()}{left}")
+        self.progress.setFormat(f"{tracker.done} / {tracker.total} runs"
+                                + (f" · best {float(best):.6g}" if best is not None else "") + left)
         if not finished:
+            self.status.setText(f"Running: best {tracker.describe_best()}" if tracker.best is not None
+                                else self.status.text())
             return
         self._thread = None
         self.timer.stop()
@@ -268,7 +272,7 @@ class SweepPanel(QWidget):
         self.plot.setLabel("left", self.axes[1].key if len(self.axes) > 1 else "")
         self.plot.setXRange(-0.5, len(xs) - 0.5, padding=0)
         self.plot.setYRange(-0.5, len(ys) - 0.5, padding=0)
-        self.plot.setTitle(self.metric.currentText() or "metric")
+        self.plot.setTitle(self.metric_box.currentText() or "metric")
         self.table.setRowCount(0)
 
     def _show_results(self, tracker: SweepTracker) -> None:
@@ -324,6 +328,4 @@ def _short(value: float) -> str:
 
 
 def _clock(seconds: float) -> str:
-    from app.wiring.sweep import clock_text
-
     return clock_text(seconds)

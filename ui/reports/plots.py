@@ -26,6 +26,7 @@ MID_COLOUR = "#c9d1d9"
 INVENTORY_COLOUR = "#58a6ff"
 PNL_COLOUR = "#d29922"
 DEFAULT_SIZE = (1200, 1050)
+TITLE_SIZE = "9pt"
 
 
 def _columns(table: dict[str, Any] | None, *names: str) -> list[np.ndarray]:
@@ -66,12 +67,21 @@ class ReportPlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("report_plots")
-        self.price = self.addPlot(row=0, col=0, title="Price and own fills")
-        self.inventory = self.addPlot(row=1, col=0, title="Inventory change (base)")
-        self.pnl = self.addPlot(row=2, col=0, title="PnL vs holding")
+        self.price = self.addPlot(row=0, col=0)
+        self.inventory = self.addPlot(row=1, col=0)
+        self.pnl = self.addPlot(row=2, col=0)
+        self.price.setTitle("Price and own fills", size=TITLE_SIZE)
+        self.inventory.setTitle("Inventory change (base)", size=TITLE_SIZE)
+        self.pnl.setTitle("PnL vs holding", size=TITLE_SIZE)
         for plot in (self.price, self.inventory, self.pnl):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.getAxis("left").setWidth(70)
+            plot.setContentsMargins(2, 0, 6, 0)
+        for plot in (self.price, self.inventory):  # one time axis: its numbers only at the bottom
+            plot.getAxis("bottom").setStyle(showValues=False)
+            plot.getAxis("bottom").setHeight(4)
+        self.ci.layout.setRowStretchFactor(0, 2)  # the price and the fills get the most room
+        self.ci.setContentsMargins(2, 2, 2, 2)
         self.inventory.setXLink(self.price)
         self.pnl.setXLink(self.price)
         self.pnl.setLabel("bottom", "time from the start", units="s")
@@ -93,9 +103,9 @@ class ReportPlots(pg.GraphicsLayoutWidget):
         listed = len(fills.get("points") or [])
         total = fills.get("total", listed)
         shown = f"{listed} own fills" + (f" (the last {listed} of {total})" if total > listed else "")
-        self.price.setTitle(f"{report.get('symbol', 'Price')}: mid and {shown}")
-        self.inventory.setTitle("Position (contracts)" if derivative else "Inventory change (base)")
-        self.pnl.setTitle(f"PnL ({asset})" if derivative else f"PnL vs holding ({asset})")
+        self.price.setTitle(f"{report.get('symbol', 'Price')}: mid and {shown}", size=TITLE_SIZE)
+        self.inventory.setTitle("Position (contracts)" if derivative else "Inventory change (base)", size=TITLE_SIZE)
+        self.pnl.setTitle(f"PnL ({asset})" if derivative else f"PnL vs holding ({asset})", size=TITLE_SIZE)
         self.mid_curve.setData(*series["mid"])
         self.buy_dots.setData(*series["buys"])
         self.sell_dots.setData(*series["sells"])

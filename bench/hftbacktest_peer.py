@@ -1,0 +1,203 @@
+"""hftbacktest 2.4.x as the replay bench's peer: the same recordings, the same quoting rule.
+
+hftbacktest (Rust core, numba strategies) is the fastest open-source market-making
+backtester we know of, so it is the yardstick for `python -m bench replay`. It is an
+optional dependency (the `peers` extra, installed by `make bench`); without it the bench
+says so and fails rather than printing a ratio against nothing.
+
+Data: hftbacktest has no Binance *spot* converter. Its futures converter reads the same
+raw line format (`<local ns> <combined-stream JSON>`) once depth messages and the REST
+snapshot carry a transaction time `T` (we use the event time `E`; a snapshot has neither,
+so it gets the next message's `E`) and trades carry `X: "MARKET"`. The converted arrays
+are cached next to our own event cache, so neither side pays for parsing in the timings.
+
+The rule both sides run (the replay bench's "pure market making"): on every market
+message, one bid and one ask of `amount` at mid -+ `spread_bps` (bid rounded down, ask
+up, never crossing the book: post-only), an order kept while its price is within
+`tolerance_bps` of the wanted one and it is younger than `max_age_s`, otherwise cancelled
+and replaced; a 20 ms order and cancel latency each way; maker fee on fills. Fills follow
+hftbacktest's PowerProbQueueModel(2) there and our queue-position model here, so the fill
+counts differ a little; the work per event is the same.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:  # the optional peer
+    from hftbacktest import GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
+    from hftbacktest.data.utils import binancefutures
+    from hftbacktest.types import DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, TRADE_EVENT
+    from numba import njit
+
+    MISSING: str | None = None
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    MISSING = f"hftbacktest is not installed ({exc}); install the peers extra: pip install -e '.[peers]' (make bench does)"
+
+_UNITS = 10**8  # fractions of the price in units of 1e-8, as strategies/simple_quoter.py
+
+
+def version() -> str:
+    from importlib.metadata import version as installed
+
+    return installed("hftbacktest")
+
+
+def spot_as_futures_lines(path: Path) -> list[bytes]:
+    """The recording's lines with the fields hftbacktest's futures converter requires."""
+    import orjson
+
+    raw = [line for line in gzip.open(path, "rb").read().splitlines() if line.strip()]
+    out: list[bytes] = []
+    pending_snapshot: list[tuple[bytes, dict[str, Any]]] = []
+    for line in raw:
+        stamp, _, text = line.partition(b" ")
+        message = orjson.loads(text)
+        data = message.get("data")
+        if data is None:  # the REST snapshot: stamped with the next message's exchange time
+            pending_snapshot.append((stamp, message))
+            continue
+        kind = data.get("e")
+        if kind == "depthUpdate":
+            data["T"] = data["E"]
+        elif kind == "trade":
+            data["X"] = "MARKET"
+        elif kind != "bookTicker":
+            continue
+        for snap_stamp, snapshot in pending_snapshot:
+            snapshot["T"] = data["E"]
+            out.append(snap_stamp + b" " + orjson.dumps(snapshot))
+        pending_snapshot.clear()
+        out.append(stamp + b" " + orjson.dumps(message))
+    return out
+
+
+def converted(paths: list[Path], cache_dir: Path) -> list[np.ndarray]:
+    """hftbacktest event arrays for the recordings (converted once, then cached as .npy)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    arrays = []
+    for path in paths:
+        target = cache_dir / f"{path.name}.hftbacktest.npy"
+        if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+            staging = cache_dir / f"{path.name}.futures-shaped.gz"
+            with gzip.open(staging, "wb") as handle:
+                handle.write(b"\n".join(spot_as_futures_lines(path)) + b"\n")
+            data = binancefutures.convert(str(staging), buffer_size=5_000_000)
+            staging.unlink()
+            tmp = target.with_suffix(".tmp.npy")
+            np.save(tmp, data)
+            os.replace(tmp, target)
+        arrays.append(np.load(target))
+    return arrays
+
+
+def market_events(arrays: list[np.ndarray]) -> int:
+    """Depth, snapshot and trade rows: what our bench counts (level rows and trade rows)."""
+    total = 0
+    for data in arrays:
+        kind = data["ev"] & 0xFF
+        total += int(np.count_nonzero((kind == DEPTH_EVENT) | (kind == DEPTH_SNAPSHOT_EVENT) | (kind == TRADE_EVENT)))
+    return total
+
+
+if MISSING is None:
+
+    @njit(cache=True)
+    def _quote(hbt, spread_units: int, tolerance_units: int, max_age_ns: int, amount: float) -> tuple:
+        """The rule, as a numba strategy: one reaction per market message."""
+        tick = hbt.depth(0).tick_size
+        next_id = 1
+        feeds = 0
+        submitted = 0
+        cancelled = 0
+        while True:
+            code = hbt.wait_next_feed(False, 60_000_000_000)
+            if code == 1:
+                break
+            if code != 2:
+                continue
+            feeds += 1
+            depth = hbt.depth(0)
+            best_bid = depth.best_bid_tick
+            best_ask = depth.best_ask_tick
+            if best_bid <= 0 or best_ask <= 0 or best_bid >= best_ask:
+                continue
+            mid2 = best_bid + best_ask
+            bid = mid2 * (_UNITS - spread_units) // (2 * _UNITS)
+            ask = -(-mid2 * (_UNITS + spread_units) // (2 * _UNITS))
+            bid = min(bid, best_ask - 1)
+            ask = max(ask, best_bid + 1)
+            if bid >= ask:
+                bid = ask - 1
+            tolerance = mid2 * tolerance_units // (2 * _UNITS)
+            now = hbt.current_timestamp
+            have_bid = False
+            have_ask = False
+            orders = hbt.orders(0)
+            values = orders.values()
+            while values.has_next():
+                order = values.get()
+                if order.status != 1 and order.status != 5:  # NEW, PARTIALLY_FILLED
+                    continue
+                if not order.cancellable:
+                    if order.side == 1:
+                        have_bid = True
+                    else:
+                        have_ask = True
+                    continue
+                wanted = bid if order.side == 1 else ask
+                if abs(order.price_tick - wanted) <= tolerance and now - order.local_timestamp < max_age_ns:
+                    if order.side == 1:
+                        have_bid = True
+                    else:
+                        have_ask = True
+                else:
+                    hbt.cancel(0, order.order_id, False)
+                    cancelled += 1
+            if not have_bid:
+                hbt.submit_buy_order(0, next_id, bid * tick, amount, GTX, LIMIT, False)
+                next_id += 1
+                submitted += 1
+            if not have_ask:
+                hbt.submit_sell_order(0, next_id, ask * tick, amount, GTX, LIMIT, False)
+                next_id += 1
+                submitted += 1
+            hbt.clear_inactive_orders(0)
+        return feeds, submitted, cancelled, hbt.position(0), hbt.state_values(0).num_trades
+
+
+def run(arrays: list[np.ndarray], *, tick: float, lot: float, spread_bps: float, tolerance_bps: float,
+        max_age_s: float, amount: float, latency_ns: int, maker_fee: float, taker_fee: float) -> dict[str, Any]:
+    """One full backtest to the end of the data; seconds exclude numba's compilation (a
+    warm-up run on a short slice compiles first)."""
+    def build(data: list[np.ndarray]):
+        asset = (
+            BacktestAsset()
+            .data(data)
+            .linear_asset(1.0)
+            .constant_latency(latency_ns, latency_ns)
+            .power_prob_queue_model(2.0)
+            .no_partial_fill_exchange()
+            .trading_value_fee_model(maker_fee, taker_fee)
+            .tick_size(tick)
+            .lot_size(lot)
+        )
+        return HashMapMarketDepthBacktest([asset])
+
+    args = (int(spread_bps * 10_000), int(tolerance_bps * 10_000), int(max_age_s * 1e9), amount)
+    warm = build([arrays[0][:20_000]])
+    _quote(warm, *args)
+    warm.close()
+    start = time.perf_counter()
+    hbt = build(arrays)
+    feeds, submitted, cancelled, position, fills = _quote(hbt, *args)
+    seconds = time.perf_counter() - start
+    hbt.close()
+    return {"seconds": seconds, "feeds": feeds, "submitted": submitted, "cancelled": cancelled,
+            "position": position, "fills": fills}
+
