@@ -146,7 +146,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args.config, args.strategy_file)
     _apply_instrument_flags(config, args)
     _check_outputs(args)
-    banner = (f"Colibri: running {config.strategy} on {config.venue['kind']} {config.symbol} "
+    where = (", ".join(f"{role} {b.venue['kind']} {b.symbol}" for role, b in config.markets.items())
+             if config.markets else f"{config.venue['kind']} {config.symbol}")
+    banner = (f"Colibri: running {config.strategy} on {where} "
               f"({'until Ctrl-C' if args.duration is None else f'for {args.duration:g} s'})")
     report = asyncio.run(run_realtime(config, args.duration, journal_path=args.journal, on_restart=args.on_restart,
                                       on_ready=_ready(banner)))

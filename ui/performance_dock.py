@@ -125,12 +125,12 @@ class PerformancePanel(QWidget):
         for name, bot in self.workspace.bots.items():
             if self.bot_combo.findText(name) < 0:
                 self.bot_combo.addItem(name)
-            mark = bot.mark_price()
-            if mark is None or bot.start_ns == 0:
+            pnl = bot.pnl_value()  # every market of the bot, in its valuation asset
+            if pnl is None or bot.start_ns == 0:
                 continue
             if bot.state.value in ("running", "stopping") or name not in self._series:
                 series = self._series.setdefault(name, _Series())
-                series.add(now, float(bot.pnl.pnl(mark)), float(bot.pnl.base_delta))
+                series.add(now, float(pnl), float(bot.status().inventory_base))
         if self.isVisible():
             self.redraw()
 

@@ -46,6 +46,14 @@ VENUE_SCHEMA = Schema(
         Field("funding_rate", "decimal", minimum=Decimal("-0.05"), maximum=Decimal("0.05"),
               help="perpetuals: funding rate per 8 h paid at 00:00, 08:00 and 16:00 UTC (0.0001 = 0.01%); "
                    "a recording's markPrice stream gives the rates itself."),
+        Field("follow", "str",
+              help="demo, in a markets: section: the role whose market this demo exchange's prices follow "
+                   "(with lag_ms and noise_bps), for cross-market strategies offline."),
+        Field("lag_ms", "float", minimum=0, maximum=600_000, unit="ms",
+              help="demo follower: how far its prices lag the followed market's (default 250 ms)."),
+        Field("noise_bps", "float", minimum=0, maximum=1000, unit="bps",
+              help="demo follower: standard deviation of the slowly wandering gap between its price and the "
+                   "followed market's (default 1 bps; 10 s mean reversion)."),
     )
 )
 
@@ -115,6 +123,15 @@ class BotConfig:
     Instrument field names: tick_size, lot_size, min_notional, contract_size, maker_fee,
     taker_fee, kind, base, quote, settle. Only what was given."""
     risk: RiskLimits = field(default_factory=RiskLimits)  # the `risk:` section (app/engine/risk.py)
+    markets: dict[str, Any] = field(default_factory=dict)
+    """The `markets:` section (app/config/roles.py: role -> MarketBinding), empty for a
+    single-market config; then the top-level venue, symbol and balances bind the first role.
+    With it, the top-level fields above are the first role's (same objects)."""
+    conversion: dict[str, Decimal] = field(default_factory=dict)
+    """`conversion:` what one unit of an asset is worth in the valuation asset (the first
+    market's PnL asset), for markets valued in another asset with no market on the bot to
+    convert it."""
+
     strategy_file: Path | None = None
     """The user strategy file defining `strategy` (strategies/user_files.py), None for a
     built-in: a worker process (backtest panel, sweeps) loads it from this path, since
@@ -133,8 +150,21 @@ class BotConfig:
     def build_strategy(self):
         return self.strategy_class()(self.params, source=self.source)
 
+    def bindings(self) -> dict[str, Any]:
+        """Every bound role's market (app/config/roles.py MarketBinding), in the strategy's
+        role order: the `markets:` section, or the top-level fields as the first role."""
+        if self.markets:
+            return dict(self.markets)
+        from app.config.roles import MarketBinding
 
-_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "strategy", "risk")
+        cls = STRATEGIES.get(self.strategy)
+        role = cls.roles[0].name if cls is not None else "market"
+        return {role: MarketBinding(role, self.venue, self.symbol, self.symbol_given, self.balances,
+                                    self.recordings, self.instrument_overrides, "")}
+
+
+_TOP_LEVEL = ("name", "venue", "recordings", "balances", "symbol", "instrument", "markets", "conversion", "strategy",
+              "risk")
 
 
 def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotConfig:
@@ -148,7 +178,12 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     cfg = BotConfig(source=source)
     if "name" in data:
         cfg.name = Field("name", "str").coerce(data["name"], source)
+    if "markets" in data:
+        cfg.risk = parse_risk(data.get("risk"), source)
+        _parse_strategy(cfg, data, source, base_dir)
+        return _with_markets(cfg, data, source, base_dir)
     cfg.venue = VENUE_SCHEMA.validate(data.get("venue"), source, "venue.")
+    _single_market_venue(cfg.venue, source)
     cfg.balances = _parse_balances(data.get("balances", DEFAULT_BALANCES), source)
     if "symbol" in data:
         cfg.symbol = Field("symbol", "str").coerce(data["symbol"], source)
@@ -158,6 +193,48 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
         raise ConfigError(source, "recordings", "a replay venue needs at least one recording file")
     cfg.instrument_overrides = parse_instrument(data.get("instrument"), source)
     cfg.risk = parse_risk(data.get("risk"), source)
+    _parse_strategy(cfg, data, source, base_dir)
+    roles = cfg.strategy_class().roles
+    required = [r.name for r in roles[1:] if not r.optional]
+    if required:
+        raise ConfigError(source, "markets", f"{cfg.strategy} trades several markets ({', '.join(r.name for r in roles)}): "
+                                             "bind each in a markets: section (see docs/user-guide.md)")
+    from app.config.roles import parse_conversion
+
+    cfg.conversion = parse_conversion(data.get("conversion"), source)
+    return cfg
+
+
+def _single_market_venue(venue: dict[str, Any], source: str) -> None:
+    for key in ("follow", "lag_ms", "noise_bps"):
+        if key in venue:
+            raise ConfigError(source, f"venue.{key}", "a venue follows another market only in a markets: section "
+                                                      "(markets.<role>.venue.follow)")
+
+
+def _with_markets(cfg: BotConfig, data: dict[str, Any], source: str, base_dir: Path | None) -> BotConfig:
+    """A config with a `markets:` section: the roles' markets; the top-level market fields
+    become the first role's (for the readers that know one market)."""
+    from app.config.roles import parse_conversion, parse_markets
+
+    beside = [key for key in ("venue", "symbol", "balances", "recordings", "instrument") if key in data]
+    if beside:
+        raise ConfigError(source, beside[0], "with a markets: section each market has its own "
+                                             f"{beside[0]} (markets.<role>.{beside[0]})")
+    cfg.markets = parse_markets(data["markets"], source, base_dir, cfg.strategy, cfg.strategy_class().roles)
+    for role, binding in cfg.markets.items():
+        for key in ("lag_ms", "noise_bps"):
+            if key in binding.venue and binding.follow is None:
+                raise ConfigError(source, f"markets.{role}.venue.{key}", "only a follower (venue.follow) has a "
+                                                                         f"{key.split('_')[0]}")
+    first = next(iter(cfg.markets.values()))
+    cfg.venue, cfg.symbol, cfg.symbol_given = first.venue, first.symbol, first.symbol_given
+    cfg.balances, cfg.recordings, cfg.instrument_overrides = first.balances, first.recordings, first.instrument_overrides
+    cfg.conversion = parse_conversion(data.get("conversion"), source)
+    return cfg
+
+
+def _parse_strategy(cfg: BotConfig, data: dict[str, Any], source: str, base_dir: Path | None) -> None:
     strategy = data.get("strategy")
     if strategy is None:
         strategy = {}
@@ -175,7 +252,6 @@ def parse_config(data: Any, source: str, base_dir: Path | None = None) -> BotCon
     else:
         cfg.strategy_file = strategy_file_of(cfg.strategy)
     cfg.params = cfg.strategy_class().schema.validate(strategy.get("params"), source, "strategy.params.")
-    return cfg
 
 
 def _unknown(name: str) -> str:
@@ -208,39 +284,39 @@ def _strategy_from_file(cfg: BotConfig, raw: Any, named: bool, base_dir: Path | 
     cfg.strategy_file = loaded.path
 
 
-def _parse_balances(raw: Any, source: str) -> dict[str, Decimal]:
+def _parse_balances(raw: Any, source: str, where: str = "balances") -> dict[str, Decimal]:
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(source, "balances", "expected a mapping of asset to amount, e.g. {USDT: 10000, BTC: 0.2}")
+        raise ConfigError(source, where, "expected a mapping of asset to amount, e.g. {USDT: 10000, BTC: 0.2}")
     out = {}
     for asset, amount in raw.items():
         if not isinstance(asset, str):
-            raise ConfigError(source, f"balances.{asset}", f"expected an asset code such as BTC or USDT, got {show(asset)}")
-        code = _asset(asset, source, f"balances.{asset}")
-        value = Field(str(asset), "decimal", minimum=0).coerce(amount, source, "balances.")
+            raise ConfigError(source, f"{where}.{asset}", f"expected an asset code such as BTC or USDT, got {show(asset)}")
+        code = _asset(asset, source, f"{where}.{asset}")
+        value = Field(str(asset), "decimal", minimum=0).coerce(amount, source, f"{where}.")
         if code in out:
-            raise ConfigError(source, f"balances.{asset}", f"{code} is given twice")
+            raise ConfigError(source, f"{where}.{asset}", f"{code} is given twice")
         out[code] = value
     return out
 
 
-def _parse_recordings(raw: Any, source: str, base_dir: Path | None) -> list[Path]:
+def _parse_recordings(raw: Any, source: str, base_dir: Path | None, where: str = "recordings") -> list[Path]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
-        raise ConfigError(source, "recordings", "expected a list of file paths")
+        raise ConfigError(source, where, "expected a list of file paths")
     paths = []
     for i, item in enumerate(raw):
         if not isinstance(item, str) or not item.strip():
-            raise ConfigError(source, f"recordings[{i}]", f"expected a file path, got {item!r}")
+            raise ConfigError(source, f"{where}[{i}]", f"expected a file path, got {item!r}")
         try:
             path = Path(item).expanduser()
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
             found = path.is_file()
         except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, ~nobody
-            raise ConfigError(source, f"recordings[{i}]", f"not a usable file path {show(item)}: {exc}") from None
+            raise ConfigError(source, f"{where}[{i}]", f"not a usable file path {show(item)}: {exc}") from None
         if not found:
-            raise ConfigError(source, f"recordings[{i}]", f"file not found: {path}")
+            raise ConfigError(source, f"{where}[{i}]", f"file not found: {path}")
         paths.append(path)
     return paths
 

@@ -1,8 +1,18 @@
-"""A bot: one strategy on one market of one connector, with start, stop and kill.
+"""A bot: one strategy on its markets (one per market role, usually one), with start,
+stop and kill.
 
 The runner routes events to the strategy as they happen, keeps the PnL and statistics,
 and owns the shutdown rule: stopping cancels every open order and is finished only when
 the venue has confirmed that none is left, so a bot never leaves an orphaned order.
+
+A strategy with several market roles (app/interfaces/strategy.py: a maker and a taker
+market, say) gets one BotMarket per role (app/engine/bot_market.py): the venue's own-orders
+view, feed, book, instrument, PnL and journal. Events of every role's feed and connector
+reach the same hooks (the strategy tells them apart with `ctx.role_of(event)`); orders and
+fills are counted, journaled (with their market) and cancelled on their own market; the
+PnL is valued in one asset; a stop is finished when no role has an open order. A
+single-market bot is the same with one role: `connector`, `orders`, `symbol`,
+`instrument`, `feed` and `pnl` are the first role's.
 
 Faults are contained: every strategy hook (on_start, on_book, on_trades, on_order,
 on_fill, on_stale, on_resynced, on_params_changed, on_stop) and every callback the
@@ -15,10 +25,8 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from app.domain import (
     BookResynced,
@@ -28,20 +36,20 @@ from app.domain import (
     OrderFilled,
     OrderStatus,
     OrderUpdated,
-    Side,
     TradesEvent,
     FundingPaid,
     CancelRejected,
 )
 from app.domain.order import bot_tag
 from app.interfaces.clock import Callback, GuardedClock
+from app.engine.bot_status import BotState, BotStatus, bot_status  # noqa: F401 - BotStatus: for views
+from app.engine.bot_market import BotMarket, Valuation, bind_roles, distinct_sources, journal_other_balances
 from app.engine.journal.store import BotJournal, JournalStore
 from app.engine.own_orders import OwnOrders
-from app.engine.pnl import pnl_tracker_for
 from app.engine.risk import RiskLimits
 from app.engine.risk_guard import RiskGuard
 from app.interfaces.venue import Connector
-from app.interfaces.strategy import Strategy, StrategyContext
+from app.interfaces.strategy import MarketContext, Strategy, StrategyContext
 
 log = logging.getLogger(__name__)
 
@@ -50,52 +58,38 @@ _VENUE_EVENTS = (OrderUpdated, OrderFilled, FundingPaid, CancelRejected)
 """What a bot hears from its venue (not balances: it reads them when it needs them)."""
 
 
-class BotState(str, Enum):
-    READY = "ready"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class BotStatus:
-    name: str
-    state: BotState
-    ts_ns: int
-    mid: Decimal | None
-    own_bid: Decimal | None
-    own_ask: Decimal | None
-    open_orders: int
-    inventory_base: Decimal
-    pnl_quote: Decimal
-    fills: int
-    stale: bool
-    error: str | None = None  # why the bot failed: "ValueError in on_book: ..."
-    stopped_by: str | None = None  # why it stopped itself: "risk: daily loss 123.4 USDT > max_daily_loss 100 USDT"
-
-
 class Bot:
-    def __init__(self, name: str, connector: Connector, symbol: str, strategy: Strategy,
-                 journal: JournalStore | None = None, risk: RiskLimits | None = None) -> None:
-        """`risk`: the bot's limits (app/engine/risk.py; None: all off); ConfigError if one
-        does not suit the market."""
+    def __init__(self, name: str, connector: Connector | None, symbol: str | None, strategy: Strategy,
+                 journal: JournalStore | None = None, risk: RiskLimits | None = None, *,
+                 markets: Mapping[str, tuple[Connector, str]] | None = None,
+                 conversion: Mapping[str, Decimal] | None = None) -> None:
+        """One market: `connector` and `symbol` (the strategy's first role). Several:
+        `markets` maps each bound role to (connector, symbol) and `connector`/`symbol` may be
+        None; `conversion` gives rates into the valuation asset (app/engine/bot_market.py).
+        `risk`: the bot's limits (app/engine/risk.py; None: all off), stated for the first
+        role's market; ConfigError if one does not suit it."""
         self.name = name
-        self.connector = connector
+        self.strategy = strategy
+        self._views: dict[int, OwnOrders] = {}  # id(connector) -> the bot's view of it
+        self.markets: dict[str, BotMarket] = {}
+        for role, (venue, market_symbol) in bind_roles(strategy, connector, symbol, markets).items():
+            self.markets[role] = BotMarket.build(role, venue, self._view(venue), market_symbol)
+        primary = next(iter(self.markets.values()))
+        self.connector = primary.venue
         # What the strategy trades through; the bot's tag goes into its client order ids.
         # Every order's intent is journaled before its request leaves (see _intent).
-        self.orders = OwnOrders(connector, self._rejected, tag=bot_tag(name), on_cancel_rejected=self._cancel_rejected,
-                                before_send=self._intent)
-        self.symbol = symbol
+        self.orders = primary.orders
+        self.symbol = primary.symbol
         self.journal: BotJournal | None = None
-        self._seen_trades: set[tuple[str, str]] = set()  # (symbol, trade id): a fill is counted once
-        self.strategy = strategy
-        self.instrument = connector.instruments[symbol]
-        self.feed = connector.feed(symbol)
-        self.clock = connector.clock
+        self._seen_trades: set[tuple[str, str, str]] = set()  # (account, symbol, trade id): a fill counts once
+        self.instrument = primary.instrument
+        self.feed = primary.feed
+        self.clock = primary.venue.clock
         self.state = BotState.READY
         self._state_listeners: list[Callable[["Bot"], None]] = []
-        self.pnl = pnl_tracker_for(self.instrument)  # spot: vs holding; perpetuals: by position
-        self.start_balances = connector.balances()
+        self.pnl = primary.pnl  # spot: vs holding; perpetuals: by position (the first role's)
+        self.valuation = Valuation(self.markets, conversion)
+        self.start_balances = primary.start_balances
         self.start_ns = 0
         self.stop_ns = 0
         self.audit: list[dict[str, Any]] = []
@@ -131,31 +125,79 @@ class Bot:
             BookResynced: "on_resynced",
         }
 
+    def _view(self, venue: Connector) -> OwnOrders:
+        """The bot's own-orders view of a connector: one per connector, shared by its roles."""
+        view = self._views.get(id(venue))
+        if view is None:
+            # The callbacks name their view (bound below, before any can run): a refusal or
+            # an intent is journaled on the account it concerns.
+            view = OwnOrders(venue, lambda order: self._rejected(order, view), tag=bot_tag(self.name),
+                             on_cancel_rejected=lambda cid, reason: self._cancel_rejected(cid, reason, view),
+                             before_send=lambda order: self._intent(order, view))
+            self._views[id(venue)] = view
+        return view
+
+    @property
+    def multi_market(self) -> bool:
+        return len(self.markets) > 1
+
     def attach_journal(self, store: JournalStore) -> None:
-        """Journals this bot into `store` (app/engine/journal): before it starts."""
+        """Journals this bot into `store` (app/engine/journal): before it starts. Each
+        account's orders and fills go to that account's rows."""
         if self.state is not BotState.READY:
             raise RuntimeError(f"bot {self.name}: a journal is attached before the bot starts")
-        self.journal = store.for_bot(self.name, self.connector, self.symbol)
+        by_view: dict[int, BotJournal] = {}
+        for market in self.markets.values():
+            journal = by_view.get(id(market.orders))
+            if journal is None:
+                journal = by_view[id(market.orders)] = store.for_bot(self.name, market.venue, market.symbol)
+            market.journal = journal
+        self.journal = next(iter(self.markets.values())).journal
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
         if self.state is not BotState.READY:
             raise RuntimeError(f"bot {self.name} is {self.state.value}; it can start only once")
-        self.start_balances = self.connector.balances()
+        for market in self.markets.values():
+            market.start_balances = market.venue.balances()
+        self.start_balances = self.markets[next(iter(self.markets))].start_balances
         self.start_ns = self.clock.now_ns()
         self._set_state(BotState.RUNNING)
         self._hook = self._attach_hook()
-        self.feed.add_listener(self._on_event, self._feed_kinds())
-        self.connector.add_listener(self._on_event, _VENUE_EVENTS)
+        for source in self._sources():
+            source.add_listener(self._on_event, self._kinds_of(source))
         ctx = StrategyContext(GuardedClock(self.clock, self._guard_timer), self.orders, self.feed,
-                              self.instrument, self._log, self.name)
-        self._log.info("started %s on %s %s", self.strategy.name, self.connector.name, self.symbol)
+                              self.instrument, self._log, self.name,
+                              markets={role: MarketContext(role, m.orders, m.feed, m.instrument)
+                                       for role, m in self.markets.items()})
+        self._log.info("started %s on %s", self.strategy.name,
+                       ", ".join(f"{m.account} {m.symbol}" + (f" ({m.role})" if self.multi_market else "")
+                                 for m in self.markets.values()))
+        extra = {"markets": {role: {"account": m.account, "symbol": m.symbol} for role, m in self.markets.items()}} \
+            if self.multi_market else {}
         self._journal("start", strategy=self.strategy.name, account=self.connector.name, symbol=self.symbol,
                       params={k: str(v) for k, v in self.strategy.params.items()},
                       balances={a: str(b.total) for a, b in self.start_balances.items()},
-                      risk=self.risk.limits.given())
+                      risk=self.risk.limits.given(), **extra)
+        self._snapshot_other_accounts("start")
         self.risk.start()
         self._guarded("on_start", self.strategy.start, ctx)
+
+    def _sources(self) -> list:
+        """Every feed and connector the bot listens to, each once."""
+        return distinct_sources(self.markets.values())
+
+    def _kinds_of(self, source) -> tuple[type, ...] | None:  # noqa: ANN001 - a feed or a connector
+        """The events the bot's listener needs from a source: a venue's order events, the
+        first feed's as `_feed_kinds` says (its compiled hook), any other feed's all."""
+        if any(source is market.venue for market in self.markets.values()):
+            return _VENUE_EVENTS
+        return self._feed_kinds() if source is self.feed else None
+
+    def _snapshot_other_accounts(self, reason: str) -> None:
+        """The balances of the accounts beyond the first role's (several markets), journaled."""
+        if self.journal is not None and self.multi_market:
+            journal_other_balances(self, reason)
 
     def _attach_hook(self):
         """The strategy's compiled hook on the feed, its Python work inside the guard."""
@@ -198,7 +240,8 @@ class Bot:
             self._hook.active = False
         self._journal("stop", open_orders=len(self.open_orders()))
         self._guarded("on_stop", self.strategy.stop)
-        self.orders.cancel_all(self.symbol)
+        for market in self.markets.values():
+            market.orders.cancel_all(market.symbol)
         self._log.info("stopping: cancelling %d open orders", len(self.open_orders()))
         self._maybe_finish()
 
@@ -208,8 +251,23 @@ class Bot:
         self._journal("kill")
         self.stop()
 
-    def open_orders(self):
-        return self.orders.open_orders(self.symbol)
+    def open_orders(self, role: str | None = None):
+        """The bot's open orders on one role's market, or on all of them."""
+        if role is not None:
+            return self.markets[role].open_orders()
+        if not self.multi_market:
+            return self.orders.open_orders(self.symbol)
+        return [order for market in self.markets.values() for order in market.open_orders()]
+
+    def adopt(self, client_order_id: str) -> None:
+        """Takes an order placed before a restart (already adopted by its connector, see
+        app/engine/journal/recovery.py) as this bot's own, on the market whose connector
+        has it (the first role's when none says so)."""
+        for view in self._views.values():
+            if view._connector.get_order(client_order_id) is not None:
+                view.adopt(client_order_id)
+                return
+        self.orders.adopt(client_order_id)
 
     def _maybe_finish(self) -> None:
         if self.state is BotState.STOPPING and not self.open_orders():
@@ -225,27 +283,54 @@ class Bot:
             return True
         return self.journal.write(kind, self.clock.now_ns(), **fields)
 
-    def _intent(self, order) -> None:
+    def _journal_on(self, market: BotMarket, kind: str, **fields: Any) -> bool:
+        """A record of one market's order or fill, into its account's journal rows; with
+        several markets the record names its market (role and account)."""
+        if market.journal is None:
+            return True
+        if self.multi_market:
+            fields.update(market=market.role, account=market.account)
+        return market.journal.write(kind, self.clock.now_ns(), **fields)
+
+    def _market_of(self, order, view: OwnOrders | None = None) -> BotMarket | None:
+        """The market an order of the bot belongs to (its view owns it, its symbol)."""
+        fallback = None
+        for market in self.markets.values():
+            if view is not None and market.orders is not view:
+                continue
+            if view is None and not market.orders.owns(order.client_order_id):
+                continue
+            if market.symbol == order.symbol:
+                return market
+            fallback = fallback or market
+        return fallback
+
+    def _intent(self, order, view: OwnOrders | None = None) -> None:
         """Called by OwnOrders just before the request leaves: the order is committed to the
         journal first, so a crash between the two leaves a known intent (recovered as
         unknown and resolved by asking the venue)."""
         if self.journal is None:
             return  # (the record's text is built only for a journal: this runs per order)
-        self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
-                      type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
-                      amount=str(self.instrument.lots_to_amount(order.amount_lots)), filled="0", reason="",
-                      symbol=order.symbol, intent=True)
+        market = self._market_of(order, view or self.orders) or self.markets[next(iter(self.markets))]
+        inst = market.venue.instruments.get(order.symbol, market.instrument)
+        self._journal_on(market, "order", id=order.client_order_id, status=order.status.value, side=order.side.value,
+                         type=order.type.value, price=str(inst.ticks_to_price(order.price_ticks)),
+                         amount=str(inst.lots_to_amount(order.amount_lots)), filled="0", reason="",
+                         symbol=order.symbol, intent=True)
 
     def _finish(self) -> None:
         self.stop_ns = self.clock.now_ns()
-        self._journal("stopped", fills=self.pnl.fills, open_orders=len(self.open_orders()),
+        self._journal("stopped", fills=sum(m.pnl.fills for m in self.markets.values()),
+                      open_orders=len(self.open_orders()),
                       balances={a: str(b.total) for a, b in self.connector.balances().items()})
-        if self.journal is not None:
-            self.journal.close()
-        self.feed.remove_listener(self._on_event)
+        self._snapshot_other_accounts("stopped")
+        for market in self.markets.values():
+            if market.journal is not None:
+                market.journal.close()
+        for source in self._sources():
+            source.remove_listener(self._on_event)
         if self._hook is not None:
             self.feed.remove_hook(self._hook)
-        self.connector.remove_listener(self._on_event)
         callbacks, self._on_stopped = self._on_stopped, []
         for callback in callbacks:
             callback()
@@ -281,7 +366,7 @@ class Bot:
     def cancel_all(self, who: str = "user") -> list[str]:
         """Cancels every open order of the bot and keeps it running: its strategy quotes
         afresh on the next market event (Stop or Kill end the quoting)."""
-        ids = self.orders.cancel_all(self.symbol)
+        ids = [cid for market in self.markets.values() for cid in market.orders.cancel_all(market.symbol)]
         self.audit.append({"ts_ns": self.clock.now_ns(), "action": "cancel_all", "by": who, "orders": len(ids)})
         self._log.info("cancel all by %s: %d orders", who, len(ids))
         self._journal("cancel_all", by=who, orders=ids)
@@ -365,16 +450,19 @@ class Bot:
 
     def _on_order(self, event: OrderUpdated) -> None:
         order = event.order
-        if not self.orders.owns(order.client_order_id):
+        market = self._market_of(order)
+        if market is None:
             return
         if order.status is OrderStatus.REJECTED:
-            self._rejected(order)
-        if self.journal is not None:  # the record's text is built only for a journal
-            self._journal("order", id=order.client_order_id, status=order.status.value, side=order.side.value,
-                          type=order.type.value, price=str(self.instrument.ticks_to_price(order.price_ticks)),
-                          amount=str(self.instrument.lots_to_amount(order.amount_lots)),
-                          filled=str(self.instrument.lots_to_amount(order.filled_lots)), reason=order.reason,
-                          symbol=order.symbol, exchange_order_id=order.exchange_order_id)
+            self._rejected(order, market.orders)
+        if market.journal is not None:  # the record's text is built only for a journal
+            inst = market.instrument
+            self._journal_on(market, "order", id=order.client_order_id, status=order.status.value,
+                             side=order.side.value, type=order.type.value,
+                             price=str(inst.ticks_to_price(order.price_ticks)),
+                             amount=str(inst.lots_to_amount(order.amount_lots)),
+                             filled=str(inst.lots_to_amount(order.filled_lots)), reason=order.reason,
+                             symbol=order.symbol, exchange_order_id=order.exchange_order_id)
         if self.state is BotState.RUNNING:
             self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:
@@ -382,14 +470,18 @@ class Bot:
         elif self.state is BotState.STOPPING and order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
             # Open again while stopping: a cancel that never took (its answer lost, the venue
             # says the order still rests) or an order that arrived after the first round.
-            self.orders.cancel_order(order.client_order_id)
+            market.orders.cancel_order(order.client_order_id)
         if order.status.is_done:
-            self.orders.forget(order.client_order_id)
+            market.orders.forget(order.client_order_id)
 
-    def _rejected(self, order) -> None:
+    def _rejected(self, order, view: OwnOrders | None = None) -> None:
         self.rejects += 1
-        if not self.orders.owns(order.client_order_id):  # refused at once, never owned
-            self._journal("order", id=order.client_order_id, status=order.status.value, reason=order.reason)
+        view = view or self.orders
+        if not view.owns(order.client_order_id):  # refused at once, never owned
+            market = self._market_of(order, view)
+            if market is not None:
+                self._journal_on(market, "order", id=order.client_order_id, status=order.status.value,
+                                 reason=order.reason)
         self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
 
     def _on_stale(self, event: BookStale) -> None:
@@ -403,32 +495,41 @@ class Bot:
         self.strategy.on_resynced(event)
 
     def _on_cancel_rejected_event(self, event: CancelRejected) -> None:
-        if self.orders.owns(event.client_order_id):
-            self._cancel_rejected(event.client_order_id, event.reason)
+        view = next((v for v in self._views.values() if v.owns(event.client_order_id)), None)
+        if view is not None:
+            self._cancel_rejected(event.client_order_id, event.reason, view)
 
-    def _cancel_rejected(self, client_order_id: str, reason: str) -> None:
+    def _cancel_rejected(self, client_order_id: str, reason: str, view: OwnOrders | None = None) -> None:
         """A cancel the venue (or this bot's own view) refused: said in the log and journal."""
         self._log.warning("cancel of %s refused: %s", client_order_id, reason)
-        self._journal("cancel_rejected", id=client_order_id, reason=reason)
+        view = view or self.orders
+        market = next(m for m in self.markets.values() if m.orders is view)
+        self._journal_on(market, "cancel_rejected", id=client_order_id, reason=reason)
 
     def _on_funding(self, event: FundingPaid) -> None:
         """Funding on this bot's own position (perpetuals): PnL and journal."""
-        if event.symbol != self.symbol or not hasattr(self.pnl, "on_funding"):
-            return
-        before = self.pnl.funding
-        self.pnl.on_funding(event)
-        if self.pnl.funding != before:
-            self._journal("funding", rate=str(event.rate), mark=str(event.mark),
-                          amount=str(self.pnl.funding - before), asset=event.asset)
+        candidates = [m for m in self.markets.values() if m.symbol == event.symbol]
+        if len(candidates) > 1:  # one symbol on two venues: the paying one
+            candidates = [m for m in candidates if event.source in (m.account, m.feed.name)]
+        for market in candidates:
+            pnl = market.pnl
+            if not hasattr(pnl, "on_funding"):
+                continue
+            before = pnl.funding
+            pnl.on_funding(event)
+            if pnl.funding != before:
+                self._journal_on(market, "funding", rate=str(event.rate), mark=str(event.mark),
+                                 amount=str(pnl.funding - before), asset=event.asset)
 
     def _on_fill(self, event: OrderFilled) -> None:
-        if not self.orders.owns(event.fill.client_order_id):
+        market = self._market_of(event.order)
+        if market is None or not market.orders.owns(event.fill.client_order_id):
             return
         fill = event.fill
-        key = (fill.symbol, fill.trade_id)
+        key = (market.account, fill.symbol, fill.trade_id)
         order = event.order  # its state after the fill goes into the journal with the fill
-        state = (order.status.value, str(self.instrument.lots_to_amount(order.filled_lots)))
-        if key in self._seen_trades or not self._journal("fill", fill=fill, order=state):
+        state = (order.status.value, str(market.instrument.lots_to_amount(order.filled_lots)))
+        if key in self._seen_trades or not self._journal_on(market, "fill", fill=fill, order=state):
             # The same execution reported again (a reconnect, a replay after a restart):
             # never counted twice. The order's state still follows below.
             self._seen_trades.add(key)
@@ -437,13 +538,13 @@ class Bot:
                 self._maybe_finish()
         else:
             self._seen_trades.add(key)
-            self._count_fill(event)
+            self._count_fill(event, market)
         if event.order.status.is_done:
-            self.orders.forget(event.order.client_order_id)
+            market.orders.forget(event.order.client_order_id)
 
-    def _count_fill(self, event: OrderFilled) -> None:
+    def _count_fill(self, event: OrderFilled, market: BotMarket | None = None) -> None:
         fill = event.fill
-        self.pnl.on_fill(fill)
+        (market or self.markets[next(iter(self.markets))]).pnl.on_fill(fill)
         self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
                        "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is BotState.RUNNING:
@@ -454,28 +555,22 @@ class Bot:
 
     # -- reporting ------------------------------------------------------------------------
     def mark_price(self) -> Decimal | None:
-        book = self.feed.book
-        if book.best_bid_ticks <= 0 or book.best_ask_ticks <= 0:
-            return None
-        return Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2 * self.instrument.tick_size
+        """The first role's mid."""
+        return self.markets[next(iter(self.markets))].mark_price()
+
+    def pnl_value(self) -> Decimal | None:
+        """The bot's PnL in its valuation asset (`valuation.asset`: the first role's PnL
+        asset) over every market; None while a market (or a rate) has no price."""
+        if not self.multi_market:
+            mark = self.mark_price()
+            return self.pnl.pnl(mark) if mark is not None else None
+        return self.valuation.total_pnl()
+
+    def net_inventory(self) -> Decimal:
+        """The inventory change in the first role's base asset over the markets trading it
+        (a hedged cross-market bot: close to zero)."""
+        base = self.instrument.base
+        return sum((m.pnl.base_delta for m in self.markets.values() if m.instrument.base == base), Decimal(0))
 
     def status(self) -> BotStatus:
-        mid = self.mark_price()
-        bids = [o.price_ticks for o in self.open_orders() if o.side is Side.BUY]
-        asks = [o.price_ticks for o in self.open_orders() if o.side is Side.SELL]
-        inst = self.instrument
-        return BotStatus(
-            name=self.name,
-            state=self.state,
-            ts_ns=self.clock.now_ns(),
-            mid=mid,
-            own_bid=inst.ticks_to_price(max(bids)) if bids else None,
-            own_ask=inst.ticks_to_price(min(asks)) if asks else None,
-            open_orders=len(bids) + len(asks),
-            inventory_base=self.pnl.base_delta,
-            pnl_quote=self.pnl.pnl(mid) if mid is not None else Decimal(0),
-            fills=self.pnl.fills,
-            stale=self.feed.book.is_stale,
-            error=self.error,
-            stopped_by=self.stopped_by,
-        )
+        return bot_status(self)

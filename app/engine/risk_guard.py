@@ -175,8 +175,10 @@ class RiskGuard:
         mark = bot.mark_price()
         if mark is None:
             return
-        pnl = bot.pnl.pnl(mark)
-        asset = bot.pnl.quote_asset
+        pnl = bot.pnl_value()  # over every market of the bot, in its valuation asset
+        if pnl is None:
+            return
+        asset = bot.valuation.asset
         day = bot.clock.now_ns() // DAY_NS
         if day != self._day:  # a new UTC day: its losses count from here
             self._day, self._day_start_pnl = day, pnl

@@ -33,6 +33,10 @@ class VenueRequest:
     source: str = ""  # the config file, for error messages
     account: Any = None  # ccxt: the saved account (exchange id, sandbox, url), resolved by the wiring
     credentials: Any = None  # ccxt: its trading credentials, from the OS keyring (never from a config)
+    name: str | None = None  # the connector's name when the kind's default would clash (several roles)
+    extra_symbols: list[str] = field(default_factory=list)  # more markets on this connector (roles sharing it)
+    follow: Any = None  # a demo follower: the followed market's MarketFeed (on the same clock)
+    field_prefix: str = ""  # where the config's venue settings are: "" or "markets.taker."
 
     def make_clock(self, first_ns: int) -> Clock:
         """The session's clock: the given one, a SimClock at `first_ns`, or real time."""
@@ -41,8 +45,13 @@ class VenueRequest:
         return SimClock(first_ns) if self.simulated else RealClock()
 
     def market_error(self, what: str, available: list[str]) -> ConfigError:
-        return ConfigError(self.source, "symbol", f"{self.symbol!r} is not traded {what} "
-                                                  f"(it trades: {', '.join(available)})")
+        return ConfigError(self.source, f"{self.field_prefix}symbol", f"{self.symbol!r} is not traded {what} "
+                                                                      f"(it trades: {', '.join(available)})")
+
+    def where(self, name: str) -> str:
+        """A config field of this venue, as error messages name it ("venue.seed",
+        "markets.taker.venue.seed", "markets.taker.instrument")."""
+        return f"{self.field_prefix}{name}"
 
 
 @dataclass
@@ -73,6 +82,6 @@ def venue_kinds() -> list[str]:
 def build_venue(request: VenueRequest) -> VenueBuild:
     factory = _FACTORIES.get(request.kind)
     if factory is None:
-        raise ConfigError(request.source, "venue.kind",
+        raise ConfigError(request.source, request.where("venue.kind"),
                           f"unknown venue {request.kind!r} (known: {', '.join(venue_kinds())})")
     return factory(request)

@@ -9,22 +9,31 @@ from app.interfaces.venues import VenueBuild, VenueRequest, build_venue
 
 
 def venue_request(config: BotConfig, *, simulated: bool, clock=None, start_ns: int = 0) -> VenueRequest:  # noqa: ANN001
-    """The config's venue as a request, with the saved account and its trading keys for a
-    live (ccxt) venue: a read-only or unknown account is a ConfigError naming the field."""
+    """The config's (first role's) venue as a request: see `market_request`."""
+    binding = next(iter(config.bindings().values()))
+    return market_request(config, binding, simulated=simulated, clock=clock, start_ns=start_ns)
+
+
+def market_request(config: BotConfig, binding, *, simulated: bool, clock=None,  # noqa: ANN001
+                   start_ns: int = 0) -> VenueRequest:
+    """One role's venue (app/config/roles.py MarketBinding) as a request, with the saved
+    account and its trading keys for a live (ccxt) venue: a read-only or unknown account is
+    a ConfigError naming the field ("venue.exchange_account", "markets.taker.venue...")."""
     request = VenueRequest(
-        kind=config.venue["kind"], settings=config.venue, symbol=config.symbol if config.symbol_given else None,
-        balances=config.balances, instrument_overrides=config.instrument_overrides,
-        recordings=list(config.recordings), simulated=simulated, clock=clock, start_ns=start_ns,
-        source=config.source,
+        kind=binding.venue["kind"], settings=binding.venue, symbol=binding.symbol if binding.symbol_given else None,
+        balances=binding.balances, instrument_overrides=binding.instrument_overrides,
+        recordings=list(binding.recordings), simulated=simulated, clock=clock, start_ns=start_ns,
+        source=config.source, field_prefix=binding.prefix,
     )
     if request.kind == "ccxt":
         if simulated:
-            raise ConfigError(config.source, "venue.kind", "a live exchange cannot run in simulated time "
-                                                           "(backtest a recording instead: venue kind replay)")
-        account_id = config.venue.get("exchange_account")
+            raise ConfigError(config.source, request.where("venue.kind"),
+                              "a live exchange cannot run in simulated time (backtest a recording instead: venue "
+                              "kind replay)")
+        account_id = binding.venue.get("exchange_account")
         if not account_id:
-            raise ConfigError(config.source, "venue.exchange_account", "a ccxt venue needs the saved account to "
-                                                                       "trade with (python main.py keys list)")
+            raise ConfigError(config.source, request.where("venue.exchange_account"),
+                              "a ccxt venue needs the saved account to trade with (python main.py keys list)")
         from app.accounts import AccountError, AccountStore
 
         store = AccountStore()
@@ -32,7 +41,7 @@ def venue_request(config: BotConfig, *, simulated: bool, clock=None, start_ns: i
             request.account = store.get(account_id)
             request.credentials = store.trading_credentials(account_id)
         except AccountError as exc:
-            raise ConfigError(config.source, "venue.exchange_account", str(exc)) from None
+            raise ConfigError(config.source, request.where("venue.exchange_account"), str(exc)) from None
     return request
 
 
@@ -41,6 +50,13 @@ async def open_venue(config: BotConfig) -> VenueBuild:
     import connectors.registry  # noqa: F401 - registers the venue kinds
 
     venue = build_venue(venue_request(config, simulated=False))
+    await connect_venue(config, venue)
+    return venue
+
+
+async def connect_venue(config: BotConfig, venue: VenueBuild, where: str = "venue") -> None:
+    """Connects a live venue (a no-op for a simulated one); ConfigError naming `where` when
+    it cannot, the venue closed."""
     if venue.needs_connect:
         try:
             await connect_patiently(venue)
@@ -49,9 +65,8 @@ async def open_venue(config: BotConfig) -> VenueBuild:
 
             logging.getLogger(__name__).debug("connect failed", exc_info=True)
             await _close_quietly(venue)
-            raise ConfigError(config.source, "venue", f"cannot connect to {venue.label}: {type(exc).__name__}: "
-                                                      f"{exc}") from None
-    return venue
+            raise ConfigError(config.source, where, f"cannot connect to {venue.label}: {type(exc).__name__}: "
+                                                    f"{exc}") from None
 
 
 CONNECT_PATIENCE_S = 120.0

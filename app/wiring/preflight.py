@@ -82,8 +82,34 @@ def check_writable(path: str | os.PathLike, what: str, *, append: bool = False) 
 def preflight(config: "BotConfig", connector: "Connector", bot: "Bot", startables: Iterable = ()) -> list[str]:
     """Refuses (ConfigError naming the config and the field) a bot that can never place an
     order; returns notes worth printing before the run."""
-    source = config.source
-    inst = _effective_instrument(config, bot.instrument)
+    return _preflight_market(config.source, config.instrument_overrides, bot.instrument, connector,
+                             connector.feed(bot.symbol), bot.strategy, startables, "", fees=True)
+
+
+def preflight_markets(config: "BotConfig", bot: "Bot", startables: "dict[str, Iterable]") -> list[str]:
+    """`preflight` for every market of the bot (`startables`: each role's venue parts):
+    each role's balances and rules against the strategy's order amounts, its messages
+    naming the role's fields (markets.taker.balances); the fee warnings of the first role."""
+    if not bot.multi_market:
+        role = next(iter(bot.markets))
+        return preflight(config, bot.connector, bot, startables.get(role, ()))
+    notes: list[str] = []
+    bindings = config.bindings()
+    for index, (role, market) in enumerate(bot.markets.items()):
+        binding = bindings[role]
+        found = _preflight_market(config.source, binding.instrument_overrides, market.instrument, market.venue,
+                                  market.feed, bot.strategy, startables.get(role, ()), binding.prefix,
+                                  fees=index == 0)
+        notes.extend(f"{role}: {note}" for note in found)
+    return notes
+
+
+def _preflight_market(source: str, overrides: dict, instrument: "Instrument", connector: "Connector",
+                      feed: "MarketFeed", strategy, startables: Iterable, prefix: str, *,  # noqa: ANN001
+                      fees: bool) -> list[str]:
+    """One market's checks; `prefix` locates its fields in the config ("" or "markets.taker.")."""
+    balances_field = f"{prefix}balances"
+    inst = _effective_instrument(source, overrides, instrument, f"{prefix}instrument")
     notes: list[str] = []
     balances = {asset: bal.available for asset, bal in connector.balances().items()}
     have = lambda asset: balances.get(asset, Decimal(0))  # noqa: E731
@@ -92,23 +118,23 @@ def preflight(config: "BotConfig", connector: "Connector", bot: "Bot", startable
     if inst.is_derivative:
         settle = inst.settle_asset
         if have(settle) <= 0:
-            raise ConfigError(source, "balances", f"{inst.symbol} is settled in {settle}: the balances need some "
+            raise ConfigError(source, balances_field, f"{inst.symbol} is settled in {settle}: the balances need some "
                                                   f"{settle} as margin (balances: {listed})")
     elif have(inst.base) <= 0 and have(inst.quote) <= 0:
-        raise ConfigError(source, "balances", f"no {inst.base} or {inst.quote} to trade {inst.symbol} with "
+        raise ConfigError(source, balances_field, f"no {inst.base} or {inst.quote} to trade {inst.symbol} with "
                                               f"(balances: {listed})")
 
-    notes.extend(bot.strategy.fee_warnings(inst))  # spreads that cannot pay the fees: said, not refused
-    amounts = bot.strategy.order_amounts_base()
+    if fees:
+        notes.extend(strategy.fee_warnings(inst))  # spreads that cannot pay the fees: said, not refused
+    amounts = strategy.order_amounts_base()
     if not amounts:
         return notes
-    feed = connector.feed(bot.symbol)
-    reference = reference_price(bot.instrument, connector, feed, startables)
+    reference = reference_price(instrument, connector, feed, startables)
     if reference is None:
         notes.append(f"no reference price for {inst.symbol} before the start: the minimum notional "
                      f"({_fmt(inst.min_notional)} {inst.settle_asset}) and the cost of buys are not checked")
     for amount in amounts:
-        field = _param_path(bot, amount)
+        field = _param_path(strategy, amount)
         lots = inst.round_amount_to_lots(amount)
         if lots <= 0:
             raise ConfigError(source, field, f"{_fmt(amount)} is below the lot size {_fmt(inst.lot_size)} of "
@@ -139,7 +165,7 @@ def preflight(config: "BotConfig", connector: "Connector", bot: "Bot", startable
             buy_text = f"a buy needs some {inst.quote}"
         sell_text = f"a sell needs {_fmt(sell_needs)} {inst.base}"
         if not can_buy and not can_sell:
-            raise ConfigError(source, "balances", f"neither side can be paid for orders of {_fmt(placed)} ({field}): "
+            raise ConfigError(source, balances_field, f"neither side can be paid for orders of {_fmt(placed)} ({field}): "
                                                   f"{buy_text}, {sell_text} (balances: {listed})")
         if not can_buy:
             notes.append(f"only sell orders can be placed: {buy_text} (have {_fmt(have(inst.quote))})")
@@ -197,20 +223,20 @@ def _first_recorded_ticks(feed: "MarketFeed") -> int | Decimal | None:
     return None
 
 
-def _effective_instrument(config: "BotConfig", instrument: "Instrument") -> "Instrument":
+def _effective_instrument(source: str, overrides: dict | None, instrument: "Instrument",
+                          where: str = "instrument") -> "Instrument":
     """The connector's instrument with the user's rules (a no-op once the venue applied them)."""
-    overrides = getattr(config, "instrument_overrides", None)
     if not overrides:
         return instrument
     try:
         return instrument.with_rules(**overrides)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(config.source, "instrument", str(exc)) from None
+        raise ConfigError(source, where, str(exc)) from None
 
 
-def _param_path(bot: "Bot", amount: Decimal) -> str:
+def _param_path(strategy, amount: Decimal) -> str:  # noqa: ANN001 - a Strategy
     """The strategy parameter an amount comes from, for messages."""
-    for key, value in bot.strategy.params.items():
+    for key, value in strategy.params.items():
         if isinstance(value, Decimal) and value == amount:
             return f"strategy.params.{key}"
     return "strategy.params"

@@ -189,10 +189,13 @@ def format_backtest_notes(report: dict[str, Any]) -> list[str]:
 
 
 def _curve_point(session: Session, start_ns: int) -> tuple[float, str, str]:
+    """PnL in the valuation asset; inventory: the first role's (net over the markets
+    trading its base asset when there are several)."""
     bot = session.bot
-    mark = bot.mark_price()
-    pnl = bot.pnl.pnl(mark) if mark is not None else 0
-    return (round((session.clock.now_ns() - start_ns) / _NS, 3), f"{pnl:.6f}", f"{bot.pnl.base_delta:f}")
+    pnl = bot.pnl_value()
+    inventory = bot.net_inventory() if bot.multi_market else bot.pnl.base_delta
+    return (round((session.clock.now_ns() - start_ns) / _NS, 3), f"{pnl if pnl is not None else 0:.6f}",
+            f"{inventory:f}")
 
 
 async def run_realtime(
@@ -233,7 +236,7 @@ async def _recover(session: Session, store: Any, on_restart: str, timeout_s: flo
     """Recovery before the bot starts (app/engine/journal/recovery.py); None if nothing to do."""
     from app.engine.journal import RESUME, finish_recovery, recover
 
-    connectors = {session.connector.name: session.connector}
+    connectors = {connector.name: connector for connector in session.connectors}
     report = await recover(store, connectors)
     if not report.needed:
         return None
@@ -242,7 +245,7 @@ async def _recover(session: Session, store: Any, on_restart: str, timeout_s: flo
     out.flush()
     if on_restart == RESUME:
         for order in report.adopted.get(session.bot.name, []):
-            session.bot.orders.adopt(order.client_order_id)
+            session.bot.adopt(order.client_order_id)
     return report
 
 
@@ -250,13 +253,15 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
                         stop_timeout_s: float, store: Any, on_restart: str,
                         on_ready: Callable[[Session], None] | None) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    from app.wiring.live import open_venue
+    from app.wiring.market_venues import open_market_venues
 
-    venue = await open_venue(config)  # a live venue connects (markets, streams, reconciliation) first
+    venues = await open_market_venues(config)  # a live venue connects (markets, streams, reconciliation) first
+    live = any(v.needs_connect for v in venues.start_order)
     try:
-        session = build_session(config, simulated=False, journal=store, venue=venue)
+        session = build_session(config, simulated=False, journal=store, venues=venues)
     except BaseException:
-        venue.connector.stop()
+        for venue in venues.start_order:
+            venue.connector.stop()
         raise
     if on_ready is not None:
         on_ready(session)
@@ -294,7 +299,7 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
         session.bot.stop(stopped.set)
         # A live venue may need a lost cancel answer resolved (a timeout, then a query) and the
         # cancel sent again: it gets a minute, a simulated venue the given time.
-        stop_wait = max(stop_timeout_s, LIVE_STOP_TIMEOUT_S) if venue.needs_connect else stop_timeout_s
+        stop_wait = max(stop_timeout_s, LIVE_STOP_TIMEOUT_S) if live else stop_timeout_s
         try:
             await asyncio.wait_for(stopped.wait(), stop_wait)
         except asyncio.TimeoutError:
@@ -304,8 +309,9 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
             report["recovery"] = recovery.as_dict()
         return report
     finally:
-        if venue.needs_connect:
-            await venue.connector.disconnect()  # a live venue closes its sockets before the loop ends
+        for venue in venues.start_order:
+            if venue.needs_connect:
+                await venue.connector.disconnect()  # a live venue closes its sockets before the loop ends
         session.shutdown()
         for sig in installed:
             loop.remove_signal_handler(sig)

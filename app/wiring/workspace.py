@@ -105,7 +105,7 @@ class Workspace(EventSource):
         connector = self.connectors.get(name)
         if connector is None:
             raise KeyError(f"unknown account {name!r}")
-        busy = [b.name for b in self.running_bots() if b.connector is connector]
+        busy = [b.name for b in self.running_bots() if any(m.venue is connector for m in b.markets.values())]
         if busy:
             raise ValueError(f"account {name!r} is used by running bots: {', '.join(busy)}")
         connector.stop()
@@ -120,25 +120,38 @@ class Workspace(EventSource):
 
     def create_bot(self, strategy: str, params: dict[str, Any], *, connector: str = "demo",
                    symbol: str | None = None, name: str | None = None,
-                   risk: dict[str, Any] | None = None) -> Bot:
+                   risk: dict[str, Any] | None = None,
+                   markets: dict[str, tuple[str, str | None]] | None = None) -> Bot:
         """Validates everything before anything is created: a bad form never starts a bot.
-        `risk`: the risk limits as the form or the journal gives them (app/engine/risk.py)."""
-        if connector not in self.connectors:
-            raise KeyError(f"unknown account {connector!r}")
-        conn = self.connectors[connector]
-        symbol = symbol or next(iter(conn.instruments))
-        if symbol not in conn.instruments:
-            raise KeyError(f"{symbol!r} is not traded on {connector}")
+        `risk`: the risk limits as the form or the journal gives them (app/engine/risk.py).
+        `markets`: for a strategy with several market roles, each bound role's (account,
+        symbol or None for the account's first market); `connector`/`symbol` are then unused."""
+        if markets:
+            bound = {role: self._market(account, market_symbol) for role, (account, market_symbol) in markets.items()}
+        else:
+            conn, symbol = self._market(connector, symbol)
         instance = strategy_class(strategy)(params, source="bot form")
         limits = parse_risk(risk, "bot form", prefix="")
         name = name or self.new_bot_name()
         if name in self.bots and self.bots[name].state is not BotState.STOPPED:
             raise ValueError(f"a bot named {name!r} is running")
-        bot = Bot(name, conn, symbol, instance, journal=self.journal, risk=limits)
+        if markets:
+            bot = Bot(name, None, None, instance, journal=self.journal, risk=limits, markets=bound)  # ValueError: roles
+        else:
+            bot = Bot(name, conn, symbol, instance, journal=self.journal, risk=limits)
         self.bots[name] = bot
         bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
         self._emit(WorkspaceChanged(BOT_ADDED, name))  # type: ignore[arg-type]
         return bot
+
+    def _market(self, account: str, symbol: str | None) -> tuple[Connector, str]:
+        if account not in self.connectors:
+            raise KeyError(f"unknown account {account!r}")
+        conn = self.connectors[account]
+        symbol = symbol or next(iter(conn.instruments))
+        if symbol not in conn.instruments:
+            raise KeyError(f"{symbol!r} is not traded on {account}")
+        return conn, symbol
 
     def resume_bots(self, report: RecoveryReport) -> tuple[list[Bot], list[str]]:
         """After `finish_recovery(..., RESUME)`: recreates the bots that were running (and
@@ -161,15 +174,24 @@ class Workspace(EventSource):
                 # The journal keeps parameters as text (str(value)): Python's True/False back to the schema's.
                 params: dict[str, Any] = {k: {"True": True, "False": False}.get(v, v) for k, v in row.params.items()}
                 bot = self.create_bot(row.strategy, params, connector=row.account, symbol=row.symbol, name=name,
-                                      risk=journaled_risk(self.journal, name))
+                                      risk=journaled_risk(self.journal, name), markets=self._journaled_markets(name))
             except Exception as exc:  # a strategy renamed or a parameter no longer valid
                 problems.append(f"{name}: {exc}")
                 continue
             for order in report.adopted.get(name, []):
-                bot.orders.adopt(order.client_order_id)
+                bot.adopt(order.client_order_id)
             bot.start()
             started.append(bot)
         return started, problems
+
+    def _journaled_markets(self, name: str) -> dict[str, tuple[str, str | None]] | None:
+        """A bot's markets from its last `start` record (several market roles), else None."""
+        assert self.journal is not None
+        starts = [r for r in self.journal.records(bot=name) if r["kind"] == "start"]
+        markets = starts[-1].get("markets") if starts else None
+        if not markets:
+            return None
+        return {role: (m["account"], m["symbol"]) for role, m in markets.items()}
 
     def running_bots(self) -> list[Bot]:
         return [b for b in self.bots.values() if b.state in (BotState.RUNNING, BotState.STOPPING)]

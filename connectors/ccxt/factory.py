@@ -54,16 +54,18 @@ def connector_for_account(account, credentials, symbols: list[str], *, order_rat
 def build_ccxt(request: VenueRequest) -> VenueBuild:
     account, credentials = request.account, request.credentials
     if account is None or credentials is None:
-        raise ConfigError(request.source, "venue.exchange_account", "a ccxt venue needs a saved account "
-                                                                     "(python main.py keys set ACCOUNT --exchange ID)")
+        raise ConfigError(request.source, request.where("venue.exchange_account"),
+                          "a ccxt venue needs a saved account (python main.py keys set ACCOUNT --exchange ID)")
     if not request.symbol:
-        raise ConfigError(request.source, "symbol", "a live venue needs the symbol to trade (e.g. BTC/USDT)")
+        raise ConfigError(request.source, request.where("symbol"),
+                          "a live venue needs the symbol to trade (e.g. BTC/USDT)")
     try:
-        connector = connector_for_account(account, credentials, [request.symbol],
+        symbols = [request.symbol, *(s for s in request.extra_symbols if s != request.symbol)]
+        connector = connector_for_account(account, credentials, symbols,
                                           order_rate=float(request.settings.get("order_rate") or 10.0),
                                           websocket_orders=bool(request.settings.get("websocket_orders")))
     except ValueError as exc:
-        raise ConfigError(request.source, "venue.exchange_account", str(exc)) from None
+        raise ConfigError(request.source, request.where("venue.exchange_account"), str(exc)) from None
     where = f" at {account.url}" if account.url else (" (sandbox)" if account.sandbox else "")
     return VenueBuild(connector, connector.clock, f"{account.exchange_id} account {account.id}{where}",
                       needs_connect=True)

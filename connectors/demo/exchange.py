@@ -395,11 +395,16 @@ class DemoExchange(SimulatedAccount):
             "open_orders": len(self.open_orders()),
         }
 
+    def _steer(self, now: int) -> None:
+        """Before each step: where the crowd's fair price should be (a follower venue moves
+        it after another market, connectors/demo/follower.py); the crowd's own jumps here."""
+
     def _on_step(self) -> None:
         if not self._running or self._flow is None:
             return
         now = self.clock.now_ns()
         self._step_lag_ns = max(0, now - self._next_step_ns)
+        self._steer(now)
         self._flow.step(now)
         sides, prices, qtys = self._engine.drain_levels()
         trades = self._engine.drain_trades()

@@ -20,23 +20,37 @@ def demo_instrument(request: VenueRequest):
         return resolve(BUILT_IN[symbol].with_rules(source="demo exchange rules"),
                        config=request.instrument_overrides, config_where=f"{request.source} (instrument)")
     except ValueError as exc:
-        raise ConfigError(request.source, "instrument", str(exc)) from None
+        raise ConfigError(request.source, request.where("instrument"), str(exc)) from None
 
 
 def build_demo(request: VenueRequest) -> VenueBuild:
-    from connectors.demo.exchange import DemoExchange
-
+    """The demo market (or, with `follow`, a FollowerExchange tracking the followed market
+    with `lag_ms` and `noise_bps`: connectors/demo/follower.py), traded directly or on paper."""
     venue = request.settings
     instrument = demo_instrument(request)
     clock = request.make_clock(request.start_ns)
     leverage = venue.get("leverage", 10)
-    exchange = DemoExchange(clock, balances=request.balances, seed=venue["seed"], step_ns=venue["step_ms"] * _MS,
-                            instrument=instrument, leverage=leverage)
+    name = request.name or "demo"
+    common = dict(balances=request.balances, seed=venue["seed"], step_ns=venue["step_ms"] * _MS,
+                  instrument=instrument, leverage=leverage, name=name)
+    if request.follow is not None:
+        from connectors.demo.follower import DEFAULT_LAG_MS, DEFAULT_NOISE_BPS, FollowerExchange
+
+        lag_ms, noise = venue.get("lag_ms", DEFAULT_LAG_MS), venue.get("noise_bps", DEFAULT_NOISE_BPS)
+        exchange = FollowerExchange(clock, request.follow, lag_ns=int(lag_ms * _MS), noise_bps=float(noise), **common)
+        what = (f"demo following {request.follow.name} {request.follow.instrument.symbol} "
+                f"(lag {lag_ms:g} ms, noise {noise:g} bps, seed {venue['seed']})")
+    else:
+        from connectors.demo.exchange import DemoExchange
+
+        exchange = DemoExchange(clock, **common)
+        what = f"demo (seed {venue['seed']})"
     if venue.get("account", "exchange") != "paper":
-        return VenueBuild(exchange, clock, f"demo (seed {venue['seed']})", funding(exchange, clock, venue))
+        return VenueBuild(exchange, clock, what, funding(exchange, clock, venue))
     from connectors.paper.connector import PaperConnector
 
     latency = int(venue["latency_ms"] * _MS)
     paper = PaperConnector(exchange.feed(instrument.symbol), request.balances, clock,
-                           order_latency_ns=latency, cancel_latency_ns=latency, leverage=leverage)
-    return VenueBuild(paper, clock, f"paper on demo (seed {venue['seed']})", [exchange, *funding(paper, clock, venue)])
+                           order_latency_ns=latency, cancel_latency_ns=latency, leverage=leverage,
+                           **({"name": f"paper-{request.name}"} if request.name else {}))
+    return VenueBuild(paper, clock, f"paper on {what}", [exchange, *funding(paper, clock, venue)])

@@ -192,18 +192,29 @@ cdef class CrowdFlow:
 
     cdef void _jump(self) noexcept:
         cdef double size = self._lognormal(self.jump_median, self.jump_sigma, self.jump_cap)
-        cdef int64_t f
         if self._next() & 1:
             size = -size
+        self.excitation += self.excite_gain * min(abs(size) / self.jump_median, 10.0)
+        self._move_fair(size)
+
+    cdef void _move_fair(self, double size) noexcept:
+        """Moves the fair price by `size` ticks; the crowd pulls most quotes it left stale."""
+        cdef int64_t f
         self.fair_ticks += size
         if self.fair_ticks < 100.0:
             self.fair_ticks = 100.0
-        self.excitation += self.excite_gain * min(abs(size) / self.jump_median, 10.0)
         f = <int64_t>floor(self.fair_ticks)
         if size > 0:   # asks at or below the fair price are now stale
             self._pull(-1, 1, f, self.stale_pull_prob)
-        else:          # bids above it are
+        elif size < 0:  # bids above it are
             self._pull(1, f + 1, INT64_MAX, self.stale_pull_prob)
+
+    def steer(self, double target_ticks) -> None:
+        """Moves the fair price to `target_ticks` now, as a jump would (stale quotes pulled),
+        without the self-excitation of a jump: a follower venue's crowd tracks another
+        market this way (connectors/demo/follower.py), usually with `jump_rate` 0."""
+        if target_ticks != self.fair_ticks:
+            self._move_fair(target_ticks - self.fair_ticks)
 
     cdef void _limit(self) noexcept:
         cdef int side = 1 if self._next() & 1 else -1

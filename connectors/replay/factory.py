@@ -23,7 +23,7 @@ def build_replay(request: VenueRequest) -> VenueBuild:
     except ValueError as exc:
         if isinstance(exc, RecordingError):
             raise
-        raise ConfigError(request.source, "instrument", str(exc)) from None
+        raise ConfigError(request.source, request.where("instrument"), str(exc)) from None
     if request.symbol is not None and request.symbol not in (instrument.symbol, meta.symbol):
         raise request.market_error(f"in {names}", [instrument.symbol])
     if len(events) == 0:
@@ -31,8 +31,10 @@ def build_replay(request: VenueRequest) -> VenueBuild:
     check_replayable(events, request.recordings)  # RecordingError: no snapshot, receive times going backwards
     clock = request.make_clock(int(events["ts_ns"][0]))
     speed = 1.0 if request.simulated else request.settings["speed"]
-    feed = ReplayFeed(events, instrument, clock, speed=speed, market=meta.market)
+    feed = ReplayFeed(events, instrument, clock, speed=speed, market=meta.market,
+                      **({"name": f"{request.name}-feed"} if request.name else {}))
     latency = int(request.settings["latency_ms"] * _MS)
     paper = PaperConnector(feed, request.balances, clock, order_latency_ns=latency, cancel_latency_ns=latency,
-                           leverage=request.settings.get("leverage", 10))
+                           leverage=request.settings.get("leverage", 10),
+                           **({"name": request.name} if request.name else {}))
     return VenueBuild(paper, clock, f"paper on replay of {names}", [feed, *funding(paper, clock, request.settings)])

@@ -1,4 +1,5 @@
-"""The Bots panel: pick a strategy, fill its generated form, preview, start, edit, stop.
+"""The Bots panel: pick a strategy, its markets (an account and a symbol per market role),
+fill its generated form, preview, start, edit, stop.
 
 The risk limits (app/engine/risk.py) have their own generated form below the strategy's:
 empty means off; Apply sends both to the selected running bot. Cancel all cancels the
@@ -37,9 +38,10 @@ from app.domain.instrument import fmt_rate
 from app.engine.bot import Bot, BotState
 from app.engine.risk import RISK_SCHEMA
 from app.wiring.workspace import Workspace
-from app.interfaces.strategy import StrategyContext
+from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import STRATEGIES, strategy_class
 from ui.bots.bots_model import BotsModel
+from ui.bots.market_picker import MarketPicker
 from ui.bots.schema_form import SchemaForm
 
 REFRESH_MS = 250
@@ -52,12 +54,14 @@ class BotsPanel(QWidget):
         self.form: SchemaForm | None = None
         self._pending_box: QMessageBox | None = None
 
-        self.account = QComboBox(objectName="bot_account")
-        self.account.addItems(list(workspace.connectors))
+        self.account = QComboBox(objectName="bot_account")  # the first market role's account
         self.strategy = QComboBox(objectName="bot_strategy")
         for name, cls in STRATEGIES.items():
             self.strategy.addItem(cls.title, name)
         self.strategy.currentIndexChanged.connect(self._rebuild_form)
+        first_role = strategy_class(self.strategy.currentData()).roles[0]
+        self.pickers: dict[str, MarketPicker] = {first_role.name: MarketPicker(workspace, first_role, self.account)}
+        self.first_label = QLabel("Account")
 
         self.form_holder = QVBoxLayout()
         self.risk_form = SchemaForm(RISK_SCHEMA, parent=self)
@@ -112,11 +116,11 @@ class BotsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 
         top = QWidget()
-        pick = QFormLayout()
-        pick.addRow("Account", self.account)
-        pick.addRow("Strategy", self.strategy)
+        self.pick = QFormLayout()
+        self.pick.addRow("Strategy", self.strategy)
+        self.pick.addRow(self.first_label, self.pickers[first_role.name])
         left = QVBoxLayout(top)
-        left.addLayout(pick)
+        left.addLayout(self.pick)
         left.addLayout(self.form_holder)
         left.addWidget(risk_box)
         left.addWidget(self.fees)
@@ -161,13 +165,8 @@ class BotsPanel(QWidget):
         from app.wiring.workspace import BOT_ADDED, BOT_STATE, CONNECTOR_ADDED, CONNECTOR_REMOVED
 
         if event.kind in (CONNECTOR_ADDED, CONNECTOR_REMOVED):
-            current = self.account.currentText()
-            self.account.blockSignals(True)
-            self.account.clear()
-            self.account.addItems(list(self.workspace.connectors))
-            if current in self.workspace.connectors:
-                self.account.setCurrentText(current)
-            self.account.blockSignals(False)
+            for picker in self.pickers.values():
+                picker.refresh_accounts()
         elif event.kind in (BOT_ADDED, BOT_STATE):
             self.model.refresh(list(self.workspace.bots.values()))
             self._update_buttons()
@@ -178,10 +177,30 @@ class BotsPanel(QWidget):
             self.form.setParent(None)
             self.form.deleteLater()
         cls = strategy_class(self.strategy.currentData())
+        self._rebuild_markets(cls.roles)
         self.form = SchemaForm(cls.schema, parent=self)
         self.form.validity_changed.connect(lambda _valid: self._update_buttons())
         self.form_holder.addWidget(self.form)
         self._update_buttons()
+
+    def _rebuild_markets(self, roles) -> None:  # noqa: ANN001 - tuple[MarketRole, ...]
+        """One account + symbol row per market role: the first role's row stays (its
+        account box is `bot_account`), the others are made for the chosen strategy."""
+        first = next(iter(self.pickers.values()))
+        for name in list(self.pickers)[1:]:
+            self.pick.removeRow(self.pickers.pop(name))  # deletes the row's widgets
+        first.set_role(roles[0])
+        self.pickers = {roles[0].name: first}
+        several = len(roles) > 1
+        self.first_label.setText(f"{roles[0].title} market" if several else "Account")
+        for role in roles[1:]:
+            picker = MarketPicker(self.workspace, role)
+            self.pickers[role.name] = picker
+            self.pick.addRow(f"{role.title} market" + (" (optional)" if role.optional else ""), picker)
+
+    def bindings(self) -> dict[str, tuple[str, str | None]]:
+        """The bound roles' (account, symbol), optional roles left empty omitted."""
+        return {role: bound for role, picker in self.pickers.items() if (bound := picker.binding()) is not None}
 
     def selected_bot(self) -> Bot | None:
         rows = self.table.selectionModel().selectedRows()
@@ -243,17 +262,22 @@ class BotsPanel(QWidget):
         quotes = []
         warnings: list[str] = []
         instrument = None
+        markets: dict[str, MarketContext] = {}
         try:
-            connector = self.workspace.connectors[self.account.currentText()]
-            instrument = connector.instruments[next(iter(connector.instruments))]
+            for role, (account, symbol) in self.bindings().items():
+                conn = self.workspace.connectors[account]
+                inst = conn.instruments[symbol or next(iter(conn.instruments))]
+                markets[role] = MarketContext(role, conn, conn.feed(inst.symbol), inst)
+            first = markets[next(iter(self.pickers))]
+            connector, instrument = first.connector, first.instrument
         except (KeyError, StopIteration):
             connector = None
         if self.form is not None and self.form.is_valid and connector is not None and instrument is not None:
             try:
                 cls = strategy_class(self.strategy.currentData())
                 strategy = cls(self.form.values(), source="preview")
-                strategy.bind(StrategyContext(connector.clock, connector, connector.feed(instrument.symbol),
-                                              instrument, _preview_log(), "preview"))
+                strategy.bind(StrategyContext(connector.clock, connector, first.feed, instrument, _preview_log(),
+                                              "preview", markets=markets))
                 quotes = [(q, instrument) for q in strategy.preview()]
                 warnings = strategy.fee_warnings(instrument)
             except (ConfigError, KeyError):
@@ -306,13 +330,24 @@ class BotsPanel(QWidget):
             return
         strategy = self.strategy.currentData()
         account = self.account.currentText()
-        self._confirm("Start bot", f"Start {strategy} on {account}?", lambda: self.start_now(strategy, account))
+        bindings = self.bindings()
+        if len(self.pickers) > 1:
+            where = ", ".join(f"{role} {acc} {sym or ''}".rstrip() for role, (acc, sym) in bindings.items())
+            self._confirm("Start bot", f"Start {strategy} on {where}?",
+                          lambda: self.start_now(strategy, account, markets=bindings))
+            return
+        symbol = bindings.get(next(iter(self.pickers)), (account, None))[1]
+        self._confirm("Start bot", f"Start {strategy} on {account}{' ' + symbol if symbol else ''}?",
+                      lambda: self.start_now(strategy, account, symbol=symbol))
 
-    def start_now(self, strategy: str, account: str) -> Bot | None:
+    def start_now(self, strategy: str, account: str, *, symbol: str | None = None,
+                  markets: dict[str, tuple[str, str | None]] | None = None) -> Bot | None:
+        """Creates and starts the bot: on `account` (and `symbol`), or on `markets` (role ->
+        account, symbol) for a strategy with several market roles."""
         assert self.form is not None
         try:
-            bot = self.workspace.create_bot(strategy, self.form.values(), connector=account,
-                                            risk=self.risk_form.values())
+            bot = self.workspace.create_bot(strategy, self.form.values(), connector=account, symbol=symbol,
+                                            risk=self.risk_form.values(), markets=markets)
             bot.start()
         except (ConfigError, KeyError, ValueError) as exc:
             self.message.setText(f"Not started: {exc}")

@@ -76,7 +76,7 @@ class BotsModel(QAbstractTableModel):
     @classmethod
     def _row(cls, bot: Bot, status: BotStatus) -> tuple[str, ...]:
         return (
-            bot.name, bot.strategy.name, bot.connector.name,
+            bot.name, bot.strategy.name, " + ".join(dict.fromkeys(m.account for m in bot.markets.values())),
             cls.state_text(status),
             _fmt(status.mid), _fmt(status.own_bid), _fmt(status.own_ask), str(status.open_orders),
             f"{status.inventory_base:+f}", f"{status.pnl_quote:.4f}", str(status.fills),
