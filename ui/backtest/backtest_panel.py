@@ -40,6 +40,8 @@ from ui.bots.schema_form import SchemaForm
 from ui.reports.plots import ReportPlots
 
 
+REPLAY_KEY = "replay_record"
+"""Where the worker puts the BacktestRecord (app/wiring/backtest_capture.py) for the replay."""
 _progress_queue: Any = None  # in the worker process: where progress goes (set by _init_worker)
 
 
@@ -77,10 +79,21 @@ def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
             except Exception:  # a full or closed queue only loses a progress update
                 pass
 
+    from app.wiring.backtest_capture import BacktestCapture
+
+    capture = BacktestCapture()  # the bot's order activity (and the demo market) for the replay
     try:
-        return run_simulated(config, duration_s, progress=progress)
+        report = run_simulated(config, duration_s, progress=progress, on_ready=capture.attach)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line for the panel
         return {"error": error_line(exc)}
+    try:
+        record = capture.finish()
+    except Exception as exc:  # noqa: BLE001 - the report stands without a replay
+        report.setdefault("notes", []).append(f"no replay: {error_line(exc)}")
+        return report
+    report["own_orders"] = record.own_orders_table()
+    report[REPLAY_KEY] = record  # taken out by the panel: the report stays plain JSON
+    return report
 
 
 def default_recordings() -> list[Path]:
@@ -98,6 +111,8 @@ class BacktestPanel(QWidget):
         self._progress: Any = None  # the worker's progress queue (multiprocessing)
         self._duration = 0.0
         self.last_report: dict[str, Any] | None = None
+        self.replay_record: Any = None  # the last run's BacktestRecord, for "Replay"
+        self.replay_window: Any = None
 
         self.strategy = QComboBox(objectName="bt_strategy")
         for name, cls in STRATEGIES.items():
@@ -113,6 +128,10 @@ class BacktestPanel(QWidget):
         self.form = SchemaForm(strategy_class(self.strategy.currentData()).schema, parent=self)
         self.run_button = QPushButton("Run backtest", objectName="bt_run")
         self.run_button.clicked.connect(self.start)
+        self.replay_button = QPushButton("Replay in market views", objectName="bt_replay")
+        self.replay_button.setToolTip("Play the run again: the book, trades and the bot's quotes, cancels and fills")
+        self.replay_button.setEnabled(False)
+        self.replay_button.clicked.connect(self.open_replay)
         self.status = QLabel("", objectName="bt_status")
         self.status.setWordWrap(True)
         self.progress = QProgressBar(objectName="bt_progress")
@@ -146,6 +165,7 @@ class BacktestPanel(QWidget):
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addWidget(self.run_button)
+        results_layout.addWidget(self.replay_button)
         results_layout.addWidget(self.status)
         results_layout.addWidget(self.progress)
         results_layout.addWidget(self.report_text)
@@ -271,7 +291,30 @@ class BacktestPanel(QWidget):
         if "error" in report:
             self.status.setText(f"Backtest failed: {report['error']}")
             return
+        self.replay_record = report.pop(REPLAY_KEY, None)
+        self.replay_button.setEnabled(self.replay_record is not None)
         self.show_report(report)
+
+    def open_replay(self) -> None:
+        """Opens the last run in a replay window (one at a time: a new run replaces it)."""
+        if self.replay_record is None:
+            return
+        from ui.backtest.replay_window import BacktestReplayWindow
+
+        self._close_replay()
+        try:
+            self.replay_window = BacktestReplayWindow(self.replay_record)
+        except (ValueError, OSError) as exc:  # the recording moved or changed since the run
+            self.status.setText(f"Replay failed: {error_line(exc)}")
+            return
+        self.replay_window.resize(1400, 850)
+        self.replay_window.show()
+
+    def _close_replay(self) -> None:
+        window, self.replay_window = self.replay_window, None
+        if window is not None:
+            window.close()
+            window.deleteLater()
 
     def show_report(self, report: dict[str, Any]) -> None:
         from app.engine.report import format_summary
@@ -288,5 +331,6 @@ class BacktestPanel(QWidget):
 
     def shutdown(self) -> None:
         self.timer.stop()
+        self._close_replay()
         self._future = None
         self._drop_executor()
