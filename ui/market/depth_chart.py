@@ -5,6 +5,9 @@ x range is set explicitly to a window around the mid (auto-range would make ever
 several times slower) and the y range only moves when the depth changes a lot, so the
 chart does not breathe with every update.
 
+The bot's own resting orders are squares on their side's curve, at their price and the
+depth resting up to it.
+
 The window's half-width comes from the book: the distance from the mid within which
 `DEPTH_SHARE` of each side's volume (inside the widest window, `window_pct`) rests, with
 some margin, rounded to a round step. It changes only when that distance leaves
@@ -20,6 +23,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in, mid_text
 from ui.market.grid_item import GridItem
@@ -210,7 +214,10 @@ class DepthChartView(MarketViewBase):
         self.ask_curve = StepCurve(ASK_COLOR)
         self.mid_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((150, 150, 150), width=1,
                                                               style=Qt.PenStyle.DashLine))
-        for item in (self.bid_curve, self.ask_curve, self.mid_line):
+        # The bot's own resting orders: a square on the curve of its side, at its price.
+        self.own_orders = pg.ScatterPlotItem(size=9, symbol="s", pen=pg.mkPen((235, 235, 235), width=1))
+        self._own_brushes = {Side.BUY: pg.mkBrush(*BID_COLOR), Side.SELL: pg.mkBrush(*ASK_COLOR)}
+        for item in (self.bid_curve, self.ask_curve, self.mid_line, self.own_orders):
             self.plot.addItem(item)
         self.mid_line.hide()
         self.stale_overlay = StaleOverlay(self.plot)
@@ -250,6 +257,39 @@ class DepthChartView(MarketViewBase):
         self.unit_label.setText(f"cumulative {base}" if base else "")
         self.unit_label.adjustSize()
 
+    def _on_own_order(self, event: OrderUpdated) -> None:
+        self._dirty = True
+
+    def _on_own_fill(self, event: OrderFilled) -> None:
+        self._dirty = True
+
+    def own_order_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(prices, cumulative depth) of the own-order markers as last drawn."""
+        return self.own_orders.getData()
+
+    def _draw_own(self, bp: np.ndarray, bcum: np.ndarray, ap: np.ndarray, acum: np.ndarray,
+                  lo: int, hi: int, tick: float) -> None:
+        """Marks each own order inside the window on its side's curve (the depth up to and
+        including its price), so the trader sees how much rests in front of it."""
+        xs: list[float] = []
+        ys: list[float] = []
+        brushes = []
+        conn, feed = self._connector, self._feed
+        for order in conn.open_orders(feed.instrument.symbol) if conn is not None and feed is not None else ():
+            price = order.price_ticks
+            if price <= 0 or order.remaining_lots <= 0 or not lo <= price <= hi:
+                continue
+            if order.side is Side.BUY:
+                i = int(np.searchsorted(-bp, -price, side="right"))  # bids best first: prices >= this one
+                depth = float(bcum[i - 1]) if i else 0.0
+            else:
+                i = int(np.searchsorted(ap, price, side="right"))
+                depth = float(acum[i - 1]) if i else 0.0
+            xs.append(price * tick)
+            ys.append(depth)
+            brushes.append(self._own_brushes[order.side])
+        self.own_orders.setData(x=xs, y=ys, brush=brushes)
+
     def _choose_half(self, mid: float, max_half: float, bp, bq, ap, aq) -> float:  # noqa: ANN001
         """The shown half-width (ticks): from the book, with hysteresis; never above max_half."""
         if not self.auto_window:
@@ -272,6 +312,7 @@ class DepthChartView(MarketViewBase):
             self.bid_curve.setData([], [])
             self.ask_curve.setData([], [])
             self.mid_line.hide()
+            self.own_orders.setData([], [])
             self.info.setText("no feed")
             self.stale_overlay.show_reason(None)
             return
@@ -286,6 +327,7 @@ class DepthChartView(MarketViewBase):
             self.bid_curve.setData([], [])
             self.ask_curve.setData([], [])
             self.mid_line.hide()
+            self.own_orders.setData([], [])
             self.info.setText(f"{inst.symbol}: empty book")
             return
         max_half = mid * self._window
@@ -307,6 +349,7 @@ class DepthChartView(MarketViewBase):
         ax, ay = step_xy(ap * tick, acum, hi * tick)
         self.bid_curve.setData(bx, by)
         self.ask_curve.setData(ax, ay)
+        self._draw_own(bp, bcum, ap, acum, lo, hi, tick)
         self.mid_line.setValue(mid * tick)
         self.mid_line.show()
 

@@ -8,6 +8,9 @@ contiguous slice: no np.roll copy per frame, and the ImageItem stays on its fast
 mid drifts out of the middle half of the band the band is re-based and the history is
 shifted so each row keeps meaning the same price.
 
+The bot's own orders, when the view has a connector: its best own bid and ask per column
+as dashed lines, and a marker in the column where an own buy or sell filled.
+
 Rows are `ticks_per_row` ticks tall; by default that is chosen from the price (a 1-2-5
 step) so the band spans about ±`band_bp` basis points around the mid: wide enough that
 ordinary moves stay inside and re-bases are rare.
@@ -16,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from app.domain import OrderFilled, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in
 from ui.market.depth_chart import StaleOverlay, human_amount
@@ -57,6 +61,9 @@ class LiquidityHeatmapView(MarketViewBase):
         self._max_lots = 0
         self._buf = np.zeros((2 * columns, rows), np.float32)
         self._best = np.full((2, 2 * columns), np.nan)  # best bid / ask price per column
+        self._own = np.full((2, 2 * columns), np.nan)  # the bot's best own bid / ask per column
+        self._own_fills = np.full((2, 2 * columns), np.nan)  # price of an own buy / sell fill per column
+        self._pending_fills: list[tuple[int, float]] = []  # (0 buy / 1 sell, price) since the last column
         self._xs = np.arange(columns, dtype=np.float64) + 0.5
         self._written = 0
         self._base = 0  # ticks of row 0's lower edge
@@ -75,7 +82,13 @@ class LiquidityHeatmapView(MarketViewBase):
         self.image.setLookupTable(make_lut())
         self.bid_line = pg.PlotDataItem(pen=pg.mkPen((90, 230, 140), width=1), connect="finite")
         self.ask_line = pg.PlotDataItem(pen=pg.mkPen((250, 110, 100), width=1), connect="finite")
-        for item in (self.image, self.bid_line, self.ask_line):
+        dash = Qt.PenStyle.DashLine
+        self.own_bid_line = pg.PlotDataItem(pen=pg.mkPen((120, 200, 255), width=2, style=dash), connect="finite")
+        self.own_ask_line = pg.PlotDataItem(pen=pg.mkPen((255, 170, 230), width=2, style=dash), connect="finite")
+        self.own_buy_fills = pg.ScatterPlotItem(symbol="t1", size=10, pen=pg.mkPen("w"), brush=pg.mkBrush(90, 230, 140))
+        self.own_sell_fills = pg.ScatterPlotItem(symbol="t", size=10, pen=pg.mkPen("w"), brush=pg.mkBrush(250, 110, 100))
+        for item in (self.image, self.bid_line, self.ask_line, self.own_bid_line, self.own_ask_line,
+                     self.own_buy_fills, self.own_sell_fills):
             self.plot.addItem(item)
         self.plot.setXRange(0, columns, padding=0)
         self.stale_overlay = StaleOverlay(self.plot)
@@ -107,10 +120,45 @@ class LiquidityHeatmapView(MarketViewBase):
         start = self._written % self.columns
         return self._best[0, start:start + self.columns], self._best[1, start:start + self.columns]
 
+    def own_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bot's best own bid and ask price per displayed column (NaN: none)."""
+        start = self._written % self.columns
+        return self._own[0, start:start + self.columns], self._own[1, start:start + self.columns]
+
+    def own_fill_marks(self) -> tuple[np.ndarray, np.ndarray]:
+        """The price of an own buy / sell fill in each displayed column (NaN: none)."""
+        start = self._written % self.columns
+        return self._own_fills[0, start:start + self.columns], self._own_fills[1, start:start + self.columns]
+
+    # -- own orders (publisher callback: no Qt) ----------------------------------------
+    def _on_own_order(self, event) -> None:  # noqa: ANN001 - OrderUpdated
+        self._dirty = True
+
+    def _on_own_fill(self, event: OrderFilled) -> None:
+        fill = event.fill
+        self._pending_fills.append((0 if fill.side is Side.BUY else 1, float(fill.price)))
+        self._dirty = True
+
+    def _own_best(self) -> tuple[int, int]:
+        """The bot's highest own bid and lowest own ask now, in ticks (0: none)."""
+        bid = ask = 0
+        conn, feed = self._connector, self._feed
+        for order in conn.open_orders(feed.instrument.symbol) if conn is not None and feed is not None else ():
+            if order.price_ticks <= 0 or order.remaining_lots <= 0:
+                continue
+            if order.side is Side.BUY:
+                bid = max(bid, order.price_ticks)
+            else:
+                ask = order.price_ticks if not ask else min(ask, order.price_ticks)
+        return bid, ask
+
     # -- state ------------------------------------------------------------------------
     def _on_source_changed(self) -> None:
         self._buf[:] = 0.0
         self._best[:] = np.nan
+        self._own[:] = np.nan
+        self._own_fills[:] = np.nan
+        self._pending_fills.clear()
         self._written = 0
         self._base = 0
         self._levels = (0.0, 1.0)
@@ -133,6 +181,8 @@ class LiquidityHeatmapView(MarketViewBase):
             if abs(shift) >= rows:
                 self._buf[:] = 0.0
                 self._best[:] = np.nan
+                self._own[:] = np.nan
+                self._own_fills[:] = np.nan
             elif shift > 0:
                 self._buf[:, : rows - shift] = self._buf[:, shift:]
                 self._buf[:, rows - shift:] = 0.0
@@ -185,6 +235,14 @@ class LiquidityHeatmapView(MarketViewBase):
             value = price * tick if price and lo <= price <= hi else np.nan
             self._best[k, i] = value
             self._best[k, i + self.columns] = value
+        for k, price in enumerate(self._own_best()):
+            value = price * tick if price and lo <= price <= hi else np.nan
+            self._own[k, i] = self._own[k, i + self.columns] = value
+        marks = [np.nan, np.nan]
+        for k, price in self._pending_fills:  # the last buy and sell fill since the previous column
+            marks[k] = price
+        self._pending_fills.clear()
+        self._own_fills[:, i] = self._own_fills[:, i + self.columns] = marks
         self._written += 1
 
         self.image.setImage(self.frame(), autoLevels=False, levels=self._levels)
@@ -194,6 +252,12 @@ class LiquidityHeatmapView(MarketViewBase):
         bids, asks = self.best_lines()
         self.bid_line.setData(self._xs, bids)
         self.ask_line.setData(self._xs, asks)
+        own_bids, own_asks = self.own_lines()
+        self.own_bid_line.setData(self._xs, own_bids)
+        self.own_ask_line.setData(self._xs, own_asks)
+        for item, marks in zip((self.own_buy_fills, self.own_sell_fills), self.own_fill_marks()):
+            at = np.isfinite(marks)
+            item.setData(self._xs[at], marks[at])
         self.info.setText(self.caption())
 
     def caption(self) -> str:
