@@ -17,6 +17,7 @@ from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
 from ui.backtest.sweep_panel import SweepPanel
 from ui.bots.bots_dock import BotsPanel
+from ui.bots.strategy_files import StrategyFilesWatcher
 from ui.docks.accounts_dock import AccountsDock
 from ui.docks.health_dock import HealthDock
 from ui.docks.log_dock import LogDock, install as install_log_buffer
@@ -34,7 +35,8 @@ STOP_TIMEOUT_MS = 15_000
 class MainWindow(QMainWindow):
     shutdown_finished = Signal()
 
-    def __init__(self, workspace: Workspace, *, store: AccountStore | None = None, settings=None) -> None:
+    def __init__(self, workspace: Workspace, *, store: AccountStore | None = None, settings=None,
+                 strategy_files=None) -> None:  # noqa: ANN001 - UserStrategyFiles (default: the user's folder)
         super().__init__()
         self.workspace = workspace
         self.setObjectName("mainWindow")
@@ -71,7 +73,10 @@ class MainWindow(QMainWindow):
         self.flusher.add(self.balances_model)  # the accounts dock shows it too
 
         # -- panels ----------------------------------------------------------------------------
+        # The user's strategy files first, so the panels list their strategies (ui/bots/strategy_files.py).
+        self.strategy_files = StrategyFilesWatcher(workspace, strategy_files, parent=self)
         self.bots_panel = BotsPanel(workspace)
+        self.bots_panel.attach_strategy_files(self.strategy_files)
         self.performance = PerformancePanel(workspace)
         self.backtest = BacktestPanel()
         self.sweep = SweepPanel(self.backtest)  # sweeps the backtest panel's settings

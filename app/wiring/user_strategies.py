@@ -190,22 +190,30 @@ def restart_on_new_code(workspace: Workspace, path: Path | str, bots: Iterable[B
 
 
 def _plan(workspace: Workspace, bot: Bot) -> dict[str, Any]:
-    """What the new bot needs, read before the old one stops."""
-    account = next((name for name, conn in workspace.connectors.items() if conn is bot.connector), None)
+    """What the new bot needs, read before the old one stops: its markets as workspace
+    accounts (None where an account is no longer open), parameters and risk limits."""
+    def account_of(connector: Any) -> str | None:
+        return next((name for name, conn in workspace.connectors.items() if conn is connector), None)
+
+    markets = {role: (account_of(m.venue), m.symbol) for role, m in bot.markets.items()}
     old = file_of_bot(bot)
-    return {"strategy": bot.strategy.name, "params": dict(bot.strategy.params), "account": account,
-            "symbol": bot.symbol, "risk": {k: v for k, v in bot.risk.limits.values.items() if v is not None},
+    return {"strategy": bot.strategy.name, "params": dict(bot.strategy.params), "markets": markets,
+            "several": bot.multi_market, "risk": {k: v for k, v in bot.risk.limits.values.items() if v is not None},
             "previous_sha256": old.sha256 if old is not None else None}
 
 
 def _start_again(workspace: Workspace, bot: Bot, plan: dict[str, Any], new: StrategyFile,
                  outcome: RestartOutcome) -> None:
-    if plan["account"] is None:
-        outcome.problems.append(f"{bot.name}: its account is no longer open; not restarted")
+    markets: dict[str, tuple[str, str]] = plan["markets"]
+    closed = sorted(role for role, (account, _) in markets.items() if account is None)
+    if closed:
+        outcome.problems.append(f"{bot.name}: the account of its {', '.join(closed)} market is no longer open; "
+                                "not restarted")
         return
+    account, symbol = next(iter(markets.values()))
     try:
-        fresh = workspace.create_bot(plan["strategy"], plan["params"], connector=plan["account"],
-                                     symbol=plan["symbol"], name=bot.name, risk=plan["risk"])
+        fresh = workspace.create_bot(plan["strategy"], plan["params"], connector=account, symbol=symbol,
+                                     name=bot.name, risk=plan["risk"], markets=markets if plan["several"] else None)
     except (ConfigError, KeyError, ValueError) as exc:  # a parameter the new schema refuses, a name gone
         outcome.problems.append(f"{bot.name}: not restarted: {exc}")
         log.error("%s: not restarted on the new code of %s: %s", bot.name, new.path, exc)

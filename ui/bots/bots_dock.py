@@ -39,10 +39,11 @@ from app.engine.bot import Bot, BotState
 from app.engine.risk import RISK_SCHEMA
 from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
-from strategies.registry import STRATEGIES, strategy_class
+from strategies.registry import strategy_class
 from ui.bots.bots_model import BotsModel
 from ui.bots.market_picker import MarketPicker
 from ui.bots.schema_form import SchemaForm
+from ui.bots.strategy_files import StrategyFileNotices, StrategyFilesWatcher, fill_strategy_box
 
 REFRESH_MS = 250
 
@@ -56,9 +57,9 @@ class BotsPanel(QWidget):
 
         self.account = QComboBox(objectName="bot_account")  # the first market role's account
         self.strategy = QComboBox(objectName="bot_strategy")
-        for name, cls in STRATEGIES.items():
-            self.strategy.addItem(cls.title, name)
+        fill_strategy_box(self.strategy)  # built-ins, then user strategy files marked "(file)"
         self.strategy.currentIndexChanged.connect(self._rebuild_form)
+        self.notices = StrategyFileNotices(workspace)  # strategy files that broke or changed under bots
         first_role = strategy_class(self.strategy.currentData()).roles[0]
         self.pickers: dict[str, MarketPicker] = {first_role.name: MarketPicker(workspace, first_role, self.account)}
         self.first_label = QLabel("Account")
@@ -149,6 +150,7 @@ class BotsPanel(QWidget):
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.notices)
         layout.addWidget(splitter)
 
         self._rebuild_form()
@@ -179,9 +181,30 @@ class BotsPanel(QWidget):
         cls = strategy_class(self.strategy.currentData())
         self._rebuild_markets(cls.roles)
         self.form = SchemaForm(cls.schema, parent=self)
+        self._form_class = cls
         self.form.validity_changed.connect(lambda _valid: self._update_buttons())
         self.form_holder.addWidget(self.form)
         self._update_buttons()
+
+    def attach_strategy_files(self, watcher: StrategyFilesWatcher) -> None:
+        """User strategy files: the list follows them, the notices say what broke or changed."""
+        watcher.changed.connect(self._strategy_files_changed)
+        self.notices.show_changes(watcher.initial)
+        self.refresh_strategies()
+
+    def _strategy_files_changed(self, changes: list) -> None:
+        self.refresh_strategies()
+        self.notices.show_changes(changes)
+
+    def refresh_strategies(self) -> None:
+        """The list as the registry is now; the form rebuilt (values kept) if the selected
+        strategy's class changed (its file was reloaded) or it is gone."""
+        fill_strategy_box(self.strategy)
+        if strategy_class(self.strategy.currentData()) is not self._form_class:
+            kept = self.form.raw_values() if self.form is not None else {}
+            self._rebuild_form()
+            assert self.form is not None
+            self.form.set_values({k: v for k, v in kept.items() if k in self.form.schema.by_name()})
 
     def _rebuild_markets(self, roles) -> None:  # noqa: ANN001 - tuple[MarketRole, ...]
         """One account + symbol row per market role: the first role's row stays (its
