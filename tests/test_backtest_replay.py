@@ -122,10 +122,10 @@ def test_play_at_a_speed_and_at_max_ends_paused_at_the_end(demo_run) -> None:
     _, record, _ = demo_run
     replay = BacktestReplay(record)
     replay.play()
-    replay.advance(0.5)
+    replay.advance(0.5, budget_s=600)  # (the budget only limits a slow machine)
     assert replay.position_ns == record.start_ns + _NS // 2  # 1x: half a second
     replay.set_speed(100.0)
-    replay.advance(0.1)
+    replay.advance(0.1, budget_s=600)
     assert replay.position_ns == record.start_ns + 10 * _NS + _NS // 2
     replay.pause()
     assert replay.advance(1.0) == 0 and replay.position_ns == record.start_ns + 10 * _NS + _NS // 2
@@ -175,3 +175,25 @@ def test_a_recording_replays_from_its_files(tmp_path, monkeypatch) -> None:
         replay.seek(ts)
         assert all(np.array_equal(a, b) for a, b in zip(book_state(replay.feed.book), book))
         assert own_state(replay.orders.open_orders()) == own
+
+
+def test_a_demo_market_too_long_to_keep_is_replayable_up_to_where_it_ran_out(monkeypatch) -> None:
+    import app.wiring.backtest_capture as capture_module
+
+    monkeypatch.setattr(capture_module, "MAX_MARKET_ROWS", 10_000)
+    monkeypatch.setattr(capture_module, "_CHUNK_STEPS", 64)  # several packed chunks
+    report, record, samples = backtest(load_config(DEMO), 60)
+    assert record.start_ns < record.end_ns < record.start_ns + 60 * _NS
+    assert "the replay covers the first" in record.replay_note and "10,000 rows" in record.replay_note
+    assert 10_000 <= len(record.market_events) < 11_000
+    ids = record.market_events["last_id"][record.market_events["kind"] == 1]
+    assert (np.diff(np.unique(ids)) == 1).all()  # chained across chunks
+    replay = BacktestReplay(record)
+    kept = [s for s in samples if s[0] <= record.end_ns]
+    assert len(kept) >= 3
+    for ts, book, own in kept:
+        replay.seek(ts)
+        assert all(np.array_equal(a, b) for a, b in zip(book_state(replay.feed.book), book))
+        assert own_state(replay.orders.open_orders()) == own
+    replay.seek(record.start_ns + 60 * _NS)
+    assert replay.position_ns == record.end_ns and replay.finished

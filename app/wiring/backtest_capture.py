@@ -57,6 +57,12 @@ ORDER_DTYPE = np.dtype([
     ("amount_lots", "<i8"),
 ])
 _SNAPSHOT_ID = 1  # the captured snapshot's lastUpdateId; the first step's diff is 2
+MAX_MARKET_ROWS = 8_000_000
+"""The demo market kept for a replay (~470 MB; a 600 s run needs ~0.5 M rows): a longer run
+is replayable up to where this ran out (BacktestRecord.end_ns, `replay_note`)."""
+MAX_TABLE_POINTS = 50_000
+"""Own-order events listed in the report (the last ones; `total` says how many there were)."""
+_CHUNK_STEPS = 4096  # per-step arrays are packed into one chunk this often (few objects)
 
 
 @dataclass
@@ -86,6 +92,7 @@ class BacktestRecord:
     recordings: list[Path] = field(default_factory=list)  # or the recording replayed
     instrument_overrides: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the config's name, for error lines
+    replay_note: str = ""  # why the replay stops before the run's end, if it does
 
     def open_at(self, ts_ns: int) -> dict[str, tuple[int, int, int, OrderStatus]]:
         """client id -> (side, price ticks, remaining lots, status) of every order open after
@@ -109,7 +116,7 @@ class BacktestRecord:
         seconds from the start, with exact prices and amounts."""
         inst = self.instrument
         points = []
-        for row in self.events.tolist():
+        for row in self.events[-MAX_TABLE_POINTS:].tolist():
             ts, index, kind, status, filled, fill_price, fill_lots, _maker = row
             order = self.orders[index]
             price = fill_price if kind == FILL else int(order["price_ticks"])
@@ -120,7 +127,7 @@ class BacktestRecord:
                            _plain(inst.ticks_to_price(price)) if price else None,
                            _plain(inst.lots_to_amount(amount)), _plain(inst.lots_to_amount(filled))])
         return {"columns": ["seconds", "order", "event", "side", "price", "amount", "filled"],
-                "total": len(points), "points": points}
+                "total": len(self.events), "points": points}
 
 
 def _plain(value: Decimal) -> str:
@@ -142,8 +149,13 @@ class BacktestCapture:
         self._rows: list[tuple[int, int, int, int, int, int, int, bool]] = []
         self._fills: list[FillInfo] = []
         self._snapshot: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._steps: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._trades: list[np.ndarray] = []
+        self._steps: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # not yet packed
+        self._trades: list[np.ndarray] = []  # not yet packed
+        self._chunks: list[np.ndarray] = []  # packed EVENT_DTYPE rows, in time order
+        self._next_id = _SNAPSHOT_ID + 1  # update id of the next depth message
+        self._next_trade = 1
+        self._rows_kept = 0
+        self._full_at: int | None = None  # when MAX_MARKET_ROWS ran out
         self._recordings: list[Path] = []
         self._overrides: dict[str, Any] = {}
 
@@ -199,11 +211,19 @@ class BacktestCapture:
         publish = feed._publish
 
         def recorded(ts_ns: int, sides: np.ndarray, prices: np.ndarray, qtys: np.ndarray, trades: np.ndarray) -> None:
-            if len(sides):
-                self._steps.append((ts_ns, np.array(sides, np.int8), np.array(prices, np.int64),
-                                    np.array(qtys, np.int64)))
-            if len(trades):
-                self._trades.append(np.array(trades))
+            if self._full_at is None:
+                # Kept without a copy: the matching engine drains into new arrays every step,
+                # and what a feed publishes is never written to (the book reads them).
+                if len(sides):
+                    self._steps.append((ts_ns, sides, prices, qtys))
+                    self._rows_kept += len(sides)
+                if len(trades):
+                    self._trades.append(trades)
+                    self._rows_kept += len(trades)
+                if len(self._steps) >= _CHUNK_STEPS:
+                    self._pack()
+                if self._rows_kept >= MAX_MARKET_ROWS:
+                    self._full_at = ts_ns
             publish(ts_ns, sides, prices, qtys, trades)
 
         feed._publish = recorded
@@ -232,11 +252,18 @@ class BacktestCapture:
         snap["first_id"] = snap["prev_id"] = NO_ID
         snap["last_id"] = _SNAPSHOT_ID
         snap["flags"][-1] = END_OF_MESSAGE
-        parts = [snap, self._depth_rows(), self._trade_rows()]
-        events = np.concatenate(parts)
-        # Stable by time: at one instant the snapshot, then the step's depth, then its trades.
-        order = np.argsort(events["ts_ns"], kind="stable")
-        return events[order]
+        self._pack()
+        return np.concatenate([snap, *self._chunks])
+
+    def _pack(self) -> None:
+        """Packs the steps kept so far into one chunk of rows in time order (stable: at one
+        instant a step's depth message, then its trades)."""
+        if not self._steps and not self._trades:
+            return
+        rows = np.concatenate((self._depth_rows(), self._trade_rows()))
+        self._chunks.append(rows[np.argsort(rows["ts_ns"], kind="stable")])
+        self._steps = []
+        self._trades = []
 
     def _depth_rows(self) -> np.ndarray:
         steps = self._steps
@@ -249,7 +276,8 @@ class BacktestCapture:
         rows["side"] = np.concatenate([s[1] for s in steps])
         rows["price_ticks"] = np.concatenate([s[2] for s in steps])
         rows["qty_lots"] = np.concatenate([s[3] for s in steps])
-        ids = np.repeat(np.arange(_SNAPSHOT_ID + 1, _SNAPSHOT_ID + 1 + len(steps), dtype=np.int64), counts)
+        ids = np.repeat(np.arange(self._next_id, self._next_id + len(steps), dtype=np.int64), counts)
+        self._next_id += len(steps)
         rows["first_id"] = rows["last_id"] = ids
         rows["prev_id"] = NO_ID
         rows["flags"][np.cumsum(counts) - 1] = END_OF_MESSAGE
@@ -258,14 +286,20 @@ class BacktestCapture:
     def _trade_rows(self) -> np.ndarray:
         if not self._trades:
             return np.zeros(0, EVENT_DTYPE)
-        trades = np.concatenate(self._trades)
-        rows = np.zeros(len(trades), EVENT_DTYPE)
-        rows["ts_ns"] = rows["exch_ts_ns"] = trades["ts_ns"]
+        batches = self._trades
+
+        def column(name: str) -> np.ndarray:  # plain columns: concatenating records is far slower
+            return np.concatenate([batch[name] for batch in batches])
+
+        n = sum(len(batch) for batch in batches)
+        rows = np.zeros(n, EVENT_DTYPE)
+        rows["ts_ns"] = rows["exch_ts_ns"] = column("ts_ns")
         rows["kind"] = TRADE
-        rows["side"] = trades["taker_side"]
-        rows["price_ticks"] = trades["price_ticks"]
-        rows["qty_lots"] = trades["qty_lots"]
-        rows["first_id"] = rows["last_id"] = np.arange(1, len(trades) + 1)
+        rows["side"] = column("taker_side")
+        rows["price_ticks"] = column("price_ticks")
+        rows["qty_lots"] = column("qty_lots")
+        rows["first_id"] = rows["last_id"] = np.arange(self._next_trade, self._next_trade + n)
+        self._next_trade += n
         rows["prev_id"] = NO_ID
         rows["flags"] = END_OF_MESSAGE  # one trade per message, as Binance sends them
         return rows
@@ -281,11 +315,16 @@ class BacktestCapture:
         orders = np.array(self._orders, ORDER_DTYPE) if self._orders else np.zeros(0, ORDER_DTYPE)
         bot = self._bot
         end = max(session.clock.now_ns(), int(rows["ts_ns"][-1]) if len(rows) else 0)
+        note = ""
+        if self._full_at is not None and self._full_at < end:
+            end = self._full_at
+            note = (f"the replay covers the first {(end - bot.start_ns) / 1e9:.0f} s of the run: the demo "
+                    f"market's record is capped at {MAX_MARKET_ROWS:,} rows")
         return BacktestRecord(
             instrument=bot.instrument, venue_label=session.venue_label, bot=bot.name,
             start_ns=bot.start_ns, end_ns=end, orders=orders, order_ids=list(self._order_ids),
             order_types=list(self._order_types), events=rows, fills=list(self._fills),
             market_events=None if self._recordings else self._demo_events(),
             recordings=list(self._recordings), instrument_overrides=dict(self._overrides),
-            source=str(session.config.source),
+            source=str(session.config.source), replay_note=note,
         )

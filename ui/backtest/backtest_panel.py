@@ -92,6 +92,8 @@ def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
         report.setdefault("notes", []).append(f"no replay: {error_line(exc)}")
         return report
     report["own_orders"] = record.own_orders_table()
+    if record.replay_note:
+        report.setdefault("notes", []).append(record.replay_note)
     report[REPLAY_KEY] = record  # taken out by the panel: the report stays plain JSON
     return report
 
