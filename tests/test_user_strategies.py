@@ -90,6 +90,15 @@ def test_the_example_in_the_strategies_folder_backtests_on_the_demo_venue(tmp_pa
     assert user_files.strategy_file_of(NAME) == (folder / "my_first_strategy.py").resolve()
 
 
+def test_the_example_config_backtests_its_strategy_file(tmp_path, capsys):
+    report = tmp_path / "report.json"
+    code, out, err = backtest(capsys, "--config", str(EXAMPLE.with_suffix(".yaml")), "--duration", "120",
+                              "--report", str(report))
+    assert code == 0 and err == ""
+    data = json.loads(report.read_text())
+    assert data["strategy"] == NAME and data["fills"] > 0 and data["rejected_orders"] == 0
+
+
 def test_strategy_file_flag_on_run_and_backtest(tmp_path, capsys):
     mine = tmp_path / "elsewhere" / "mine.py"
     mine.parent.mkdir()
