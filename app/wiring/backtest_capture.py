@@ -19,8 +19,9 @@ quotes, cancels and fills at the times they happened, without running the strate
   levels as one depth message with chained update ids, and its trades, in the recording
   format (app/data/events.py), so one replay path (ReplayFeed) serves both venues. The
   step's levels are taken where the demo feed publishes them (`DemoFeed._publish`, the
-  one place they exist as arrays): diffing the book after every step costs more than the
-  backtest itself (measured: ~160 us per 20 ms step against ~95 us for the whole run).
+  one place they exist as arrays): diffing the book after every step cost about four times
+  the whole backtest (measured on a 600 s demo run: ~160 us per 20 ms step, against ~40 us
+  for everything else); keeping the step's arrays adds about a third.
 """
 from __future__ import annotations
 
