@@ -35,6 +35,7 @@ class BacktestReplayWindow(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle(f"Replay: {record.bot} on {record.venue_label} {record.instrument.symbol}")
         self.market = MarketView(self)
+        self.market.header.valid_text = "REPLAY"  # a valid book, but not a live market
         self.replay = BacktestReplay(record, warmup_s=warmup_s, on_source=self.market.set_source)
 
         self.play_button = QPushButton("Play", self, objectName="replay_play")

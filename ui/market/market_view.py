@@ -44,6 +44,7 @@ class MarketHeader(MarketViewBase):
         layout.addStretch(1)
         layout.addWidget(self.badge)
         self.badge.hide()
+        self.valid_text = "LIVE"  # what the badge says while the book is valid ("REPLAY" in a replay)
 
     def _on_trades(self, trades) -> None:  # noqa: ANN001
         """Trades do not change the header."""
@@ -66,7 +67,7 @@ class MarketHeader(MarketViewBase):
             self.badge.setText(f"STALE: {book.stale_reason}" if book.stale_reason else "STALE")
             self.badge.setStyleSheet(_BADGE_STALE)
         else:
-            self.badge.setText("LIVE")
+            self.badge.setText(self.valid_text)
             self.badge.setStyleSheet(_BADGE_OK)
         self.badge.show()
 
