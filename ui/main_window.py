@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.bots_panel.attach_strategy_files(self.strategy_files)
         self.performance = PerformancePanel(workspace)
         self.backtest = BacktestPanel()
+        self.strategy_files.changed.connect(lambda _changes: self.backtest.refresh_strategies())
         self.sweep = SweepPanel(self.backtest)  # sweeps the backtest panel's settings
         self.store = store or AccountStore()
         self.accounts_dock = AccountsDock(self.store, self.balances_model, self)

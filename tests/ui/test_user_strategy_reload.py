@@ -127,3 +127,28 @@ def test_a_broken_save_shows_its_traceback_and_only_that_strategy_goes(qtbot, de
     qtbot.waitUntil(lambda: panel.strategy.findData(NAME) >= 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "still runs its old code" in panel.notices.rows[path.resolve()].findChild(QLabel).text(),
                     timeout=WAIT_MS)
+
+
+def test_the_backtest_panel_runs_a_user_strategy_in_its_worker_process(qtbot, tmp_path, monkeypatch):
+    from app.wiring.user_strategies import UserStrategyFiles
+    from ui.backtest.backtest_panel import BacktestPanel
+
+    monkeypatch.setenv("COLIBRI_HOME", str(tmp_path / "home"))
+    strategies_dir().mkdir(parents=True)
+    shutil.copy(EXAMPLE, strategies_dir() / "first.py")
+    UserStrategyFiles().load_all()
+    panel = BacktestPanel()
+    qtbot.addWidget(panel)
+    try:
+        panel.strategy.setCurrentIndex(panel.strategy.findData(NAME))
+        assert panel.form.schema is STRATEGIES[NAME].schema  # the form follows the chosen strategy
+        panel.form.set_values({"spread_bps": "1"})
+        panel.duration.setText("60")
+        panel.start()
+        qtbot.waitUntil(lambda: not panel.running, timeout=120_000)  # a spawned worker imports the app first
+        assert panel.last_report is not None, panel.status.text()
+        assert panel.last_report["strategy"] == NAME and panel.last_report["simulated_seconds"] == 60
+    finally:
+        panel.shutdown()
+        for loaded in list(user_files.loaded_files()):
+            user_files.forget(loaded)

@@ -35,8 +35,10 @@ from PySide6.QtWidgets import (
 
 from app.config.bot_config import BotConfig, VENUE_SCHEMA
 from app.config.schema import ConfigError, Field
-from strategies.registry import STRATEGIES, strategy_class
+from strategies.registry import strategy_class
+from strategies.user_files import strategy_file_of
 from ui.bots.schema_form import SchemaForm
+from ui.bots.strategy_files import fill_strategy_box
 from ui.reports.plots import ReportPlots
 
 
@@ -117,8 +119,7 @@ class BacktestPanel(QWidget):
         self.replay_window: Any = None
 
         self.strategy = QComboBox(objectName="bt_strategy")
-        for name, cls in STRATEGIES.items():
-            self.strategy.addItem(cls.title, name)
+        fill_strategy_box(self.strategy)  # built-ins, then user strategy files marked "(file)"
         self.source = QComboBox(objectName="bt_source")
         self.source.addItem("Demo market (synthetic)", "demo")
         self.source.addItem("Recorded market (paper fills)", "replay")
@@ -154,7 +155,7 @@ class BacktestPanel(QWidget):
         form.addRow("Recordings", files_row)
         form.addRow("Duration (s)", self.duration)
         settings = QWidget()
-        settings_layout = QVBoxLayout(settings)
+        settings_layout = self._settings_layout = QVBoxLayout(settings)
         settings_layout.addLayout(form)
         settings_layout.addWidget(self.form)
         scroll = QScrollArea()  # the form scrolls; the report keeps its room
@@ -183,6 +184,26 @@ class BacktestPanel(QWidget):
         self.timer.timeout.connect(self._poll)
         self.source.currentIndexChanged.connect(self._source_changed)
         self._source_changed()
+        self.strategy.currentIndexChanged.connect(self._strategy_changed)
+
+    def _strategy_changed(self, *_args) -> None:
+        """The chosen strategy's form; values of fields it shares with the last one kept."""
+        cls = strategy_class(self.strategy.currentData())
+        if self.form.schema is cls.schema:
+            return
+        kept = self.form.raw_values()
+        self.form.setParent(None)
+        self.form.deleteLater()
+        self.form = SchemaForm(cls.schema, parent=self)
+        self.form.set_values({k: v for k, v in kept.items() if k in cls.schema.by_name()})
+        self._settings_layout.addWidget(self.form)
+
+    def refresh_strategies(self) -> None:
+        """User strategy files loaded, changed or gone: the list as the registry is now, and
+        the form (and the sweep panel's parameters) if the chosen strategy's class changed."""
+        fill_strategy_box(self.strategy)
+        if strategy_class(self.strategy.currentData()).schema is not self.form.schema:
+            self.strategy.currentIndexChanged.emit(self.strategy.currentIndex())
 
     def _source_changed(self, *_args) -> None:
         """Only the fields of the chosen data source are editable."""
@@ -202,6 +223,7 @@ class BacktestPanel(QWidget):
         duration = Field("duration", "float", minimum=1, maximum=7 * 86400).coerce(self.duration.text(), "backtest")
         config = BotConfig(source="backtest panel")
         config.strategy = self.strategy.currentData()
+        config.strategy_file = strategy_file_of(config.strategy)  # a user strategy: the worker loads its file
         config.params = self.form.values()
         kind = self.source.currentData()
         venue: dict[str, Any] = {"kind": kind}
