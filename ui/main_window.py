@@ -17,7 +17,7 @@ from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
 from ui.backtest.sweep_panel import SweepPanel
 from ui.bots.bots_dock import BotsPanel
-from ui.bots.strategy_files import StrategyFilesWatcher
+from ui.bots.strategy_files import StrategyFilesWatcher, add_strategy_file_actions
 from ui.docks.accounts_dock import AccountsDock
 from ui.docks.health_dock import HealthDock
 from ui.docks.log_dock import LogDock, install as install_log_buffer
@@ -219,6 +219,8 @@ class MainWindow(QMainWindow):
         kill_all = QAction("Kill all bots (cancel every order)", self)
         kill_all.triggered.connect(self.kill_all)
         bots_menu.addAction(kill_all)
+        bots_menu.addSeparator()
+        add_strategy_file_actions(bots_menu, self.strategy_files, self)  # your own strategies (docs/user-strategies.md)
         from ui.live_accounts import LiveAccounts
 
         self.live = LiveAccounts(self)  # the Accounts menu: the rehearsal exchange, saved live accounts

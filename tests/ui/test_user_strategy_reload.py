@@ -152,3 +152,30 @@ def test_the_backtest_panel_runs_a_user_strategy_in_its_worker_process(qtbot, tm
         panel.shutdown()
         for loaded in list(user_files.loaded_files()):
             user_files.forget(loaded)
+
+
+def test_a_file_loaded_by_hand_and_a_folder_made_later(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLIBRI_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    workspace = build_workspace(SimClock(1_723_161_253 * SEC), seed=5)
+    watcher = StrategyFilesWatcher(workspace)
+    panel = BotsPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.timer.stop()
+    panel.attach_strategy_files(watcher)
+    try:
+        elsewhere = tmp_path / "elsewhere.py"
+        shutil.copy(EXAMPLE, elsewhere)
+        assert watcher.add_file(elsewhere).status == "loaded"
+        assert panel.strategy.findData(NAME) >= 0 and str(elsewhere) in watcher.watcher.files()
+        other = tmp_path / "other.py"
+        other.write_text("import colibri_no_such_module\n")
+        assert watcher.add_file(other).status == "failed"
+        assert "ModuleNotFoundError" in panel.notices.rows[other.resolve()].findChild(QLabel).text()
+
+        strategies_dir().mkdir()  # the folder did not exist when the app started
+        (strategies_dir() / "later.py").write_text(EXAMPLE.read_text().replace(f'"{NAME}"', '"later_strategy"'))
+        qtbot.waitUntil(lambda: panel.strategy.findData("later_strategy") >= 0, timeout=WAIT_MS)
+    finally:
+        for loaded in list(user_files.loaded_files()):
+            user_files.forget(loaded)

@@ -17,8 +17,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.wiring.user_strategies import (
     FileChange,
@@ -71,8 +83,12 @@ class StrategyFilesWatcher(QObject):
         self.settle.start()
 
     def _watch(self) -> None:
-        """The folder (new, removed and replaced files), each file, and each file's folder."""
-        wanted = {str(self.files.folder)} if self.files.folder.is_dir() else set()
+        """The folder (new, removed and replaced files), each file, and each file's folder;
+        while the folder does not exist, its nearest existing parent (to see it made)."""
+        folder = self.files.folder
+        while not folder.is_dir() and folder.parent != folder:
+            folder = folder.parent
+        wanted = {str(folder)}
         for path in self.files.paths():
             wanted.add(str(path))
             wanted.add(str(path.parent))
@@ -94,6 +110,35 @@ class StrategyFilesWatcher(QObject):
         self._watch()
         self.changed.emit([change])
         return change
+
+
+def add_strategy_file_actions(menu: QMenu, watcher: StrategyFilesWatcher, parent: QWidget) -> None:
+    """Bots menu: load a strategy file from anywhere (watched until the app closes), and
+    open the strategies folder (created if missing) in the system's file manager."""
+    load = QAction("Load strategy file…", parent)
+
+    def choose() -> None:
+        dialog = QFileDialog(parent, "Load strategy file", str(watcher.files.folder), "Python files (*.py)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(watcher.add_file)
+        dialog.open()  # never exec() inside the qasync loop
+
+    load.triggered.connect(choose)
+    folder = QAction("Open strategies folder", parent)
+
+    def reveal() -> None:
+        try:
+            watcher.files.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.error("cannot create the strategies folder %s: %s", watcher.files.folder, exc)
+            return
+        watcher.rescan()  # a folder just made is watched from now on
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(watcher.files.folder)))
+
+    folder.triggered.connect(reveal)
+    menu.addAction(load)
+    menu.addAction(folder)
 
 
 class StrategyFileNotices(QWidget):
