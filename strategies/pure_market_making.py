@@ -12,6 +12,12 @@ the last ones and returns when nothing that decides the quotes moved, without re
 orders or balances. Between refreshes only a price band ("quiet band") is checked, inside
 which no order can fall below the minimum spread and no hanging order beyond its cancel
 %. The quotes themselves come from `compute_quotes`, a pure function of integers.
+
+In a bot that decision runs compiled (strategies/pmm_gate.pyx: `market_hook`): the gate
+sees every book update (and trade) at C level and calls `_update` only when it would act;
+strategies/pmm/gating.py lists the features that run there and those that make the gate
+call Python on every update (order optimisation, the moving price band, the last own
+trade and inventory cost price types, an external price source).
 """
 from __future__ import annotations
 
@@ -23,9 +29,11 @@ from app.config.schema import ConfigError
 from app.domain import BookResynced, BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, OrderType, Side
 from app.domain import OrderUpdated, TradesEvent
 from app.interfaces.strategy import PRIMARY_ROLE, MarketContext, MarketRole, Quote, Strategy
+from strategies.pmm.gating import fallback, gate_field, mirror
 from strategies.pmm.inventory import InventoryCost, skew_scales
 from strategies.pmm.params import SCHEMA, QuoteParams, band_units, derive, fee_warnings, level_amounts
 from strategies.pmm.quotes import beyond_cancel_pct, compute_quotes, others_top, quiet_band, violates_min_spread
+from strategies.pmm_gate import PmmGate
 from strategies.quoting import UNITS, available_budget, pct_to_units, spend_if_affordable
 from strategies.reconcile import plan_orders
 
@@ -43,8 +51,21 @@ class PureMarketMaking(Strategy):
     schema = SCHEMA
     roles = (PRIMARY_ROLE, PRICE_SOURCE_ROLE)
 
+    # The decision's state lives in the gate on both paths (strategies/pmm/gating.py).
+    _last_ref2 = gate_field("last_ref2")
+    _last_bb = gate_field("last_bb")
+    _last_ba = gate_field("last_ba")
+    _orders_changed = gate_field("orders_changed")
+    _next_refresh_ns = gate_field("next_refresh_ns")
+    _timer_due_ns = gate_field("timer_due_ns")
+    _quiet_lo2 = gate_field("quiet_lo2")
+    _quiet_hi2 = gate_field("quiet_hi2")
+    _last_trade_ticks = gate_field("last_trade_ticks")
+
     def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
         super().__init__(params, source)
+        self._gate = PmmGate()
+        self._gate.callback = self._update
         self._timer = None
         self._timer_at = 0
         self._source: MarketContext | None = None
@@ -53,11 +74,17 @@ class PureMarketMaking(Strategy):
         self._pingpong = 0
         self._cost = InventoryCost()
         self._cost_started = False
-        self._last_trade_ticks = 0
         self._last_own_ticks = 0
         self._band: tuple[int, int] | None = None  # moving band (ceiling, floor) ticks
         self._band_next_ns = 0
         self._reset()
+
+    def market_hook(self) -> PmmGate | None:
+        """The compiled gate, unless a subclass reacts to book updates itself or the
+        reference comes from another market (its book updates reach on_book)."""
+        if type(self).on_book is not PureMarketMaking.on_book or self.params["price_source"] != "current_market":
+            return None
+        return self._gate
 
     # -- parameters -------------------------------------------------------------------------
     def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +108,9 @@ class PureMarketMaking(Strategy):
         self._qp: QuoteParams | None = None
         self._last_ref2 = self._last_bb = self._last_ba = -1
         self._last_tops: tuple[int, int] | None = None
-        self._last_wanted: list[Quote] | None = None
+        self._gate.forget_acted()  # no ladder acted on yet
+        self._gate.dirty = True  # the gate's mirror is refreshed by the next refresh
+        self._gate.ladder_ready = False
         self._next_refresh_ns = 0
         self._no_create_until = 0
         self._timer_due_ns = 0
@@ -108,7 +137,15 @@ class PureMarketMaking(Strategy):
         bids, asks = level_amounts(p)
         self._one_side_total = max(sum(a for _, a in bids), sum(a for _, a in asks))
         self._mid_here = p["price_type"] == "mid_price" and p["price_source"] == "current_market"
+        self._configure_gate(p, inst, self._qp)
         return self._qp
+
+    def _configure_gate(self, p: dict[str, Any], inst: Instrument, qp: QuoteParams) -> None:
+        floor = qp.min_notional_ticks_lots.to_integral_value(ROUND_CEILING)
+        self._gate.configure_pmm(self.ctx.book, list(qp.bid_levels), list(qp.ask_levels),  # type: ignore[union-attr]
+                                 qp.min_spread_units, qp.fee_units, qp.take_if_crossed, int(floor),
+                                 self._tolerance_units, self._max_age_ns, self._refresh_ns, p["price_type"])
+        self._gate.every_update = bool(fallback(p, self._source is not None and self._external))
 
     # -- life cycle -------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -136,6 +173,8 @@ class PureMarketMaking(Strategy):
                                                                          ctx.instrument)
         self._source = source
         self._external = source.feed is not ctx.feed
+        self._gate.record_trades = not self._external  # trades the gate sees are this market's
+        self._gate.every_update = bool(fallback(self.params, self._external))
         self._tick_ratio = (source.instrument.tick_size / ctx.instrument.tick_size).as_integer_ratio()
 
     # -- events -----------------------------------------------------------------------------
@@ -160,7 +199,9 @@ class PureMarketMaking(Strategy):
                 self._cancelling.discard(order.client_order_id)  # as planned: nothing to redo
             else:
                 self._orders_changed = True  # refused, cancelled by the venue, filled
-            self._hanging.discard(order.client_order_id)
+            if order.client_order_id in self._hanging:
+                self._hanging.discard(order.client_order_id)
+                self._gate.ladder_ready = False  # its price limited the ladder
 
     def on_fill(self, event: OrderFilled) -> None:
         ctx = self.ctx
@@ -171,6 +212,7 @@ class PureMarketMaking(Strategy):
         inst = ctx.instrument
         now = ctx.clock.now_ns()
         self._own_dirty = self._orders_changed = self._inventory_stale = True
+        self._gate.ladder_ready = False  # sizes, limits and ping-pong may change
         self._last_own_ticks = inst.round_price_to_ticks(fill.price, up=False)
         if self._cost_started:
             self._cost.on_fill(fill.side, fill.price, fill.amount, fill.fee if fill.fee_asset == inst.quote else 0)
@@ -197,6 +239,8 @@ class PureMarketMaking(Strategy):
         ctx.connector.cancel_all(ctx.symbol)
         self._hanging.clear()
         self._cancelling.clear()
+        self._gate.dirty = True  # the mirror is out of date until the next refresh
+        self._gate.ladder_ready = False
 
     def on_resynced(self, event: BookResynced) -> None:
         self._last_ref2 = -1
@@ -247,7 +291,7 @@ class PureMarketMaking(Strategy):
                 self._refresh(now, ref2, None)  # between refreshes: guards only
             return
         wanted = self._wanted(now, ref2, bb, ba, tops)
-        if quiet and wanted == self._last_wanted and not self._orders_changed and now < self._timer_due_ns:
+        if quiet and self._gate.acted_is(wanted) and not self._orders_changed and now < self._timer_due_ns:
             return
         self._refresh(now, ref2, wanted)
 
@@ -321,6 +365,7 @@ class PureMarketMaking(Strategy):
             bid_cap = min(bid_cap, cap) if bid_cap else cap
             ask_min = max(ask_min, low)
         top_bid, top_ask = tops if tops is not None else (0, 0)
+        self._gate.set_inputs(self._scales[0], self._scales[1], bid_cap, ask_min, ceiling, floor, self._pingpong)
         return compute_quotes(qp, ref2, bb, ba, top_bid, top_ask, self._scales[0], self._scales[1], bid_cap, ask_min,
                               ceiling, floor, self._pingpong)
 
@@ -381,6 +426,7 @@ class PureMarketMaking(Strategy):
         listed = ctx.connector.open_orders(ctx.symbol)
         self._cancelling &= {o.client_order_id for o in listed}  # a refused cancel is not waited for
         resting = [o for o in listed if o.status is not OrderStatus.PENDING_CANCEL]
+        hanging_before = len(self._hanging)
         self._hanging &= {o.client_order_id for o in resting}
         hanging, active = [], []
         for order in resting:
@@ -406,7 +452,7 @@ class PureMarketMaking(Strategy):
             active = [o for o in active if o.client_order_id not in gone]
             if plan.create and now >= self._no_create_until:
                 created = self._place(plan.create)
-            self._last_wanted = wanted
+            self._gate.set_acted(wanted)
             self._orders_changed = False
             self._next_refresh_ns = now + self._refresh_ns
         guarded = [(o.side, o.price_ticks) for o in active] + [(q.side, q.price_ticks) for q in created]
@@ -423,6 +469,10 @@ class PureMarketMaking(Strategy):
             due = min(due, self._no_create_until)
         self._timer_due_ns = due
         self._schedule(due)
+        if len(self._hanging) != hanging_before:
+            self._gate.ladder_ready = False  # the hanging orders limit the ladder
+        self._gate.rest(mirror(ctx.connector.open_orders(ctx.symbol), self._hanging))
+        self._gate.dirty = False
 
     def _cancel(self, client_order_id: str) -> None:
         self._cancelling.add(client_order_id)

@@ -212,11 +212,12 @@ class Bot:
 
     def _feed_kinds(self) -> tuple[type, ...] | None:
         """The feed events this bot's listener needs: book updates go to the hook when the
-        strategy has one, trades only to a strategy that reacts to them."""
+        strategy has one, trades only to a strategy that reacts to them and whose hook does
+        not take them itself (`takes_trades`, strategies/quote_gate.pyx)."""
         if self._hook is None:
             return None
         kinds: tuple[type, ...] = (BookStale, BookResynced)
-        if type(self.strategy).on_trades is not Strategy.on_trades:
+        if type(self.strategy).on_trades is not Strategy.on_trades and not getattr(self._hook, "takes_trades", False):
             kinds += (TradesEvent,)
         return kinds
 
