@@ -38,20 +38,28 @@ the units it uses:
   the book, and after a fill the other side's orders may be left "hanging" (kept until
   they drift `hanging_orders_cancel_pct` % from the mid). Spot markets only: the inventory
   is the account's base and quote.
+
+Speed: in a bot the quotes run on a compiled gate (strategies/as_gate.pyx, `market_hook`):
+between two refreshes of the model (each volatility sample, each fill, a parameter edit)
+its ladder is the mid plus constants, computed in C on every book update with the same
+float operations as here (the Python path asks the gate for its ladder too), and Python
+runs only when the plan would change an order. The trade prints the intensity fit needs
+are recorded at C level as well. With hanging orders resting or a dated or daily window
+(T - t moves with the clock) the gate calls Python on every book update.
 """
 from __future__ import annotations
 
-from collections import deque
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from app.config.schema import ConfigError, Field, Schema
 from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side, TradesEvent
 from app.interfaces.strategy import Quote, Strategy
 from strategies import quoting_math as qm
-from strategies.avellaneda_model import ModelQuote, evaluate, inventory_deviation, shaped_lots
+from strategies.as_gate import AsGate
+from strategies.avellaneda_model import ModelQuote, evaluate, inventory_deviation, optimal_spread, shaped_lots
 from strategies.estimators import IntensityEstimator, VolatilityEstimator
-from strategies.execution_timeframe import MODES, ExecutionWindow, window_from_params
+from strategies.execution_timeframe import INFINITE, MODES, ExecutionWindow, window_from_params
 from strategies.reconcile import plan_orders
 
 _NS = qm.NS
@@ -114,7 +122,9 @@ class AvellanedaStoikov(Strategy):
         self._volatility = VolatilityEstimator(self.params["volatility_buffer_size"])
         self._intensity = IntensityEstimator(self.params["trading_intensity_buffer_size"])
         self._kappa: float | None = None
-        self._mids: deque[tuple[int, int]] = deque(maxlen=4)  # (ts_ns, twice the mid in ticks)
+        self._gate = AsGate()  # the ladder and the trade prints' record, on both paths
+        self._gate.callback = self._requote
+        self._gate_ready = False
         self._hanging: set[str] = set()
         self._timer = None
         self._paused_until_ns = 0
@@ -146,7 +156,34 @@ class AvellanedaStoikov(Strategy):
                                             f"{ctx.symbol} is a {ctx.instrument.kind} perpetual: use "
                                             "perpetual_market_making")
         ctx.log.info("execution window: %s", self._window.describe())
+        self._configure_gate()
         self._tick()
+
+    def market_hook(self) -> AsGate | None:
+        """The compiled gate, unless a subclass reacts to book updates itself."""
+        return self._gate if type(self).on_book is AvellanedaStoikov.on_book else None
+
+    def _configure_gate(self) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        inst, p = ctx.instrument, self.params
+        floor = (inst.min_notional / (inst.tick_size * inst.lot_size)).to_integral_value(ROUND_CEILING)
+        self._gate.configure_as(ctx.book, p["order_levels"], self._level_frac, self._min_spread_frac, self._tick_size,
+                                p["post_only"], int(floor), self._tolerance_units, int(p["order_refresh_time"] * _NS),
+                                p["trading_intensity_buffer_size"])
+        self._gate_ready = True
+        self._gate_every_update()
+
+    def _gate_every_update(self) -> None:
+        """Python on every book update while hanging orders rest (their distance is checked
+        each time) or while T - t moves with the clock."""
+        self._gate.every_update = bool(self._hanging) or self._window.mode != INFINITE
+
+    def _drain_prints(self) -> None:
+        """The trade prints the gate recorded since the last read, into the estimator."""
+        half_tick = self._half_tick
+        for ts, distance2 in self._gate.drain():
+            self._intensity.add(ts, distance2 * half_tick)
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -159,6 +196,7 @@ class AvellanedaStoikov(Strategy):
         if not self.running or ctx is None:
             return
         now = ctx.clock.now_ns()
+        self._drain_prints()
         m2 = qm.mid2(ctx.book)
         if m2 and not ctx.book.is_stale:
             self._volatility.add(now, m2 * self._half_tick)
@@ -166,63 +204,61 @@ class AvellanedaStoikov(Strategy):
         if fit is not None:
             self._kappa = fit[1]
         self._q_cache = None
+        self._gate.ladder_ready = False  # new sigma, kappa and q: the requote hands them over
         self._requote()
         self._timer = ctx.clock.call_later(_SAMPLE_NS, self._tick)
 
     def on_params_changed(self, applied: dict[str, tuple[Any, Any]]) -> None:
+        if self.ctx is not None:
+            self._drain_prints()
         if "volatility_buffer_size" in applied:
             self._volatility.resize(self.params["volatility_buffer_size"])
         if "trading_intensity_buffer_size" in applied:
             self._intensity.resize(self.params["trading_intensity_buffer_size"])
         self._derive()
+        if self.ctx is not None:
+            self._configure_gate()
         if self.running:
             self._requote()
 
     # -- events ----------------------------------------------------------------------------
     def on_book(self, event: BookUpdated) -> None:
-        ctx = self.ctx
-        assert ctx is not None
-        m2 = qm.mid2(ctx.book)
-        if m2 and (not self._mids or self._mids[-1][1] != m2):
-            self._mids.append((event.ts_ns, m2))
+        self._gate.note_mid(event.ts_ns)  # the mids the trade prints are measured from
         if self.running:
             self._requote()
 
     def on_trades(self, event: TradesEvent) -> None:
         """Each print's distance to the mid as it was before the print: the last mid set
         before the batch's time (a venue that publishes the book a step's trades moved
-        before the trades themselves would otherwise shrink every distance)."""
-        trades = event.trades
-        reference = self._mids[-1][1] if self._mids else qm.mid2(self.ctx.book)  # type: ignore[union-attr]
-        if not len(trades) or not reference:
-            return
-        first_ts = int(trades["ts_ns"][0])
-        for ts, m2 in reversed(self._mids):
-            if ts < first_ts:
-                reference = m2
-                break
-        half_tick = self._half_tick
-        for ts, price in zip(trades["ts_ns"].tolist(), trades["price_ticks"].tolist()):
-            self._intensity.add(ts, abs(2 * price - reference) * half_tick)
+        before the trades themselves would otherwise shrink every distance). Recorded by
+        the gate (strategies/as_gate.pyx), which also does it at C level in a backtest."""
+        self._gate.note_trades(event.trades)
 
     def on_fill(self, event: OrderFilled) -> None:
         ctx = self.ctx
         assert ctx is not None
         self._orders_dirty = True
         self._q_cache = None
+        self._gate.dirty = True
+        self._gate.ladder_ready = False  # q changes: the next requote hands the model over
         if self.params["hanging_orders_enabled"]:
             other = Side.SELL if event.fill.side is Side.BUY else Side.BUY
             for order in ctx.connector.open_orders(ctx.symbol):
                 if order.side is other and order.status.value != "pending_cancel":
                     self._hanging.add(order.client_order_id)
+            self._gate_every_update()
         delay = self.params["filled_order_delay"]
         if delay > 0:
             self._paused_until_ns = ctx.clock.now_ns() + int(delay * _NS)
+            self._gate.paused_until_ns = self._paused_until_ns
 
     def on_order(self, event) -> None:  # noqa: ANN001 - OrderUpdated
         self._orders_dirty = True
-        if event.order.status.is_done:
-            self._hanging.discard(event.order.client_order_id)
+        order = event.order
+        if order.status.is_done:
+            self._hanging.discard(order.client_order_id)
+            # What rests changed, unless this strategy cancelled it (never in the mirror).
+            self._gate.forget(order.side.sign, order.price_ticks, order.amount_lots, order.created_ns)
 
     def on_stale(self, event: BookStale) -> None:
         ctx = self.ctx
@@ -230,14 +266,25 @@ class AvellanedaStoikov(Strategy):
         ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
         ctx.connector.cancel_all(ctx.symbol)
         self._hanging.clear()
+        self._gate.dirty = True  # the mirror is out of date until the next requote
 
     # -- the model -------------------------------------------------------------------------
     def model(self) -> ModelQuote | None:
         """The model on the current book, or None: no book, outside the execution window, or
         the estimators not ready (buffers filling, no kappa yet)."""
+        inputs = self._model_inputs()
+        if inputs is None:
+            return None
+        m2, q, sigma, kappa, time_left = inputs
+        mid = m2 * self._half_tick
+        return evaluate(mid, q, self._gamma, sigma, kappa, time_left, mid * self._min_spread_frac)
+
+    def _model_inputs(self) -> tuple[int, float, float, float, float] | None:
+        """(twice the mid in ticks, q, sigma, kappa, T - t), or None as `model` says."""
         ctx = self.ctx
         if ctx is None:
             return None
+        self._drain_prints()
         m2 = qm.mid2(ctx.book)
         if not m2 or not self._volatility.is_full or not self._intensity.is_full or self._kappa is None:
             return None
@@ -245,9 +292,7 @@ class AvellanedaStoikov(Strategy):
         sigma = self._volatility.sigma()
         if time_left is None or sigma is None:
             return None
-        mid = m2 * self._half_tick
-        q = self._inventory_q(m2)
-        return evaluate(mid, q, self._gamma, sigma, self._kappa, time_left, mid * self._min_spread_frac)
+        return m2, self._inventory_q(m2), sigma, self._kappa, time_left
 
     def _inventory_q(self, m2: int) -> float:
         """Re-read from the balances after a fill and once a second, not on every book update."""
@@ -261,32 +306,27 @@ class AvellanedaStoikov(Strategy):
         return self._q_cache
 
     def wanted_quotes(self) -> list[Quote]:
+        """The model's ladder on the current book, computed by the gate from the model's
+        constants (strategies/as_gate.pyx: reservation r = mid - q gamma sigma^2 (T - t),
+        spread max(model spread, min_spread of the mid), levels `level_distances` of the
+        spread apart, bids rounded down and asks up, post-only kept off the other side,
+        every bid below every ask, the minimum notional kept)."""
         ctx = self.ctx
         assert ctx is not None
-        model = self.model()
-        if model is None:
+        if not self._gate_ready:
+            self._configure_gate()
+        inputs = self._model_inputs()
+        if inputs is None:
+            self._gate.ladder_ready = False
             return []
-        inst = ctx.instrument
+        _, q, sigma, kappa, time_left = inputs
         if self._lots < 0:
-            self._lots = inst.round_amount_to_lots(self.params["order_amount"])
-        bid_lots, ask_lots = shaped_lots(self._lots, model.q, self.params["order_amount_shape_factor"])
-        tick = self._tick_size
-        best_bid, best_ask = ctx.book.best_bid_ticks, ctx.book.best_ask_ticks
-        step = model.spread * self._level_frac / tick  # ticks between levels
-        bid0, ask0 = model.bid / tick, model.ask / tick
-        quotes: list[Quote] = []
-        for level in range(self.params["order_levels"]):
-            bid = qm.bid_ticks(bid0 - level * step)
-            ask = qm.ask_ticks(ask0 + level * step)
-            if self.params["post_only"]:
-                bid = qm.keep_maker(Side.BUY, bid, best_bid, best_ask)
-                ask = qm.keep_maker(Side.SELL, ask, best_bid, best_ask)
-            if bid >= ask:
-                bid = ask - 1
-            for quote in (Quote(Side.BUY, bid, bid_lots), Quote(Side.SELL, ask, ask_lots)):
-                if not qm.below_min_notional(inst, quote):
-                    quotes.append(quote)
-        return quotes
+            self._lots = ctx.instrument.round_amount_to_lots(self.params["order_amount"])
+        bid_lots, ask_lots = shaped_lots(self._lots, q, self.params["order_amount_shape_factor"])
+        shift = q * self._gamma * sigma * sigma * time_left  # as reservation_price computes it
+        self._gate.set_model(shift, optimal_spread(self._gamma, sigma, time_left, kappa), bid_lots, ask_lots)
+        return [Quote(Side.BUY if side > 0 else Side.SELL, price, lots)
+                for side, price, lots in self._gate.wanted(ctx.book.best_bid_ticks, ctx.book.best_ask_ticks)]
 
     # -- quoting ---------------------------------------------------------------------------
     def _requote(self) -> None:
@@ -296,6 +336,7 @@ class AvellanedaStoikov(Strategy):
         if book.is_stale:
             return
         now = ctx.clock.now_ns()
+        self._drain_prints()
         wanted = self.wanted_quotes() if now >= self._paused_until_ns else []
         self._say_why_not_quoting(now, bool(wanted))
         if self._hanging:
@@ -313,17 +354,31 @@ class AvellanedaStoikov(Strategy):
         plan = plan_orders(wanted, planned, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
         oldest = min((o.created_ns for o in planned), default=now)
         self._next_age_check_ns = oldest + max_age if planned else now + max_age
+        self._gate.dirty = False  # an order event while acting marks it dirty again
         for client_order_id in plan.cancel:
             ctx.connector.cancel_order(client_order_id)
-        if not plan.create:
-            return
-        creates = qm.no_self_cross(plan.create, [o.price_ticks for o in hanging if o.side is Side.BUY],
-                                   [o.price_ticks for o in hanging if o.side is Side.SELL])
-        order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
-        funds = qm.budget(ctx.connector)
-        for quote in creates:
-            if qm.affordable(ctx.instrument, quote, funds):
-                ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+        if plan.create:
+            creates = qm.no_self_cross(plan.create, [o.price_ticks for o in hanging if o.side is Side.BUY],
+                                       [o.price_ticks for o in hanging if o.side is Side.SELL])
+            order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
+            funds = qm.budget(ctx.connector)
+            for quote in creates:
+                if qm.affordable(ctx.instrument, quote, funds):
+                    ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots,
+                                              quote.price_ticks)
+        self._tell_gate(wanted)
+
+    def _tell_gate(self, wanted: list[Quote]) -> None:
+        """What the plan matches now (resting, not hanging, no cancel in flight) and the
+        ladder acted on: the gate's mirror for its C-level test."""
+        ctx = self.ctx
+        assert ctx is not None
+        resting = [(o.side.sign, o.price_ticks, o.amount_lots, o.created_ns)
+                   for o in ctx.connector.open_orders(ctx.symbol)
+                   if o.status.value != "pending_cancel" and o.client_order_id not in self._hanging]
+        self._gate.age_deadline_ns = self._next_age_check_ns
+        self._gate.acted(resting, [(q.side.sign, q.price_ticks, q.amount_lots) for q in wanted])
+        self._gate_every_update()
 
     def _cancel_far_hanging(self) -> None:
         """Hanging orders are kept out of the plan; one that drifted too far from the mid goes."""
@@ -331,11 +386,13 @@ class AvellanedaStoikov(Strategy):
         assert ctx is not None
         m2 = qm.mid2(ctx.book)
         limit = self.params["hanging_orders_cancel_pct"]
-        for client_order_id in list(self._hanging):
-            order = ctx.connector.get_order(client_order_id)
-            if order is None or order.status.is_done:
-                self._hanging.discard(client_order_id)
-            elif m2 and abs(2 * order.price_ticks - m2) * 100 > m2 * limit:
+        # In the venue's order of open orders (a set's order would differ from run to run);
+        # an order no longer open stops hanging.
+        hanging = [o for o in ctx.connector.open_orders(ctx.symbol) if o.client_order_id in self._hanging]
+        self._hanging = {o.client_order_id for o in hanging}
+        for order in hanging:
+            client_order_id = order.client_order_id
+            if m2 and abs(2 * order.price_ticks - m2) * 100 > m2 * limit:
                 ctx.log.info("hanging %s order at %s is over %s%% from the mid: cancelled", order.side.value,
                              ctx.instrument.ticks_to_price(order.price_ticks), qm.fmt(limit))
                 ctx.connector.cancel_order(client_order_id)
