@@ -42,9 +42,23 @@ from app.data.events import BBO, DEPTH, END_OF_MESSAGE, EMPTY_MESSAGE, SNAPSHOT,
 
 FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
 PARAMS = {"order_amount": "0.002", "bid_spread_bps": 2, "ask_spread_bps": 2, "refresh_tolerance_bps": "0.5"}
+# pure_market_making with the same rule: mid -+ 2 bp, one level of 0.002, refreshed on every
+# change beyond 0.5 bp (0.005%) or at 15 s of age, no pause after fills.
+PMM_PARAMS = {"order_amount": "0.002", "bid_spread": 2, "ask_spread": 2, "order_levels": 1, "order_refresh_time": 0,
+              "order_refresh_tolerance_pct": "0.005", "max_order_age": 15, "filled_order_delay": 0}
+# avellaneda_stoikov, fixed for the bench: gamma 0.001 per USDT, T - t 60 s (infinite
+# timeframe), sigma over 60 one-second mid samples, kappa over the last 200 prints, total
+# spread at least 4 bp (2 bp a side on a quiet book), one level of 0.002, 0.5 bp tolerance,
+# 15 s max age, no pause after fills, 50% base target. hftbacktest_peer._avellaneda runs the
+# same rule with the same estimates.
+AS_PARAMS = {"order_amount": "0.002", "risk_factor": 0.001, "infinite_horizon_seconds": 60,
+             "volatility_buffer_size": 60, "trading_intensity_buffer_size": 200, "min_spread": 4,
+             "order_refresh_tolerance_bps": "0.5", "order_refresh_time": 15, "filled_order_delay": 0,
+             "inventory_target_base_pct": 50}
 LATENCY_NS = 20_000_000  # the replay venue's default latency_ms (app/config/bot_config.py)
 TARGET = 1_000_000
 HFTBACKTEST_TARGET = 1.2  # issue 8: ours / hftbacktest on pure market making
+AS_TARGET = 1.0  # and on Avellaneda-Stoikov
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -65,16 +79,28 @@ def market_events(events: np.ndarray) -> int:
 
 
 # -- ours ----------------------------------------------------------------------------------
-def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot: bool = True) -> dict[str, Any]:
+def make_strategy(name: str):
+    """The bench's strategy by name, with its fixed parameters."""
+    from strategies.avellaneda_stoikov import AvellanedaStoikov
+    from strategies.pure_market_making import PureMarketMaking
+    from strategies.simple_quoter import SimpleQuoter
+
+    kinds = {"simple": (SimpleQuoter, PARAMS), "pmm": (PureMarketMaking, PMM_PARAMS),
+             "avellaneda_stoikov": (AvellanedaStoikov, AS_PARAMS)}
+    kind, params = kinds[name]
+    return kind(params)
+
+
+def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot: bool = True,
+             strategy_name: str = "simple") -> dict[str, Any]:
     """One full replay to the end of the recording; returns seconds and outcomes."""
     from app.config.bot_config import DEFAULT_BALANCES
     from app.engine.bot import Bot
     from app.interfaces.clock import SimClock
     from connectors.paper.connector import PaperConnector
     from connectors.replay.feed import ReplayFeed
-    from strategies.simple_quoter import SimpleQuoter
 
-    strategy = SimpleQuoter(PARAMS) if bot else None  # parameter validation is not per event
+    strategy = make_strategy(strategy_name) if bot else None  # parameter validation is not per event
     start = time.perf_counter()
     clock = SimClock(int(events["ts_ns"][0]))
     feed = ReplayFeed(events, meta, clock, speed=1.0, on_finished=clock.stop)
@@ -112,6 +138,8 @@ def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot
         "base_delta": the_bot.pnl.base_delta if the_bot is not None else Decimal(0),
         "best": (feed.book.best_bid_ticks, feed.book.best_ask_ticks),
         "messages": feed.messages_replayed,
+        "python_calls": the_bot.strategy.market_hook().python_calls if the_bot is not None
+        and the_bot.strategy.market_hook() is not None else 0,
     }
 
 
@@ -283,17 +311,17 @@ def best_of(repeats: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def profile(events: np.ndarray, meta: RecordingMeta, top: int = 25) -> None:
+def profile(events: np.ndarray, meta: RecordingMeta, top: int = 25, strategy_name: str = "simple") -> None:
     """cProfile of one full run after a warm-up run (imports, caches). The profiler adds
     roughly 1 us per Python call, so read the shares and compare per-call costs."""
     import cProfile
     import os
     import pstats
 
-    run_ours(events, meta)
+    run_ours(events, meta, strategy_name=strategy_name)
     profiler = cProfile.Profile()
     profiler.enable()
-    run_ours(events, meta)
+    run_ours(events, meta, strategy_name=strategy_name)
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
@@ -392,8 +420,10 @@ def main(repeats: int = 5) -> dict:
 
 def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, n: int, ours: dict[str, Any],
                         repeats: int) -> dict[str, Any]:
-    """hftbacktest on the same recordings with the same rule (bench/hftbacktest_peer.py),
-    alternating with ours so both see the same machine; ends with the one-line verdict."""
+    """hftbacktest on the same recordings with the same rules (bench/hftbacktest_peer.py),
+    alternating with ours so both see the same machine: pure_market_making and the simple
+    quoter against its numba rule (mid -+ 2 bp), avellaneda_stoikov against its numba AS
+    rule; one line each, the simple rule's `replay:` line last."""
     from app.data.store import default_cache_dir, recordings_dir
     from bench import hftbacktest_peer as peer
 
@@ -406,19 +436,46 @@ def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, n: int, ours: d
             "tolerance_bps": float(PARAMS["refresh_tolerance_bps"]), "max_age_s": 15.0,
             "amount": float(PARAMS["order_amount"]), "latency_ns": LATENCY_NS,
             "maker_fee": float(inst.maker_fee), "taker_fee": float(inst.taker_fee)}
-    theirs = best_of(max(1, min(3, repeats)), lambda: peer.run(arrays, **rule))
-    ours = min(ours, best_of(max(1, min(3, repeats)), lambda: run_ours(events, meta)), key=lambda r: r["seconds"])
-    ours_rate, their_rate = n / ours["seconds"], n / theirs["seconds"]
-    ratio = ours_rate / their_rate
-    print(f"\n  hftbacktest {peer.version()} (numba strategy, compile excluded, PowerProbQueueModel(2), "
-          f"{LATENCY_NS // 1_000_000} ms latency): {theirs['seconds'] * 1e3:.1f} ms; {theirs['submitted']} orders, "
-          f"{theirs['cancelled']} cancels, {theirs['fills']} fills (its converter counts "
-          f"{peer.market_events(arrays):,} rows; both rates use our count of {n:,})")
-    print(f"  ours: {ours['seconds'] * 1e3:.1f} ms, {ours['fills']} fills; target ratio {HFTBACKTEST_TARGET}: "
-          f"{'meets' if ratio >= HFTBACKTEST_TARGET else 'BELOW'}")
-    print(f"replay: ours {ours_rate:,.0f} events/s, hftbacktest {their_rate:,.0f} events/s, ratio {ratio:.2f}")
-    return {"ours_events_per_s": ours_rate, "hftbacktest_events_per_s": their_rate, "ratio": ratio,
-            "hftbacktest_orders": theirs["submitted"], "hftbacktest_fills": theirs["fills"]}
+    peer_repeats = max(1, min(3, repeats))
+    theirs = best_of(peer_repeats, lambda: peer.run(arrays, **rule))
+    ours = min(ours, best_of(peer_repeats, lambda: run_ours(events, meta)), key=lambda r: r["seconds"])
+    pmm = best_of(peer_repeats, lambda: run_ours(events, meta, strategy_name="pmm"))
+    theirs = min(theirs, best_of(peer_repeats, lambda: peer.run(arrays, **rule)), key=lambda r: r["seconds"])
+    from app.config.bot_config import DEFAULT_BALANCES
+
+    as_rule = {"tick": rule["tick"], "lot": rule["lot"], "gamma": float(AS_PARAMS["risk_factor"]),
+               "horizon_s": float(AS_PARAMS["infinite_horizon_seconds"]), "min_spread_bps": float(AS_PARAMS["min_spread"]),
+               "vol_size": AS_PARAMS["volatility_buffer_size"], "int_size": AS_PARAMS["trading_intensity_buffer_size"],
+               "tolerance_bps": float(AS_PARAMS["order_refresh_tolerance_bps"]),
+               "max_age_s": float(AS_PARAMS["order_refresh_time"]), "amount": float(AS_PARAMS["order_amount"]),
+               "base0": float(DEFAULT_BALANCES[inst.base]), "quote0": float(DEFAULT_BALANCES[inst.quote]),
+               "latency_ns": LATENCY_NS, "maker_fee": rule["maker_fee"], "taker_fee": rule["taker_fee"]}
+    ours_as = best_of(peer_repeats, lambda: run_ours(events, meta, strategy_name="avellaneda_stoikov"))
+    theirs_as = best_of(peer_repeats, lambda: peer.run_avellaneda(arrays, **as_rule))
+    ours_as = min(ours_as, best_of(peer_repeats, lambda: run_ours(events, meta, strategy_name="avellaneda_stoikov")),
+                  key=lambda r: r["seconds"])
+    print(f"\n  hftbacktest {peer.version()} (numba strategies, compile excluded, PowerProbQueueModel(2), "
+          f"{LATENCY_NS // 1_000_000} ms latency; its converter counts {peer.market_events(arrays):,} rows, "
+          f"both rates use our count of {n:,})")
+    out: dict[str, Any] = {}
+    for label, mine, peer_result, target in (("pmm", pmm, theirs, HFTBACKTEST_TARGET),
+                                             ("avellaneda_stoikov", ours_as, theirs_as, AS_TARGET),
+                                             ("", ours, theirs, HFTBACKTEST_TARGET)):
+        ours_rate, their_rate = n / mine["seconds"], n / peer_result["seconds"]
+        ratio = ours_rate / their_rate
+        name = label or "simple rule"
+        print(f"  {name}: ours {mine['seconds'] * 1e3:.1f} ms, {mine['fills']} fills, {mine['python_calls']} Python "
+              f"calls from the gate; hftbacktest {peer_result['seconds'] * 1e3:.1f} ms, {peer_result['submitted']} "
+              f"orders, {peer_result['cancelled']} cancels, {peer_result['fills']} fills; target ratio {target}: "
+              f"{'meets' if ratio >= target else 'BELOW'}")
+        out[name] = {"ours_events_per_s": ours_rate, "hftbacktest_events_per_s": their_rate, "ratio": ratio,
+                     "hftbacktest_orders": peer_result["submitted"], "hftbacktest_fills": peer_result["fills"],
+                     "ours_fills": mine["fills"]}
+    for label in ("pmm", "avellaneda_stoikov", ""):
+        r = out[label or "simple rule"]
+        print(f"replay{' ' + label if label else ''}: ours {r['ours_events_per_s']:,.0f} events/s, "
+              f"hftbacktest {r['hftbacktest_events_per_s']:,.0f} events/s, ratio {r['ratio']:.2f}")
+    return {**out["simple rule"], "pmm": out["pmm"], "avellaneda_stoikov": out["avellaneda_stoikov"]}
 
 
 if __name__ == "__main__":
@@ -428,6 +485,6 @@ if __name__ == "__main__":
         if loaded is None:
             sys.exit("real recording not found (set COLIBRI_DATA_DIR)")
         logging.getLogger("colibri").setLevel(logging.ERROR)
-        profile(*loaded)
+        profile(*loaded, strategy_name=args[1] if len(args) > 1 else "simple")
     else:
         main(int(args[0]) if args else 5)
