@@ -167,10 +167,13 @@ cdef class AsGate(QuoteGate):
             ts = np.ascontiguousarray(trades["ts_ns"], dtype=np.int64)
             self._trades(&price[0], &ts[0], ts[len(trades) - 1], len(trades))
 
-    def drain(self) -> list:
-        """The prints recorded since the last drain, as (ts ns, distance in half ticks)."""
-        cdef Py_ssize_t i, n = self._print_ts.size()
-        out = [(self._print_ts[i], self._print_d2[i]) for i in range(n)]
+    @property
+    def prints_pending(self) -> int:
+        return self._print_ts.size()
+
+    def drain(self) -> tuple:
+        """The prints recorded since the last drain: (times ns, distances in half ticks)."""
+        out = (list(self._print_ts), list(self._print_d2))
         self._print_ts.clear()
         self._print_d2.clear()
         return out

@@ -181,9 +181,10 @@ class AvellanedaStoikov(Strategy):
 
     def _drain_prints(self) -> None:
         """The trade prints the gate recorded since the last read, into the estimator."""
-        half_tick = self._half_tick
-        for ts, distance2 in self._gate.drain():
-            self._intensity.add(ts, distance2 * half_tick)
+        if self._gate.prints_pending:
+            half_tick = self._half_tick
+            times, distances2 = self._gate.drain()
+            self._intensity.add_many(times, [d2 * half_tick for d2 in distances2])
 
     def on_stop(self) -> None:
         if self._timer is not None:

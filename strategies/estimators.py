@@ -127,6 +127,13 @@ class IntensityEstimator:
         self._distance.append(round(abs(distance), 9))
         self._dirty = True
 
+    def add_many(self, ts_ns: list[int], distances: list[float]) -> None:
+        """`add` for each pair, in order (one call for a batch of prints)."""
+        if ts_ns:
+            self._ts.extend(ts_ns)
+            self._distance.extend([round(abs(d), 9) for d in distances])
+            self._dirty = True
+
     def fit(self) -> tuple[float, float] | None:
         """(A, kappa), refitted only after new prints; None while fewer than two distinct
         distances were seen or the prints do not thin out with distance (kappa <= 0)."""
