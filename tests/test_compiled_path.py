@@ -70,10 +70,11 @@ def recording(tmp_path_factory):
     return load_events([path], cache_dir=path.parent / "cache")
 
 
-def _run(recording, *, gate: bool, fast_loop: bool) -> tuple[list[tuple], object]:
+def _run(recording, *, gate: bool, fast_loop: bool, speed: float = 1.0,
+         start_ns: int | None = None) -> tuple[list[tuple], object]:
     events, meta = recording
-    clock = SimClock(int(events["ts_ns"][0]))
-    feed = ReplayFeed(events, meta, clock, speed=1.0, on_finished=clock.stop)
+    clock = SimClock(int(events["ts_ns"][0]) if start_ns is None else start_ns)
+    feed = ReplayFeed(events, meta, clock, speed=speed, on_finished=clock.stop)
     paper = PaperConnector(feed, {"USDT": "10000", "BTC": "0.2"}, clock, order_latency_ns=20_000_000,
                            cancel_latency_ns=20_000_000)
     strategy = SimpleQuoter(PARAMS)
@@ -113,6 +114,18 @@ def test_the_compiled_path_decides_exactly_as_the_python_path(recording):
     assert compiled == listeners
     assert compiled == python
     # The gate kept Python out of most book updates.
+    assert bot.strategy.market_hook().python_calls < bot.feed.synchronizer.diffs_applied / 2
+
+
+def test_the_gate_keeps_time_on_the_clock_not_the_recording(recording):
+    """At twice the recorded pace on a clock that starts at 0, the recording's timestamps
+    and the clock disagree. Refresh deadlines are on the clock, so the gate must be given
+    the clock's time: given the recorded time, every deadline would look past due and the
+    gate would call Python on every update (decisions still equal, the point lost)."""
+    compiled, bot = _run(recording, gate=True, fast_loop=True, speed=2.0, start_ns=0)
+    python, _ = _run(recording, gate=False, fast_loop=False, speed=2.0, start_ns=0)
+    assert sum(1 for item in compiled if item[0] == "fill") >= 5
+    assert compiled == python
     assert bot.strategy.market_hook().python_calls < bot.feed.synchronizer.diffs_applied / 2
 
 

@@ -206,6 +206,7 @@ class Bot:
             return None
         work = hook.callback
         hook.callback = lambda: self._guarded("on_book", work)
+        hook.clock = self.clock  # its deadlines are on this clock, not the recording's timestamps
         hook.active = True
         self.feed.add_hook(hook)
         return hook

@@ -34,7 +34,6 @@ cdef class FastLoop:
     cdef const int64_t[::1] t_price
     cdef const int64_t[::1] t_qty
     cdef const int8_t[::1] t_taker
-    cdef const int64_t[::1] t_ts
     cdef OrderBook book
     cdef list hooks
     cdef int64_t depth_kind, trade_kind
@@ -50,7 +49,6 @@ cdef class FastLoop:
         self.t_price = np.ascontiguousarray(trades["price_ticks"])
         self.t_qty = np.ascontiguousarray(trades["qty_lots"])
         self.t_taker = np.ascontiguousarray(trades["taker_side"])
-        self.t_ts = np.ascontiguousarray(trades["ts_ns"])
         self.book = book
         self.hooks = []
 
@@ -92,7 +90,7 @@ cdef class FastLoop:
                 for h in range(nh):
                     hook = <MarketHook>hooks[h]
                     if hook.active:
-                        ran_python |= hook.on_depth(self.ts[pos])
+                        ran_python |= hook.on_depth(now)
             elif k == self.trade_kind:
                 lo = self.a[pos]
                 hi = self.b[pos]
@@ -100,7 +98,7 @@ cdef class FastLoop:
                     hook = <MarketHook>hooks[h]
                     if hook.active and hi > lo:
                         ran_python |= hook.on_trade_rows(&self.t_price[lo], &self.t_qty[lo], &self.t_taker[lo],
-                                                         hi - lo, self.t_ts[hi - 1])
+                                                         hi - lo, now)
             else:
                 break  # snapshot, mark price: the Python path
             self.messages += self.count[pos]
