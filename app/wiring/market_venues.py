@@ -74,6 +74,8 @@ class _Builder:
         self.start_ns = start_ns
         self.result = MarketVenues()
         self._by_key: dict[tuple, VenueBuild] = {}
+        self._connected: set[tuple] = set()  # live venues connected (their markets loaded)
+        self._requests: dict[str, Any] = {}
 
     def order(self) -> list[str]:
         from app.config.roles import build_order
@@ -103,13 +105,26 @@ class _Builder:
             self._by_key[key] = venue
             if self.clock is None:
                 self.clock = venue.clock
-        connector = venue.connector
-        symbol = binding.symbol if binding.symbol_given else next(iter(connector.instruments))
-        if symbol not in connector.instruments:
-            raise request.market_error(f"on {venue.label}", list(connector.instruments))
         self.result.builds[role] = venue
-        self.result.symbols[role] = symbol
+        self._requests[role] = request
+        if not venue.needs_connect or key in self._connected:
+            self.settle(role)
         return venue
+
+    def connected(self, role: str) -> None:
+        """The role's live venue is connected: its markets are known now."""
+        self._connected.add(self.bindings[role].venue_key())
+        self.settle(role)
+
+    def settle(self, role: str) -> None:
+        """The role's symbol, checked against what its venue trades (a live venue's markets
+        are known only once it is connected)."""
+        binding, venue, request = self.bindings[role], self.result.builds[role], self._requests[role]
+        connector = venue.connector
+        symbol = binding.symbol if binding.symbol_given else next(iter(connector.instruments), None)
+        if symbol is None or symbol not in connector.instruments:
+            raise request.market_error(f"on {venue.label}", list(connector.instruments))
+        self.result.symbols[role] = symbol
 
 
 def build_market_venues(config: "BotConfig", *, simulated: bool, clock: Any = None, start_ns: int = 0) -> MarketVenues:
@@ -139,6 +154,8 @@ async def open_market_venues(config: "BotConfig") -> MarketVenues:
             if len(builder._by_key) > before:
                 opened.append(venue)
                 await connect_venue(config, venue, builder.bindings[role].where("venue"))
+                if venue.needs_connect:
+                    builder.connected(role)
     except BaseException:
         for venue in opened:
             if venue.needs_connect:
