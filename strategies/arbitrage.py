@@ -21,7 +21,8 @@ from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderTyp
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import MarketRole, Strategy, StrategyContext
 from strategies.arbitrage_legs import M1, M2, Attempt, Plan, Settings
-from strategies.market_math import Bridge, Ratio, affordable_lots, fmt_pct, limit_through, percent, placeable
+from strategies.market_math import Bridge, Ratio, affordable_lots, fmt_pct, limit_through, percent
+from strategies.quoting import placeable
 
 _NS = 1_000_000_000
 

@@ -34,8 +34,8 @@ from strategies.market_math import (
     fmt_pct,
     fmt_price,
     limit_through,
-    placeable,
 )
+from strategies.quoting import placeable
 
 _NS = 1_000_000_000
 M1, M2 = "market_1", "market_2"

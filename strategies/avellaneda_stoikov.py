@@ -49,20 +49,22 @@ are recorded at C level as well. With hanging orders resting or a dated or daily
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from app.config.schema import ConfigError, Field, Schema
-from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, Side, TradesEvent
+from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, Side, TradesEvent
 from app.interfaces.strategy import Quote, Strategy
-from strategies import quoting_math as qm
+from strategies import common_fields as cf
 from strategies.as_gate import AsGate
 from strategies.avellaneda_model import ModelQuote, evaluate, inventory_deviation, optimal_spread, shaped_lots
 from strategies.estimators import IntensityEstimator, VolatilityEstimator
 from strategies.execution_timeframe import INFINITE, MODES, ExecutionWindow, window_from_params
-from strategies.reconcile import plan_orders
+from strategies.quoting import NS as _NS
+from strategies.quoting import ask_ticks, bid_ticks, bps_to_units, fmt, held, mid2, min_notional_ticks_lots
+from strategies.quoting import round_trip_fee_bps
+from strategies.reconcile import cancel_while_stale, refresh_quotes
 
-_NS = qm.NS
 _SAMPLE_NS = _NS  # the volatility sample period: sigma is per sqrt(second)
 
 
@@ -71,22 +73,19 @@ class AvellanedaStoikov(Strategy):
     title = "Avellaneda-Stoikov market making"
     schema = Schema(
         (
-            Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="base",
-                  help="Size of each order at the inventory target, in the base asset."),
+            cf.order_amount("Size of each order at the inventory target, in the base asset."),
             Field("risk_factor", "float", 0.05, minimum=0, exclusive_minimum=True, maximum=1e6, unit="1/quote",
                   help="gamma, risk aversion per price unit: at full inventory deviation the reservation price "
                        "moves gamma x sigma^2 x (T-t) from the mid, and the spread widens by the same."),
             Field("order_amount_shape_factor", "float", 0.0, minimum=0, maximum=100,
                   help="eta: the side that would push the inventory further from the target is sized "
                        "order_amount x exp(-eta x |q|). 0: both sides the full amount."),
-            Field("min_spread", "decimal", Decimal("0"), minimum=0, maximum=5000, unit="bp",
-                  help="Floor of the total spread (ask - bid), in basis points of the mid."),
+            cf.bps("min_spread", 0, "Floor of the total spread (ask - bid), in basis points of the mid."),
             Field("volatility_buffer_size", "int", 200, minimum=2, maximum=100_000, unit="samples",
                   help="Mid samples (one a second) the volatility is measured over; no quotes until full."),
             Field("trading_intensity_buffer_size", "int", 200, minimum=2, maximum=100_000, unit="trades",
                   help="Public trades the order-book intensity (kappa) is fitted on; no quotes until full."),
-            Field("inventory_target_base_pct", "decimal", Decimal("50"), minimum=0, maximum=100, unit="%",
-                  help="Wanted share of the inventory value held in the base asset (q = 0 there)."),
+            cf.inventory_target_base_pct("Wanted share of the inventory value held in the base asset (q = 0 there)."),
             Field("execution_timeframe", "choice", "infinite", choices=MODES,
                   help="infinite: always, with a constant horizon; from_date_to_date: between two dates; "
                        "daily_between_times: every day between two times (UTC). No quotes outside."),
@@ -97,22 +96,16 @@ class AvellanedaStoikov(Strategy):
                        "a window across midnight)."),
             Field("infinite_horizon_seconds", "float", 60.0, minimum=0.001, maximum=86400 * 365, unit="s",
                   help="infinite timeframe: the constant T - t (how long an inventory is expected to be held)."),
-            Field("order_levels", "int", 1, minimum=1, maximum=20, unit="levels",
-                  help="Orders per side."),
+            cf.order_levels(),
             Field("level_distances", "decimal", Decimal("0"), minimum=0, maximum=10000, unit="% of spread",
                   help="Distance between levels, in percent of the optimal spread."),
-            Field("order_refresh_time", "float", 30.0, minimum=0.1, maximum=86400, unit="s",
-                  help="Orders older than this are replaced even if their price is still right."),
-            Field("order_refresh_tolerance_bps", "decimal", Decimal("1"), minimum=0, maximum=1000, unit="bp",
-                  help="An order is kept while the wanted price is within this distance of its own."),
-            Field("filled_order_delay", "float", 1.0, minimum=0, maximum=3600, unit="s",
-                  help="Pause before quoting again after a fill."),
-            Field("hanging_orders_enabled", "bool", False,
-                  help="After a fill, keep the other side's orders resting (hanging) instead of replacing them."),
-            Field("hanging_orders_cancel_pct", "decimal", Decimal("10"), minimum=0, exclusive_minimum=True,
-                  maximum=100, unit="%", help="A hanging order further than this from the mid is cancelled."),
-            Field("post_only", "bool", True,
-                  help="Place limit-maker orders, kept one tick off the other side of the book."),
+            cf.refresh_time(),
+            cf.refresh_tolerance_bps(),
+            cf.filled_order_delay(),
+            cf.hanging_orders_enabled("After a fill, keep the other side's orders resting (hanging) instead of "
+                                      "replacing them."),
+            cf.hanging_orders_cancel_pct("A hanging order further than this from the mid is cancelled."),
+            cf.post_only(),
         )
     )
 
@@ -167,9 +160,8 @@ class AvellanedaStoikov(Strategy):
         ctx = self.ctx
         assert ctx is not None
         inst, p = ctx.instrument, self.params
-        floor = (inst.min_notional / (inst.tick_size * inst.lot_size)).to_integral_value(ROUND_CEILING)
         self._gate.configure_as(ctx.book, p["order_levels"], self._level_frac, self._min_spread_frac, self._tick_size,
-                                p["post_only"], int(floor), self._tolerance_units, int(p["order_refresh_time"] * _NS),
+                                p["post_only"], min_notional_ticks_lots(inst), self._tolerance_units, int(p["order_refresh_time"] * _NS),
                                 p["trading_intensity_buffer_size"])
         self._gate_ready = True
         self._gate_every_update()
@@ -198,7 +190,7 @@ class AvellanedaStoikov(Strategy):
             return
         now = ctx.clock.now_ns()
         self._drain_prints()
-        m2 = qm.mid2(ctx.book)
+        m2 = mid2(ctx.book)
         if m2 and not ctx.book.is_stale:
             self._volatility.add(now, m2 * self._half_tick)
         fit = self._intensity.fit()
@@ -264,8 +256,7 @@ class AvellanedaStoikov(Strategy):
     def on_stale(self, event: BookStale) -> None:
         ctx = self.ctx
         assert ctx is not None
-        ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
-        ctx.connector.cancel_all(ctx.symbol)
+        cancel_while_stale(ctx, event.reason)
         self._hanging.clear()
         self._gate.dirty = True  # the mirror is out of date until the next requote
 
@@ -286,7 +277,7 @@ class AvellanedaStoikov(Strategy):
         if ctx is None:
             return None
         self._drain_prints()
-        m2 = qm.mid2(ctx.book)
+        m2 = mid2(ctx.book)
         if not m2 or not self._volatility.is_full or not self._intensity.is_full or self._kappa is None:
             return None
         time_left = self._window.time_left_s(ctx.clock.now_ns())
@@ -300,10 +291,8 @@ class AvellanedaStoikov(Strategy):
         if self._q_cache is None:
             inst = self.ctx.instrument  # type: ignore[union-attr]
             balances = self.ctx.connector.balances()  # type: ignore[union-attr]
-            base = balances[inst.base].total if inst.base in balances else Decimal(0)
-            quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
             mid = Decimal(m2) / 2 * inst.tick_size
-            self._q_cache = inventory_deviation(base, quote, mid, self.params["inventory_target_base_pct"])
+            self._q_cache = inventory_deviation(held(balances, inst.base), held(balances, inst.quote), mid, self.params["inventory_target_base_pct"])
         return self._q_cache
 
     def wanted_quotes(self) -> list[Quote]:
@@ -350,23 +339,11 @@ class AvellanedaStoikov(Strategy):
         resting = ctx.connector.open_orders(ctx.symbol)
         hanging = [o for o in resting if o.client_order_id in self._hanging]
         planned = [o for o in resting if o.client_order_id not in self._hanging]
-        max_age = int(self.params["order_refresh_time"] * _NS)
-        tolerance = qm.mid2(book) * self._tolerance_units // (2 * qm.UNITS)
-        plan = plan_orders(wanted, planned, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
-        oldest = min((o.created_ns for o in planned), default=now)
-        self._next_age_check_ns = oldest + max_age if planned else now + max_age
         self._gate.dirty = False  # an order event while acting marks it dirty again
-        for client_order_id in plan.cancel:
-            ctx.connector.cancel_order(client_order_id)
-        if plan.create:
-            creates = qm.no_self_cross(plan.create, [o.price_ticks for o in hanging if o.side is Side.BUY],
-                                       [o.price_ticks for o in hanging if o.side is Side.SELL])
-            order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
-            funds = qm.budget(ctx.connector)
-            for quote in creates:
-                if qm.affordable(ctx.instrument, quote, funds):
-                    ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots,
-                                              quote.price_ticks)
+        self._next_age_check_ns = refresh_quotes(
+            ctx, wanted, planned, tolerance_units=self._tolerance_units,
+            max_age_ns=int(self.params["order_refresh_time"] * _NS), now_ns=now, post_only=self.params["post_only"],
+            hanging=hanging)
         self._tell_gate(wanted)
 
     def _tell_gate(self, wanted: list[Quote]) -> None:
@@ -385,7 +362,7 @@ class AvellanedaStoikov(Strategy):
         """Hanging orders are kept out of the plan; one that drifted too far from the mid goes."""
         ctx = self.ctx
         assert ctx is not None
-        m2 = qm.mid2(ctx.book)
+        m2 = mid2(ctx.book)
         limit = self.params["hanging_orders_cancel_pct"]
         # In the venue's order of open orders (a set's order would differ from run to run);
         # an order no longer open stops hanging.
@@ -395,7 +372,7 @@ class AvellanedaStoikov(Strategy):
             client_order_id = order.client_order_id
             if m2 and abs(2 * order.price_ticks - m2) * 100 > m2 * limit:
                 ctx.log.info("hanging %s order at %s is over %s%% from the mid: cancelled", order.side.value,
-                             ctx.instrument.ticks_to_price(order.price_ticks), qm.fmt(limit))
+                             ctx.instrument.ticks_to_price(order.price_ticks), fmt(limit))
                 ctx.connector.cancel_order(client_order_id)
                 self._hanging.discard(client_order_id)
 
@@ -407,7 +384,7 @@ class AvellanedaStoikov(Strategy):
             reason = ""
         elif now < self._paused_until_ns:
             return  # the fill was logged; a pause after it is expected, not news
-        elif not qm.mid2(ctx.book):
+        elif not mid2(ctx.book):
             reason = "the book has no bid or no ask"
         elif self._window.time_left_s(now) is None:
             reason = f"outside the execution window ({self._window.describe()})"
@@ -438,7 +415,7 @@ class AvellanedaStoikov(Strategy):
         self._gamma = float(p["risk_factor"])
         self._min_spread_frac = float(p["min_spread"]) / 10_000
         self._level_frac = float(p["level_distances"]) / 100
-        self._tolerance_units = qm.bps_units(p["order_refresh_tolerance_bps"])
+        self._tolerance_units = bps_to_units(p["order_refresh_tolerance_bps"])
         self._lots = -1
         self._last_wanted = None
         self._orders_dirty = True
@@ -462,7 +439,7 @@ class AvellanedaStoikov(Strategy):
         ctx = self.ctx
         if ctx is None:
             return {}
-        m2 = qm.mid2(ctx.book)
+        m2 = mid2(ctx.book)
         if not m2:
             return {}
         inst = ctx.instrument
@@ -471,21 +448,19 @@ class AvellanedaStoikov(Strategy):
         if model is not None:
             tick = self._tick_size
             out["reservation price"] = inst.ticks_to_price(round(model.reservation / tick))
-            out["optimal bid"] = inst.ticks_to_price(qm.bid_ticks(model.bid / tick))
-            out["optimal ask"] = inst.ticks_to_price(qm.ask_ticks(model.ask / tick))
+            out["optimal bid"] = inst.ticks_to_price(bid_ticks(model.bid / tick))
+            out["optimal ask"] = inst.ticks_to_price(ask_ticks(model.ask / tick))
         return out
 
     def fee_warnings(self, instrument: Instrument) -> list[str]:
         if instrument.is_derivative:
             return [f"{self.name} quotes spot markets only; {instrument.symbol} is a perpetual "
                     "(use perpetual_market_making)"]
-        rate = instrument.maker_fee if self.params["post_only"] else instrument.taker_fee
-        round_trip = 2 * rate * 10_000
+        round_trip, kind = round_trip_fee_bps(instrument, self.params["post_only"])
         if self.params["min_spread"] >= round_trip:
             return []
-        kind = "maker" if self.params["post_only"] else "taker"
-        return [f"min_spread {qm.fmt(self.params['min_spread'])} bp is below the round-trip {kind} fee "
-                f"({qm.fmt(round_trip)} bp on {instrument.symbol}): whenever the model's spread is narrower "
+        return [f"min_spread {fmt(self.params['min_spread'])} bp is below the round-trip {kind} fee "
+                f"({fmt(round_trip)} bp on {instrument.symbol}): whenever the model's spread is narrower "
                 "than that, a round trip loses money unless the price moves your way"]
 
     def order_amounts_base(self) -> list[Decimal]:

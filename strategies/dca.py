@@ -36,8 +36,8 @@ from app.domain import (
 from app.interfaces.strategy import Quote
 from strategies.budget import affordable_lots
 from strategies.param_rules import CrossCheckedStrategy, Fail, cross_check
-from strategies.quoting import available_budget, pct_to_units, spend_if_affordable
-from strategies.ticks import fmt, offset_ticks, scale_ratio
+from strategies.quoting import available_budget, fmt, pct_to_units, spend_if_affordable
+from strategies.ticks import offset_ticks, scale_ratio
 
 _NS = 1_000_000_000
 _MARKET_MARGIN = pct_to_units(Decimal(1))

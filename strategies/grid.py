@@ -40,8 +40,7 @@ from strategies.grid_levels import (
     start_layout,
 )
 from strategies.param_rules import CrossCheckedStrategy, Fail, cross_check
-from strategies.quoting import available_budget, spend_if_affordable
-from strategies.ticks import fmt
+from strategies.quoting import available_budget, fmt, spend_if_affordable
 
 _RETRY_NS = 1_000_000_000
 """An order the venue refused at once is tried again after this long (not at every update)."""

@@ -160,11 +160,6 @@ def affordable_lots(market: MarketContext, side: Side, limit_ticks: int) -> int:
     return int(available(market, inst.quote) / per_lot)
 
 
-def placeable(inst: Instrument, lots: int, price_ticks: int) -> bool:
-    """At least one lot and the instrument's minimum notional at that price."""
-    return lots >= 1 and price_ticks > 0 and inst.notional(price_ticks, lots) >= inst.min_notional
-
-
 def fmt_price(inst: Instrument, ticks: Fraction | int) -> str:
     """A tick price for a log line, exact when whole, to 1e-8 of a tick otherwise."""
     value = Fraction(ticks)

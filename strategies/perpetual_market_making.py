@@ -35,10 +35,11 @@ from app.config.schema import ConfigError, Field, Schema
 from app.domain import BookStale, BookUpdated, Event, Instrument, MarkPrice, OrderFilled, OrderType, Side
 from app.domain.margin import Position, apply_fill
 from app.interfaces.strategy import Quote, Strategy
-from strategies import quoting_math as qm
-from strategies.reconcile import plan_orders
+from strategies import common_fields as cf
+from strategies.quoting import NS as _NS
+from strategies.quoting import UNITS, bps_to_units, fmt, keep_maker, mid2, placeable, spread_fee_warnings
+from strategies.reconcile import cancel_while_stale, refresh_quotes
 
-_NS = qm.NS
 _FUNDING_STEP = Decimal("0.0001")  # funding_skew_bps is per 0.01% of funding rate
 _CLOSE_RETRY_NS = _NS
 
@@ -48,21 +49,15 @@ class PerpetualMarketMaking(Strategy):
     title = "Perpetual market making"
     schema = Schema(
         (
-            Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="contracts",
-                  help="Size of each order, in contracts (base units on USD-M markets, e.g. BTC)."),
-            Field("bid_spread_bps", "decimal", Decimal("5"), minimum=0, maximum=5000, unit="bp",
-                  help="Distance of the best bid below the mid price, in basis points."),
-            Field("ask_spread_bps", "decimal", Decimal("5"), minimum=0, maximum=5000, unit="bp",
-                  help="Distance of the best ask above the mid price, in basis points."),
-            Field("order_levels", "int", 1, minimum=1, maximum=20, unit="levels", help="Orders per side."),
-            Field("level_step_bps", "decimal", Decimal("2"), minimum=0, maximum=5000, unit="bp",
-                  help="Extra distance from the mid for each further level."),
-            Field("order_refresh_time", "float", 30.0, minimum=0.1, maximum=86400, unit="s",
-                  help="Orders older than this are replaced even if their price is still right."),
-            Field("order_refresh_tolerance_bps", "decimal", Decimal("1"), minimum=0, maximum=1000, unit="bp",
-                  help="An order is kept while the wanted price is within this distance of its own."),
-            Field("filled_order_delay", "float", 1.0, minimum=0, maximum=3600, unit="s",
-                  help="Pause before quoting again after a fill."),
+            cf.order_amount("Size of each order, in contracts (base units on USD-M markets, e.g. BTC).",
+                            unit="contracts"),
+            cf.bps("bid_spread_bps", 5, "Distance of the best bid below the mid price, in basis points."),
+            cf.bps("ask_spread_bps", 5, "Distance of the best ask above the mid price, in basis points."),
+            cf.order_levels(),
+            cf.level_step_bps(),
+            cf.refresh_time(),
+            cf.refresh_tolerance_bps(),
+            cf.filled_order_delay(),
             Field("leverage", "decimal", Decimal(0), minimum=0, maximum=125, unit="x",
                   help="The leverage expected on this market: the bot refuses to start if the venue's differs. "
                        "0: take the venue's."),
@@ -70,9 +65,9 @@ class PerpetualMarketMaking(Strategy):
                   help="Largest long position: bids that could take the position beyond it are not placed."),
             Field("max_short_position", "decimal", Decimal("0.01"), minimum=0, unit="contracts",
                   help="Largest short position (a positive number): asks beyond it are not placed."),
-            Field("funding_skew_bps", "decimal", Decimal("0"), minimum=0, maximum=1000, unit="bp per 0.01%",
-                  help="Shift of all quotes per 0.01% of funding rate: down when the rate is positive (longs "
-                       "pay), up when negative. 0 turns it off."),
+            cf.bps("funding_skew_bps", 0, "Shift of all quotes per 0.01% of funding rate: down when the rate is "
+                                          "positive (longs pay), up when negative. 0 turns it off.",
+                   maximum=1000, unit="bp per 0.01%"),
             Field("assumed_funding_rate", "decimal", Decimal("0"), minimum=Decimal("-0.05"), maximum=Decimal("0.05"),
                   help="Funding rate per 8 h used until the feed publishes one (0.0001 = 0.01%)."),
             Field("take_profit_pct", "decimal", Decimal("0"), minimum=0, maximum=1000, unit="%",
@@ -81,8 +76,7 @@ class PerpetualMarketMaking(Strategy):
                   help="Close the whole position at market once it loses this much from the entry price. 0: off."),
             Field("position_mode", "choice", "one-way", choices=("one-way",),
                   help="one-way: one net position per market (hedge mode is not supported)."),
-            Field("post_only", "bool", True,
-                  help="Place limit-maker orders, kept one tick off the other side of the book."),
+            cf.post_only(),
         )
     )
 
@@ -101,13 +95,13 @@ class PerpetualMarketMaking(Strategy):
     def _check(params: dict[str, Any], source: str) -> None:
         if 0 < params["leverage"] < 1:
             raise ConfigError(source, "leverage", f"must be 0 (the venue's) or from 1 to 125 x, got "
-                                                  f"{qm.fmt(params['leverage'])}")
+                                                  f"{fmt(params['leverage'])}")
         amount = params["order_amount"]
         if params["max_long_position"] < amount and params["max_short_position"] < amount:
             raise ConfigError(source, "max_long_position",
-                              f"{qm.fmt(params['max_long_position'])} and max_short_position "
-                              f"{qm.fmt(params['max_short_position'])} are both below order_amount "
-                              f"{qm.fmt(amount)}: no order could ever be placed")
+                              f"{fmt(params['max_long_position'])} and max_short_position "
+                              f"{fmt(params['max_short_position'])} are both below order_amount "
+                              f"{fmt(amount)}: no order could ever be placed")
 
     def apply_params(self, changes: dict[str, Any]) -> dict[str, Any]:
         merged = {**self.params, **self.schema.validate_changes(changes)}
@@ -129,12 +123,12 @@ class PerpetualMarketMaking(Strategy):
             raise ConfigError("", "leverage", mismatch)
         leverage = self.leverage()
         if leverage:
-            shown = f"{qm.fmt(leverage)}x" + ("" if ctx.connector.leverage(ctx.symbol) else
+            shown = f"{fmt(leverage)}x" + ("" if ctx.connector.leverage(ctx.symbol) else
                                               " (the venue does not report its own: assumed)")
         else:
             shown = "unknown (the venue does not report it: only fees are budgeted, the venue checks the margin)"
         ctx.log.info("%s, leverage %s; position limits long %s / short %s contracts", inst.describe(), shown,
-                     qm.fmt(self.params["max_long_position"]), qm.fmt(self.params["max_short_position"]))
+                     fmt(self.params["max_long_position"]), fmt(self.params["max_short_position"]))
         account = ctx.connector.position(ctx.symbol)
         if account is not None and getattr(account, "lots", 0):
             ctx.log.warning("the account already holds %s contracts of %s: this bot manages only the position "
@@ -155,7 +149,7 @@ class PerpetualMarketMaking(Strategy):
         venue = ctx.connector.leverage(ctx.symbol) if ctx is not None else None
         if not wanted or venue is None or Decimal(venue) == wanted:
             return ""
-        return (f"{qm.fmt(wanted)}x differs from the venue's {qm.fmt(venue)}x on {ctx.connector.name} "  # type: ignore[union-attr]
+        return (f"{fmt(wanted)}x differs from the venue's {fmt(venue)}x on {ctx.connector.name} "  # type: ignore[union-attr]
                 f"{ctx.symbol} (set it to 0 to take the venue's; a config sets the venue's as venue.leverage)")
 
     def on_stop(self) -> None:
@@ -206,7 +200,7 @@ class PerpetualMarketMaking(Strategy):
         self._orders_dirty = True
         if fill.client_order_id == self._closing:
             ctx.log.info("close filled: %s %s at %s, realised %s %s before fees; position now %s", fill.side.value,
-                         fill.amount, fill.price, qm.fmt(round(realized, 8)), inst.settle_asset,
+                         fill.amount, fill.price, fmt(round(realized, 8)), inst.settle_asset,
                          inst.lots_to_amount(self.position.lots))
             if event.order.status.is_done:  # a venue reports a fill's final state with the fill only
                 self._closing = None
@@ -228,8 +222,7 @@ class PerpetualMarketMaking(Strategy):
     def on_stale(self, event: BookStale) -> None:
         ctx = self.ctx
         assert ctx is not None
-        ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
-        ctx.connector.cancel_all(ctx.symbol)
+        cancel_while_stale(ctx, event.reason)
 
     # -- take-profit / stop-loss -------------------------------------------------------------
     def _derive_triggers(self) -> None:
@@ -276,8 +269,8 @@ class PerpetualMarketMaking(Strategy):
         limit = self.params["take_profit_pct" if reason == "take-profit" else "stop_loss_pct"]
         ctx.log.warning("%s: %s %s contracts from entry %s, %s %s (%s%% vs %s%%): closing with a market %s",
                         reason, "long" if long else "short", inst.lots_to_amount(abs(pos.lots)),
-                        qm.fmt(round(pos.entry, 8)), "best bid" if long else "best ask", exit_price,
-                        qm.fmt(round(move, 4)), qm.fmt(limit), "sell" if long else "buy")
+                        fmt(round(pos.entry, 8)), "best bid" if long else "best ask", exit_price,
+                        fmt(round(move, 4)), fmt(limit), "sell" if long else "buy")
         ctx.connector.cancel_all(ctx.symbol)
         order = ctx.connector.place_order(ctx.symbol, Side.SELL if long else Side.BUY, OrderType.MARKET, abs(pos.lots))
         self._close_after_ns = now + _CLOSE_RETRY_NS
@@ -306,20 +299,10 @@ class PerpetualMarketMaking(Strategy):
             return
         self._last_wanted = key
         self._orders_dirty = False
-        resting = ctx.connector.open_orders(ctx.symbol)
-        max_age = int(self.params["order_refresh_time"] * _NS)
-        tolerance = qm.mid2(book) * self._tolerance_units // (2 * qm.UNITS)
-        plan = plan_orders(wanted, resting, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
-        oldest = min((o.created_ns for o in resting), default=now)
-        self._next_age_check_ns = oldest + max_age if resting else now + max_age
-        for client_order_id in plan.cancel:
-            ctx.connector.cancel_order(client_order_id)
-        order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
-        funds = qm.budget(ctx.connector) if plan.create else {}
-        leverage = self.leverage() if plan.create else None
-        for quote in plan.create:
-            if qm.affordable(ctx.instrument, quote, funds, leverage):
-                ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+        self._next_age_check_ns = refresh_quotes(
+            ctx, wanted, ctx.connector.open_orders(ctx.symbol), tolerance_units=self._tolerance_units,
+            max_age_ns=int(self.params["order_refresh_time"] * _NS), now_ns=now, post_only=self.params["post_only"],
+            leverage=self.leverage())
 
     def funding_rate(self) -> Decimal:
         """The rate in force: the feed's latest, else the assumed one."""
@@ -330,7 +313,7 @@ class PerpetualMarketMaking(Strategy):
         per_step = self.params["funding_skew_bps"]
         if per_step == 0:
             return 0
-        return qm.bps_units(per_step * self.funding_rate() / _FUNDING_STEP)
+        return bps_to_units(per_step * self.funding_rate() / _FUNDING_STEP)
 
     def wanted_quotes(self) -> list[Quote]:
         """The ladder on the current book, skewed for funding and cut at the position limits."""
@@ -355,30 +338,28 @@ class PerpetualMarketMaking(Strategy):
         short_room = self._max_short + self.position.lots
         quotes: list[Quote] = []
         for bid_units, ask_units in self._levels:
-            bid = m2 * (qm.UNITS - bid_units - skew) // (2 * qm.UNITS)
-            ask = -(-m2 * (qm.UNITS + ask_units - skew) // (2 * qm.UNITS))
+            bid = m2 * (UNITS - bid_units - skew) // (2 * UNITS)
+            ask = -(-m2 * (UNITS + ask_units - skew) // (2 * UNITS))
             if post_only:
-                bid = qm.keep_maker(Side.BUY, bid, best_bid, best_ask)
-                ask = qm.keep_maker(Side.SELL, ask, best_bid, best_ask)
+                bid = keep_maker(Side.BUY, bid, best_bid, best_ask)
+                ask = keep_maker(Side.SELL, ask, best_bid, best_ask)
             if bid >= ask:
                 bid = ask - 1
             if long_room >= lots:
                 long_room -= lots
-                quote = Quote(Side.BUY, bid, lots)
-                if not qm.below_min_notional(inst, quote):
-                    quotes.append(quote)
+                if placeable(inst, lots, bid):
+                    quotes.append(Quote(Side.BUY, bid, lots))
             if short_room >= lots:
                 short_room -= lots
-                quote = Quote(Side.SELL, ask, lots)
-                if not qm.below_min_notional(inst, quote):
-                    quotes.append(quote)
+                if placeable(inst, lots, ask):
+                    quotes.append(Quote(Side.SELL, ask, lots))
         return quotes
 
     def _derive(self) -> None:
         p = self.params
-        self._tolerance_units = qm.bps_units(p["order_refresh_tolerance_bps"])
-        self._levels = [(qm.bps_units(p["bid_spread_bps"] + p["level_step_bps"] * i),
-                         qm.bps_units(p["ask_spread_bps"] + p["level_step_bps"] * i)) for i in range(p["order_levels"])]
+        self._tolerance_units = bps_to_units(p["order_refresh_tolerance_bps"])
+        self._levels = [(bps_to_units(p["bid_spread_bps"] + p["level_step_bps"] * i),
+                         bps_to_units(p["ask_spread_bps"] + p["level_step_bps"] * i)) for i in range(p["order_levels"])]
         self._lots = -1  # with the limits, needs the instrument: computed on first use
         self._max_long = self._max_short = 0
         self._last_wanted = None
@@ -394,7 +375,7 @@ class PerpetualMarketMaking(Strategy):
         ctx = self.ctx
         if ctx is None:
             return {}
-        m2 = qm.mid2(ctx.book)
+        m2 = mid2(ctx.book)
         if not m2:
             return {}
         inst = ctx.instrument
@@ -402,7 +383,7 @@ class PerpetualMarketMaking(Strategy):
         out = {"mid": mid}
         skew = self.skew_units()
         if skew:
-            out["funding-skewed mid"] = inst.ticks_to_price(round(Decimal(m2) * (qm.UNITS - skew) / (2 * qm.UNITS)))
+            out["funding-skewed mid"] = inst.ticks_to_price(round(Decimal(m2) * (UNITS - skew) / (2 * UNITS)))
         if self.position.lots:
             out["entry"] = self.position.entry
             if self._tp_ticks:
@@ -419,18 +400,12 @@ class PerpetualMarketMaking(Strategy):
         mismatch = self._leverage_mismatch(p["leverage"])  # known once bound to a venue (the bot form's preview)
         if mismatch:
             notes.append(f"leverage {mismatch}: the bot would refuse to start")
+        notes += spread_fee_warnings(p["bid_spread_bps"] + p["ask_spread_bps"], instrument, p["post_only"])
         rate = instrument.maker_fee if p["post_only"] else instrument.taker_fee
-        round_trip = 2 * rate * 10_000
-        spread = p["bid_spread_bps"] + p["ask_spread_bps"]
-        if spread < round_trip:
-            notes.append(f"the quoted spread ({qm.fmt(spread)} bp bid + ask) is below the round-trip "
-                         f"{'maker' if p['post_only'] else 'taker'} fee ({qm.fmt(round_trip)} bp on "
-                         f"{instrument.symbol}): a round trip loses {qm.fmt(round_trip - spread)} bp unless the "
-                         "price moves your way")
         exit_fees = (rate + instrument.taker_fee) * 100
         if 0 < p["take_profit_pct"] <= exit_fees:
-            notes.append(f"take_profit_pct {qm.fmt(p['take_profit_pct'])}% does not cover opening as a maker and "
-                         f"closing at market ({qm.fmt(exit_fees)}% in fees on {instrument.symbol})")
+            notes.append(f"take_profit_pct {fmt(p['take_profit_pct'])}% does not cover opening as a maker and "
+                         f"closing at market ({fmt(exit_fees)}% in fees on {instrument.symbol})")
         return notes
 
     def order_amounts_base(self) -> list[Decimal]:

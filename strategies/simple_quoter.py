@@ -10,20 +10,18 @@ plan would change something; previews and the Python path use the same maths.
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
-from app.config.schema import Field, Schema
-from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, OrderType, Side
+from app.config.schema import Schema
+from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, Side
 from app.interfaces.strategy import Quote, Strategy
+from strategies import common_fields as cf
 from strategies.quote_gate import QuoteGate
-from strategies.quoting import UNITS as _UNITS  # price fractions in units of 1e-8 (1 bp = 10,000)
-from strategies.quoting import available_budget, spend_if_affordable
-from strategies.quoting import bps_text as _bps
+from strategies.quoting import NS as _NS
 from strategies.quoting import bps_to_units as _units
-from strategies.reconcile import plan_orders
-
-_NS = 1_000_000_000
+from strategies.quoting import held, min_notional_ticks_lots, spread_fee_warnings
+from strategies.reconcile import cancel_while_stale, refresh_quotes
 
 
 class SimpleQuoter(Strategy):
@@ -31,29 +29,21 @@ class SimpleQuoter(Strategy):
     title = "Simple two-sided quoter"
     schema = Schema(
         (
-            Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="base",
-                  help="Size of each order, in the base asset (e.g. BTC)."),
-            Field("bid_spread_bps", "decimal", Decimal("2"), minimum=0, maximum=5000, unit="bp",
-                  help="Distance of the best bid below the mid price, in basis points (1 bp = 0.01%)."),
-            Field("ask_spread_bps", "decimal", Decimal("2"), minimum=0, maximum=5000, unit="bp",
-                  help="Distance of the best ask above the mid price, in basis points."),
-            Field("order_levels", "int", 1, minimum=1, maximum=20, unit="levels",
-                  help="Orders per side; each further level sits one level step further out."),
-            Field("level_step_bps", "decimal", Decimal("2"), minimum=0, maximum=5000, unit="bp",
-                  help="Extra distance from the mid for each further level."),
-            Field("refresh_seconds", "float", 15.0, minimum=0.1, maximum=86400, unit="s",
-                  help="Orders older than this are replaced even if their price is still right."),
-            Field("refresh_tolerance_bps", "decimal", Decimal("1"), minimum=0, maximum=1000, unit="bp",
-                  help="Orders are kept while the wanted price is within this distance of theirs."),
-            Field("inventory_target_base_pct", "decimal", Decimal("50"), minimum=0, maximum=100, unit="%",
-                  help="Wanted share of the portfolio value held in the base asset."),
-            Field("inventory_skew_bps", "decimal", Decimal("0"), minimum=0, maximum=1000, unit="bp",
-                  help="How far quotes shift away from the side that would push inventory further "
-                       "from the target, at full deviation. 0 turns skew off."),
-            Field("filled_order_delay_seconds", "float", 0.0, minimum=0, maximum=3600, unit="s",
-                  help="Pause before quoting again after a fill."),
-            Field("post_only", "bool", True,
-                  help="Place limit-maker orders that the exchange rejects instead of letting them take."),
+            cf.order_amount("Size of each order, in the base asset (e.g. BTC)."),
+            cf.bps("bid_spread_bps", 2, "Distance of the best bid below the mid price, in basis points "
+                                        "(1 bp = 0.01%)."),
+            cf.bps("ask_spread_bps", 2, "Distance of the best ask above the mid price, in basis points."),
+            cf.order_levels("Orders per side; each further level sits one level step further out."),
+            cf.level_step_bps(),
+            cf.refresh_time("refresh_seconds", 15.0),
+            cf.refresh_tolerance_bps("refresh_tolerance_bps",
+                                     help="Orders are kept while the wanted price is within this distance of theirs."),
+            cf.inventory_target_base_pct(),
+            cf.bps("inventory_skew_bps", 0, "How far quotes shift away from the side that would push inventory "
+                                            "further from the target, at full deviation. 0 turns skew off.",
+                   maximum=1000),
+            cf.filled_order_delay("filled_order_delay_seconds", 0.0),
+            cf.post_only("Place limit-maker orders that the exchange rejects instead of letting them take."),
         )
     )
 
@@ -118,8 +108,7 @@ class SimpleQuoter(Strategy):
 
     def on_stale(self, event: BookStale) -> None:
         assert self.ctx is not None
-        self.ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
-        self.ctx.connector.cancel_all(self.ctx.symbol)
+        cancel_while_stale(self.ctx, event.reason)
 
     # -- quoting ---------------------------------------------------------------------------
     def _requote(self) -> None:
@@ -137,23 +126,10 @@ class SimpleQuoter(Strategy):
             return
         self._last_wanted = key
         self._orders_dirty = False
-        resting = ctx.connector.open_orders(ctx.symbol)
-        max_age = int(self.params["refresh_seconds"] * _NS)
-        mid2 = book.best_bid_ticks + book.best_ask_ticks
-        tolerance = mid2 * self._tolerance_units // (2 * _UNITS)
-        plan = plan_orders(wanted, resting, tolerance_ticks=tolerance, max_age_ns=max_age, now_ns=now)
-        oldest = min((o.created_ns for o in resting), default=now)
-        self._next_age_check_ns = oldest + max_age if resting else now + max_age
         self._gate.dirty = False  # an order event while acting marks it dirty again
-        for client_order_id in plan.cancel:
-            ctx.connector.cancel_order(client_order_id)
-        if plan.create:
-            order_type = OrderType.LIMIT_MAKER if self.params["post_only"] else OrderType.LIMIT
-            budget = self._budget()
-            for quote in plan.create:
-                if not self._affordable(quote, budget):
-                    continue
-                ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
+        self._next_age_check_ns = refresh_quotes(
+            ctx, wanted, ctx.connector.open_orders(ctx.symbol), tolerance_units=self._tolerance_units,
+            max_age_ns=int(self.params["refresh_seconds"] * _NS), now_ns=now, post_only=self.params["post_only"])
         self._tell_gate(wanted)
 
     def _tell_gate(self, wanted: list[Quote]) -> None:
@@ -173,15 +149,6 @@ class SimpleQuoter(Strategy):
             # What rests changed, unless it is an order this strategy cancelled (the gate's
             # mirror left those out already); the gate decides whether to requote.
             self._gate.forget(order.side.sign, order.price_ticks, order.amount_lots, order.created_ns)
-
-    def _budget(self) -> dict[str, Decimal]:
-        assert self.ctx is not None
-        return available_budget(self.ctx.connector.balances())
-
-    def _affordable(self, quote: Quote, budget: dict[str, Decimal]) -> bool:
-        """Budget check before sending, so a short account does not spam rejected orders."""
-        inst = self.ctx.instrument  # type: ignore[union-attr]
-        return spend_if_affordable(inst, quote.side, quote.price_ticks, quote.amount_lots, budget)
 
     def _derive(self) -> None:
         """Turns the Decimal parameters into exact integers once per parameter change."""
@@ -204,9 +171,8 @@ class SimpleQuoter(Strategy):
         inst = ctx.instrument
         p = self.params
         lots = inst.round_amount_to_lots(p["order_amount"])
-        floor = (inst.min_notional / (inst.tick_size * inst.lot_size)).to_integral_value(ROUND_CEILING)
         self._gate.configure(ctx.book, self._levels, lots, self._tolerance_units, int(p["refresh_seconds"] * _NS),
-                             p["post_only"], int(floor), p["inventory_skew_bps"] != 0)
+                             p["post_only"], min_notional_ticks_lots(inst), p["inventory_skew_bps"] != 0)
         self._gate_ready = True
 
     def wanted_quotes(self) -> list[Quote]:
@@ -239,8 +205,7 @@ class SimpleQuoter(Strategy):
         inst = self.ctx.instrument  # type: ignore[union-attr]
         book = self.ctx.book  # type: ignore[union-attr]
         balances = self.ctx.connector.balances()  # type: ignore[union-attr]
-        base = balances[inst.base].total if inst.base in balances else Decimal(0)
-        quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
+        base, quote = held(balances, inst.base), held(balances, inst.quote)
         price = Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2 * inst.tick_size
         value = base * price + quote
         skew = 0
@@ -258,15 +223,8 @@ class SimpleQuoter(Strategy):
     def fee_warnings(self, instrument: Instrument) -> list[str]:
         """A round trip (a bid and an ask filled) earns the two spreads and pays two fees:
         makers with post-only orders, takers' rate otherwise (a crossing quote takes)."""
-        rate = instrument.maker_fee if self.params["post_only"] else instrument.taker_fee
-        round_trip_bps = 2 * rate * 10_000
-        spread_bps = self.params["bid_spread_bps"] + self.params["ask_spread_bps"]
-        if spread_bps >= round_trip_bps:
-            return []
-        kind = "maker" if self.params["post_only"] else "taker"
-        return [f"the quoted spread ({_bps(spread_bps)} bp bid + ask) is below the round-trip {kind} fee "
-                f"({_bps(round_trip_bps)} bp on {instrument.symbol}): a round trip loses "
-                f"{_bps(round_trip_bps - spread_bps)} bp unless the price moves your way"]
+        return spread_fee_warnings(self.params["bid_spread_bps"] + self.params["ask_spread_bps"], instrument,
+                                   self.params["post_only"])
 
     def order_amounts_base(self) -> list[Decimal]:
         return [self.params["order_amount"]]

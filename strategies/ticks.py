@@ -39,9 +39,3 @@ def lots_for_value(instrument: Instrument, ticks: int, value: Decimal) -> int:
     else:
         per_lot = instrument.tick_size * ticks * instrument.lot_size * instrument.contract_size
     return int((value / per_lot).to_integral_value(rounding=ROUND_FLOOR))
-
-
-def fmt(value: Decimal) -> str:
-    """A Decimal without exponent or trailing zeros, for logs and messages."""
-    value = Decimal(value).normalize()
-    return format(value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value, "f")

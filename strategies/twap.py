@@ -25,8 +25,8 @@ from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import Quote
 from strategies.budget import affordable_lots
 from strategies.param_rules import CrossCheckedStrategy, Fail, cross_check
-from strategies.quoting import available_budget, bps_to_units
-from strategies.ticks import fmt, offset_ticks
+from strategies.quoting import available_budget, bps_to_units, fmt
+from strategies.ticks import offset_ticks
 
 _NS = 1_000_000_000
 

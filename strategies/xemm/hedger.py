@@ -29,9 +29,9 @@ from strategies.market_math import (
     fmt_amount,
     fmt_price,
     limit_through,
-    placeable,
     take,
 )
+from strategies.quoting import placeable
 
 _NS = 1_000_000_000
 
