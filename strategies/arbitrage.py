@@ -20,6 +20,7 @@ from app.config.schema import ConfigError, Field, Schema
 from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderType, OrderUpdated, Side
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import MarketRole, Strategy, StrategyContext
+from strategies import common_fields as cf
 from strategies.arbitrage_legs import M1, M2, Attempt, Plan, Settings
 from strategies.market_math import Bridge, Ratio, affordable_lots, fmt_pct, limit_through, percent
 from strategies.quoting import placeable
@@ -28,9 +29,8 @@ _NS = 1_000_000_000
 
 SCHEMA = Schema(
     (
-        Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="base",
-              help="Most taken per attempt, in market_1's base asset; less when the tops of the two "
-                   "books or the balances hold less."),
+        cf.order_amount("Most taken per attempt, in market_1's base asset; less when the tops of the two "
+                        "books or the balances hold less."),
         Field("min_profitability", "decimal", Decimal("0.3"), minimum=0, maximum=50, unit="%",
               help="An attempt starts only when selling on one market earns at least this over buying "
                    "on the other, after both taker fees, at the two best prices."),
@@ -60,12 +60,10 @@ SCHEMA = Schema(
               help="Retries of a missed leg (retry), and extra unwind tries after the first (both)."),
         Field("cooldown_seconds", "float", 5.0, minimum=0, maximum=86400, unit="s",
               help="Pause after each attempt before the next may start."),
-        Field("market_2_to_market_1_base_conversion_rate", "decimal", Decimal("1"), minimum=0,
-              exclusive_minimum=True, unit="market_1 base per market_2 base",
-              help="Value of one market_2 base asset in market_1 base assets (1 for the same coin)."),
-        Field("market_2_to_market_1_quote_conversion_rate", "decimal", Decimal("1"), minimum=0,
-              exclusive_minimum=True, unit="market_1 quote per market_2 quote",
-              help="Value of one market_2 quote asset in market_1 quote assets (e.g. 1 USDC = 1 USDT)."),
+        cf.conversion_rate("market_2_to_market_1_base_conversion_rate", "market_1 base per market_2 base",
+                           "Value of one market_2 base asset in market_1 base assets (1 for the same coin)."),
+        cf.conversion_rate("market_2_to_market_1_quote_conversion_rate", "market_1 quote per market_2 quote",
+                           "Value of one market_2 quote asset in market_1 quote assets (e.g. 1 USDC = 1 USDT)."),
     )
 )
 

@@ -161,7 +161,8 @@ class AvellanedaStoikov(Strategy):
         assert ctx is not None
         inst, p = ctx.instrument, self.params
         self._gate.configure_as(ctx.book, p["order_levels"], self._level_frac, self._min_spread_frac, self._tick_size,
-                                p["post_only"], min_notional_ticks_lots(inst), self._tolerance_units, int(p["order_refresh_time"] * _NS),
+                                p["post_only"], min_notional_ticks_lots(inst), self._tolerance_units,
+                                int(p["order_refresh_time"] * _NS),
                                 p["trading_intensity_buffer_size"])
         self._gate_ready = True
         self._gate_every_update()
@@ -292,7 +293,8 @@ class AvellanedaStoikov(Strategy):
             inst = self.ctx.instrument  # type: ignore[union-attr]
             balances = self.ctx.connector.balances()  # type: ignore[union-attr]
             mid = Decimal(m2) / 2 * inst.tick_size
-            self._q_cache = inventory_deviation(held(balances, inst.base), held(balances, inst.quote), mid, self.params["inventory_target_base_pct"])
+            self._q_cache = inventory_deviation(held(balances, inst.base), held(balances, inst.quote), mid,
+                                                self.params["inventory_target_base_pct"])
         return self._q_cache
 
     def wanted_quotes(self) -> list[Quote]:

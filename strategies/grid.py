@@ -30,6 +30,7 @@ from app.domain import (
 )
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import Quote
+from strategies import common_fields as cf
 from strategies.grid_levels import (
     Level,
     StepResult,
@@ -103,9 +104,8 @@ class Grid(CrossCheckedStrategy):
             Field("stop_loss_price", "decimal", Decimal(0), minimum=0, unit="quote",
                   help="Stop the grid and cancel its orders once the mid falls to this price (below "
                        "lower_price). 0 turns it off."),
-            Field("post_only", "bool", True,
-                  help="Place limit-maker orders: a level the price has crossed waits until its order would rest. "
-                       "Off: plain limit orders, which take at once when the price is through them."),
+            cf.post_only("Place limit-maker orders: a level the price has crossed waits until its order would "
+                         "rest. Off: plain limit orders, which take at once when the price is through them."),
         ),
         check=cross_check(_rules),
     )

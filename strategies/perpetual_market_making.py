@@ -149,7 +149,8 @@ class PerpetualMarketMaking(Strategy):
         venue = ctx.connector.leverage(ctx.symbol) if ctx is not None else None
         if not wanted or venue is None or Decimal(venue) == wanted:
             return ""
-        return (f"{fmt(wanted)}x differs from the venue's {fmt(venue)}x on {ctx.connector.name} "  # type: ignore[union-attr]
+        return (f"{fmt(wanted)}x differs from the venue's {fmt(venue)}x on "
+                f"{ctx.connector.name} "  # type: ignore[union-attr]
                 f"{ctx.symbol} (set it to 0 to take the venue's; a config sets the venue's as venue.leverage)")
 
     def on_stop(self) -> None:

@@ -21,7 +21,7 @@ trade and inventory cost price types, an external price source).
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from app.book.orderbook import ASK, BID
@@ -32,10 +32,11 @@ from app.interfaces.strategy import PRIMARY_ROLE, MarketContext, MarketRole, Quo
 from strategies.pmm.gating import fallback, gate_field, mirror
 from strategies.pmm.inventory import InventoryCost, skew_scales
 from strategies.pmm.params import SCHEMA, QuoteParams, band_units, derive, fee_warnings, level_amounts
-from strategies.pmm.quotes import beyond_cancel_pct, compute_quotes, others_top, quiet_band, violates_min_spread
+from strategies.pmm.quotes import band_around, beyond_cancel_pct, compute_quotes, cost_limits, hanging_limits
+from strategies.pmm.quotes import others_top_of, own_lots, quiet_band, violates_min_spread
 from strategies.pmm_gate import PmmGate
-from strategies.quoting import UNITS, available_budget, pct_to_units, spend_if_affordable
-from strategies.reconcile import plan_orders
+from strategies.quoting import UNITS, available_budget, held, min_notional_ticks_lots, pct_to_units, spend_if_affordable
+from strategies.reconcile import cancel_while_stale, plan_orders
 
 _NS = 1_000_000_000
 _NEVER = 1 << 62
@@ -141,9 +142,8 @@ class PureMarketMaking(Strategy):
         return self._qp
 
     def _configure_gate(self, p: dict[str, Any], inst: Instrument, qp: QuoteParams) -> None:
-        floor = qp.min_notional_ticks_lots.to_integral_value(ROUND_CEILING)
         self._gate.configure_pmm(self.ctx.book, list(qp.bid_levels), list(qp.ask_levels),  # type: ignore[union-attr]
-                                 qp.min_spread_units, qp.fee_units, qp.take_if_crossed, int(floor),
+                                 qp.min_spread_units, qp.fee_units, qp.take_if_crossed, min_notional_ticks_lots(inst),
                                  self._tolerance_units, self._max_age_ns, self._refresh_ns, p["price_type"])
         self._gate.every_update = bool(fallback(p, self._source is not None and self._external))
 
@@ -235,8 +235,7 @@ class PureMarketMaking(Strategy):
     def on_stale(self, event: BookStale) -> None:
         ctx = self.ctx
         assert ctx is not None
-        ctx.log.warning("book stale (%s): cancelling quotes until it resyncs", event.reason)
-        ctx.connector.cancel_all(ctx.symbol)
+        cancel_while_stale(ctx, event.reason)
         self._hanging.clear()
         self._cancelling.clear()
         self._gate.dirty = True  # the mirror is out of date until the next refresh
@@ -322,27 +321,14 @@ class PureMarketMaking(Strategy):
         return raw
 
     def _others_tops(self, book) -> tuple[int, int]:
-        """Best bid and ask of others (own orders and dust left out), for order optimisation."""
+        """Best bid and ask of others (own orders and dust left out), for order optimisation;
+        our own resting lots are re-read only after an order event."""
         if self._own_dirty:
-            bids: dict[int, int] = {}
-            asks: dict[int, int] = {}
-            for order in self.ctx.connector.open_orders(self.ctx.symbol):  # type: ignore[union-attr]
-                if order.status in _ON_BOOK:
-                    side = bids if order.side is Side.BUY else asks
-                    side[order.price_ticks] = side.get(order.price_ticks, 0) + order.remaining_lots
-            self._own = (bids, asks)
+            self._own = own_lots(o for o in self.ctx.connector.open_orders(self.ctx.symbol)  # type: ignore[union-attr]
+                                 if o.status in _ON_BOOK)
             self._own_dirty = False
-        tops = []
-        for side, own, depth in ((BID, self._own[0], self._depths[0]), (ASK, self._own[1], self._depths[1])):
-            n = len(own) + 8
-            while True:
-                prices, lots = book.top_levels(side, n)
-                top = others_top(prices.tolist(), lots.tolist(), own, depth)
-                if top or len(prices) < n:
-                    break
-                n *= 4
-            tops.append(top)
-        return tops[0], tops[1]
+        return (others_top_of(book, BID, self._own[0], self._depths[0]),
+                others_top_of(book, ASK, self._own[1], self._depths[1]))
 
     def _wanted(self, now: int, ref2: int, bb: int, ba: int, tops: tuple[int, int] | None) -> list[Quote]:
         """The inputs of the quote computation from the strategy's state, then the quotes."""
@@ -352,38 +338,19 @@ class PureMarketMaking(Strategy):
         ceiling, floor = qp.ceiling_ticks, qp.floor_ticks
         if self.params["moving_price_band_enabled"]:
             if self._band is None or now >= self._band_next_ns:
-                self._band = (ref2 * (UNITS + self._band_ceiling_units) // (2 * UNITS),
-                              -(-ref2 * (UNITS - self._band_floor_units) // (2 * UNITS)))
+                self._band = band_around(ref2, self._band_ceiling_units, self._band_floor_units)
                 self._band_next_ns = now + self._band_refresh_ns
             ceiling, floor = self._band
-        bid_cap, ask_min = self._hanging_limits()
+        get = self.ctx.connector.get_order  # type: ignore[union-attr]
+        bid_cap, ask_min = hanging_limits(get(client_order_id) for client_order_id in self._hanging)
         cost = self._cost.price if qp.cost_limit and self._cost_started else None
         if cost is not None:
             tick = self.ctx.instrument.tick_size  # type: ignore[union-attr]
-            cap = int((cost / tick).to_integral_value(ROUND_FLOOR))
-            low = int((cost / tick).to_integral_value(ROUND_CEILING))
-            bid_cap = min(bid_cap, cap) if bid_cap else cap
-            ask_min = max(ask_min, low)
+            bid_cap, ask_min = cost_limits(cost / tick, bid_cap, ask_min)
         top_bid, top_ask = tops if tops is not None else (0, 0)
         self._gate.set_inputs(self._scales[0], self._scales[1], bid_cap, ask_min, ceiling, floor, self._pingpong)
         return compute_quotes(qp, ref2, bb, ba, top_bid, top_ask, self._scales[0], self._scales[1], bid_cap, ask_min,
                               ceiling, floor, self._pingpong)
-
-    def _hanging_limits(self) -> tuple[int, int]:
-        """(highest bid, lowest ask) that do not cross our own hanging orders; 0 = none."""
-        if not self._hanging:
-            return 0, 0
-        bid_cap = ask_min = 0
-        get = self.ctx.connector.get_order  # type: ignore[union-attr]
-        for client_order_id in self._hanging:
-            order = get(client_order_id)
-            if order is None or order.status.is_done:
-                continue
-            if order.side is Side.SELL and (bid_cap == 0 or order.price_ticks - 1 < bid_cap):
-                bid_cap = order.price_ticks - 1
-            elif order.side is Side.BUY and order.price_ticks + 1 > ask_min:
-                ask_min = order.price_ticks + 1
-        return bid_cap, ask_min
 
     def _take_inventory(self, ref2: int) -> None:
         """After a fill (and at the start): size skew and the inventory's cost."""
@@ -400,9 +367,8 @@ class PureMarketMaking(Strategy):
             self._start_cost(price)
         if skew:
             balances = ctx.connector.balances()
-            base = balances[inst.base].total if inst.base in balances else Decimal(0)
-            quote = balances[inst.quote].total if inst.quote in balances else Decimal(0)
-            self._scales = skew_scales(base, quote, price, self.params["inventory_target_base_pct"],
+            self._scales = skew_scales(held(balances, inst.base), held(balances, inst.quote), price,
+                                       self.params["inventory_target_base_pct"],
                                        self._one_side_total, self.params["inventory_range_multiplier"])
 
     def _start_cost(self, price: Decimal) -> None:
@@ -410,9 +376,7 @@ class PureMarketMaking(Strategy):
         the first reference price)."""
         ctx = self.ctx
         assert ctx is not None
-        balances = ctx.connector.balances()
-        base = balances[ctx.instrument.base].total if ctx.instrument.base in balances else Decimal(0)
-        self._cost.start(base, price)
+        self._cost.start(held(ctx.connector.balances(), ctx.instrument.base), price)
         self._cost_started = True
 
     # -- orders -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from app.config.schema import Field, Schema
 from app.domain import BookStale, BookUpdated, Order, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side
 from app.interfaces.clock import TimerHandle
 from app.interfaces.strategy import Quote
+from strategies import common_fields as cf
 from strategies.budget import affordable_lots
 from strategies.param_rules import CrossCheckedStrategy, Fail, cross_check
 from strategies.quoting import available_budget, bps_to_units, fmt
@@ -70,9 +71,8 @@ class Twap(CrossCheckedStrategy):
                   help="The time over which the slices are spread."),
             Field("slices", "int", 12, minimum=1, maximum=100_000, unit="slices",
                   help="How many equal parts; one is due every duration / slices."),
-            Field("offset_bps", "decimal", Decimal(0), minimum=0, maximum=5000, unit="bp",
-                  help="How far behind the best price on its side each order rests (a buy below the best bid, "
-                       "a sell above the best ask); 0 joins the best price."),
+            cf.bps("offset_bps", 0, "How far behind the best price on its side each order rests (a buy below the "
+                                    "best bid, a sell above the best ask); 0 joins the best price."),
             Field("slice_timeout_seconds", "float", 30.0, minimum=0.1, maximum=86400, unit="s",
                   help="An order not filled after this long is moved to the current best price."),
             Field("limit_price", "decimal", Decimal(0), minimum=0, unit="quote",
@@ -80,10 +80,8 @@ class Twap(CrossCheckedStrategy):
             Field("catch_up_pct", "decimal", Decimal(0), minimum=0, maximum=100, unit="%",
                   help="When the earlier slices' unfilled part exceeds this share of the target, take it with an "
                        "IOC order. 0 turns catch-up off."),
-            Field("catch_up_slippage_bps", "decimal", Decimal(10), minimum=0, maximum=5000, unit="bp",
-                  help="How far beyond the best opposite price a catch-up order may fill."),
-            Field("post_only", "bool", True,
-                  help="Rest the slices as limit-maker orders (never taking)."),
+            cf.bps("catch_up_slippage_bps", 10, "How far beyond the best opposite price a catch-up order may fill."),
+            cf.post_only("Rest the slices as limit-maker orders (never taking)."),
         ),
         check=cross_check(_rules),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.config.schema import ConfigError, Entries, Field, Schema
 from app.domain import Instrument, Side
+from strategies import common_fields as cf
 from strategies.quoting import bps_text, bps_to_units, pct_to_units, rate_to_units
 
 OFF = Decimal(-1)
@@ -21,8 +22,6 @@ OFF = Decimal(-1)
 
 PRICE_TYPES = ("mid_price", "last_price", "best_bid", "best_ask", "last_own_trade_price", "inventory_cost")
 COST_MODES = ("off", "track", "limit")
-
-_BP = dict(unit="bp", minimum=0, maximum=5000)
 
 
 def _check(values: dict[str, Any], source: str, prefix: str) -> None:
@@ -49,33 +48,28 @@ def _check(values: dict[str, Any], source: str, prefix: str) -> None:
 
 SCHEMA = Schema(
     (
-        Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="base",
-              help="Size of the first order on each side, in the base asset (e.g. BTC)."),
-        Field("bid_spread", "decimal", Decimal("2"), **_BP,
-              help="Distance of the first bid below the reference price (1 bp = 0.01%)."),
-        Field("ask_spread", "decimal", Decimal("2"), **_BP,
-              help="Distance of the first ask above the reference price."),
+        cf.order_amount("Size of the first order on each side, in the base asset (e.g. BTC)."),
+        cf.bps("bid_spread", 2, "Distance of the first bid below the reference price (1 bp = 0.01%)."),
+        cf.bps("ask_spread", 2, "Distance of the first ask above the reference price."),
         Field("minimum_spread", "decimal", Decimal("-1"), minimum=-1, maximum=5000, unit="bp",
               help="Cancel an order at once when its distance to the reference price falls below this; "
                    "negative turns it off."),
-        Field("order_levels", "int", 1, minimum=1, maximum=20, unit="levels",
-              help="Orders per side; each further level sits order_level_spread further out."),
-        Field("order_level_spread", "decimal", Decimal("2"), **_BP,
-              help="Extra distance from the reference price for each further level."),
+        cf.order_levels("Orders per side; each further level sits order_level_spread further out."),
+        cf.bps("order_level_spread", 2, "Extra distance from the reference price for each further level."),
         Field("order_level_amount", "decimal", Decimal("0"), minimum=Decimal("-1e9"), maximum=Decimal("1e9"),
               unit="base", help="Added to the order size at each further level (negative: smaller further out)."),
-        Field("order_refresh_time", "float", 30.0, minimum=0, maximum=86400, unit="s",
-              help="How often orders are checked against the wanted prices and replaced; 0 = on every price change."),
+        cf.refresh_time(minimum=0, help="How often orders are checked against the wanted prices and replaced; "
+                                        "0 = on every price change."),
         Field("order_refresh_tolerance_pct", "decimal", Decimal("0"), minimum=0, maximum=10, unit="%",
               help="At a refresh, an order is kept while the wanted price is within this % of its price."),
         Field("max_order_age", "float", 1800.0, minimum=0.1, maximum=7 * 86400, unit="s",
               help="An order older than this is replaced at the next refresh, even within the tolerance."),
-        Field("filled_order_delay", "float", 60.0, minimum=0, maximum=86400, unit="s",
-              help="After a fill, wait this long before placing new orders (the others are refreshed then)."),
+        cf.filled_order_delay(default=60.0, maximum=86400,
+                              help="After a fill, wait this long before placing new orders (the others are "
+                                   "refreshed then)."),
         Field("inventory_skew_enabled", "bool", False,
               help="Scale bid and ask sizes to steer the base asset's share of the portfolio to the target."),
-        Field("inventory_target_base_pct", "decimal", Decimal("50"), minimum=0, maximum=100, unit="%",
-              help="Wanted share of the portfolio value held in the base asset."),
+        cf.inventory_target_base_pct(),
         Field("inventory_range_multiplier", "decimal", Decimal("1"), minimum=0, maximum=1000,
               exclusive_minimum=True, unit="x",
               help="Skew range around the target, in multiples of the total order size of one side: "
@@ -85,10 +79,10 @@ SCHEMA = Schema(
                    "nor buy above it."),
         Field("inventory_cost_start_price", "decimal", minimum=0, exclusive_minimum=True, unit="quote",
               help="Cost of the base held at the start; empty: the reference price when the bot starts."),
-        Field("hanging_orders_enabled", "bool", False,
-              help="After a fill, the other side's orders stay (not refreshed) until filled or too far away."),
-        Field("hanging_orders_cancel_pct", "decimal", Decimal("10"), minimum=0, maximum=100, exclusive_minimum=True,
-              unit="%", help="A hanging order is cancelled when its price is further than this % from the reference."),
+        cf.hanging_orders_enabled("After a fill, the other side's orders stay (not refreshed) until filled or too "
+                                  "far away."),
+        cf.hanging_orders_cancel_pct("A hanging order is cancelled when its price is further than this % from the "
+                                     "reference."),
         Field("price_ceiling", "decimal", OFF, minimum=-1, unit="quote",
               help="Above this reference price only asks are placed; -1 turns it off."),
         Field("price_floor", "decimal", OFF, minimum=-1, unit="quote",
@@ -123,7 +117,7 @@ SCHEMA = Schema(
         Field("order_override", "list", Entries(), maximum=40, unit="side spread(bp) amount(base)",
               items=(
                   Field("side", "choice", choices=("buy", "sell"), required=True, help="buy or sell."),
-                  Field("spread", "decimal", required=True, **_BP, help="Distance from the reference price."),
+                  cf.bps("spread", None, "Distance from the reference price.", required=True),
                   Field("amount", "decimal", required=True, minimum=0, exclusive_minimum=True, unit="base",
                         help="Order size."),
               ),

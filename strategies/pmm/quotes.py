@@ -14,7 +14,10 @@ orders that would cross the book are dropped unless `take_if_crossed`.
 """
 from __future__ import annotations
 
-from app.domain import Side
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Iterable
+
+from app.domain import Order, Side
 from app.interfaces.strategy import Quote
 from strategies.pmm.params import QuoteParams
 from strategies.quoting import UNITS
@@ -114,6 +117,56 @@ def others_top(prices: list[int], lots: list[int], own: dict[int, int], depth_lo
         if seen > depth_lots:
             return price
     return 0
+
+
+def others_top_of(book, side: int, own: dict[int, int], depth_lots: int) -> int:  # noqa: ANN001 - OrderBook
+    """`others_top` on one side (BID or ASK) of `book`, read in growing batches of levels
+    until it is found or the side runs out."""
+    n = len(own) + 8
+    while True:
+        prices, lots = book.top_levels(side, n)
+        top = others_top(prices.tolist(), lots.tolist(), own, depth_lots)
+        if top or len(prices) < n:
+            return top
+        n *= 4
+
+
+def own_lots(orders: Iterable[Order]) -> tuple[dict[int, int], dict[int, int]]:
+    """Our resting lots per price, (bids, asks), of the orders given (those on the book)."""
+    bids: dict[int, int] = {}
+    asks: dict[int, int] = {}
+    for order in orders:
+        side = bids if order.side is Side.BUY else asks
+        side[order.price_ticks] = side.get(order.price_ticks, 0) + order.remaining_lots
+    return bids, asks
+
+
+def hanging_limits(orders: Iterable[Order | None]) -> tuple[int, int]:
+    """(highest bid, lowest ask) that do not cross our own hanging orders (None or ended
+    ones are passed over); 0 = no limit."""
+    bid_cap = ask_min = 0
+    for order in orders:
+        if order is None or order.status.is_done:
+            continue
+        if order.side is Side.SELL and (bid_cap == 0 or order.price_ticks - 1 < bid_cap):
+            bid_cap = order.price_ticks - 1
+        elif order.side is Side.BUY and order.price_ticks + 1 > ask_min:
+            ask_min = order.price_ticks + 1
+    return bid_cap, ask_min
+
+
+def cost_limits(cost_ticks: Decimal, bid_cap: int, ask_min: int) -> tuple[int, int]:
+    """The inventory cost limit added to (bid_cap, ask_min): no bid above the cost, no ask
+    below it (the cost in fractional ticks; 0 caps mean no limit yet)."""
+    cap = int(cost_ticks.to_integral_value(ROUND_FLOOR))
+    low = int(cost_ticks.to_integral_value(ROUND_CEILING))
+    return (min(bid_cap, cap) if bid_cap else cap), max(ask_min, low)
+
+
+def band_around(ref2: int, ceiling_units: int, floor_units: int) -> tuple[int, int]:
+    """The moving price band (ceiling, floor) in ticks around a doubled reference: the
+    ceiling rounded down, the floor up (inside the percentages asked for)."""
+    return ref2 * (UNITS + ceiling_units) // _U2, -(-ref2 * (UNITS - floor_units) // _U2)
 
 
 def quiet_band(guarded: list[tuple[Side, int]], hanging: list[int], min_units: int,

@@ -9,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from app.config.schema import ConfigError, Field, Schema
+from strategies import common_fields as cf
 
 SCHEMA = Schema(
     (
-        Field("order_amount", "decimal", Decimal("0.002"), minimum=0, exclusive_minimum=True, unit="base",
-              help="Size of each maker quote in the maker market's base asset (e.g. BTC), before the "
-                   "volume, balance and portfolio limits below."),
+        cf.order_amount("Size of each maker quote in the maker market's base asset (e.g. BTC), before the "
+                        "volume, balance and portfolio limits below."),
         Field("min_profitability", "decimal", Decimal("0.3"), minimum=-10, maximum=50, unit="%",
               help="Quotes are priced so that a fill hedged at once on the taker market earns at least "
                    "this, after the maker fee and the taker fee (the hedge price is the taker book's "
@@ -56,13 +56,11 @@ SCHEMA = Schema(
         Field("slippage_buffer", "decimal", Decimal("5"), minimum=0, maximum=50, unit="%",
               help="Hedges are immediate-or-cancel limit orders this far beyond the taker price needed "
                    "for their amount, so a book that moves while the hedge travels still fills it."),
-        Field("taker_to_maker_base_conversion_rate", "decimal", Decimal("1"), minimum=0,
-              exclusive_minimum=True, unit="maker base per taker base",
-              help="Value of one taker base asset in maker base assets (e.g. 1 for BTC on both, or a "
-                   "constant rate between a wrapped and a native coin)."),
-        Field("taker_to_maker_quote_conversion_rate", "decimal", Decimal("1"), minimum=0,
-              exclusive_minimum=True, unit="maker quote per taker quote",
-              help="Value of one taker quote asset in maker quote assets (e.g. 1 USDC = 1 USDT)."),
+        cf.conversion_rate("taker_to_maker_base_conversion_rate", "maker base per taker base",
+                           "Value of one taker base asset in maker base assets (e.g. 1 for BTC on both, or a "
+                           "constant rate between a wrapped and a native coin)."),
+        cf.conversion_rate("taker_to_maker_quote_conversion_rate", "maker quote per taker quote",
+                           "Value of one taker quote asset in maker quote assets (e.g. 1 USDC = 1 USDT)."),
         Field("hedge_retry_seconds", "float", 1.0, minimum=0.05, maximum=3600, unit="s",
               help="Wait before a hedge that failed or filled only in part is sent again for what is "
                    "left; maker quoting pauses until the position is hedged."),
