@@ -1,6 +1,6 @@
 """Avellaneda-Stoikov on its compiled gate decides exactly as on its Python path.
 
-The random-walk recording of tests/test_compiled_path.py runs through the replay's
+The random-walk recording of tests/compiled_support.py runs through the replay's
 compiled loop with the gate (its ladder and the trade prints' record in C), the gate
 through listeners, and the plain Python path (on_book, on_trades); every order state
 change and fill must be the same at the same simulated time. Small buffers make the model
@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.data.store import load_events
 from strategies.avellaneda_stoikov import AvellanedaStoikov
-from tests.compiled_support import run_three_ways
-from tests.synthetic_recordings import write_recording
-from tests.test_compiled_path import _walk
+from tests.compiled_support import run_three_ways, walk_recording
 
 BALANCES = {"USDT": "10000", "BTC": "0.2"}
 BASE = {"order_amount": "0.002", "risk_factor": "0.5", "volatility_buffer_size": 5,
@@ -31,8 +28,7 @@ MIXES = {
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    path = write_recording(tmp_path_factory.mktemp("walk") / "walk.gz", _walk())
-    return load_events([path], cache_dir=path.parent / "cache")
+    return walk_recording(tmp_path_factory.mktemp("walk"))
 
 
 @pytest.mark.parametrize("mix", list(MIXES))

@@ -1,6 +1,6 @@
 """Pure market making on its compiled gate decides exactly as on its Python path.
 
-The random-walk recording of tests/test_compiled_path.py (a gap, a second snapshot, trades
+The random-walk recording of tests/compiled_support.py (a gap, a second snapshot, trades
 through the quotes on both sides) runs through the replay's compiled loop with the gate,
 the gate through listeners, and the plain Python path; every order state change and fill
 must be the same at the same simulated time. Each parameter mix exercises a different set
@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.data.store import load_events
 from strategies.pure_market_making import PureMarketMaking
-from tests.compiled_support import run_three_ways
-from tests.synthetic_recordings import write_recording
-from tests.test_compiled_path import _walk
+from tests.compiled_support import run_three_ways, walk_recording
 
 BALANCES = {"USDT": "10000", "BTC": "0.2"}
 MIXES = {
@@ -44,8 +41,7 @@ MIXES = {
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
-    path = write_recording(tmp_path_factory.mktemp("walk") / "walk.gz", _walk())
-    return load_events([path], cache_dir=path.parent / "cache")
+    return walk_recording(tmp_path_factory.mktemp("walk"))
 
 
 @pytest.mark.parametrize("mix", list(MIXES))
