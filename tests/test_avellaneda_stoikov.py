@@ -20,7 +20,6 @@ from app.config.schema import ConfigError
 from app.domain import BTC_USDT_PERP, Side
 from app.engine.bot import Bot, BotState
 from app.interfaces.clock import SimClock
-from app.interfaces.strategy import StrategyContext
 from connectors.paper.connector import PaperConnector
 from strategies.avellaneda_model import evaluate, inventory_deviation, shaped_lots
 from strategies.avellaneda_stoikov import AvellanedaStoikov
@@ -28,6 +27,7 @@ from strategies.estimators import IntensityEstimator, VolatilityEstimator
 from strategies.execution_timeframe import window_from_params
 from strategies.registry import STRATEGIES
 from tests.paper_support import INST, ScriptedFeed
+from tests.strategy_support import bound_to_book, open_quotes, paper_market, started_on_empty_book
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -41,12 +41,8 @@ BASE = {"order_amount": "1", "risk_factor": 10, "volatility_buffer_size": 5, "tr
 
 def scene(params=None, balances=None, start_ns=1_000 * S, step=2):
     """Runs the standard scene up to the fifth volatility sample; returns (clock, feed, paper, bot)."""
-    clock = SimClock(start_ns)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={9999: 50_000}, asks={10001: 50_000})
-    paper = PaperConnector(feed, balances or {"TST": "60", "USD": "4000"}, clock, order_latency_ns=0,
-                           cancel_latency_ns=0)
-    paper.start()
+    clock, feed, paper = paper_market(bids={9999: 50_000}, asks={10001: 50_000},
+                                      balances=balances or {"TST": "60", "USD": "4000"}, start_ns=start_ns, latency_ns=0)
     bot = Bot("as", paper, INST.symbol, AvellanedaStoikov({**BASE, **(params or {})}))
     bot.start()
     feed.trade((10001, 1, 1), (9999, 1, -1), (10001, 1, 1), (9999, 1, -1),
@@ -58,10 +54,6 @@ def scene(params=None, balances=None, start_ns=1_000 * S, step=2):
                         asks={10001: 0 if up else 50_000, 10001 + step: 50_000 if up else 0})
         clock.run(until_ns=t0 + i * S)
     return clock, feed, paper, bot
-
-
-def quotes(paper):
-    return sorted((o.side.value, o.price_ticks, o.amount_lots) for o in paper.open_orders())
 
 
 # -- the model on the book -------------------------------------------------------------------
@@ -77,7 +69,7 @@ def test_reservation_price_moves_against_inventory_by_the_formula():
     # spread = 10 x 0.0004 x 60 + (2/10) ln(1 + 10/69.3147) = 0.24 + 0.2 x 0.134768 = 0.266954
     assert model.spread == pytest.approx(0.2669536, abs=1e-6)
     # bid 99.976 - 0.133477 = 99.8425 -> 99.84; ask 99.976 + 0.133477 = 100.1095 -> 100.11
-    assert quotes(paper) == [("buy", 9984, 1000), ("sell", 10011, 1000)]
+    assert open_quotes(paper) == [("buy", 9984, 1000), ("sell", 10011, 1000)]
     refs = bot.strategy.reference_prices()
     assert refs == {"mid": Decimal("100.00"), "reservation price": Decimal("99.98"),
                     "optimal bid": Decimal("99.84"), "optimal ask": Decimal("100.11")}
@@ -94,7 +86,7 @@ def test_short_inventory_moves_the_reservation_price_up_and_flat_leaves_it_at_th
 def test_spread_widens_with_risk_aversion_and_with_volatility():
     def spread(params=None, step=2):
         _, _, paper, bot = scene(params, step=step)
-        prices = {side: price for side, price, _ in quotes(paper)}
+        prices = {side: price for side, price, _ in open_quotes(paper)}
         return bot.strategy.model().spread, prices["sell"] - prices["buy"]
 
     base_model, base_ticks = spread()
@@ -110,19 +102,19 @@ def test_min_spread_floors_the_spread_around_the_reservation_price():
     # 100 bp of 100.00 = 1.00 > 0.267: bid 99.976 - 0.5 = 99.476 -> 99.47, ask 100.476 -> 100.48
     _, _, paper, bot = scene({"min_spread": 100})
     assert bot.strategy.model().spread == pytest.approx(1.0)
-    assert [(side, price) for side, price, _ in quotes(paper)] == [("buy", 9947), ("sell", 10048)]
+    assert [(side, price) for side, price, _ in open_quotes(paper)] == [("buy", 9947), ("sell", 10048)]
 
 
 def test_levels_sit_level_distances_percent_of_the_spread_further_out():
     # step = 50% of 0.266954 = 0.133477: bid 99.8425 - 0.1335 = 99.7090 -> 99.70; ask 100.2430 -> 100.25
     _, _, paper, _ = scene({"order_levels": 2, "level_distances": 50})
-    assert [(s, p) for s, p, _ in quotes(paper)] == [("buy", 9970), ("buy", 9984), ("sell", 10011), ("sell", 10025)]
+    assert [(s, p) for s, p, _ in open_quotes(paper)] == [("buy", 9970), ("buy", 9984), ("sell", 10011), ("sell", 10025)]
 
 
 def test_shape_factor_shrinks_the_side_that_grows_the_deviation():
     # q = +0.1, eta 5: bids are 1000 lots x exp(-0.5) = 606.5 -> 606, asks the full 1000
     _, _, paper, _ = scene({"order_amount_shape_factor": 5})
-    assert [(s, lots) for s, _, lots in quotes(paper)] == [("buy", 606), ("sell", 1000)]
+    assert [(s, lots) for s, _, lots in open_quotes(paper)] == [("buy", 606), ("sell", 1000)]
 
 
 # -- estimators -------------------------------------------------------------------------------
@@ -282,11 +274,7 @@ def test_fee_warnings_and_amounts():
 
 
 def test_a_perpetual_is_refused_at_the_start():
-    clock = SimClock(1_000 * S)
-    feed = ScriptedFeed(BTC_USDT_PERP, clock)
-    paper = PaperConnector(feed, {"USDT": "1000"}, clock)
-    bot = Bot("as", paper, BTC_USDT_PERP.symbol, AvellanedaStoikov(BASE))
-    bot.start()
+    bot = started_on_empty_book(AvellanedaStoikov(BASE), BTC_USDT_PERP, {"USDT": "1000"})
     assert bot.state is not BotState.RUNNING and "perpetual_market_making" in bot.error
 
 
@@ -299,12 +287,8 @@ def test_registered_and_loadable_from_a_config():
 
 
 def test_preview_binds_without_running():
-    clock = SimClock(1_000 * S)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={9999: 50_000}, asks={10001: 50_000})
-    paper = PaperConnector(feed, {"TST": "60", "USD": "4000"}, clock)
-    strategy = AvellanedaStoikov(BASE)
-    strategy.bind(StrategyContext(clock, paper, feed, INST, logging.getLogger("t")))
+    strategy = bound_to_book(AvellanedaStoikov(BASE), INST, bids={9999: 50_000}, asks={10001: 50_000},
+                             balances={"TST": "60", "USD": "4000"})
     assert strategy.preview() == [] and strategy.reference_prices() == {"mid": Decimal("100.00")}
 
 

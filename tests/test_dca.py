@@ -13,41 +13,26 @@ import pytest
 from app.config.bot_config import load_config, parse_config
 from app.config.schema import ConfigError
 from app.engine.bot import Bot
-from app.interfaces.clock import SimClock
 from app.wiring.runners import run_simulated
-from connectors.paper.connector import PaperConnector
 from strategies.dca import Dca
-from tests.paper_support import INST, ScriptedFeed
+from tests.paper_support import INST
+from tests.strategy_support import open_quotes, paper_market, run_ms
 
-MS = 1_000_000
 ROOT = Path(__file__).resolve().parents[1]
 DCA = {"first_amount": "0.1", "step_pct": "1", "max_entries": 3, "amount_multiplier": "2", "take_profit_pct": "1"}
 
 
 def make(params=None, balances=None):
-    clock = SimClock(1_000 * MS)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
-    paper = PaperConnector(feed, balances or {"USD": "10000", "TST": "100"}, clock,
-                           order_latency_ns=5 * MS, cancel_latency_ns=5 * MS)
-    paper.start()
+    clock, feed, paper = paper_market(balances=balances)
     strategy = Dca({**DCA, **(params or {})})
     bot = Bot("dca", paper, INST.symbol, strategy)
     return clock, feed, paper, bot, strategy
 
 
-def run(clock, ms=50):
-    clock.run(until_ns=clock.now_ns() + ms * MS)
-
-
-def orders(paper):
-    return sorted((o.side.value, o.price_ticks, o.amount_lots) for o in paper.open_orders())
-
-
 def started(params=None, balances=None):
     clock, feed, paper, bot, dca = make(params, balances)
     bot.start()
-    run(clock)
+    run_ms(clock)
     return clock, feed, paper, bot, dca
 
 
@@ -55,7 +40,7 @@ def test_the_first_entry_takes_then_the_next_entry_and_the_take_profit_rest():
     clock, feed, paper, bot, dca = started()
     assert bot.pnl.fills == 1 and bot.pnl.buys == 1  # 100 lots at the ask, 100.02
     # next entry: 100.02 x 0.99 = 99.0198 -> 99.01 (down); take profit: 100.02 x 1.01 = 101.0202 -> 101.03 (up)
-    assert orders(paper) == [("buy", 9901, 200), ("sell", 10103, 100)]
+    assert open_quotes(paper) == [("buy", 9901, 200), ("sell", 10103, 100)]
     status = dca.dca_status()
     assert (status.cycle, status.entries, status.position) == (1, 1, Decimal("0.1"))
     assert status.average_entry == Decimal("100.02") and status.next_entry == Decimal("99.01")
@@ -65,10 +50,10 @@ def test_the_first_entry_takes_then_the_next_entry_and_the_take_profit_rest():
 def test_an_entry_fill_moves_the_take_profit_over_the_new_average():
     clock, feed, paper, bot, dca = started()
     feed.trade((9900, 1000, -1))  # prints through the entry at 99.01: 200 lots fill
-    run(clock)
+    run_ms(clock)
     # average (100.02 x 100 + 99.01 x 200) / 300 = 99.34666..; x 1.01 = 100.340133.. -> 100.35
     # next entry: 99.01 x 0.99 = 98.0199 -> 98.01, 400 lots
-    assert orders(paper) == [("buy", 9801, 400), ("sell", 10035, 300)]
+    assert open_quotes(paper) == [("buy", 9801, 400), ("sell", 10035, 300)]
     status = dca.dca_status()
     assert status.entries == 2 and status.position == Decimal("0.3")
     assert status.average_entry == Decimal(2980400) / 300 * Decimal("0.01")
@@ -77,32 +62,32 @@ def test_an_entry_fill_moves_the_take_profit_over_the_new_average():
 def test_no_entry_beyond_max_entries():
     clock, feed, paper, bot, dca = started({"max_entries": 2})
     feed.trade((9900, 1000, -1))
-    run(clock)
-    assert orders(paper) == [("sell", 10035, 300)]
+    run_ms(clock)
+    assert open_quotes(paper) == [("sell", 10035, 300)]
     assert dca.dca_status().next_entry is None
 
 
 def test_take_profit_closes_the_cycle_and_a_new_one_opens():
     clock, feed, paper, bot, dca = started()
     feed.trade((9900, 1000, -1))
-    run(clock)
+    run_ms(clock)
     feed.set_levels(bids={10000: 0, 10036: 5000}, asks={10002: 0, 10038: 5000})
     feed.trade((10040, 1000, 1))  # through the take-profit at 100.35
-    run(clock)
+    run_ms(clock)
     status = dca.dca_status()
     assert status.cycles_won == 1
     assert status.realized == Decimal("0.301")  # sold 0.3 at 100.35 = 30.105, bought for 10.002 + 19.802
     assert status.cycle == 2 and status.entries == 1 and status.average_entry == Decimal("100.38")
     # new cycle at the ask 100.38: next entry 99.3762 -> 99.37, take profit 101.3838 -> 101.39
-    assert orders(paper) == [("buy", 9937, 200), ("sell", 10139, 100)]
+    assert open_quotes(paper) == [("buy", 9937, 200), ("sell", 10139, 100)]
 
 
 def test_without_restart_the_take_profit_stops_it():
     clock, feed, paper, bot, dca = started({"restart": False})
     feed.set_levels(bids={10000: 0, 10104: 5000}, asks={10002: 0, 10106: 5000})
     feed.trade((10107, 1000, 1))
-    run(clock)
-    assert orders(paper) == []
+    run_ms(clock)
+    assert open_quotes(paper) == []
     assert dca.dca_status().stopped == "take profit reached (restart is off)"
     assert dca.dca_status().realized == Decimal("0.101")  # (101.03 - 100.02) x 0.1
 
@@ -111,45 +96,45 @@ def test_restart_waits_for_the_delay():
     clock, feed, paper, bot, dca = started({"restart_delay_seconds": 10})
     feed.set_levels(bids={10000: 0, 10104: 5000}, asks={10002: 0, 10106: 5000})
     feed.trade((10107, 1000, 1))
-    run(clock, 5_000)
-    assert orders(paper) == [] and dca.dca_status().cycle == 1
-    run(clock, 5_100)
-    assert dca.dca_status().cycle == 2 and len(orders(paper)) == 2
+    run_ms(clock, 5_000)
+    assert open_quotes(paper) == [] and dca.dca_status().cycle == 1
+    run_ms(clock, 5_100)
+    assert dca.dca_status().cycle == 2 and len(open_quotes(paper)) == 2
 
 
 def test_stop_loss_cancels_closes_at_market_and_stops():
     clock, feed, paper, bot, dca = started({"stop_loss_pct": "2"})
     assert dca.dca_status().stop_loss == Decimal("98.01")  # 100.02 x 0.98 = 98.0196 -> 98.01
     feed.set_levels(bids={10000: 0, 9800: 5000}, asks={10002: 0, 9802: 5000})  # no print: the entry does not fill
-    run(clock, 100)
-    assert orders(paper) == []
+    run_ms(clock, 100)
+    assert open_quotes(paper) == []
     status = dca.dca_status()
     assert status.stopped == "stop loss: position closed" and status.position == 0
     assert status.realized == Decimal("-0.202")  # (98.00 - 100.02) x 0.1
     assert bot.pnl.sells == 1 and bot.pnl.fills == 2
     feed.set_levels(bids={9800: 0, 10000: 5000}, asks={9802: 0, 10002: 5000})
-    run(clock)
-    assert orders(paper) == []  # stopped for good
+    run_ms(clock)
+    assert open_quotes(paper) == []  # stopped for good
 
 
 def test_short_sells_first_adds_higher_and_buys_back_lower():
     clock, feed, paper, bot, dca = started({"direction": "short"})
     # sold 100 lots at the bid 100.00: next entry 101.00, take profit 99.00
-    assert orders(paper) == [("buy", 9900, 100), ("sell", 10100, 200)]
+    assert open_quotes(paper) == [("buy", 9900, 100), ("sell", 10100, 200)]
     assert bot.pnl.sells == 1
 
 
 def test_a_first_entry_that_cannot_be_paid_for_stops_without_sending():
     clock, feed, paper, bot, dca = started(balances={"USD": "5", "TST": "0"})
-    assert orders(paper) == [] and bot.rejects == 0 and bot.pnl.fills == 0
+    assert open_quotes(paper) == [] and bot.rejects == 0 and bot.pnl.fills == 0
     assert "cannot be paid for" in dca.dca_status().stopped
 
 
 def test_a_live_edit_of_the_take_profit_moves_the_order():
     clock, feed, paper, bot, dca = started()
     bot.update_params({"take_profit_pct": "2"})
-    run(clock)
-    assert orders(paper) == [("buy", 9901, 200), ("sell", 10203, 100)]  # 100.02 x 1.02 = 102.0204 -> 102.03
+    run_ms(clock)
+    assert open_quotes(paper) == [("buy", 9901, 200), ("sell", 10203, 100)]  # 100.02 x 1.02 = 102.0204 -> 102.03
 
 
 @pytest.mark.parametrize("params, field, words", [

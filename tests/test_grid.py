@@ -16,36 +16,21 @@ from app.config.bot_config import load_config, parse_config
 from app.config.schema import ConfigError
 from app.domain import Side
 from app.engine.bot import Bot
-from app.interfaces.clock import SimClock
 from app.wiring.runners import run_simulated
-from connectors.paper.connector import PaperConnector
 from strategies.grid import Grid
 from strategies.grid_levels import Armed, Level, close_order, level_prices, start_layout
-from tests.paper_support import INST, ScriptedFeed
+from tests.paper_support import INST
+from tests.strategy_support import open_quotes, paper_market, run_ms
 
-MS = 1_000_000
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {"lower_price": "99", "upper_price": "101", "levels": 5, "amount": "0.1"}
 
 
 def make(params=None, balances=None):
-    clock = SimClock(1_000 * MS)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
-    paper = PaperConnector(feed, balances or {"USD": "10000", "TST": "100"}, clock,
-                           order_latency_ns=5 * MS, cancel_latency_ns=5 * MS)
-    paper.start()
+    clock, feed, paper = paper_market(balances=balances)
     strategy = Grid({**GRID, **(params or {})})
     bot = Bot("grid", paper, INST.symbol, strategy)
     return clock, feed, paper, bot, strategy
-
-
-def run(clock, ms=50):
-    clock.run(until_ns=clock.now_ns() + ms * MS)
-
-
-def orders(paper):
-    return sorted((o.side.value, o.price_ticks, o.amount_lots) for o in paper.open_orders())
 
 
 START = [("buy", 9900, 100), ("buy", 9950, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
@@ -79,25 +64,25 @@ def test_a_counter_order_waits_while_its_level_is_busy():
 def test_start_places_buys_below_and_sells_above_with_the_nearest_level_free():
     clock, feed, paper, bot, grid = make()
     bot.start()
-    run(clock)
-    assert orders(paper) == START
+    run_ms(clock)
+    assert open_quotes(paper) == START
     assert [q.price_ticks for q in grid.preview()] == [9900, 9950, 10050, 10100]
 
 
 def test_quote_amounts_buy_fewer_lots_at_higher_levels():
     clock, feed, paper, bot, grid = make({"amount": "10", "amount_unit": "quote"})
     bot.start()
-    run(clock)
+    run_ms(clock)
     # 10 USD / (99 x 0.001) = 101.01 lots -> 101; at 99.5: 100.5 -> 100; 100.5: 99.5 -> 99; 101: 99.0 -> 99
-    assert orders(paper) == [("buy", 9900, 101), ("buy", 9950, 100), ("sell", 10050, 99), ("sell", 10100, 99)]
+    assert open_quotes(paper) == [("buy", 9900, 101), ("buy", 9950, 100), ("sell", 10050, 99), ("sell", 10100, 99)]
 
 
 def test_start_places_only_what_the_balances_pay_for_nearest_first():
     # A buy of 0.1 at 99.5 locks 9.95 x 1.002 = 9.9699 USD; the one at 99 would need 9.9198 more.
     clock, feed, paper, bot, grid = make(balances={"USD": "15", "TST": "0"})
     bot.start()
-    run(clock)
-    assert orders(paper) == [("buy", 9950, 100)]
+    run_ms(clock)
+    assert open_quotes(paper) == [("buy", 9950, 100)]
     assert bot.rejects == 0
 
 
@@ -105,18 +90,18 @@ def test_start_places_only_what_the_balances_pay_for_nearest_first():
 def test_a_filled_buy_arms_a_sell_one_level_up_and_the_pair_earns_one_step():
     clock, feed, paper, bot, grid = make()
     bot.start()
-    run(clock)
+    run_ms(clock)
     feed.trade((9940, 1000, -1))  # a sell prints through the bid at 99.50
-    run(clock)
+    run_ms(clock)
     # The sell at 100.00 is post-only and the bid is still 100.00: it waits for the book.
-    assert orders(paper) == [("buy", 9900, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
+    assert open_quotes(paper) == [("buy", 9900, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
     feed.set_levels(bids={10000: 0, 9940: 5000}, asks={10002: 0, 9945: 5000})
-    run(clock)
-    assert orders(paper) == [("buy", 9900, 100), ("sell", 10000, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
+    run_ms(clock)
+    assert open_quotes(paper) == [("buy", 9900, 100), ("sell", 10000, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
     feed.set_levels(bids={9940: 0, 10005: 5000}, asks={9945: 0, 10010: 5000})
     feed.trade((10012, 1000, 1))  # a buy prints through the ask at 100.00
-    run(clock)
-    assert orders(paper) == START  # the buy at 99.50 is back, the level at 100 free again
+    run_ms(clock)
+    assert open_quotes(paper) == START  # the buy at 99.50 is back, the level at 100 free again
     status = grid.grid_status()
     assert status.steps == 1
     assert status.gross == Decimal("0.05")  # (100.00 - 99.50) x 0.1
@@ -128,11 +113,11 @@ def test_a_filled_buy_arms_a_sell_one_level_up_and_the_pair_earns_one_step():
 def test_a_sell_filled_first_arms_a_buy_one_level_down():
     clock, feed, paper, bot, grid = make()
     bot.start()
-    run(clock)
+    run_ms(clock)
     feed.set_levels(bids={10000: 0, 10055: 5000}, asks={10002: 0, 10060: 5000})
     feed.trade((10058, 1000, 1))  # through the ask at 100.50
-    run(clock)
-    assert orders(paper) == [("buy", 9900, 100), ("buy", 9950, 100), ("buy", 10000, 100), ("sell", 10100, 100)]
+    run_ms(clock)
+    assert open_quotes(paper) == [("buy", 9900, 100), ("buy", 9950, 100), ("buy", 10000, 100), ("sell", 10100, 100)]
     assert grid.grid_status().steps == 0  # a sell of the start layout closes nothing
 
 
@@ -140,24 +125,24 @@ def test_a_sell_filled_first_arms_a_buy_one_level_down():
 def test_out_of_range_keep_leaves_the_orders_resting():
     clock, feed, paper, bot, grid = make({"out_of_range": "keep"})
     bot.start()
-    run(clock)
+    run_ms(clock)
     feed.set_levels(bids={10000: 0, 9880: 5000}, asks={10002: 0, 9882: 5000})
-    run(clock)
-    assert orders(paper) == START
+    run_ms(clock)
+    assert open_quotes(paper) == START
     assert grid.grid_status().stopped == ""
 
 
 def test_out_of_range_stop_cancels_everything_and_stays_stopped():
     clock, feed, paper, bot, grid = make({"out_of_range": "stop"})
     bot.start()
-    run(clock)
+    run_ms(clock)
     feed.set_levels(bids={10000: 0, 9880: 5000}, asks={10002: 0, 9882: 5000})  # mid 98.81 < 99
-    run(clock)
-    assert orders(paper) == []
+    run_ms(clock)
+    assert open_quotes(paper) == []
     assert "left the range 99..101" in grid.grid_status().stopped
     feed.set_levels(bids={9880: 0, 10000: 5000}, asks={9882: 0, 10002: 5000})
-    run(clock)
-    assert orders(paper) == []
+    run_ms(clock)
+    assert open_quotes(paper) == []
 
 
 @pytest.mark.parametrize("params, bid, reason", [
@@ -167,48 +152,48 @@ def test_out_of_range_stop_cancels_everything_and_stays_stopped():
 def test_take_profit_and_stop_loss_prices_stop_the_grid(params, bid, reason):
     clock, feed, paper, bot, grid = make(params)
     bot.start()
-    run(clock)
+    run_ms(clock)
     feed.set_levels(bids={10000: 0, bid: 5000}, asks={10002: 0, bid + 2: 5000})
-    run(clock)
-    assert orders(paper) == [] and grid.grid_status().stopped == reason
+    run_ms(clock)
+    assert open_quotes(paper) == [] and grid.grid_status().stopped == reason
 
 
 def test_a_stale_book_keeps_the_orders_and_places_nothing_new_until_resync():
     clock, feed, paper, bot, grid = make()
     bot.start()
-    run(clock)
+    run_ms(clock)
     feed.trade((9940, 1000, -1))
     feed.go_stale("gap")
     feed.set_levels(bids={10000: 0, 9940: 5000}, asks={10002: 0, 9945: 5000})
-    run(clock)
-    assert orders(paper) == [("buy", 9900, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
+    run_ms(clock)
+    assert open_quotes(paper) == [("buy", 9900, 100), ("sell", 10050, 100), ("sell", 10100, 100)]
     feed.resync()
     feed.set_levels(bids={9940: 5000})
-    run(clock)
-    assert ("sell", 10000, 100) in orders(paper)
+    run_ms(clock)
+    assert ("sell", 10000, 100) in open_quotes(paper)
 
 
 # -- parameters ------------------------------------------------------------------------------------
 def test_a_live_edit_of_the_shape_lays_the_grid_out_again():
     clock, feed, paper, bot, grid = make()
     bot.start()
-    run(clock)
+    run_ms(clock)
     bot.update_params({"levels": 3})
-    run(clock)
-    assert orders(paper) == [("buy", 9900, 100), ("sell", 10100, 100)]
+    run_ms(clock)
+    assert open_quotes(paper) == [("buy", 9900, 100), ("sell", 10100, 100)]
 
 
 def test_a_live_edit_breaking_a_rule_is_refused_and_changes_nothing():
     clock, feed, paper, bot, grid = make()
     bot.start()
-    run(clock)
+    run_ms(clock)
     with pytest.raises(ConfigError) as err:
         bot.update_params({"upper_price": "98"})
     assert err.value.field_path == "upper_price" and "above lower_price 99" in str(err.value)
     with pytest.raises(ConfigError) as err:  # 100 levels in 2 USD: closer than the tick
         bot.update_params({"levels": 300})
     assert err.value.field_path == "levels"
-    assert grid.params["levels"] == 5 and orders(paper) == START
+    assert grid.params["levels"] == 5 and open_quotes(paper) == START
 
 
 @pytest.mark.parametrize("params, field, words", [
@@ -238,7 +223,7 @@ def test_a_config_with_lower_above_upper_is_one_line_naming_file_and_field():
 def test_levels_closer_than_the_tick_fail_the_start_naming_the_field():
     clock, feed, paper, bot, grid = make({"lower_price": "100", "upper_price": "100.02", "levels": 5})
     bot.start()
-    assert bot.failed and "strategy.params.levels" in bot.error and orders(paper) == []
+    assert bot.failed and "strategy.params.levels" in bot.error and open_quotes(paper) == []
 
 
 @pytest.mark.parametrize("params, message", [

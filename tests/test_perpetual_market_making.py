@@ -14,11 +14,9 @@ from app.config.schema import ConfigError
 from app.domain import BTC_USD_INVERSE, BTC_USDT, BTC_USDT_PERP, MarkPrice, Side
 from app.engine.bot import Bot, BotState
 from app.interfaces.clock import SimClock
-from app.interfaces.strategy import StrategyContext
-from connectors.paper.connector import PaperConnector
 from strategies.perpetual_market_making import PerpetualMarketMaking
 from strategies.registry import STRATEGIES
-from tests.paper_support import ScriptedFeed
+from tests.strategy_support import bound_to_book, open_quotes, paper_market, started_on_empty_book
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -28,20 +26,13 @@ BASE = {"order_amount": "0.002", "bid_spread_bps": 5, "ask_spread_bps": 5, "fill
 
 
 def scene(params=None, instrument=PERP, balances=None, leverage=10, bid=599_990, ask=600_010):
-    clock = SimClock(1_000 * S)
-    feed = ScriptedFeed(instrument, clock)
-    feed.set_levels(bids={bid: 100_000}, asks={ask: 100_000})
-    paper = PaperConnector(feed, balances or {"USDT": "10000"}, clock, order_latency_ns=0, cancel_latency_ns=0,
-                           leverage=leverage)
-    paper.start()
+    clock, feed, paper = paper_market(instrument, bids={bid: 100_000}, asks={ask: 100_000},
+                                      balances=balances or {"USDT": "10000"}, start_ns=1_000 * S, latency_ns=0,
+                                      leverage=leverage)
     bot = Bot("perp", paper, instrument.symbol, PerpetualMarketMaking({**BASE, **(params or {})}))
     bot.start()
     clock.run(until_ns=clock.now_ns() + 10 * MS)
     return clock, feed, paper, bot
-
-
-def quotes(paper):
-    return sorted((o.side.value, o.price_ticks, o.amount_lots) for o in paper.open_orders())
 
 
 def move(feed, clock, bid, ask):
@@ -55,18 +46,18 @@ def move(feed, clock, bid, ask):
 def test_quotes_both_sides_at_the_spread():
     _, _, paper, _ = scene()
     # 60000 -+ 5 bp = 59970.0 / 60030.0
-    assert quotes(paper) == [("buy", 599_700, 2), ("sell", 600_300, 2)]
+    assert open_quotes(paper) == [("buy", 599_700, 2), ("sell", 600_300, 2)]
 
 
 def test_position_limit_silences_the_side_that_would_exceed_it():
     clock, feed, paper, bot = scene({"order_levels": 2, "level_step_bps": 5, "max_long_position": "0.003"})
     # long room 3 lots: the first bid (2) fits, the second (4 in all) would not
-    assert quotes(paper) == [("buy", 599_700, 2), ("sell", 600_300, 2), ("sell", 600_600, 2)]
+    assert open_quotes(paper) == [("buy", 599_700, 2), ("sell", 600_300, 2), ("sell", 600_600, 2)]
     feed.trade((599_600, 100, -1))  # a sell prints through our bid at 59970.0: long 2 lots
     clock.run(until_ns=clock.now_ns() + 10 * MS)
     assert bot.strategy.position.lots == 2
-    assert [q for q in quotes(paper) if q[0] == "buy"] == []  # 2 + 2 > 3: no bid at all
-    assert len([q for q in quotes(paper) if q[0] == "sell"]) == 2
+    assert [q for q in open_quotes(paper) if q[0] == "buy"] == []  # 2 + 2 > 3: no bid at all
+    assert len([q for q in open_quotes(paper) if q[0] == "sell"]) == 2
 
 
 def test_short_limit_reached_stops_the_asks():
@@ -74,19 +65,19 @@ def test_short_limit_reached_stops_the_asks():
     feed.trade((600_400, 100, 1))  # a buy prints through our ask: short 2 lots
     clock.run(until_ns=clock.now_ns() + 10 * MS)
     assert bot.strategy.position.lots == -2
-    assert [q[0] for q in quotes(paper)] == ["buy"]
+    assert [q[0] for q in open_quotes(paper)] == ["buy"]
 
 
 def test_positive_funding_leans_the_quotes_short():
     # 0.01% assumed, 2 bp per 0.01%: everything 2 bp lower: bid 7 bp under, ask 3 bp over
     _, _, paper, bot = scene({"funding_skew_bps": 2, "assumed_funding_rate": "0.0001"})
-    assert quotes(paper) == [("buy", 599_580, 2), ("sell", 600_180, 2)]
+    assert open_quotes(paper) == [("buy", 599_580, 2), ("sell", 600_180, 2)]
     assert bot.strategy.reference_prices()["funding-skewed mid"] == Decimal("59988")
 
 
 def test_negative_funding_leans_long():
     _, _, paper, _ = scene({"funding_skew_bps": 2, "assumed_funding_rate": "-0.0001"})
-    assert quotes(paper) == [("buy", 599_820, 2), ("sell", 600_420, 2)]  # 3 bp under, 7 bp over
+    assert open_quotes(paper) == [("buy", 599_820, 2), ("sell", 600_420, 2)]  # 3 bp under, 7 bp over
 
 
 def test_the_feeds_mark_price_funding_rate_replaces_the_assumed_one():
@@ -95,7 +86,7 @@ def test_the_feeds_mark_price_funding_rate_replaces_the_assumed_one():
     move(feed, clock, 599_990, 600_010)  # the same book again: a requote with the new rate
     assert bot.strategy.funding_rate() == Decimal("0.0003")
     # 6 bp lower: bid 11 bp under = 59934.0; the ask at 1 bp under the mid would cross: joins at 59999.1
-    assert quotes(paper) == [("buy", 599_340, 2), ("sell", 599_991, 2)]
+    assert open_quotes(paper) == [("buy", 599_340, 2), ("sell", 599_991, 2)]
     bot.stop()
     assert bot.strategy._on_feed_event not in feed._listeners
 
@@ -119,7 +110,7 @@ def test_take_profit_closes_a_long_at_market_with_the_pnl_by_hand(caplog):
     assert any("take-profit: long 0.002" in r.message and "market sell" in r.message for r in caplog.records)
     assert any("close filled" in r.message for r in caplog.records)
     move(feed, clock, 600_300, 600_320)  # quoting resumes once the close is done
-    assert [q[0] for q in quotes(paper)] == ["buy", "sell"]
+    assert [q[0] for q in open_quotes(paper)] == ["buy", "sell"]
 
 
 def test_stop_loss_closes_a_short_at_market_with_the_pnl_by_hand(caplog):
@@ -143,7 +134,7 @@ def test_take_profit_on_an_inverse_perpetual_by_hand():
     # BTC/USD:BTC, contracts of 100 USD; mid 60000.0; 1 contract per order
     clock, feed, paper, bot = scene({"order_amount": "1", "max_long_position": "5", "max_short_position": "5",
                                      "take_profit_pct": "1"}, instrument=BTC_USD_INVERSE, balances={"BTC": "1"})
-    assert quotes(paper) == [("buy", 599_700, 1), ("sell", 600_300, 1)]
+    assert open_quotes(paper) == [("buy", 599_700, 1), ("sell", 600_300, 1)]
     feed.trade((599_600, 10, -1))  # long 1 contract at 59970.0
     clock.run(until_ns=clock.now_ns() + 10 * MS)
     move(feed, clock, 605_700, 605_710)  # 59970 x 1.01 = 60569.7: best bid 60570.0 closes
@@ -169,21 +160,14 @@ def test_a_venue_with_another_leverage_is_refused():
 def test_leverage_0_takes_the_venues_and_the_form_shows_a_mismatch():
     _, _, _, bot = scene(leverage=20)
     assert bot.state is BotState.RUNNING and bot.strategy.leverage() == 20
-    clock = SimClock(1_000 * S)
-    feed = ScriptedFeed(PERP, clock)
-    paper = PaperConnector(feed, {"USDT": "1000"}, clock, leverage=10)
-    strategy = PerpetualMarketMaking({**BASE, "leverage": 20})
-    strategy.bind(StrategyContext(clock, paper, feed, PERP, logging.getLogger("t")))
+    strategy = bound_to_book(PerpetualMarketMaking({**BASE, "leverage": 20}), PERP, bids={599_990: 1000},
+                             asks={600_010: 1000}, balances={"USDT": "1000"}, leverage=10)
     assert any("20x differs from the venue's 10x" in note and "refuse to start" in note
                for note in strategy.fee_warnings(PERP))
 
 
 def test_a_spot_market_is_refused():
-    clock = SimClock(1_000 * S)
-    feed = ScriptedFeed(BTC_USDT, clock)
-    paper = PaperConnector(feed, {"USDT": "1000"}, clock)
-    bot = Bot("perp", paper, BTC_USDT.symbol, PerpetualMarketMaking(BASE))
-    bot.start()
+    bot = started_on_empty_book(PerpetualMarketMaking(BASE), BTC_USDT, {"USDT": "1000"})
     assert bot.state is not BotState.RUNNING and "spot market" in bot.error
 
 
@@ -228,12 +212,8 @@ def test_fee_warnings_and_amounts():
 
 
 def test_preview_and_reference_prices_on_a_bound_strategy():
-    clock = SimClock(1_000 * S)
-    feed = ScriptedFeed(PERP, clock)
-    feed.set_levels(bids={599_990: 1000}, asks={600_010: 1000})
-    paper = PaperConnector(feed, {"USDT": "1000"}, clock)
-    strategy = PerpetualMarketMaking(BASE)
-    strategy.bind(StrategyContext(clock, paper, feed, PERP, logging.getLogger("t")))
+    strategy = bound_to_book(PerpetualMarketMaking(BASE), PERP, bids={599_990: 1000}, asks={600_010: 1000},
+                             balances={"USDT": "1000"})
     assert [(q.side, q.price_ticks) for q in strategy.preview()] == [(Side.BUY, 599_700), (Side.SELL, 600_300)]
     assert strategy.reference_prices() == {"mid": Decimal("60000")}
 

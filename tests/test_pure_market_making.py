@@ -31,6 +31,7 @@ from strategies.pure_market_making import PureMarketMaking
 from strategies.quoting import UNITS
 from strategies.registry import STRATEGIES
 from tests.paper_support import INST, ScriptedFeed
+from tests.strategy_support import open_quotes, paper_market
 
 MS = 1_000_000
 S = 1_000 * MS
@@ -43,12 +44,7 @@ class Rig:
 
     def __init__(self, params: dict | None = None, balances: dict | None = None,
                  bids: dict | None = None, asks: dict | None = None) -> None:
-        self.clock = SimClock(1_000 * MS)
-        self.feed = ScriptedFeed(INST, self.clock)
-        self.feed.set_levels(bids=bids or {10000: 5000}, asks=asks or {10002: 5000})
-        self.paper = PaperConnector(self.feed, balances or {"USD": "10000", "TST": "100"}, self.clock,
-                                    order_latency_ns=5 * MS, cancel_latency_ns=5 * MS)
-        self.paper.start()
+        self.clock, self.feed, self.paper = paper_market(bids=bids, asks=asks, balances=balances)
         self.strategy = PureMarketMaking({**BASE, **(params or {})})
         self.bot = Bot("t", self.paper, INST.symbol, self.strategy)
         self.bot.start()
@@ -58,7 +54,7 @@ class Rig:
         self.clock.run(until_ns=self.clock.now_ns() + ns)
 
     def quotes(self) -> list[tuple[str, int, int]]:
-        return sorted((o.side.value, o.price_ticks, o.amount_lots) for o in self.paper.open_orders())
+        return open_quotes(self.paper)
 
     def prices(self) -> list[tuple[str, int]]:
         return sorted((o.side.value, o.price_ticks) for o in self.paper.open_orders())

@@ -14,25 +14,17 @@ from app.config.bot_config import load_config, parse_config
 from app.config.schema import ConfigError
 from app.domain import Side
 from app.engine.bot import Bot
-from app.interfaces.clock import SimClock
 from app.wiring.runners import run_simulated
-from connectors.paper.connector import PaperConnector
 from strategies.twap import Twap
-from tests.paper_support import INST, ScriptedFeed
+from tests.paper_support import INST
+from tests.strategy_support import S, open_quotes, paper_market
 
-MS = 1_000_000
-S = 1_000 * MS
 ROOT = Path(__file__).resolve().parents[1]
 TWAP = {"side": "buy", "target_amount": "1", "duration_seconds": 100, "slices": 4, "slice_timeout_seconds": 10}
 
 
 def make(params=None, balances=None):
-    clock = SimClock(S)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
-    paper = PaperConnector(feed, balances or {"USD": "10000", "TST": "100"}, clock,
-                           order_latency_ns=5 * MS, cancel_latency_ns=5 * MS)
-    paper.start()
+    clock, feed, paper = paper_market(balances=balances)
     sent = []
     place = paper.place_order
 
@@ -50,15 +42,13 @@ def until(clock, seconds_after_start):
     clock.run(until_ns=S + int(seconds_after_start * S))
 
 
-def orders(paper):
-    return sorted((o.side.value, o.price_ticks, o.amount_lots) for o in paper.open_orders())
 
 
 def test_the_first_slice_rests_at_the_best_bid():
     clock, feed, paper, bot, twap, sent = make()
     bot.start()
     until(clock, 1)
-    assert orders(paper) == [("buy", 10000, 250)]
+    assert open_quotes(paper) == [("buy", 10000, 250)]
     assert twap.progress().due == Decimal("0.25") and twap.progress().slice == 1
 
 
@@ -68,9 +58,9 @@ def test_an_unfilled_order_is_repriced_after_the_timeout_only():
     until(clock, 1)
     feed.set_levels(bids={10000: 0, 10010: 5000}, asks={10002: 0, 10012: 5000})
     until(clock, 9.9)
-    assert orders(paper) == [("buy", 10000, 250)]  # not chased on every book change
+    assert open_quotes(paper) == [("buy", 10000, 250)]  # not chased on every book change
     until(clock, 10.1)
-    assert orders(paper) == [("buy", 10010, 250)]
+    assert open_quotes(paper) == [("buy", 10010, 250)]
 
 
 def test_the_unfilled_remainder_is_carried_into_the_next_slice():
@@ -81,18 +71,18 @@ def test_the_unfilled_remainder_is_carried_into_the_next_slice():
     until(clock, 2)
     assert twap.progress().filled == Decimal("0.1")
     until(clock, 25.1)
-    assert orders(paper) == [("buy", 10000, 400)]  # 500 due - 100 filled
+    assert open_quotes(paper) == [("buy", 10000, 400)]  # 500 due - 100 filled
 
 
 def test_the_offset_rests_further_from_the_market():
     clock, feed, paper, bot, twap, sent = make({"offset_bps": "10"})
     bot.start()
     until(clock, 1)
-    assert orders(paper) == [("buy", 9990, 250)]  # 100.00 - 10 bp
+    assert open_quotes(paper) == [("buy", 9990, 250)]  # 100.00 - 10 bp
     clock, feed, paper, bot, twap, sent = make({"side": "sell", "offset_bps": "10"})
     bot.start()
     until(clock, 1)
-    assert orders(paper) == [("sell", 10013, 250)]  # 100.02 + 10 bp = 100.12002 -> 100.13
+    assert open_quotes(paper) == [("sell", 10013, 250)]  # 100.02 + 10 bp = 100.12002 -> 100.13
 
 
 @pytest.mark.parametrize("side, limit, price", [("buy", "99.95", 9995), ("sell", "100.10", 10010)])
@@ -100,7 +90,7 @@ def test_a_limit_price_is_never_crossed(side, limit, price):
     clock, feed, paper, bot, twap, sent = make({"side": side, "limit_price": limit})
     bot.start()
     until(clock, 1)
-    assert orders(paper) == [(side, price, 250)]
+    assert open_quotes(paper) == [(side, price, 250)]
     assert twap.reference_prices()["twap limit"] == Decimal(limit)
 
 
@@ -112,7 +102,7 @@ def test_catch_up_takes_the_earlier_slices_shortfall_then_rests_the_current_one(
     assert ioc == [("buy", "ioc", 10013, 250)]  # at most 100.02 + 10 bp
     assert bot.pnl.fills == 1 and twap.progress().filled == Decimal("0.25")
     assert twap.progress().taker_share == 1
-    assert orders(paper) == [("buy", 10000, 250)]  # slice 2, passive
+    assert open_quotes(paper) == [("buy", 10000, 250)]  # slice 2, passive
     assert twap.progress().average_price == Decimal("100.02")
 
 
@@ -122,7 +112,7 @@ def test_catch_up_stays_within_the_limit_price():
     until(clock, 25.1)
     assert [s for s in sent if s[1] == "ioc"] == [("buy", "ioc", 10001, 250)]
     assert bot.pnl.fills == 0  # the ask at 100.02 is beyond the limit: nothing taken
-    assert orders(paper) == [("buy", 10000, 500)]
+    assert open_quotes(paper) == [("buy", 10000, 500)]
 
 
 def test_no_catch_up_below_the_threshold():
@@ -143,7 +133,7 @@ def test_done_when_the_target_is_filled_and_logged(caplog):
     assert progress.done and progress.filled == Decimal("0.3") and progress.note == "target 0.3 reached"
     assert "twap done (target 0.3 reached): bought 0.3 TST of 0.3 at an average 100" in caplog.text
     until(clock, 200)
-    assert orders(paper) == [] and len(sent) == 1  # nothing more after the target
+    assert open_quotes(paper) == [] and len(sent) == 1  # nothing more after the target
 
 
 def test_a_slice_below_the_minimum_notional_is_carried_until_it_is_large_enough():
@@ -151,9 +141,9 @@ def test_a_slice_below_the_minimum_notional_is_carried_until_it_is_large_enough(
     clock, feed, paper, bot, twap, sent = make({"target_amount": "0.1"})
     bot.start()
     until(clock, 24)
-    assert orders(paper) == []
+    assert open_quotes(paper) == []
     until(clock, 25.1)
-    assert orders(paper) == [("buy", 10000, 50)]
+    assert open_quotes(paper) == [("buy", 10000, 50)]
 
 
 def test_an_order_is_cut_to_what_the_balance_pays_for():
@@ -161,7 +151,7 @@ def test_an_order_is_cut_to_what_the_balance_pays_for():
     clock, feed, paper, bot, twap, sent = make(balances={"USD": "10", "TST": "0"})
     bot.start()
     until(clock, 1)
-    assert orders(paper) == [("buy", 10000, 99)] and bot.rejects == 0
+    assert open_quotes(paper) == [("buy", 10000, 99)] and bot.rejects == 0
 
 
 def test_a_stale_book_cancels_the_order_until_resync():
@@ -170,18 +160,18 @@ def test_a_stale_book_cancels_the_order_until_resync():
     until(clock, 1)
     feed.go_stale("gap")
     until(clock, 2)
-    assert orders(paper) == []
+    assert open_quotes(paper) == []
     feed.resync()
     feed.set_levels(bids={10000: 5000})
     until(clock, 3)
-    assert orders(paper) == [("buy", 10000, 250)]
+    assert open_quotes(paper) == [("buy", 10000, 250)]
 
 
 def test_sell_side_rests_at_the_best_ask():
     clock, feed, paper, bot, twap, sent = make({"side": "sell"})
     bot.start()
     until(clock, 1)
-    assert orders(paper) == [("sell", 10002, 250)]
+    assert open_quotes(paper) == [("sell", 10002, 250)]
     assert [q.side for q in twap.preview()] == [Side.SELL]
 
 
@@ -191,7 +181,7 @@ def test_a_live_edit_of_the_target_resizes_the_order():
     until(clock, 1)
     bot.update_params({"target_amount": "2"})
     until(clock, 2)
-    assert orders(paper) == [("buy", 10000, 500)]
+    assert open_quotes(paper) == [("buy", 10000, 500)]
 
 
 @pytest.mark.parametrize("params, field, words", [
