@@ -284,6 +284,8 @@ cdef class QuoteGate(MarketHook):
         """The hook as an ordinary listener; trades keep each row's own time."""
         cdef const int64_t[::1] price
         cdef const int64_t[::1] ts
+        if not self.active:
+            return  # a stopping bot's strategy does not quote (the compiled loop checks the same)
         if type(event) is TradesEvent:
             trades = event.trades
             if self.takes_trades and len(trades):

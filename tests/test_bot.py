@@ -149,3 +149,33 @@ def test_immediate_rejects_are_counted_once():
     order = bot.orders.place_order(INST.symbol, Side.BUY, OrderType.LIMIT, 100, 9000)
     assert order.status is OrderStatus.REJECTED and bot.rejects == 1
     assert not bot.orders.owns(order.client_order_id)
+
+
+def test_a_stopping_bot_sends_nothing_while_its_cancels_travel():
+    """The strategy's compiled gate hears book updates through a listener on this feed; once
+    the bot stops, a moving market must not make it quote again (its stop would chase its
+    own new orders and never finish)."""
+    clock = SimClock(1_000 * MS)
+    feed = ScriptedFeed(INST, clock)
+    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
+    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=5 * MS,
+                           cancel_latency_ns=300 * MS)
+    paper.start()
+    bot = Bot("t", paper, INST.symbol, SimpleQuoter({"order_amount": "0.1", "bid_spread_bps": 2,
+                                                     "ask_spread_bps": 2, "refresh_tolerance_bps": 0}))
+    bot.start()
+    clock.run(until_ns=clock.now_ns() + 50 * MS)
+    assert len(paper.open_orders()) == 2
+    created_after_stop: list[str] = []
+    paper.add_listener(lambda e: created_after_stop.append(e.order.client_order_id)
+                       if getattr(e, "order", None) is not None and e.order.status is OrderStatus.PENDING_CREATE
+                       else None)
+    done: list[bool] = []
+    bot.stop(lambda: done.append(True))
+    for step in range(1, 20):  # the market rises every 20 ms while the cancels take 300 ms
+        feed.set_levels(bids={10000 + 10 * (step - 1): 0, 10000 + 10 * step: 5000},
+                        asks={10002 + 10 * (step - 1): 0, 10002 + 10 * step: 5000})
+        clock.run(until_ns=clock.now_ns() + 20 * MS)
+    clock.run(until_ns=clock.now_ns() + 500 * MS)
+    assert created_after_stop == []
+    assert done and bot.state is BotState.STOPPED and paper.open_orders() == []

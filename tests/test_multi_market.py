@@ -385,3 +385,26 @@ def test_parse_config_keeps_markets_in_the_strategy_order():
     config = parse_config({"markets": {"taker": {"venue": {"seed": 8}}, "maker": {}},
                            "strategy": {"name": "quote_and_hedge"}}, "inline")
     assert [b.prefix for b in config.bindings().values()] == ["markets.maker.", "markets.taker."]
+
+
+# -- what acts on one market only is refused on several -------------------------------------------
+@pytest.mark.parametrize("limit", ["max_order_size: 0.001", "max_open_orders: 4", "max_inventory: 0.01",
+                                   "flatten_on_stop: true"])
+def test_one_market_risk_limits_are_refused_on_a_hedged_bot(limit, tmp_path):
+    error = refused(TWO_DEMOS + f"risk: {{{limit}}}\n", tmp_path)
+    name = limit.split(":")[0]
+    assert error.field_path == f"risk.{name}" and "several" in str(error)
+
+
+def test_pnl_limits_apply_to_the_whole_hedged_bot(tmp_path):
+    config = config_from(TWO_DEMOS + "risk: {max_daily_loss: 50, kill_switch_loss_pct: 5}\n", tmp_path)
+    assert config.risk.get("max_daily_loss") == 50
+
+
+def test_flatten_is_refused_on_a_hedged_bot(tmp_path):
+    session = build_session(config_from(TWO_DEMOS, tmp_path), simulated=True)
+    run_for(session, 2)
+    with pytest.raises(RuntimeError, match="undo its hedge"):
+        session.bot.flatten()
+    assert session.bot.state is BotState.RUNNING
+    assert stop(session)

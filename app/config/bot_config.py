@@ -227,11 +227,26 @@ def _with_markets(cfg: BotConfig, data: dict[str, Any], source: str, base_dir: P
             if key in binding.venue and binding.follow is None:
                 raise ConfigError(source, f"markets.{role}.venue.{key}", "only a follower (venue.follow) has a "
                                                                          f"{key.split('_')[0]}")
+    if len(cfg.markets) > 1:
+        _single_market_risk(cfg.risk, source)
     first = next(iter(cfg.markets.values()))
     cfg.venue, cfg.symbol, cfg.symbol_given = first.venue, first.symbol, first.symbol_given
     cfg.balances, cfg.recordings, cfg.instrument_overrides = first.balances, first.recordings, first.instrument_overrides
     cfg.conversion = parse_conversion(data.get("conversion"), source)
     return cfg
+
+
+def _single_market_risk(risk: RiskLimits, source: str) -> None:
+    """Per-order limits and flatten act on one market: on a bot whose markets hedge each
+    other they would refuse or close one leg and leave the other open. Refused here; the PnL
+    limits (kill switch, daily loss) apply to the bot's total and are allowed."""
+    from app.engine.risk import PER_ORDER
+
+    for name in (*PER_ORDER, "flatten_on_stop"):
+        if risk.get(name):
+            raise ConfigError(source, f"risk.{name}", "applies to one market, and this bot trades several (its "
+                                                      "markets hedge each other); use kill_switch_loss_pct, "
+                                                      "kill_switch_profit_pct or max_daily_loss")
 
 
 def _parse_strategy(cfg: BotConfig, data: dict[str, Any], source: str, base_dir: Path | None) -> None:

@@ -379,6 +379,9 @@ class Bot:
         order cancelled, then one IOC within the risk section's flatten_slippage_bps."""
         if self.state not in (BotState.RUNNING, BotState.STOPPING):
             raise RuntimeError(f"bot {self.name} is {self.state.value}: only a running bot can flatten")
+        if len(self.markets) > 1:  # its markets hedge each other: closing one would open exposure
+            raise RuntimeError(f"bot {self.name} trades {len(self.markets)} markets: flatten closes one market's "
+                               "position and would undo its hedge; stop it, then close positions per account")
         self.risk.flattener.request(who)
         self.audit.append({"ts_ns": self.clock.now_ns(), "action": "flatten", "by": who})
         self.stop()
@@ -468,6 +471,8 @@ class Bot:
         if self.state is BotState.RUNNING:
             self._guarded("on_order", self.strategy.on_order, event)
         elif self.state is BotState.STOPPING and order.status.is_done:
+            if self.strategy.acts_while_stopping:
+                self._guarded("on_order", self.strategy.on_order, event)
             self._maybe_finish()
         elif self.state is BotState.STOPPING and order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
             # Open again while stopping: a cancel that never took (its answer lost, the venue
@@ -553,6 +558,8 @@ class Bot:
             self._guarded("on_fill", self.strategy.on_fill, event)
             self.risk.check_pnl()
         elif self.state is BotState.STOPPING:
+            if self.strategy.acts_while_stopping:  # a late fill is hedged before the stop ends
+                self._guarded("on_fill", self.strategy.on_fill, event)
             self._maybe_finish()
 
     # -- reporting ------------------------------------------------------------------------

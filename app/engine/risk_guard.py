@@ -172,6 +172,8 @@ class RiskGuard:
         bot, limits = self.bot, self.limits
         if not limits.any_on_pnl or not _running(bot):
             return
+        if any(market.feed.book.is_stale for market in bot.markets.values()):
+            return  # a frozen book's mid could set off (or hide) a breach: checked again once resynced
         mark = bot.mark_price()
         if mark is None:
             return

@@ -45,6 +45,8 @@ cdef class MarketHook:
         cdef const int64_t[:] price
         cdef const int64_t[:] qty
         cdef const int8_t[:] taker
+        if not self.active:
+            return  # a stopped owner (the compiled loop checks the same flag)
         if type(event) is BookUpdated:
             self.on_depth(self.clock.now_ns() if self.clock is not None else event.ts_ns)
         elif type(event) is TradesEvent:

@@ -127,6 +127,10 @@ class Strategy(ABC):
     schema: ClassVar[Schema]
     roles: ClassVar[tuple[MarketRole, ...]] = (PRIMARY_ROLE,)
     """The markets it trades; the first is the context's `connector`/`feed`/`instrument`."""
+    acts_while_stopping: ClassVar[bool] = False
+    """True: `on_fill` and `on_order` still run while its bot stops (a fill of a quote whose
+    cancel was in flight must be hedged, an arbitrage leg evened out); the stop finishes when
+    what it sends then has ended too. Quoting must check `running` itself."""
 
     def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
         self.params: dict[str, Any] = self.schema.validate(params or {}, source=source)

@@ -118,15 +118,25 @@ class DaskBackend:
                                              dashboard_address=":0", silence_logs=logging.ERROR)
             finally:
                 signal.signal(signal.SIGINT, previous)
-            self.client = Client(self._cluster)
+            try:
+                self.client = Client(self._cluster)
+            except BaseException:  # the cluster's worker processes must not outlive the failure
+                self._cluster.close()
+                raise
         else:
             try:
                 self.client = Client(address, timeout="10s")
             except (OSError, ValueError) as exc:
                 raise ConfigError("--dask", address, f"cannot connect to the scheduler: {describe_error(exc)}") \
                     from None
-        self.slots = max(1, workers or sum(self.client.nthreads().values()) or 1)
-        self.dashboard = self.client.dashboard_link
+        try:
+            self.slots = max(1, workers or sum(self.client.nthreads().values()) or 1)
+            self.dashboard = self.client.dashboard_link
+        except BaseException:
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+            raise
 
     def submit(self, config_ref: ConfigRef, overrides: dict[str, Any], duration_s: float) -> Any:
         return self.client.submit(run_one, config_ref, overrides, duration_s, pure=False, retries=0)
