@@ -104,10 +104,14 @@ def load_file(path: Path | str) -> StrategyFile:
     what is available) and StrategyFileError is raised; other strategies are untouched."""
     path = resolve(path)
     with _lock:
+        loaded = None
         try:
             loaded = _load(path, read(path))
             _register(loaded)
         except StrategyFileError:
+            if loaded is not None:  # refused at registration: this version is never used
+                sys.modules.pop(loaded.module_name, None)
+                _versions.pop(loaded.module_name, None)
             forget(path)
             raise
         return loaded
