@@ -62,7 +62,7 @@ from strategies.estimators import IntensityEstimator, VolatilityEstimator
 from strategies.execution_timeframe import INFINITE, MODES, ExecutionWindow, window_from_params
 from strategies.quoting import NS as _NS
 from strategies.quoting import ask_ticks, bid_ticks, bps_to_units, fmt, held, mid2, min_notional_ticks_lots
-from strategies.quoting import round_trip_fee_bps
+from strategies.quoting import mid_price, round_trip_fee_bps
 from strategies.reconcile import cancel_while_stale, refresh_quotes
 
 _SAMPLE_NS = _NS  # the volatility sample period: sigma is per sqrt(second)
@@ -441,11 +441,11 @@ class AvellanedaStoikov(Strategy):
         ctx = self.ctx
         if ctx is None:
             return {}
-        m2 = mid2(ctx.book)
-        if not m2:
+        mid = mid_price(ctx.book, ctx.instrument)
+        if mid is None:
             return {}
         inst = ctx.instrument
-        out = {"mid": Decimal(m2) / 2 * inst.tick_size}
+        out = {"mid": mid}
         model = self.model()
         if model is not None:
             tick = self._tick_size

@@ -37,7 +37,8 @@ from app.domain.margin import Position, apply_fill
 from app.interfaces.strategy import Quote, Strategy
 from strategies import common_fields as cf
 from strategies.quoting import NS as _NS
-from strategies.quoting import UNITS, bps_to_units, fmt, keep_maker, mid2, placeable, spread_fee_warnings
+from strategies.quoting import UNITS, age_check_period_ns, bps_to_units, fmt, keep_maker, mid2, mid_price, placeable
+from strategies.quoting import spread_fee_warnings
 from strategies.reconcile import cancel_while_stale, refresh_quotes
 
 _FUNDING_STEP = Decimal("0.0001")  # funding_skew_bps is per 0.01% of funding rate
@@ -161,7 +162,7 @@ class PerpetualMarketMaking(Strategy):
             self._timer = None
 
     def _schedule_age_check(self) -> None:
-        period = max(int(self.params["order_refresh_time"] * _NS) // 4, 50_000_000)
+        period = age_check_period_ns(self.params["order_refresh_time"])
         self._timer = self.ctx.clock.call_later(period, self._on_timer)  # type: ignore[union-attr]
 
     def _on_timer(self) -> None:
@@ -376,11 +377,10 @@ class PerpetualMarketMaking(Strategy):
         ctx = self.ctx
         if ctx is None:
             return {}
-        m2 = mid2(ctx.book)
-        if not m2:
+        mid = mid_price(ctx.book, ctx.instrument)
+        if mid is None:
             return {}
-        inst = ctx.instrument
-        mid = Decimal(m2) / 2 * inst.tick_size
+        inst, m2 = ctx.instrument, mid2(ctx.book)
         out = {"mid": mid}
         skew = self.skew_units()
         if skew:

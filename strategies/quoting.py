@@ -60,6 +60,18 @@ def mid2(book) -> int:  # noqa: ANN001 - app.book.orderbook.OrderBook
     return bid + ask
 
 
+def mid_price(book, inst: Instrument) -> Decimal | None:  # noqa: ANN001 - OrderBook
+    """The mid as a price in the quote asset, exact; None when a side of the book is missing."""
+    m2 = mid2(book)
+    return Decimal(m2) / 2 * inst.tick_size if m2 else None
+
+
+def age_check_period_ns(max_age_seconds: float) -> int:
+    """How often a quoter looks for orders past their maximum age while the book is quiet:
+    four times per age (an order is replaced at most a quarter late), at most every 50 ms."""
+    return max(int(max_age_seconds * NS) // 4, 50_000_000)
+
+
 def bid_ticks(price_ticks: float) -> int:
     """A bid at a model price given in (fractional) ticks: the tick at or below it."""
     return math.floor(price_ticks + 1e-9)

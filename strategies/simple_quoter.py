@@ -20,7 +20,7 @@ from strategies import common_fields as cf
 from strategies.quote_gate import QuoteGate
 from strategies.quoting import NS as _NS
 from strategies.quoting import bps_to_units as _units
-from strategies.quoting import held, min_notional_ticks_lots, spread_fee_warnings
+from strategies.quoting import age_check_period_ns, held, mid_price, min_notional_ticks_lots, spread_fee_warnings
 from strategies.reconcile import cancel_while_stale, refresh_quotes
 
 
@@ -76,8 +76,8 @@ class SimpleQuoter(Strategy):
     def _schedule_age_check(self) -> None:
         """Replaces aged orders even when the book is quiet."""
         assert self.ctx is not None
-        period = max(int(self.params["refresh_seconds"] * _NS) // 4, 50_000_000)
-        self._timer = self.ctx.clock.call_later(period, self._on_age_timer)
+        self._timer = self.ctx.clock.call_later(age_check_period_ns(self.params["refresh_seconds"]),
+                                                self._on_age_timer)
 
     def _on_age_timer(self) -> None:
         if not self.running:
@@ -235,8 +235,5 @@ class SimpleQuoter(Strategy):
     def reference_prices(self) -> dict[str, Decimal]:
         if self.ctx is None:
             return {}
-        book = self.ctx.book
-        if book.best_bid_ticks <= 0 or book.best_ask_ticks <= 0:
-            return {}
-        mid = Decimal(book.best_bid_ticks + book.best_ask_ticks) / 2
-        return {"mid": mid * self.ctx.instrument.tick_size}
+        mid = mid_price(self.ctx.book, self.ctx.instrument)
+        return {"mid": mid} if mid is not None else {}
