@@ -120,9 +120,6 @@ class Bridge:
     def price(self, source_ticks: Fraction | int) -> Fraction:
         return Fraction(source_ticks) * self.ticks_factor
 
-    def price_back(self, target_ticks: Fraction | int) -> Fraction:
-        return Fraction(target_ticks) / self.ticks_factor
-
     def lots(self, source_lots: Fraction | int) -> Fraction:
         return Fraction(source_lots) * self.lots_factor
 

@@ -129,11 +129,6 @@ class Hedger:
 
     # -- state ------------------------------------------------------------------------------------
     @property
-    def unhedged_lots(self) -> Fraction:
-        """Maker lots bought (+) or sold (-) and not yet covered by a hedge sent."""
-        return self.exposure
-
-    @property
     def busy(self) -> bool:
         return bool(self.in_flight) or self.failing
 
