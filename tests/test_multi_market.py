@@ -408,3 +408,18 @@ def test_flatten_is_refused_on_a_hedged_bot(tmp_path):
         session.bot.flatten()
     assert session.bot.state is BotState.RUNNING
     assert stop(session)
+
+
+def test_a_hedged_bots_attribution_adds_up_to_its_total_pnl(tmp_path):
+    """The first market's fills explain its own PnL (spread, inventory, fees); the other
+    markets' PnL is its own part, so the parts add up exactly to the total and `other` stays
+    a rounding residue, not the hedge's whole PnL."""
+    from app.wiring.runners import run_simulated
+
+    report = run_simulated(config_from(TWO_DEMOS, tmp_path), 120)
+    parts = report["attribution"]
+    assert report["analytics"]["market"] == "maker" and report["markets"]["taker"]["fills"] > 0
+    assert sum(Decimal(v) for v in parts.values()) == Decimal(report["pnl"])
+    taker = Decimal(report["markets"]["taker"]["pnl_in_valuation_asset"])
+    assert abs(Decimal(parts["other_markets"]) - taker) < Decimal("1e-8")
+    assert abs(Decimal(parts["other"])) < Decimal("1e-8")

@@ -105,7 +105,10 @@ class RunAnalytics:
                 self.start_mid = mid
                 self.start_value = portfolio_value({a: b.total for a, b in self.bot.start_balances.items()},
                                                    self.instrument, mid)
-            self.drawdown.add(self.bot.pnl.pnl(mid), self.start_value)
+            # The curve of the whole bot: over every market when it trades several.
+            value = self.bot.pnl_value() if self.bot.multi_market else self.bot.pnl.pnl(mid)
+            if value is not None:
+                self.drawdown.add(value, self.start_value)
             self._path_s.append((now - (now if self.start_ns is None else self.start_ns)) / _NS)
             self._path_mid.append(float(mid))
         if self._attached:
@@ -142,7 +145,10 @@ class RunAnalytics:
         between two samples."""
         mid = self._mid()
         if mid is not None:
-            self.drawdown.add(self.bot.pnl.pnl(mid), self.start_value)
+            # The curve of the whole bot: over every market when it trades several.
+            value = self.bot.pnl_value() if self.bot.multi_market else self.bot.pnl.pnl(mid)
+            if value is not None:
+                self.drawdown.add(value, self.start_value)
 
     def _markout(self, point: FillPoint, index: int) -> None:
         point.later[index] = self._mid()
@@ -178,6 +184,9 @@ class RunAnalytics:
             self.drawdown.add(pnl, self.start_value)  # the curve's last point
         out: dict[str, Any] = {"analytics": {"sample_seconds": self.sample_ns / _NS, "fills_seen": len(self.fills),
                                              "markout_horizons_s": list(self.horizons_s)}}
+        first = next(iter(bot.markets))
+        if bot.multi_market:  # fills, quoting, markouts and values are the first market's; PnL is the total
+            out["analytics"]["market"] = first
         out.update(self._values(mark))
         out["max_drawdown"] = _money(self.drawdown.worst)
         out["max_drawdown_pct"] = round(self.drawdown.worst_pct, 6) if self.start_value else None
@@ -194,9 +203,12 @@ class RunAnalytics:
             "order_to_trade_ratio": round(self.orders_placed / len(self.fills), 4) if self.fills else None,
         })
         out["markouts_bps"] = markouts(self.fills, [f"{h}s" for h in self.horizons_s])
-        if mark is not None and pnl is not None:
+        own = bot.markets[first].pnl_value() if bot.multi_market else pnl
+        if mark is not None and pnl is not None and own is not None:
             parts = attribution(self.fills, inst, mark, fees=bot.pnl.fees_quote,
-                                funding=getattr(bot.pnl, "funding", None) if inst.is_derivative else None, pnl=pnl)
+                                funding=getattr(bot.pnl, "funding", None) if inst.is_derivative else None, pnl=own)
+            if bot.multi_market:  # the other markets' PnL in the valuation asset (a hedge's, the other leg's)
+                parts["other_markets"] = pnl - own
             out["attribution"] = {name: _money(value) for name, value in parts.items()}
         else:
             out["attribution"] = None

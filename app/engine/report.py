@@ -72,8 +72,9 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         "audit": bot.audit,
         "risk": bot.risk.report(),  # limits in force, refused orders, stopped_by, flatten
     })
-    if analytics is not None:
-        report.update(analytics.report(bot.mark_price(), bot.pnl_value()))
+    if analytics is not None:  # its attribution adds up to the report's PnL as printed
+        shown = report.get("pnl")
+        report.update(analytics.report(bot.mark_price(), Decimal(shown) if shown is not None else None))
     report["markets"] = {
         role: {"account": market.account, "symbol": market.symbol, "market_kind": market.instrument.kind,
                "instrument": _instrument(market.instrument), **figures[role],
