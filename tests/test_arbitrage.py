@@ -245,11 +245,8 @@ def test_bad_values_name_their_field(field, value):
 
 
 def test_a_context_without_both_markets_is_refused_by_name():
-    m = arb(start=False)
-    m.ctx.markets.pop("market_2")
-    with pytest.raises(ConfigError) as err:
-        m.strategy.bind(m.ctx)
-    assert err.value.field_path == "markets" and "market_2" in str(err.value)
+    err = arb(start=False).bind_without("market_2")
+    assert err.field_path == "markets" and "market_2" in str(err)
 
 
 def test_fee_warnings_and_amounts():

@@ -336,11 +336,8 @@ def test_a_cancel_threshold_above_min_profitability_is_refused_also_as_a_live_ed
 
 
 def test_a_context_without_both_markets_is_refused_by_name():
-    m = xemm(start=False)
-    m.ctx.markets.pop("taker")
-    with pytest.raises(ConfigError) as err:
-        m.strategy.bind(m.ctx)
-    assert err.value.field_path == "markets" and "taker" in str(err.value)
+    err = xemm(start=False).bind_without("taker")
+    assert err.field_path == "markets" and "taker" in str(err)
 
 
 def test_live_edit_keeps_what_is_unhedged():

@@ -18,6 +18,7 @@ from app.domain import (
     OrderUpdated,
     TradesEvent,
 )
+from app.config.schema import ConfigError
 from app.engine.own_orders import OwnOrders
 from app.interfaces.clock import SimClock
 from app.interfaces.strategy import MarketContext, Strategy, StrategyContext
@@ -85,6 +86,15 @@ class TwoMarkets:
 
     def _owned(self, client_order_id: str) -> bool:
         return any(own.owns(client_order_id) for own in self.own.values())
+
+    def bind_without(self, role: str) -> ConfigError:
+        """The error binding the strategy gives once `role`'s market is taken out of its context."""
+        self.ctx.markets.pop(role)
+        try:
+            self.strategy.bind(self.ctx)
+        except ConfigError as err:
+            return err
+        raise AssertionError(f"{self.strategy.name} bound without its {role} market")
 
     def run(self, ms: float) -> None:
         self.clock.run(until_ns=self.clock.now_ns() + int(ms * MS))
