@@ -85,6 +85,7 @@ class Arbitrage(Strategy):
     schema = SCHEMA
     roles = (MarketRole(M1, "Market 1", "One of the two markets (prices are compared in its units)."),
              MarketRole(M2, "Market 2", "The other market."))
+    acts_while_stopping = True  # a leg that fills after the stop is still evened out
 
     def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
         super().__init__(params, source)

@@ -365,3 +365,36 @@ def test_the_example_config_names_both_roles_and_valid_params():
     assert config["markets"]["taker"]["venue"]["follow"] == "maker"
     strategy = CrossExchangeMarketMaking(config["strategy"]["params"], source="xemm.yaml")
     assert strategy.fee_warnings(INST) == []
+
+
+def test_a_maker_fill_while_the_bot_stops_is_still_hedged():
+    """A real bot over two paper venues: the maker bid fills while its cancel travels (after
+    Stop). The fill is hedged on the taker before the stop finishes: nothing left unhedged."""
+    from app.engine.bot import Bot, BotState
+    from app.interfaces.clock import SimClock
+    from connectors.paper.connector import PaperConnector
+    from tests.paper_support import ScriptedFeed
+
+    ms = 1_000_000
+    clock = SimClock(1_000 * ms)
+    feeds, venues = {}, {}
+    for role in ("maker", "taker"):
+        feeds[role] = ScriptedFeed(FREE, clock, name=f"{role}-feed")
+        venues[role] = PaperConnector(feeds[role], RICH, clock, order_latency_ns=5 * ms, cancel_latency_ns=50 * ms,
+                                      name=f"{role}-venue")
+        venues[role].start()
+    feeds["maker"].set_levels(bids={9800: 100}, asks={10500: 100})
+    feeds["taker"].set_levels(bids={10000: 1000, 9990: 2000}, asks={10010: 5000})
+    bot = Bot("x", None, None, CrossExchangeMarketMaking(dict(SIMPLE)),
+              markets={role: (venue, FREE.symbol) for role, venue in venues.items()})
+    bot.start()
+    clock.run(until_ns=clock.now_ns() + 20 * ms)
+    bid = next(o for o in venues["maker"].open_orders() if o.side.value == "buy")
+    done: list[bool] = []
+    bot.stop(lambda: done.append(True))
+    clock.run(until_ns=clock.now_ns() + ms)
+    feeds["maker"].trade((bid.price_ticks, bid.amount_lots, -1))  # a seller hits the bid during the cancel
+    clock.run(until_ns=clock.now_ns() + 2_000 * ms)
+    assert done and bot.state is BotState.STOPPED
+    assert bot.markets["maker"].pnl.fills == 1 and bot.markets["taker"].pnl.fills == 1
+    assert bot.strategy.hedger.exposure == 0 and bot.net_inventory() == 0

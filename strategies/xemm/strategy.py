@@ -48,6 +48,7 @@ class CrossExchangeMarketMaking(Strategy):
     title = "Cross-exchange market making"
     schema = SCHEMA
     roles = (MAKER, TAKER)
+    acts_while_stopping = True  # a maker fill during the stop's cancels is still hedged
 
     def __init__(self, params: dict[str, Any] | None = None, source: str = "") -> None:
         super().__init__(params, source)
