@@ -128,11 +128,13 @@ class Bridge:
 
 
 def limit_through(price_ticks: Fraction | int, side: Side, buffer: Fraction) -> int:
-    """A taker's limit price `buffer` (a fraction) beyond `price_ticks` in the direction it
-    trades: up for a buy (rounded up), down for a sell (rounded down, at least one tick)."""
+    """A taker's limit price at most `buffer` (a fraction) beyond `price_ticks` in the
+    direction it trades, rounded inside that bound (a buy never above price x (1 + buffer),
+    a sell never below price x (1 - buffer)), but never short of `price_ticks` itself."""
+    price = Fraction(price_ticks)
     if side is Side.BUY:
-        return math.ceil(Fraction(price_ticks) * (1 + buffer))
-    return max(1, math.floor(Fraction(price_ticks) * (1 - buffer)))
+        return max(math.ceil(price), math.floor(price * (1 + buffer)))
+    return max(1, min(math.floor(price), math.ceil(price * (1 - buffer))))
 
 
 def available(market: MarketContext, asset: str) -> Decimal:

@@ -42,9 +42,9 @@ def sent(m: TwoMarkets, role: str) -> list[tuple[str, str, int, int]]:
 def test_buys_on_the_cheap_market_and_sells_on_the_dear_one_for_the_top_depth():
     m = arb()
     # 0.3 TST (the 300 lots at market_2's best bid); limits 0.1 % through each book:
-    # buy 10000 x 1.001 = 10010, sell 10100 x 0.999 = 10089.9 -> 10089
+    # buy 10000 x 1.001 = 10010, sell 10100 x 0.999 = 10089.9 -> 10090 (inside the bound)
     assert sent(m, "market_1") == [("buy", "ioc", 10010, 300)]
-    assert sent(m, "market_2") == [("sell", "ioc", 10089, 300)]
+    assert sent(m, "market_2") == [("sell", "ioc", 10090, 300)]
     m.run(20)
     assert m.fills("market_1") == [("buy", 10000, 300)]
     assert m.fills("market_2") == [("sell", 10100, 300)]
@@ -58,7 +58,7 @@ def test_the_other_direction():
     m.feeds["market_2"].set_levels(bids={9990: 1000}, asks={10000: 250})
     m.start()
     assert sent(m, "market_2") == [("buy", "ioc", 10010, 250)]
-    assert sent(m, "market_1") == [("sell", "ioc", 10089, 250)]
+    assert sent(m, "market_1") == [("sell", "ioc", 10090, 250)]
 
 
 def test_min_profitability_is_measured_after_both_taker_fees():
@@ -87,7 +87,7 @@ def test_budgets_on_both_venues_cap_the_amount():
     assert sent(m, "market_1") == [("buy", "ioc", 10010, 99)]
     # market_2 holds 0.05 TST to sell
     m = arb(bal2={"USD": "0", "TST": "0.05"})
-    assert sent(m, "market_2") == [("sell", "ioc", 10089, 50)]
+    assert sent(m, "market_2") == [("sell", "ioc", 10090, 50)]
 
 
 def test_no_attempt_when_a_venue_cannot_pay(caplog):
@@ -104,14 +104,14 @@ def test_sequential_sends_the_second_leg_only_for_what_the_first_filled():
     m.feeds["market_1"].set_levels(asks={10000: 120})  # only 120 lots left when the buy arrives
     m.run(20)
     assert m.fills("market_1") == [("buy", 10000, 120)]
-    assert sent(m, "market_2") == [("sell", "ioc", 10089, 120)]
+    assert sent(m, "market_2") == [("sell", "ioc", 10090, 120)]
     m.run(20)
     assert m.fills("market_2") == [("sell", 10100, 120)] and m.strategy.history[-1].outcome == "balanced"
 
 
 def test_sequential_thinner_side_goes_first_and_a_missed_first_leg_ends_the_attempt():
     m = arb({"execution": "sequential"})  # market_2's bid (300) is thinner than market_1's ask (500)
-    assert sent(m, "market_2") == [("sell", "ioc", 10089, 300)] and sent(m, "market_1") == []
+    assert sent(m, "market_2") == [("sell", "ioc", 10090, 300)] and sent(m, "market_1") == []
     m.run(1)
     m.feeds["market_2"].set_levels(bids={10100: 0})
     m.run(20)
@@ -125,7 +125,7 @@ def test_a_missed_leg_is_unwound_where_it_was_bought():
     m.feeds["market_2"].set_levels(bids={10100: 0})  # the sell finds no bid
     m.run(50)
     # long 300 on market_1: sold back there at 9990 x 0.999 = 9980.01 -> limit 9980, fills at 9990
-    assert sent(m, "market_1") == [("buy", "ioc", 10010, 300), ("sell", "ioc", 9980, 300)]
+    assert sent(m, "market_1") == [("buy", "ioc", 10010, 300), ("sell", "ioc", 9981, 300)]
     assert m.fills("market_1") == [("buy", 10000, 300), ("sell", 9990, 300)]
     attempt = m.strategy.history[-1]
     assert attempt.outcome == "balanced" and attempt.imbalance() == 0
@@ -135,10 +135,10 @@ def test_a_missed_leg_is_unwound_where_it_was_bought():
 def test_a_missed_leg_is_retried_on_the_other_market():
     m = arb({"failed_leg_action": "retry"})
     m.run(1)
-    m.feeds["market_2"].set_levels(bids={10100: 0, 10080: 1000})  # below the sell's 10089 limit
+    m.feeds["market_2"].set_levels(bids={10100: 0, 10080: 1000})  # below the sell's 10090 limit
     m.run(50)
     # retried at the new top: 10080 x 0.999 = 10069.92 -> 10069, fills at 10080
-    assert sent(m, "market_2") == [("sell", "ioc", 10089, 300), ("sell", "ioc", 10069, 300)]
+    assert sent(m, "market_2") == [("sell", "ioc", 10090, 300), ("sell", "ioc", 10070, 300)]
     assert m.fills("market_2") == [("sell", 10080, 300)]
     assert m.strategy.history[-1].outcome == "balanced"
 
@@ -151,7 +151,7 @@ def test_a_resting_limit_leg_is_cancelled_at_the_timeout_and_the_other_side_unwo
     m.run(1000)
     assert m.open("market_1") == [("buy", 10010, 300)]
     m.run(1100)  # 2 s: cancelled; market_2 sold 300: bought back at 10110 x 1.001 -> 10121
-    assert sent(m, "market_2") == [("sell", "limit", 10089, 300), ("buy", "ioc", 10121, 300)]
+    assert sent(m, "market_2") == [("sell", "limit", 10090, 300), ("buy", "ioc", 10120, 300)]
     m.run(20)
     assert m.fills("market_2") == [("sell", 10100, 300), ("buy", 10110, 300)]
     assert m.strategy.history[-1].outcome == "balanced"
@@ -192,7 +192,7 @@ def test_a_fill_reported_twice_counts_once():
     first_fill = m.routed[0]
     m.route(first_fill)
     m.run(20)
-    assert sent(m, "market_2") == [("sell", "ioc", 10089, 300)]
+    assert sent(m, "market_2") == [("sell", "ioc", 10090, 300)]
     assert m.strategy.history[-1].outcome == "balanced"
 
 
@@ -208,7 +208,7 @@ def test_prices_and_lots_of_a_market_with_another_quote_tick_and_lot():
     m.start()
     # 0.305 TST = 30.5 lots of 0.01 -> 30; the market_1 leg matches it: 300 lots
     assert sent(m, "market_1") == [("buy", "ioc", 10010, 300)]
-    assert sent(m, "market_2") == [("sell", "ioc", 1008, 30)]  # 1010 x 0.999 = 1008.99 -> 1008
+    assert sent(m, "market_2") == [("sell", "ioc", 1009, 30)]  # 1010 x 0.999 = 1008.99 -> 1009, inside the bound
 
 
 def test_a_quote_conversion_rate_can_remove_the_opportunity():
@@ -227,7 +227,7 @@ def test_a_base_conversion_rate():
     m.start()
     # 100 market_2 lots = 200 market_1 lots
     assert sent(m, "market_1") == [("buy", "ioc", 10010, 200)]
-    assert sent(m, "market_2") == [("sell", "ioc", 20179, 100)]  # 20200 x 0.999 = 20179.8
+    assert sent(m, "market_2") == [("sell", "ioc", 20180, 100)]  # 20200 x 0.999 = 20179.8 -> 20180, inside the bound
 
 
 # -- parameters ---------------------------------------------------------------------------------------
