@@ -67,8 +67,8 @@ def spot_as_futures_lines(path: Path) -> list[bytes]:
             data["T"] = data["E"]
         elif kind == "trade":
             data["X"] = "MARKET"
-        elif kind != "bookTicker":
-            continue
+        else:
+            continue  # spot bookTickers carry no event type (the converter needs one); unused here
         for snap_stamp, snapshot in pending_snapshot:
             snapshot["T"] = data["E"]
             out.append(snap_stamp + b" " + orjson.dumps(snapshot))
