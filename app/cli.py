@@ -1,7 +1,9 @@
 """The `colibri` command line (also `python main.py ...`).
 
 Subcommands: `run` (a bot in real time), `backtest` (the same bot in simulated time),
-`sweep` (many backtests over a parameter grid, app/sweep_cli.py),
+`sweep` (many backtests over a parameter grid, app/sweep_cli.py), `strategies` (the
+strategies and their parameters, app/strategies_cli.py; `--set NAME=VALUE` on run and
+backtest),
 `data verify` (check recordings by rebuilding the order book), `keys` (exchange API keys,
 app/keys_cli.py), `journal export` (a journal's records as JSON lines or CSV), `gui` (the
 desktop app).
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 from app.config.schema import ConfigError, one_line
+from app.strategies_cli import apply_sets
 
 HEADLESS_DEMO_SECONDS = 60.0
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "resources" / "configs" / "demo.yaml"
@@ -94,6 +97,12 @@ def strategy_file_flag(sub: argparse.ArgumentParser) -> None:
                           "Colibri's config folder is loaded too")
 
 
+def set_flag(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--set", action="append", metavar="NAME=VALUE",
+                     help="override a strategy parameter (or venue.FIELD, instrument.RULE) of the config, checked "
+                          "as the config file is (repeatable; python main.py strategies NAME lists them)")
+
+
 def _apply_instrument_flags(config, args: argparse.Namespace) -> None:
     """Flags replace the same rules of the config's `instrument:` section."""
     from app.config.bot_config import INSTRUMENT_FIELDS
@@ -143,7 +152,7 @@ def _finish(report: dict, report_path: str | None) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from app.wiring.runners import run_realtime
 
-    config = _load(args.config, args.strategy_file)
+    config = apply_sets(_load(args.config, args.strategy_file), args.set)
     _apply_instrument_flags(config, args)
     _check_outputs(args)
     where = (", ".join(f"{role} {b.venue['kind']} {b.symbol}" for role, b in config.markets.items())
@@ -179,7 +188,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.plots and not args.report:
         print("error: --plots needs --report FILE (the plots are written beside the report)", file=sys.stderr)
         return 2
-    config = _load(args.config, args.strategy_file)
+    config = apply_sets(_load(args.config, args.strategy_file), args.set)
     _apply_instrument_flags(config, args)
     _check_outputs(args)
     report = run_simulated(config, args.duration, on_ready=_ready())
@@ -278,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="after an unclean exit found in the journal: resume (adopt the orders still open and run) "
                           "or stop (cancel them and do not run; the default)")
     strategy_file_flag(run)
+    set_flag(run)
     _instrument_flags(run)
     run.set_defaults(func=cmd_run)
 
@@ -289,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--plots", action="store_true",
                     help="also write REPORT.plots.png beside the report: price with own fills, inventory, PnL")
     strategy_file_flag(bt)
+    set_flag(bt)
     _instrument_flags(bt)
     bt.set_defaults(func=cmd_backtest)
 
@@ -330,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.sweep_cli import add_sweep_parser
 
     add_sweep_parser(sub)  # sweep: many backtests in parallel, grid or optuna (app/wiring/sweep.py)
+    from app.strategies_cli import add_parser as add_strategies_parser
+
+    add_strategies_parser(sub)  # strategies [NAME]: the strategies and their parameters, from their schemas
 
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=cmd_gui)

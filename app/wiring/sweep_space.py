@@ -62,21 +62,24 @@ def sweepable_fields(strategy: str) -> dict[str, Field]:
     return fields
 
 
-def resolve_key(key: str, strategy: str) -> tuple[str, Field]:
-    """The canonical key and its Field; ConfigError naming the key if there is none."""
+def resolve_key(key: str, strategy: str, source: str = SOURCE) -> tuple[str, Field]:
+    """The canonical key and its Field; ConfigError naming the key (and `source`: the flag)
+    if there is none."""
     key = key.strip()
     canonical = key.removeprefix("strategy.params.").removeprefix("params.")
     fields = sweepable_fields(strategy)
     if canonical in fields:
         return canonical, fields[canonical]
     if canonical.startswith("venue.") and canonical[6:] in _FIXED_VENUE:
-        raise ConfigError(SOURCE, key, "a sweep runs on one venue: this field cannot vary")
+        why = ("a sweep runs on one venue: this field cannot vary" if source == SOURCE
+               else "the venue's kind and account are the config file's to say")
+        raise ConfigError(source, key, why)
     known = ", ".join(k for k in fields if "." not in k)
-    raise ConfigError(SOURCE, key or "(empty)", f"unknown parameter of {strategy} (known: {known}; "
+    raise ConfigError(source, key or "(empty)", f"unknown parameter of {strategy} (known: {known}; "
                                                 "or venue.FIELD, instrument.FIELD)")
 
 
-def parse_value(spec: Field, text: str, key: str) -> Any:
+def parse_value(spec: Field, text: str, key: str, source: str = SOURCE) -> Any:
     """One value as written on the command line or in the desktop form, checked by `spec`."""
     text = text.strip()
     raw: Any = text
@@ -86,7 +89,7 @@ def parse_value(spec: Field, text: str, key: str) -> Any:
             raw = True
         elif lowered in ("false", "no", "off", "0"):
             raw = False
-    return spec.coerce(raw, SOURCE, key[: len(key) - len(spec.name)])  # the error names the key as written
+    return spec.coerce(raw, source, key[: len(key) - len(spec.name)])  # the error names the key as written
 
 
 def parse_axis(text: str, strategy: str, *, sampled: bool = False) -> Axis:
