@@ -146,7 +146,9 @@ def _finish(report: dict, report_path: str | None) -> int:
     if report_path:
         write_json_atomic(report_path, report)
         print(f"report written to {report_path}")
-    return 0 if report["open_orders_at_exit"] == 0 else 3
+    if report["open_orders_at_exit"]:
+        return 3
+    return 1 if report.get("bot_error") else 0  # the strategy failed: said in the summary, not a success
 
 
 def cmd_run(args: argparse.Namespace) -> int:

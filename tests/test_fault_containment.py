@@ -256,3 +256,17 @@ def test_in_the_workspace_a_failing_bot_leaves_the_other_bots_and_the_venues_run
     _run(clock, 1)
     assert done and all(b.state is BotState.STOPPED for b in ws.bots.values())
     assert ws.demo.open_orders() == [] and ws.paper.open_orders() == []
+
+
+def test_a_backtest_whose_bot_failed_says_so_and_does_not_exit_0(tmp_path, capsys):
+    """The report carries the failure (`bot_error`), the summary says it, the exit status is 1."""
+    import json
+
+    from app.cli import main
+
+    config = tmp_path / "perp_on_spot.yaml"
+    config.write_text("venue: {kind: demo}\nsymbol: BTC/USDT\nstrategy: {name: perpetual_market_making}\n")
+    report = tmp_path / "r.json"
+    assert main(["backtest", "--config", str(config), "--duration", "10", "--report", str(report)]) == 1
+    assert "the bot failed and stopped:" in capsys.readouterr().out
+    assert json.loads(report.read_text())["bot_error"]

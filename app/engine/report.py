@@ -71,6 +71,7 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         "end_balances": _balances(bot.connector.balances()) if not bot.multi_market else _summed(bot, start=False),
         "audit": bot.audit,
         "risk": bot.risk.report(),  # limits in force, refused orders, stopped_by, flatten
+        "bot_error": bot.error,  # why the strategy failed and the bot stopped (None: it did not)
     })
     if analytics is not None:  # its attribution adds up to the report's PnL as printed
         shown = report.get("pnl")
@@ -229,6 +230,8 @@ def format_summary(report: dict[str, Any]) -> str:
         f"Summary of {report['bot']} ({report['strategy']} on {report['venue']}"
         f"{'' if several else ' ' + report['symbol']}, {report['mode']}, {report['duration_seconds']} s)",
     ]
+    if report.get("bot_error"):
+        lines.append(f"  the bot failed and stopped: {report['bot_error']}")
     if inst:
         lines.append(f"  rules: tick {inst['tick']}, lot {inst['lot']}, fees maker {_pct(inst['maker_fee'])} / "
                      f"taker {_pct(inst['taker_fee'])}" + (f" ({inst['source']})" if inst.get("source") else ""))

@@ -134,3 +134,13 @@ def test_plots_show_the_run_after_a_demo_backtest(qtbot, tmp_path, monkeypatch) 
     shot = plots.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     raw = np.frombuffer(shot.constBits(), dtype=np.uint32, count=shot.bytesPerLine() * shot.height() // 4)
     assert len(np.unique(raw & 0x00FFFFFF)) > 16  # drawn lines and markers, not an empty frame
+
+
+def test_a_strategy_over_several_markets_is_refused_with_where_to_run_it(qtbot):
+    panel = BacktestPanel()
+    qtbot.addWidget(panel)
+    panel.strategy.setCurrentIndex(panel.strategy.findData("cross_exchange_market_making"))
+    panel.start()
+    assert not panel.running
+    assert panel.status.text().startswith("Not started:") and "markets: section" in panel.status.text()
+    panel.shutdown()

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.config.bot_config import BotConfig, VENUE_SCHEMA
 from app.config.schema import ConfigError, Field
-from strategies.registry import strategy_class
+from strategies.registry import STRATEGIES, strategy_class
 from strategies.user_files import strategy_file_of
 from ui.bots.schema_form import SchemaForm
 from ui.bots.strategy_files import fill_strategy_box
@@ -223,6 +223,11 @@ class BacktestPanel(QWidget):
         duration = Field("duration", "float", minimum=1, maximum=7 * 86400).coerce(self.duration.text(), "backtest")
         config = BotConfig(source="backtest panel")
         config.strategy = self.strategy.currentData()
+        roles = STRATEGIES[config.strategy].roles
+        if any(not role.optional for role in roles[1:]):
+            raise ConfigError("backtest", "strategy", f"{config.strategy} trades {len(roles)} markets "
+                              f"({', '.join(r.name for r in roles)}): backtest it from a config with a markets: "
+                              f"section (python main.py backtest --config resources/configs/{config.strategy}.yaml)")
         config.strategy_file = strategy_file_of(config.strategy)  # a user strategy: the worker loads its file
         config.params = self.form.values()
         kind = self.source.currentData()
@@ -347,7 +352,10 @@ class BacktestPanel(QWidget):
 
         self.last_report = report
         notes = format_backtest_notes(report)
-        self.status.setText("Finished" + (f": {notes[0].removeprefix('ended: ')}." if notes else "."))
+        if report.get("bot_error"):
+            self.status.setText(f"The bot failed: {report['bot_error']}")
+        else:
+            self.status.setText("Finished" + (f": {notes[0].removeprefix('ended: ')}." if notes else "."))
         text = format_summary(report)
         extra = [line for line in notes if line not in text]
         self.report_text.setPlainText(text + ("\n" + "\n".join(extra) if extra else ""))
