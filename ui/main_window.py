@@ -199,8 +199,9 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.orders_panel.export_action)
-        file_menu.addAction(self.fills_panel.export_action)
+        for title, panel in (("orders", self.orders_panel), ("fills", self.fills_panel)):
+            item = file_menu.addAction(f"Export {title} as CSV…")  # the panels' own buttons keep their short label
+            item.triggered.connect(panel.export_action.trigger)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)

@@ -106,3 +106,15 @@ def test_a_risk_stop_shows_in_the_table_and_the_panel(qtbot):
     panel.table.selectRow(0)
     assert not panel.failure.isHidden() and "stopped by a risk limit" in panel.failure.text()
     assert bot.stopped_by in panel.failure.text()
+
+
+def test_the_start_confirmation_says_which_risk_limits_the_new_bot_gets(qtbot):
+    """The limits form keeps the values last shown (maybe another bot's): Start says them."""
+    clock, feed, workspace, panel = make_panel(qtbot)
+    panel.form.set_values(QUOTER)
+    panel.request_start()
+    assert "Risk limits: none." in panel._pending_box.text()
+    panel._pending_box.button(QMessageBox.StandardButton.No).click()
+    panel.risk_form.editor("max_inventory").setText("0.001")
+    panel.request_start()
+    assert "Risk limits: max_inventory 0.001." in panel._pending_box.text()

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.config.schema import ConfigError
 from app.domain.instrument import fmt_rate
 from app.engine.bot import Bot, BotState
-from app.engine.risk import RISK_SCHEMA
+from app.engine.risk import ON_PNL, PER_ORDER, RISK_SCHEMA
 from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import strategy_class
@@ -97,7 +97,8 @@ class BotsPanel(QWidget):
         self.cancel_all_button = QPushButton("Cancel all orders", objectName="bot_cancel_all")
         self.flatten_button = QPushButton("Flatten and stop", objectName="bot_flatten")
         self.cancel_all_button.setToolTip("Cancels every open order of the selected bot; it keeps running and "
-                                          "quotes afresh on the next market event.")
+                                          "its strategy quotes again at its next decision (a price move, or its "
+                                          "refresh time).")
         self.flatten_button.setToolTip("Stops the selected bot, cancels its orders, then closes its inventory "
                                        "(spot) or position (derivatives) with one IOC order within the risk "
                                        "limits' flatten_slippage_bps.")
@@ -215,11 +216,11 @@ class BotsPanel(QWidget):
         first.set_role(roles[0])
         self.pickers = {roles[0].name: first}
         several = len(roles) > 1
-        self.first_label.setText(f"{roles[0].title} market" if several else "Account")
+        self.first_label.setText(_market_label(roles[0].title) if several else "Account")
         for role in roles[1:]:
             picker = MarketPicker(self.workspace, role)
             self.pickers[role.name] = picker
-            self.pick.addRow(f"{role.title} market" + (" (optional)" if role.optional else ""), picker)
+            self.pick.addRow(_market_label(role.title) + (" (optional)" if role.optional else ""), picker)
 
     def bindings(self) -> dict[str, tuple[str, str | None]]:
         """The bound roles' (account, symbol), optional roles left empty omitted."""
@@ -354,14 +355,24 @@ class BotsPanel(QWidget):
         strategy = self.strategy.currentData()
         account = self.account.currentText()
         bindings = self.bindings()
+        limits = self._limits_text()
         if len(self.pickers) > 1:
             where = ", ".join(f"{role} {acc} {sym or ''}".rstrip() for role, (acc, sym) in bindings.items())
-            self._confirm("Start bot", f"Start {strategy} on {where}?",
+            self._confirm("Start bot", f"Start {strategy} on {where}?{limits}",
                           lambda: self.start_now(strategy, account, markets=bindings))
             return
         symbol = bindings.get(next(iter(self.pickers)), (account, None))[1]
-        self._confirm("Start bot", f"Start {strategy} on {account}{' ' + symbol if symbol else ''}?",
+        self._confirm("Start bot", f"Start {strategy} on {account}{' ' + symbol if symbol else ''}?{limits}",
                       lambda: self.start_now(strategy, account, symbol=symbol))
+
+    def _limits_text(self) -> str:
+        """The risk limits the new bot starts with, said in the confirmation (the form keeps
+        the last values shown, which may be another bot's)."""
+        given = {name: value for name, value in self.risk_form.values().items()
+                 if value not in (None, "", False) and name in RISK_LIMIT_NAMES}
+        if not given:
+            return "\n\nRisk limits: none."
+        return "\n\nRisk limits: " + ", ".join(f"{name} {value}" for name, value in given.items()) + "."
 
     def start_now(self, strategy: str, account: str, *, symbol: str | None = None,
                   markets: dict[str, tuple[str, str | None]] | None = None) -> Bot | None:
@@ -411,12 +422,13 @@ class BotsPanel(QWidget):
         bot = self.selected_bot()
         if bot is None or bot.state is not BotState.RUNNING:
             return
-        self._confirm("Cancel all orders", f"Cancel every open order of {bot.name}? The bot keeps running and "
-                                            "quotes again on the next market event.", lambda: self.cancel_all(bot))
+        self._confirm("Cancel all orders", f"Cancel every open order of {bot.name}? The bot keeps running: its "
+                                            "strategy quotes again at its next decision (a price move, or its "
+                                            "refresh time).", lambda: self.cancel_all(bot))
 
     def cancel_all(self, bot: Bot) -> None:
         ids = bot.cancel_all(who="desktop user")
-        self.message.setText(f"{bot.name}: cancelling {len(ids)} orders.")
+        self.message.setText(f"{bot.name}: cancelling {len(ids)} order{'' if len(ids) == 1 else 's'}.")
 
     def request_flatten(self) -> None:
         bot = self.selected_bot()
@@ -434,6 +446,14 @@ class BotsPanel(QWidget):
             self.message.setText(f"Not flattened: {exc}")
             return
         self.message.setText(f"{bot.name}: flattening; it stops when its inventory is closed.")
+
+
+RISK_LIMIT_NAMES = frozenset((*PER_ORDER, *ON_PNL, "flatten_on_stop"))
+
+
+def _market_label(title: str) -> str:
+    """'Maker' -> 'Maker market'; a title that already says it ('Market', 'Maker market') as is."""
+    return title if title.lower().endswith("market") else f"{title} market"
 
 
 def _preview_log():
