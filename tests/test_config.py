@@ -194,3 +194,14 @@ def test_field_still_accepts_ordinary_numbers():
     assert Field("x", "float").coerce("1.5") == 1.5
     assert Field("x", "decimal").coerce(0.1) == Decimal("0.1")
     assert Field("x", "decimal").coerce("1.000000000000000000000") == Decimal(1)  # trailing zeros are fine
+
+
+def test_a_bool_given_as_text_is_read_as_the_journal_writes_it():
+    """A resumed bot's parameters come back from the journal as text ("True"); a bool field
+    reads true/false in any case and still refuses anything else."""
+    from app.config.schema import Field
+
+    spec = Field("post_only", "bool", True)
+    assert spec.coerce("True", "j") is True and spec.coerce(" false ", "j") is False
+    with pytest.raises(ConfigError, match="expected true or false"):
+        spec.coerce("yes", "j")

@@ -423,3 +423,26 @@ def test_a_hedged_bots_attribution_adds_up_to_its_total_pnl(tmp_path):
     taker = Decimal(report["markets"]["taker"]["pnl_in_valuation_asset"])
     assert abs(Decimal(parts["other_markets"]) - taker) < Decimal("1e-8")
     assert abs(Decimal(parts["other"])) < Decimal("1e-8")
+
+
+def test_the_desktop_workspace_has_a_lagged_demo_for_cross_market_bots():
+    """The window's default accounts include a demo market following the first one, so a
+    cross-exchange bot trades offline there too (maker on demo, hedges on demo-lagged)."""
+    from app.wiring.workspace import LAGGED_DEMO, build_workspace
+    from strategies.xemm import CrossExchangeMarketMaking
+
+    clock = SimClock(0)
+    workspace = build_workspace(clock)
+    workspace.start()
+    assert LAGGED_DEMO in workspace.connectors
+    params = CrossExchangeMarketMaking.schema.validate({"order_amount": "0.002", "min_profitability": "-0.05",
+                                                        "cancel_order_threshold": "-0.05"})
+    bot = workspace.create_bot("cross_exchange_market_making", params,
+                               markets={"maker": ("demo", None), "taker": (LAGGED_DEMO, None)})
+    bot.start()
+    clock.run(until_ns=clock.now_ns() + 300 * S)
+    assert bot.markets["maker"].pnl.fills > 0 and bot.markets["taker"].pnl.fills > 0
+    done: list[bool] = []
+    bot.stop(lambda: done.append(True))
+    clock.run(until_ns=clock.now_ns() + 10 * S)
+    assert done and bot.open_orders() == []

@@ -86,6 +86,8 @@ class Field:
         if self.kind == "bool":
             if isinstance(raw, bool):
                 return raw
+            if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+                return raw.strip().lower() == "true"  # as text: a journal's record, a command line, a form
             raise fail(f"expected true or false, got {show(raw)}")
         if self.kind == "str":
             if isinstance(raw, str) and raw.strip():

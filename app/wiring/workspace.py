@@ -59,7 +59,18 @@ def build_workspace(clock: Clock, *, seed: int = 7, balances: dict[str, Decimal]
     workspace = Workspace(clock, journal=journal)
     workspace.add_connector(demo, name="demo")
     workspace.add_connector(venue.connector, name="paper")
+    # A second demo market that follows the first 250 ms late with 1 bp of noise: cross-market
+    # strategies (cross-exchange market making, arbitrage) trade offline in the window too.
+    lagged = VENUE_SCHEMA.validate({"kind": "demo", "seed": seed + 1, "lag_ms": 250, "noise_bps": 1})
+    follower = build_venue(VenueRequest(kind="demo", settings=lagged, symbol=None, balances=dict(start), clock=clock,
+                                        source="desktop workspace", name=LAGGED_DEMO,
+                                        follow=demo.feed(next(iter(demo.instruments)))))
+    workspace.add_connector(follower.connector, name=LAGGED_DEMO)
     return workspace
+
+
+LAGGED_DEMO = "demo-lagged"
+"""The desktop's follower demo account (connectors/demo/follower.py)."""
 
 
 class Workspace(EventSource):

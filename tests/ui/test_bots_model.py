@@ -154,7 +154,8 @@ def test_views_follow_the_workspace_announcements(qtbot):
     panel.timer.stop()
     extra = PaperConnector(workspace.demo.feed(workspace.demo_symbol), {"USDT": 1000}, clock, name="paper-2")
     workspace.add_connector(extra)
-    assert [panel.account.itemText(i) for i in range(panel.account.count())] == ["demo", "paper", "paper-2"]
+    names = [panel.account.itemText(i) for i in range(panel.account.count())]
+    assert names == ["demo", "paper", "demo-lagged", "paper-2"]
     bot = workspace.create_bot("simple_quoter", {"order_amount": "0.001"}, connector="paper-2")
     assert panel.model.rowCount() == 1
     bot.start()
@@ -167,6 +168,6 @@ def test_views_follow_the_workspace_announcements(qtbot):
     clock.run(until_ns=clock.now_ns() + 1_000 * MS)
     assert panel.model.data(panel.model.index(0, 3)) == "stopped"
     workspace.remove_connector("paper-2")
-    assert panel.account.count() == 2
+    assert panel.account.count() == 3
     assert seen[:3] == [(CONNECTOR_ADDED, "paper-2"), (BOT_ADDED, "bot-1"), (BOT_STATE, "bot-1")]
     assert seen[-1] == (CONNECTOR_REMOVED, "paper-2")
