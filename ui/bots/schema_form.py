@@ -55,8 +55,7 @@ class SchemaForm(QWidget):
             inner.setSpacing(1)
             inner.addWidget(editor)
             inner.addWidget(error)
-            label = spec.name.replace("_", " ")
-            layout.addRow(f"{label}{f' ({spec.unit})' if spec.unit else ''}", box)
+            layout.addRow(_row_label(spec), box)
             self._editors[spec.name] = editor
             self._errors[spec.name] = error
         self.setLayout(layout)
@@ -142,3 +141,25 @@ class SchemaForm(QWidget):
 
     def error_text(self, name: str) -> str:
         return self._errors[name].text()
+
+
+LABEL_WIDTH = 190
+"""Labels wrap at this width: a long parameter name (a two-market strategy's conversion
+rates) must not push its field out of a narrow dock."""
+
+
+def label_text(spec: Field) -> str:
+    """`order levels`, `bid spread (bp)`: the unit only where the name does not say it
+    already ("order levels (levels)", "duration seconds (s)")."""
+    words = spec.name.replace("_", " ")
+    unit = spec.unit.strip()
+    said = unit and (words.endswith(unit) or (unit == "s" and words.endswith("seconds")))
+    return f"{words} ({unit})" if unit and not said else words
+
+
+def _row_label(spec: Field) -> QLabel:
+    label = QLabel(label_text(spec))
+    label.setWordWrap(True)
+    label.setMinimumWidth(min(LABEL_WIDTH, label.fontMetrics().horizontalAdvance(label.text()) + 4))
+    label.setMaximumWidth(LABEL_WIDTH)
+    return label
