@@ -114,17 +114,9 @@ cdef class QueueModel(MarketHook):
 
     cdef int on_trade_rows(self, const int64_t* price, const int64_t* qty, const int8_t* taker,
                            Py_ssize_t n, int64_t ts_ns) except -1:
-        cdef Py_ssize_t t
-        cdef bint any_done = False
         if self._slots.size() == 0 or self._book._stale:
             return 0
-        self._clear_fills()
-        for t in range(n):
-            if qty[t] > 0 and (taker[t] == 1 or taker[t] == -1):
-                if self._apply_trade(price[t], qty[t], -taker[t]):
-                    any_done = True
-        if any_done:
-            self._drop_filled()
+        self._apply_rows(price, qty, taker, n)
         if self._f_oid.size() == 0:
             return 0
         self.callback(self._take_fills())
@@ -188,9 +180,14 @@ cdef class QueueModel(MarketHook):
         cdef Py_ssize_t n = len(trades)
         if n == 0 or self._slots.size() == 0:
             return _EMPTY_FILLS
-        cdef const int64_t[:] price = trades["price_ticks"]
-        cdef const int64_t[:] qty = trades["qty_lots"]
-        cdef const int8_t[:] taker = trades["taker_side"]
+        cdef const int64_t[::1] price = np.ascontiguousarray(trades["price_ticks"], dtype=np.int64)
+        cdef const int64_t[::1] qty = np.ascontiguousarray(trades["qty_lots"], dtype=np.int64)
+        cdef const int8_t[::1] taker = np.ascontiguousarray(trades["taker_side"], dtype=np.int8)
+        self._apply_rows(&price[0], &qty[0], &taker[0], n)
+        return self._take_fills()
+
+    cdef void _apply_rows(self, const int64_t* price, const int64_t* qty, const int8_t* taker, Py_ssize_t n):
+        """Trades in order against the resting orders; the fills collect in the _f_ buffers."""
         cdef Py_ssize_t t
         cdef bint any_done = False
         self._clear_fills()
@@ -200,7 +197,6 @@ cdef class QueueModel(MarketHook):
                     any_done = True
         if any_done:
             self._drop_filled()
-        return self._take_fills()
 
     def on_book(self, book) -> None:
         """Re-reads the displayed qty at each own price after a book update.
