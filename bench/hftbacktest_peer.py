@@ -108,6 +108,46 @@ def market_events(arrays: list[np.ndarray]) -> int:
 if MISSING is None:
 
     @njit(cache=True)
+    def _keep_or_replace(hbt, bid: int, ask: int, tolerance: int, now: int, max_age_ns: int, amount: float,
+                         tick: float, next_id: int) -> tuple:
+        """The rule's reconciliation, shared by both numba strategies (as plan_orders is ours):
+        an order is kept while within `tolerance` ticks of the wanted price and younger than
+        `max_age_ns` (or while it cannot be cancelled), else cancelled; a side without one
+        gets a post-only order. Returns (next order id, submitted, cancelled)."""
+        have_bid = False
+        have_ask = False
+        submitted = 0
+        cancelled = 0
+        values = hbt.orders(0).values()
+        while values.has_next():
+            order = values.get()
+            if order.status != 1 and order.status != 5:  # NEW, PARTIALLY_FILLED
+                continue
+            wanted = bid if order.side == 1 else ask
+            if not order.cancellable or (abs(order.price_tick - wanted) <= tolerance
+                                         and now - order.local_timestamp < max_age_ns):
+                if order.side == 1:
+                    have_bid = True
+                else:
+                    have_ask = True
+            else:
+                hbt.cancel(0, order.order_id, False)
+                cancelled += 1
+        if not have_bid:
+            hbt.submit_buy_order(0, next_id, bid * tick, amount, GTX, LIMIT, False)
+            next_id += 1
+            submitted += 1
+        if not have_ask:
+            hbt.submit_sell_order(0, next_id, ask * tick, amount, GTX, LIMIT, False)
+            next_id += 1
+            submitted += 1
+        hbt.clear_inactive_orders(0)
+        return next_id, submitted, cancelled
+
+
+if MISSING is None:
+
+    @njit(cache=True)
     def _quote(hbt, spread_units: int, tolerance_units: int, max_age_ns: int, amount: float) -> tuple:
         """The rule, as a numba strategy: one reaction per market message."""
         tick = hbt.depth(0).tick_size
@@ -136,38 +176,10 @@ if MISSING is None:
                 bid = ask - 1
             tolerance = mid2 * tolerance_units // (2 * _UNITS)
             now = hbt.current_timestamp
-            have_bid = False
-            have_ask = False
-            orders = hbt.orders(0)
-            values = orders.values()
-            while values.has_next():
-                order = values.get()
-                if order.status != 1 and order.status != 5:  # NEW, PARTIALLY_FILLED
-                    continue
-                if not order.cancellable:
-                    if order.side == 1:
-                        have_bid = True
-                    else:
-                        have_ask = True
-                    continue
-                wanted = bid if order.side == 1 else ask
-                if abs(order.price_tick - wanted) <= tolerance and now - order.local_timestamp < max_age_ns:
-                    if order.side == 1:
-                        have_bid = True
-                    else:
-                        have_ask = True
-                else:
-                    hbt.cancel(0, order.order_id, False)
-                    cancelled += 1
-            if not have_bid:
-                hbt.submit_buy_order(0, next_id, bid * tick, amount, GTX, LIMIT, False)
-                next_id += 1
-                submitted += 1
-            if not have_ask:
-                hbt.submit_sell_order(0, next_id, ask * tick, amount, GTX, LIMIT, False)
-                next_id += 1
-                submitted += 1
-            hbt.clear_inactive_orders(0)
+            next_id, sent, dropped = _keep_or_replace(hbt, bid, ask, tolerance, now,
+                                                      max_age_ns, amount, tick, next_id)
+            submitted += sent
+            cancelled += dropped
         return feeds, submitted, cancelled, hbt.position(0), hbt.state_values(0).num_trades
 
 
@@ -307,32 +319,10 @@ if MISSING is None:
             if bid >= ask:
                 bid = ask - 1
             tolerance = mid2 * tolerance_units // (2 * _UNITS)
-            have_bid = False
-            have_ask = False
-            values = hbt.orders(0).values()
-            while values.has_next():
-                order = values.get()
-                if order.status != 1 and order.status != 5:
-                    continue
-                wanted = bid if order.side == 1 else ask
-                if not order.cancellable or (abs(order.price_tick - wanted) <= tolerance
-                                             and now - order.local_timestamp < max_age_ns):
-                    if order.side == 1:
-                        have_bid = True
-                    else:
-                        have_ask = True
-                else:
-                    hbt.cancel(0, order.order_id, False)
-                    cancelled += 1
-            if not have_bid:
-                hbt.submit_buy_order(0, next_id, bid * tick, amount, GTX, LIMIT, False)
-                next_id += 1
-                submitted += 1
-            if not have_ask:
-                hbt.submit_sell_order(0, next_id, ask * tick, amount, GTX, LIMIT, False)
-                next_id += 1
-                submitted += 1
-            hbt.clear_inactive_orders(0)
+            next_id, sent, dropped = _keep_or_replace(hbt, bid, ask, tolerance, now,
+                                                      max_age_ns, amount, tick, next_id)
+            submitted += sent
+            cancelled += dropped
         return submitted, cancelled, hbt.position(0), hbt.state_values(0).num_trades, vol_n, int_n, kappa, sigma
 
 
