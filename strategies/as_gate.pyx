@@ -195,11 +195,5 @@ cdef class AsGate(QuoteGate):
             if not self.ladder_ready or self._compute(best_bid, best_ask) == 0:
                 return self._call()
         else:
-            self._w_side.clear()
-            self._w_price.clear()
-            self._w_lots.clear()
-        if ts_ns < self.age_deadline_ns and self._same_as_acted():
-            return 0
-        if self._plan_is_empty(ts_ns, self._tolerance_ticks(best_bid + best_ask)):
-            return 0
-        return self._call()
+            self._clear_wanted()
+        return self._act_if_needed(ts_ns, best_bid, best_ask)

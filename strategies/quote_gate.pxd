@@ -51,3 +51,5 @@ cdef class QuoteGate(MarketHook):
     cdef void _remember_acted(self) noexcept
     cdef int _trades(self, const int64_t* price, const int64_t* ts, int64_t last_ts, Py_ssize_t n) except -1
     cdef int _call(self) except -1
+    cdef void _clear_wanted(self) noexcept
+    cdef int _act_if_needed(self, int64_t now, int64_t best_bid, int64_t best_ask) except -1

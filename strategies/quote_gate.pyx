@@ -259,12 +259,20 @@ cdef class QuoteGate(MarketHook):
         if ts_ns >= self.paused_until_ns:
             self._compute(best_bid, best_ask)
         else:
-            self._w_side.clear()
-            self._w_price.clear()
-            self._w_lots.clear()
-        if ts_ns < self.age_deadline_ns and self._same_as_acted():
+            self._clear_wanted()
+        return self._act_if_needed(ts_ns, best_bid, best_ask)
+
+    cdef void _clear_wanted(self) noexcept:
+        """Nothing wanted (paused after a fill): every resting order is to be cancelled."""
+        self._w_side.clear()
+        self._w_price.clear()
+        self._w_lots.clear()
+
+    cdef int _act_if_needed(self, int64_t now, int64_t best_bid, int64_t best_ask) except -1:
+        """With the wanted ladder computed: Python only if reconciling would change anything."""
+        if now < self.age_deadline_ns and self._same_as_acted():
             return 0
-        if self._plan_is_empty(ts_ns, self._tolerance_ticks(best_bid + best_ask)):
+        if self._plan_is_empty(now, self._tolerance_ticks(best_bid + best_ask)):
             return 0
         return self._call()
 
