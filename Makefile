@@ -9,7 +9,7 @@ STAMP := $(VENV)/.colibri-installed
 QT_DEBS := libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
 TEST_DEBS := dbus gnome-keyring xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
 
-.PHONY: run test bench setup system-deps test-system-deps build clean screenshots
+.PHONY: run test bench setup system-deps test-system-deps build clean screenshots bundle dist dist-test
 
 run: setup
 	$(PY) main.py $(ARGS)
@@ -42,6 +42,26 @@ $(STAMP): pyproject.toml setup.py
 # Rebuilds the Cython modules when a .pyx changed (pip install -e does the first build).
 build: $(STAMP)
 	@$(PY) setup.py -q build_ext --inplace
+
+# Installers (docs/install.md): `make bundle` is the PyInstaller folder dist/colibri (build/colibri.spec),
+# `make dist` adds dist/*.deb and dist/*.run, `make dist-test` runs their self-tests (tests/test_dist.py).
+DIST_DEBS := makeself dpkg-dev binutils
+
+$(VENV)/.colibri-dist: pyproject.toml $(STAMP)
+	$(PY) -m pip install -q -e '.[dist]'
+	touch $@
+
+bundle: setup $(VENV)/.colibri-dist
+	@sh build/system_deps.sh $(DIST_DEBS)
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath .build/pyinstaller build/colibri.spec
+	sh build/linux/strip_bundle.sh dist/colibri
+
+dist: bundle
+	sh build/linux/make_deb.sh
+	sh build/linux/make_run.sh
+
+dist-test: dist test-system-deps
+	QT_QPA_PLATFORM=offscreen COLIBRI_DIST_TESTS=1 dbus-run-session -- sh -c 'echo -n colibri | gnome-keyring-daemon --unlock --components=secrets >/dev/null; $(PY) -m pytest tests/test_dist.py $(PYTEST_ARGS)'
 
 clean:
 	rm -rf .build dist $(VENV)

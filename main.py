@@ -1,13 +1,36 @@
 """Colibri's entry point: `python main.py` opens the desktop app (or, without a display,
 runs the headless demo); `python main.py --help` lists the subcommands.
 
-The Qt face is handed to the Qt-free CLI from here, so app/ never imports ui/.
+The Qt face is handed to the Qt-free CLI from here, so app/ never imports ui/. Two hidden
+entries serve child processes, which in a PyInstaller bundle cannot use `python -c/-m`
+(app/own_commands.py): `--run-module MODULE ARGS...` and `--qt-probe`.
 """
+import multiprocessing
 import os
 import subprocess
 import sys
 
-_QT_PROBE = "import sys; from PySide6.QtGui import QGuiApplication; QGuiApplication(sys.argv[:1])"
+from app.own_commands import QT_PROBE_FLAG, RUN_MODULE_FLAG
+
+
+def qt_probe() -> int:
+    """Starts Qt's GUI platform and nothing else: the child side of qt_problem()."""
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication(sys.argv[:1])
+    return 0
+
+
+def run_module(args: list[str]) -> int:
+    """`--run-module MODULE ARGS...`: MODULE as __main__ with ARGS, as `python -m` would."""
+    import runpy
+
+    if not args:
+        print(f"error: {RUN_MODULE_FLAG} needs a module name", file=sys.stderr)
+        return 2
+    sys.argv = [args[0], *args[1:]]
+    runpy.run_module(args[0], run_name="__main__", alter_sys=True)
+    return 0
 
 
 def qt_problem() -> str | None:
@@ -23,8 +46,10 @@ def qt_problem() -> str | None:
     platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
     if not sys.platform.startswith("linux") or platform in ("offscreen", "minimal"):
         return None
+    from app.own_commands import colibri_command
+
     try:
-        probe = subprocess.run([sys.executable, "-c", _QT_PROBE], capture_output=True, text=True, timeout=60)
+        probe = subprocess.run(colibri_command(QT_PROBE_FLAG), capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None  # cannot tell: let Qt itself try
     if probe.returncode == 0:
@@ -46,10 +71,31 @@ def launch_gui() -> int:
     return run_app()
 
 
+def launch_self_test() -> int:
+    """`--self-test`: the window on the demo exchange until a bot's first fill (ui/self_test.py).
+    Without a display it runs offscreen, and says so."""
+    from app.cli import has_display
+
+    if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    problem = qt_problem()
+    if problem:
+        print(f"self-test failed: {' '.join(problem.split())}", file=sys.stderr)
+        return 1
+    from ui.self_test import run_self_test
+
+    return run_self_test()
+
+
 def run() -> int:
+    multiprocessing.freeze_support()  # a bundled backtest worker process starts here and never returns
+    if sys.argv[1:2] == [QT_PROBE_FLAG]:
+        return qt_probe()
+    if sys.argv[1:2] == [RUN_MODULE_FLAG]:
+        return run_module(sys.argv[2:])
     from app.cli import main
 
-    return main(gui=launch_gui)
+    return main(gui=launch_gui, self_test=launch_self_test)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable
@@ -29,6 +28,7 @@ from keyring.backend import KeyringBackend
 from app import keystore
 from app.exchange_url import normalize_url
 from app.keystore import SecretStoreError
+from app.paths import config_dir  # noqa: F401 (re-exported: callers ask accounts for it)
 from app.redact import mask, remember
 
 SERVICE = "colibri"
@@ -120,19 +120,6 @@ def parse_symbols(raw: Iterable[str] | str) -> tuple[str, ...]:
         if symbol not in out:
             out.append(symbol)
     return tuple(out)
-
-
-def config_dir() -> Path:
-    """Per-user config dir: $COLIBRI_HOME if set (tests), else the platform's convention."""
-    override = os.environ.get("COLIBRI_HOME")
-    if override:
-        return Path(override)
-    home = Path.home()
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming") / "Colibri"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "Colibri"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "colibri"
 
 
 def ccxt_exchange_ids() -> list[str]:

@@ -208,11 +208,13 @@ def _write_plots(report_path: str) -> None:
     imports Qt), offscreen: no display is needed. A failure is a warning; the report stands."""
     import subprocess
 
+    from app.own_commands import module_command
+
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
                PYTHONPATH=os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p))
     try:
-        result = subprocess.run([sys.executable, "-m", PLOTS_MODULE, str(Path(report_path).resolve())], env=env,
+        result = subprocess.run(module_command(PLOTS_MODULE, str(Path(report_path).resolve())), env=env,
                                 capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as exc:
         print(f"warning: plots not written: {one_line(str(exc))}", file=sys.stderr)
@@ -276,6 +278,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="colibri", description="Colibri market making: bots, data, desktop app.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window on the demo exchange, run a bot to its first fill, check the keyring, "
+                             "a backtest worker process and TLS certificates, close; exit 0 when all passed "
+                             "(offscreen without a display)")
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run a bot in real time (default: demo exchange, simple quoter)")
@@ -361,9 +367,11 @@ def _instrument_flags(sub: argparse.ArgumentParser, what: str = "the config's in
         group.add_argument(flag, dest=key, type=instrument_rule(key), metavar="N", help=spec.help.replace("%", "%%"))
 
 
-def main(argv: list[str] | None = None, gui: GuiLauncher | None = None) -> int:
-    """`gui` starts the desktop app; None means headless only. Returns the exit status:
-    0 done, 2 bad input (one line on stderr), 3 orders left open at exit, 130 interrupted."""
+def main(argv: list[str] | None = None, gui: GuiLauncher | None = None,
+         self_test: GuiLauncher | None = None) -> int:
+    """`gui` starts the desktop app, `self_test` its self-test; None means headless only.
+    Returns the exit status: 0 done, 1 a failed run or self-test, 2 bad input (one line on
+    stderr), 3 orders left open at exit, 130 interrupted."""
     global _gui_launcher
     _gui_launcher = gui
     argv = sys.argv[1:] if argv is None else argv
@@ -377,6 +385,15 @@ def main(argv: list[str] | None = None, gui: GuiLauncher | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.self_test:
+            if args.command is not None:
+                print(f"error: --self-test runs alone, not with {args.command!r}", file=sys.stderr)
+                return 2
+            if self_test is None:
+                print("error: this entry point has no desktop app to self-test (use python main.py --self-test)",
+                      file=sys.stderr)
+                return 2
+            return self_test()
         if args.command is None:
             return default_entry()
         return args.func(args)

@@ -93,11 +93,11 @@ def run_app(argv: list[str] | None = None) -> int:
 
 
 def _open_journal():
-    """The workspace's journal, config_dir()/journal.sqlite; None (logged) if it cannot be used."""
-    from app.accounts import config_dir
+    """The workspace's journal (app/paths.py: journal_file()); None (logged) if it cannot be used."""
     from app.engine.journal import JournalError, JournalStore
+    from app.paths import journal_file
 
-    path = config_dir() / "journal.sqlite"
+    path = journal_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStore(path)

@@ -15,14 +15,13 @@ otherwise as a step.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from app.domain.instrument import INVERSE, LINEAR, SPOT, Instrument
 from app.markets.defaults import DEFAULT_FEES
+from app.paths import data_dir
 
 DECIMAL_PLACES = 2  # ccxt's precisionMode constants
 TICK_SIZE = 4
@@ -33,19 +32,6 @@ BINANCE_FAMILY_EXCHANGES = {"spot": "binance", "usdm": "binanceusdm", "coinm": "
 
 class MarketsFileError(ValueError):
     """A markets cache file that cannot be used; the message names the file."""
-
-
-def data_dir() -> Path:
-    """Per-user data: $COLIBRI_HOME if set (tests), else the platform's convention."""
-    override = os.environ.get("COLIBRI_HOME")
-    if override:
-        return Path(override)
-    home = Path.home()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "Colibri"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "Colibri"
-    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "colibri"
 
 
 def markets_file(exchange_id: str) -> Path:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from app.own_commands import colibri_command
 KINDS = ("drop_ws", "reorder", "skip_depth", "http429", "http418", "http5xx", "timeout",
          "lose_order_response", "lose_cancel_response")
 REST_KINDS = frozenset({"http429", "http418", "http5xx", "timeout", "lose_order_response", "lose_cancel_response"})
@@ -73,7 +73,7 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _main(*args: str) -> list[str]:
-    return [sys.executable, str(ROOT / "main.py"), *args]
+    return colibri_command(*args)
 
 
 def _start_server(work: Path, env: dict[str, str], seed: int) -> tuple[subprocess.Popen, str]:
