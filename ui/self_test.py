@@ -49,6 +49,14 @@ async def wait_for(condition: Callable[[], bool], timeout_s: float, step_s: floa
     return True
 
 
+def demo_params() -> dict:
+    """The built-in demo config's quoting parameters (resources/configs/demo.yaml)."""
+    from app.cli import DEMO_CONFIG
+    from app.config.bot_config import load_config
+
+    return dict(load_config(str(DEMO_CONFIG)).params)
+
+
 def _best(feed) -> tuple[int, int]:  # noqa: ANN001 - a MarketFeed
     book = feed.book
     if book is None:
@@ -106,6 +114,7 @@ class SelfTest:
         if index < 0:
             return self.add(Check("bot", False, f"the Bots panel offers no {SELF_TEST_STRATEGY}")).ok
         panel.strategy.setCurrentIndex(index)
+        panel.form.set_values(demo_params())  # the demo config's tight quotes: a fill within seconds
         bot = panel.start_now(SELF_TEST_STRATEGY, "demo")
         if bot is None:
             return self.add(Check("bot", False, panel.message.text())).ok
@@ -204,6 +213,7 @@ def run_self_test() -> int:
     test = SelfTest(launched, out)
     with tempfile.TemporaryDirectory(prefix="colibri-self-test-") as scratch:
         os.environ["COLIBRI_HOME"] = scratch  # accounts, journal, strategy folder: the scratch ones
+        _quiet_offscreen_notes()
         app = make_application([sys.argv[0]])
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
             try:
@@ -215,6 +225,18 @@ def run_self_test() -> int:
         f"{time.time() - launched:.1f} s)")
     _keep_report(places.logs, lines)
     return 1 if failed else 0
+
+
+def _quiet_offscreen_notes() -> None:
+    """The offscreen platform says it cannot size windows each time a dock moves: true, and
+    noise in a report meant to be read. Every other Qt message still goes to stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_kind, _context, message: str) -> None:
+        if "does not support propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
 
 
 def _keep_report(folder: Path, lines: list[str]) -> None:
