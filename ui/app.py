@@ -19,7 +19,45 @@ def make_application(argv: list[str] | None = None):
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setQuitOnLastWindowClosed(False)  # the window's close handler decides when to quit
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("colibri")  # Wayland and docks match the window to colibri.desktop's icon
     return app
+
+
+def app_icon():
+    """Colibri's icon at every size drawn (resources/icons, tools/make_icons.py)."""
+    from PySide6.QtGui import QIcon
+
+    from app.paths import resources_dir
+
+    icon = QIcon()
+    for path in sorted((resources_dir() / "icons").glob("colibri-*.png")):
+        icon.addFile(str(path))
+    return icon
+
+
+LOG_FILE = "colibri.log"
+LOG_FILE_BYTES = 5_000_000
+LOG_FILE_BACKUPS = 3
+
+
+def log_to_file() -> None:
+    """The desktop app's log also goes to log_dir()/colibri.log (rotated: 4 files of 5 MB at
+    most): a bundled app on Windows and macOS has no console, and a bug report needs it."""
+    from logging.handlers import RotatingFileHandler
+
+    from app.paths import log_dir
+
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(folder / LOG_FILE, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS,
+                                      encoding="utf-8")
+    except OSError as exc:
+        log.warning("no log file: %s", exc)
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
 
 
 async def _run_window(window) -> int:
@@ -72,6 +110,7 @@ def run_app(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if logging.getLogger().level > logging.INFO or logging.getLogger().level == logging.NOTSET:
         logging.getLogger().setLevel(logging.INFO)  # the log panel shows INFO and up
+    log_to_file()
     app = make_application(argv)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         loop = runner.get_loop()

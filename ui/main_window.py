@@ -18,6 +18,7 @@ from ui.backtest.backtest_panel import BacktestPanel
 from ui.backtest.sweep_panel import SweepPanel
 from ui.bots.bots_dock import BotsPanel
 from ui.bots.strategy_files import StrategyFilesWatcher, add_strategy_file_actions
+from ui.dialogs.about import show_about
 from ui.docks.accounts_dock import AccountsDock
 from ui.docks.health_dock import HealthDock
 from ui.docks.log_dock import LogDock, install as install_log_buffer
@@ -225,6 +226,11 @@ class MainWindow(QMainWindow):
         from ui.live_accounts import LiveAccounts
 
         self.live = LiveAccounts(self)  # the Accounts menu: the rehearsal exchange, saved live accounts
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Colibri", self)
+        about.setObjectName("about_action")
+        about.triggered.connect(lambda: show_about(self))
+        help_menu.addAction(about)
 
     def layout_manager_reset(self) -> None:
         self.layout_manager.reset()

@@ -27,3 +27,4 @@ def test_gui_starts_and_exits_zero_on_sigterm(tmp_path):
         proc.kill()
     assert proc.returncode == 0, "".join(lines) + out
     assert "Traceback" not in "".join(lines) + out
+    assert "main window shown" in (tmp_path / "logs" / "colibri.log").read_text()  # app/paths.py: log_dir()
