@@ -5,6 +5,7 @@ builds the extensions in place with no extra tools, and PyInstaller sees ordinar
 Generated C and build trees go to .build/, never into build/ (packaging sources only).
 """
 import os
+import sys
 from pathlib import Path
 
 import numpy
@@ -13,6 +14,7 @@ from setuptools import Extension, setup
 
 ROOT = Path(__file__).parent
 PACKAGES = ("app", "connectors", "strategies")
+OPTIMISE = ["/O2"] if sys.platform == "win32" else ["-O3"]  # MSVC's flag on Windows, GCC's and Clang's elsewhere
 # Developers may build a subset while other modules are being edited: COLIBRI_ONLY=app/book
 ONLY = tuple(p for p in os.environ.get("COLIBRI_ONLY", "").split(",") if p)
 
@@ -31,7 +33,7 @@ def _extensions() -> list[Extension]:
                     [str(rel)],
                     include_dirs=[numpy.get_include()],
                     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                    extra_compile_args=["-O3"],
+                    extra_compile_args=OPTIMISE,
                     language="c++",
                 )
             )
