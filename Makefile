@@ -47,8 +47,9 @@ build: $(STAMP)
 # `make dist` adds dist/*.deb and dist/*.run, `make dist-test` runs their self-tests (tests/test_dist.py).
 DIST_DEBS := makeself dpkg-dev binutils
 
+# The `dist` extra's packages alone (pip install -e '.[dist]' would rebuild every Cython module).
 $(VENV)/.colibri-dist: pyproject.toml $(STAMP)
-	$(PY) -m pip install -q -e '.[dist]'
+	$(PY) -m pip install -q $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dist']))")
 	touch $@
 
 bundle: setup $(VENV)/.colibri-dist

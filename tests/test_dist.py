@@ -97,6 +97,21 @@ def test_bundled_command_line_runs_plots_and_worker_processes(bundle, tmp_path):
         assert len((tmp_path / out).read_text().splitlines()) >= 3
 
 
+def test_bundled_recordings_and_bad_input(bundle, tmp_path):
+    """Recordings parse and verify in the bundle; bad input is one line and exit status 2."""
+    from tests.synthetic_recordings import spot_session, write_recording
+
+    recording = write_recording(tmp_path / "spot.gz", spot_session())
+    env = _env(tmp_path)
+    verify = subprocess.run([str(bundle / "colibri"), "data", "verify", str(recording)], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0 and verify.stdout.rstrip().endswith("OK"), verify.stdout + verify.stderr
+    bad = subprocess.run([str(bundle / "colibri"), "backtest", "--config", "missing.yaml"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "missing.yaml" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_bundle_needs_no_library_the_spec_left_out(bundle):
     """The spec drops GTK's theme plugin and the libraries only it needs: nothing left in the
     bundle may link against one of them."""

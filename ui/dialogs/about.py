@@ -56,6 +56,7 @@ class AboutDialog(QDialog):
             grid.addWidget(value, row, 1)
             grid.addWidget(button, row, 2)
             self.rows[label] = value
+        grid.setColumnStretch(1, 1)  # the paths get the width, the buttons stay small
         self.keyring = QLabel(f"Key store: {keyring_text()}", objectName="about_keyring")
         self.keyring.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
