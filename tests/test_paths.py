@@ -71,3 +71,4 @@ def test_child_commands_from_source_and_bundled(monkeypatch):
     assert own_commands.module_command("ui.reports.plots", "r.json") == [
         sys.executable, "--run-module", "ui.reports.plots", "r.json"]
     assert own_commands.colibri_command("exchange", "serve") == [sys.executable, "exchange", "serve"]
+

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 WORKER_BACKTEST_S = 600.0
 """Simulated seconds of the worker's demo backtest: enough for the demo quoter to fill."""
+WORKER_TIMEOUT_S = 120.0
+"""A worker that has not answered by then is killed: a broken frozen start can hang."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,18 @@ def check_certificates() -> Check:
 def check_worker_backtest(config_path: str) -> Check:
     """A short demo backtest in a spawned worker process, as the backtest panel and sweeps
     run them: a bundle whose frozen multiprocessing is not wired hangs or dies here."""
+    import concurrent.futures as futures
+
     from app.wiring.sweep_backends import ProcessBackend
 
     backend = ProcessBackend(1)
     started = time.perf_counter()
+    future = backend.submit(config_path, {}, WORKER_BACKTEST_S)
+    if not futures.wait([future], timeout=WORKER_TIMEOUT_S).done:
+        backend.cancel([future])
+        return Check("backtest worker process", False, f"no answer from the worker in {WORKER_TIMEOUT_S:g} s")
     try:
-        result = backend.outcome(backend.submit(config_path, {}, WORKER_BACKTEST_S))
+        result = backend.outcome(future)
     finally:
         backend.close()
     elapsed = time.perf_counter() - started
