@@ -117,6 +117,10 @@ class DomModel(QAbstractTableModel):
 
     # -- window -----------------------------------------------------------------------
     @property
+    def instrument(self) -> Instrument | None:
+        return self._instrument
+
+    @property
     def top_ticks(self) -> int:
         return self._top
 
