@@ -198,3 +198,63 @@ def test_workspace_names_the_owner_of_each_order(tmp_path):
     assert done and paper.open_orders() == []
     # after a restart the journal still names the owners
     assert Workspace(clock, journal=store).owner_of(placed.client_order_id) == MANUAL
+
+
+def test_after_a_crash_resume_gives_the_open_manual_orders_back_to_the_manual_desk(tmp_path):
+    import asyncio
+
+    from app.engine.journal import RESUME, finish_recovery, recover
+    from tests.test_journal_recovery import FakeServer, FakeVenue
+
+    path = tmp_path / "j.sqlite"
+    server = FakeServer()
+    clock = SimClock(MS)
+    venue = FakeVenue(server, clock)
+    venue.start()
+    venue.feed(INST.symbol).set_levels(bids={10000: 5000}, asks={10002: 5000})
+    store = JournalStore(path)
+    workspace = Workspace(clock, journal=store)
+    workspace.add_connector(venue)
+    placed = workspace.manual.place(ManualOrder("fakex", INST.symbol, Side.BUY, "limit", D("1"), D("99")))
+    clock.run(until_ns=clock.now_ns() + 5 * MS)
+    assert placed.status is OrderStatus.OPEN
+    store.close(clean=False)  # the process dies with the order open on the venue
+
+    store = JournalStore(path)
+    clock = SimClock(100 * MS)
+    venue = FakeVenue(server, clock)
+    venue.start()
+    workspace = Workspace(clock, journal=store)
+    workspace.add_connector(venue)
+    report = asyncio.run(recover(store, workspace.connectors))
+    asyncio.run(finish_recovery(report, store, workspace.connectors, RESUME))
+    started, problems = workspace.resume_bots(report)
+    name = manual_bot_name("fakex", INST.symbol)
+    assert problems == [] and [b.name for b in started] == [name]
+    assert workspace.manual.owns("fakex", placed.client_order_id)
+    assert workspace.owner_of(placed.client_order_id) == MANUAL
+    workspace.manual.cancel("fakex", placed.client_order_id)
+    assert server.orders[placed.client_order_id].status is OrderStatus.CANCELLED
+    store.close()
+
+
+def test_manual_risk_limits_apply_to_running_and_later_manual_bots():
+    from app.config.schema import ConfigError
+
+    d = Desk()
+    d.desk.place(order(price="99"))  # the manual bot runs without limits
+    d.desk.set_risk({"max_order_size": "2", "max_open_orders": "2"})
+    refused = d.desk.place(order(amount="3", price="98"))
+    assert refused.status is OrderStatus.REJECTED and "max_order_size 2" in refused.reason
+    d.desk.place(order(price="97"))
+    full = d.desk.place(order(price="96"))
+    assert full.status is OrderStatus.REJECTED and "max_open_orders 2 reached" in full.reason
+    d.desk.set_risk(None)  # all off again
+    assert d.desk.place(order(amount="3", price="95")).status is not OrderStatus.REJECTED
+    with pytest.raises(ConfigError, match="not a limit of manual orders"):
+        d.desk.set_risk({"kill_switch_loss_pct": "5"})
+    with pytest.raises(ConfigError, match="spot market"):  # the running manual bot trades spot
+        d.desk.set_risk({"max_position": "1"})
+    with pytest.raises(ConfigError, match="max_order_size"):
+        d.desk.set_risk({"max_order_size": "-1"})
+    assert d.desk.risk.get("max_order_size") is None  # a refused change changes nothing

@@ -19,12 +19,12 @@ import logging
 from decimal import Decimal
 from typing import Callable, Iterable, Mapping
 
-from app.config.schema import Schema
+from app.config.schema import ConfigError, Schema
 from app.domain import BookResynced, BookStale, BookUpdated, Order, OrderStatus, OrderType
 from app.engine.bot import Bot, BotState
 from app.engine.journal.store import JournalStore
 from app.engine.manual_ticket import ManualOrder, TicketError, check_ticket
-from app.engine.risk import RiskLimits
+from app.engine.risk import PER_ORDER, RISK_SCHEMA, RiskLimits, parse_risk
 from app.interfaces.strategy import Strategy
 from app.interfaces.venue import Connector
 
@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 MANUAL = "Manual"
 """What the tables' Bot column shows for an order or fill placed by hand."""
+
+MANUAL_RISK_SCHEMA = Schema(tuple(f for f in RISK_SCHEMA.fields
+                                  if f.name in PER_ORDER + ("order_rate_window_seconds", "flatten_slippage_bps")))
+"""The limits a trader sets for orders by hand: the per-order ones and the flatten bound.
+Not the PnL limits: a breach stops a bot, and a manual bot would start again with the
+next order, so a kill switch there would promise what it cannot keep."""
 
 
 def manual_bot_name(account: str, symbol: str) -> str:
@@ -104,12 +110,34 @@ class ManualDesk:
             raise TicketError(f"{symbol} is not traded on {account}")
         if bot is not None and bot.state is BotState.STOPPING:
             raise TicketError(f"manual orders on {account} {symbol} are being closed (flatten): wait for it to finish")
-        bot = ManualBot(connector, symbol, self.journal, self.risk)
+        try:
+            bot = ManualBot(connector, symbol, self.journal, self.risk)
+        except ConfigError as exc:  # a limit of the other market family (inventory on a perpetual)
+            raise TicketError(f"manual risk limits: {exc.reason}") from None
         self.manual_bots[(account, symbol)] = bot
         bot.start()
         if self._on_new_bot is not None:
             self._on_new_bot(bot)
         return bot
+
+    def set_risk(self, values: dict | None, source: str = "manual trading settings") -> RiskLimits:
+        """The limits every manual order is checked against (MANUAL_RISK_SCHEMA's fields;
+        None or empty: all off), for the manual bots running now and those started later.
+        ConfigError naming the field for a bad value or one that does not suit a market
+        traded by hand now (max_inventory on a perpetual); nothing changes then."""
+        unknown = sorted(set(values or {}) - {f.name for f in MANUAL_RISK_SCHEMA.fields})
+        if unknown:
+            raise ConfigError(source, unknown[0], "not a limit of manual orders (per-order limits and the "
+                                                  "flatten bound only)")
+        limits = parse_risk(values, source, prefix="")
+        running = [b for b in self.manual_bots.values() if b.state is BotState.RUNNING]
+        for bot in running:
+            limits.check_market(bot.instrument, prefix="")
+        changes = {f.name: limits.values.get(f.name) for f in MANUAL_RISK_SCHEMA.fields}
+        for bot in running:
+            bot.update_risk(changes, who="manual trading settings")
+        self.risk = limits
+        return limits
 
     def running_bots(self) -> list[Bot]:
         return [b for b in self.manual_bots.values() if b.state in (BotState.RUNNING, BotState.STOPPING)]

@@ -299,3 +299,19 @@ def test_hotkeys_model_is_a_valid_table(qtmodeltester, tmp_path):
     qtmodeltester.check(model)
     assert model.headerData(0, Qt.Orientation.Horizontal) == "Action"
     assert model.name_at(len(HOTKEYS)) is None
+
+
+def test_limits_on_manual_orders_from_the_dialog(qtbot, market):
+    dialog = HotkeysDialog(market.settings, apply_limits=market.workspace.manual.set_risk)
+    qtbot.addWidget(dialog)
+    dialog.limits.editor("max_order_size").setText("0.5")
+    assert dialog.apply_limits() and dialog.limits_message.text() == "Applied: max_order_size 0.5."
+    assert market.settings.risk["max_order_size"] == "0.5"
+    refused = market.workspace.manual.place(ManualOrder("paper", INST.symbol, Side.BUY, "limit", D("1"), D("99")))
+    assert refused.status is OrderStatus.REJECTED and "max_order_size 0.5" in refused.reason
+    dialog.limits.editor("max_position").setText("3")  # a spot market is traded by hand now
+    assert not dialog.apply_limits() and "max_position" in dialog.limits_message.text()
+    assert market.settings.risk == {"max_order_size": "0.5", "order_rate_window_seconds": "1.0",
+                                    "flatten_slippage_bps": "50"}
+    dialog.limits.editor("max_order_size").setText("-2")
+    assert not dialog.limits_button.isEnabled()  # the form shows the error under the field

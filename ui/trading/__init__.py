@@ -10,10 +10,13 @@ workspace's manual desk (app/engine/manual_orders.py): the bots' own order path.
 """
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
+from app.config.schema import ConfigError
 from app.domain import Side
 from app.engine.manual_ticket import TicketError
 from ui.trading.controller import ManualTrading
@@ -24,6 +27,8 @@ from ui.trading.ticket import OrderTicket
 
 __all__ = ["ManualTradingUi", "ManualTrading", "OrderTicket", "TradingSettings"]
 
+log = logging.getLogger(__name__)
+
 
 class ManualTradingUi:
     def __init__(self, window: QMainWindow, settings: QSettings | None = None) -> None:
@@ -32,6 +37,10 @@ class ManualTradingUi:
         self.window = window
         self.settings = TradingSettings(settings if settings is not None else default_settings())
         self.trading = ManualTrading(window.workspace, self.settings, window)  # type: ignore[attr-defined]
+        try:
+            self.trading.desk.set_risk(self.settings.risk)  # the limits on manual orders saved last time
+        except ConfigError as exc:
+            log.warning("the saved limits on manual orders are not used: %s", exc)
         self.ticket = OrderTicket(window.workspace, self.trading)  # type: ignore[attr-defined]
         self.dock = window._dock("Order ticket", "ticketDock", self.ticket,  # type: ignore[attr-defined]
                                  Qt.DockWidgetArea.RightDockWidgetArea)
@@ -135,7 +144,7 @@ class ManualTradingUi:
 
     def show_help(self) -> None:
         if self.help_dialog is None:
-            self.help_dialog = HotkeysDialog(self.settings, self.window)
+            self.help_dialog = HotkeysDialog(self.settings, self.window, apply_limits=self.trading.desk.set_risk)
             self.help_dialog.changed.connect(self.bind_hotkeys)
         self.help_dialog.show()
         self.help_dialog.raise_()

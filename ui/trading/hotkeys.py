@@ -1,14 +1,16 @@
-"""The hotkeys help dialog: every manual-trading key, changeable, and the confirmation settings.
+"""The hotkeys help dialog: every manual-trading key, changeable, and the trading settings.
 
 A table lists each action with its key (HotkeysModel); selecting a row and pressing a new
 key in the recorder assigns it (a key another action uses is refused, naming that action);
 Clear removes a key and Reset restores the defaults. The two confirmation checkboxes say
-when an order asks before it leaves. Changes apply at once (the window's actions are
-rebound through `changed`) and are saved in the app's settings.
+when an order asks before it leaves, and the limits form sets the risk limits every
+manual order is checked against (app/engine/manual_orders.py: MANUAL_RISK_SCHEMA).
+Changes apply at once (the window's actions are rebound through `changed`, the limits
+through `apply_limits`) and are saved in the app's settings.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QKeySequenceEdit,
@@ -27,6 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.config.schema import ConfigError
+from app.engine.manual_orders import MANUAL_RISK_SCHEMA
+from ui.bots.schema_form import SchemaForm
 from ui.trading.settings import HOTKEYS, TradingSettings
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -76,8 +82,12 @@ class HotkeysDialog(QDialog):
     changed = Signal()
     """A key or a confirmation setting changed: rebind the actions."""
 
-    def __init__(self, settings: TradingSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: TradingSettings, parent: QWidget | None = None, *,
+                 apply_limits: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """`apply_limits(values)`: gives the limits form's values to the manual desk
+        (ConfigError, shown under the form, when they cannot apply)."""
         super().__init__(parent)
+        self._apply_limits = apply_limits
         self.setObjectName("hotkeys_dialog")
         self.setWindowTitle("Manual trading: hotkeys and settings")
         self.settings = settings
@@ -104,6 +114,18 @@ class HotkeysDialog(QDialog):
         self.confirm_simulated = QCheckBox("Confirm each manual order on the demo exchange and paper accounts", self)
         self.confirm_simulated.setChecked(settings.confirm_simulated)
         self.confirm_simulated.toggled.connect(self._set_confirm_simulated)
+        self.limits = SchemaForm(MANUAL_RISK_SCHEMA, settings.risk, self)
+        self.limits.setObjectName("manual_risk_form")
+        self.limits_button = QPushButton("Apply limits", self, objectName="apply_limits")
+        self.limits_button.clicked.connect(self.apply_limits)
+        self.limits.validity_changed.connect(self.limits_button.setEnabled)
+        self.limits_message = QLabel("Empty: off. Checked before each manual order leaves, as a bot's limits.",
+                                     self, objectName="limits_message", wordWrap=True)
+        limits_box = QGroupBox("Limits on manual orders", self)
+        limits_layout = QVBoxLayout(limits_box)
+        limits_layout.addWidget(self.limits)
+        limits_layout.addWidget(self.limits_message)
+        limits_layout.addWidget(self.limits_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)
         keys = QHBoxLayout()
@@ -120,8 +142,9 @@ class HotkeysDialog(QDialog):
                                 "cancel it, or drag it to another price to move it.", self, wordWrap=True))
         layout.addWidget(self.confirm_live)
         layout.addWidget(self.confirm_simulated)
+        layout.addWidget(limits_box)
         layout.addWidget(buttons)
-        self.resize(620, 460)
+        self.resize(640, 820)
 
     def selected_name(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
@@ -161,6 +184,22 @@ class HotkeysDialog(QDialog):
         self.model.keys_changed()
         self.message.setText("Every key is back to its default.")
         self.changed.emit()
+
+    def apply_limits(self) -> bool:
+        """Validates the limits form, applies it to the manual desk and saves it."""
+        try:
+            values = self.limits.values()
+            given = {k: v for k, v in self.limits.raw_values().items() if k in values}
+            if self._apply_limits is not None:
+                self._apply_limits(given)
+        except ConfigError as exc:
+            self.limits_message.setText(f"Not applied: {exc.field_path}: {exc.reason}")
+            return False
+        self.settings.risk = given
+        defaults = MANUAL_RISK_SCHEMA.defaults()
+        shown = ", ".join(f"{k} {given[k]}" for k in sorted(given) if values.get(k) != defaults.get(k)) or "none"
+        self.limits_message.setText(f"Applied: {shown}.")
+        return True
 
     def _set_confirm_live(self, on: bool) -> None:
         self.settings.confirm_live = on

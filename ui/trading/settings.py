@@ -6,6 +6,7 @@ choices survive a restart; every hotkey can be changed or cleared in the help di
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
@@ -34,6 +35,7 @@ HOTKEY_NAMES = tuple(h.name for h in HOTKEYS)
 
 KEY_CONFIRM_LIVE = "trading/confirm_live"
 KEY_CONFIRM_SIMULATED = "trading/confirm_simulated"
+KEY_RISK = "trading/risk"
 
 
 class TradingSettings:
@@ -83,6 +85,20 @@ class TradingSettings:
 
     def confirms(self, is_live: bool) -> bool:
         return self.confirm_live if is_live else self.confirm_simulated
+
+    # -- limits on manual orders -------------------------------------------------------------------
+    @property
+    def risk(self) -> dict[str, str]:
+        """The limits on manual orders as the form gave them (text; absent: off)."""
+        try:
+            values = json.loads(str(self._settings.value(KEY_RISK, "{}") or "{}"))
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
+
+    @risk.setter
+    def risk(self, values: dict[str, object]) -> None:
+        self._settings.setValue(KEY_RISK, json.dumps({k: str(v) for k, v in values.items() if v is not None}))
 
 
 def _bool(value: object) -> bool:
