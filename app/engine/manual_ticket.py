@@ -123,7 +123,8 @@ def check_ticket(order: ManualOrder, instrument: Instrument, best_bid_ticks: int
         crosses = touch > 0 and (ticks >= touch if buy else ticks <= touch)
         if order_type is OrderType.LIMIT_MAKER and crosses:
             raise TicketError(f"a post-only {order.side.value} at {order.price} would cross the best "
-                              f"{'ask' if buy else 'bid'} {instrument.ticks_to_price(touch)}: the venue would refuse it")
+                              f"{'ask' if buy else 'bid'} {instrument.ticks_to_price(touch)}: "
+                              "the venue would refuse it")
         maker = order_type is OrderType.LIMIT_MAKER or (order_type is OrderType.LIMIT and not crosses)
         estimated = False
     notional = instrument.notional(ticks, lots)

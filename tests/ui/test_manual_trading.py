@@ -87,7 +87,8 @@ def test_ticket_previews_notional_and_fee_then_sends_through_the_manual_bot(qtbo
     ticket.send_button.click()
     market.run()
     [order] = market.manual_orders()
-    assert (order.side, order.type, order.price_ticks, order.amount_lots) == (Side.BUY, OrderType.LIMIT_MAKER, 10000, 2000)
+    assert (order.side, order.type, order.price_ticks, order.amount_lots) == \
+        (Side.BUY, OrderType.LIMIT_MAKER, 10000, 2000)
     assert ticket.message.text().startswith("Sent: buy 2 TST/USD at 100 (post-only) on paper")
     assert market.journal.order(order.client_order_id).bot == f"{MANUAL} paper {INST.symbol}"
     # a market sell: estimated at the best bid, taker fee
@@ -146,6 +147,7 @@ def ladder_for(qtbot, market, amount="1.5"):
     ladder.resize(500, 700)
     ladder.show()
     ladder.set_source(market.feed, market.paper)
+    ladder.is_manual = lambda cid: market.workspace.owner_of(cid) == MANUAL
     ladder.refresh()
     trading = LadderTrading(ladder, market.trading, lambda: ("paper", INST.symbol), lambda: D(amount))
     return ladder, trading
@@ -167,7 +169,9 @@ def test_click_on_bid_or_ask_places_a_limit_order_of_the_tickets_amount(qtbot, m
         (Side.BUY, 9990, 1500, OrderType.LIMIT), (Side.SELL, 10010, 1500, OrderType.LIMIT)]
     ladder.mark_dirty()
     ladder.refresh()
-    assert ladder.model.data(ladder.model.index(ladder.model.row_of(9990), OWN_BID)).startswith("1.5")
+    own = ladder.model.index(ladder.model.row_of(9990), OWN_BID)
+    assert ladder.model.data(own).startswith("M 1.5")  # marked as placed by hand
+    assert "of which 1.5 placed by hand" in ladder.model.data(own, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_click_on_own_order_cancels_it_and_a_drag_moves_it(qtbot, market):

@@ -48,7 +48,8 @@ def test_trader_places_and_cancels_by_hand_in_the_window(app_env):  # noqa: F811
         price = ladder.model.price_of(row)
         index = ladder.model.index(row, BID_SIZE)
         ladder.table.scrollTo(index)
-        QTest.mouseClick(ladder.table.viewport(), Qt.MouseButton.LeftButton, pos=ladder.table.visualRect(index).center())
+        centre = ladder.table.visualRect(index).center()
+        QTest.mouseClick(ladder.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
         await until(lambda: any(o.price_ticks == price for o in workspace.manual.open_orders("demo")), 3,
                     "the ladder's order")
 

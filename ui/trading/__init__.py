@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from app.config.schema import ConfigError
 from app.domain import Side
+from app.engine.manual_orders import MANUAL
 from app.engine.manual_ticket import TicketError
 from ui.trading.controller import ManualTrading
 from ui.trading.hotkeys import HotkeysDialog
@@ -47,6 +48,9 @@ class ManualTradingUi:
         window.tabifyDockWidget(window.docks["tradesDock"], self.dock)  # type: ignore[attr-defined]
         window.docks["tradesDock"].raise_()  # type: ignore[attr-defined]
         self.trading.message.connect(lambda line: window.statusBar().showMessage(line, 8000))
+        workspace = window.workspace  # type: ignore[attr-defined]
+        ladder = window.ladder  # type: ignore[attr-defined]
+        ladder.is_manual = lambda client_order_id: workspace.owner_of(client_order_id) == MANUAL
         self.ladder = LadderTrading(window.ladder, self.trading, self._ladder_market,  # type: ignore[attr-defined]
                                     self.ticket.ticket_amount)
         window.market.currentIndexChanged.connect(lambda _i: self._follow_market())  # type: ignore[attr-defined]

@@ -230,7 +230,8 @@ class OrderTicket(QWidget):
     def _on_side(self) -> None:
         buy = self.side is Side.BUY
         self.send_button.setText("Send buy" if buy else "Send sell")
-        self.send_button.setStyleSheet(_BUY_STYLE.replace(":checked", "") if buy else _SELL_STYLE.replace(":checked", ""))
+        style = _BUY_STYLE if buy else _SELL_STYLE
+        self.send_button.setStyleSheet(style.replace(":checked", ""))
         self.refresh_preview()
 
     def _on_kind(self) -> None:
