@@ -258,3 +258,21 @@ def test_manual_risk_limits_apply_to_running_and_later_manual_bots():
     with pytest.raises(ConfigError, match="max_order_size"):
         d.desk.set_risk({"max_order_size": "-1"})
     assert d.desk.risk.get("max_order_size") is None  # a refused change changes nothing
+
+
+def test_an_account_traded_by_hand_is_removed_once_no_manual_order_is_open():
+    clock = SimClock(1_000 * MS)
+    feed = ScriptedFeed(INST, clock)
+    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
+    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=MS, cancel_latency_ns=MS)
+    workspace = Workspace(clock)
+    workspace.add_connector(paper)
+    workspace.start()
+    placed = workspace.manual.place(order(price="99"))
+    clock.run(until_ns=clock.now_ns() + 5 * MS)
+    with pytest.raises(ValueError, match=f"used by running bots: {manual_bot_name('paper', INST.symbol)}"):
+        workspace.remove_connector("paper")
+    workspace.manual.cancel("paper", placed.client_order_id)
+    clock.run(until_ns=clock.now_ns() + 5 * MS)
+    workspace.remove_connector("paper")
+    assert "paper" not in workspace.connectors and workspace.manual.running_bots() == []

@@ -123,6 +123,9 @@ class Workspace(EventSource):
         connector = self.connectors.get(name)
         if connector is None:
             raise KeyError(f"unknown account {name!r}")
+        for bot in self.manual.running_bots():  # nothing open by hand there: the manual bot just ends
+            if bot.connector is connector and not bot.open_orders():
+                bot.stop()
         busy = [b.name for b in self.running_bots() + self.manual.running_bots()
                 if any(m.venue is connector for m in b.markets.values())]
         if busy:
