@@ -192,6 +192,11 @@ def test_click_on_own_order_cancels_it_and_a_drag_moves_it(qtbot, market):
     [moved] = market.manual_orders()
     assert (moved.side, moved.price_ticks, moved.amount_lots) == (Side.BUY, 9997, 1000)
     assert market.messages[-1].startswith(f"Moved {first.client_order_id} to 99.97")
+    # dropped outside the rows: nothing happens
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=cell_centre(ladder, 9997, OWN_BID))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(viewport.width() + 50, 5))
+    market.run()
+    assert moved.status is OrderStatus.OPEN and market.messages[-1].startswith("Move abandoned")
     # a click on it cancels it
     ladder.mark_dirty()
     ladder.refresh()

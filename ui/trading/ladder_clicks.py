@@ -5,7 +5,7 @@
 - A click on your own order (My bid / My ask) cancels the orders placed by hand in that
   row and side; a bot's orders there are the bot's (cancel them from the orders table).
 - Dragging your own order to another row moves it there (cancel and replace, same amount
-  left, same side and type).
+  left, same side and type); dropped outside the rows, nothing happens.
 
 Every action goes through ManualTrading (confirmation when the settings ask for it, the
 manual desk's order path). The filter reads the press and the release on the table's
@@ -107,7 +107,10 @@ class LadderTrading(QObject):
                 self.trading.message.emit("No order placed by hand in that row: bots' orders are cancelled from "
                                           "the orders table")
             return
-        if same_place or not index.isValid():
+        if not index.isValid():  # dropped outside the rows: nothing happens
+            self.trading.message.emit("Move abandoned: drop the order on a row of the ladder")
+            return
+        if same_place:
             for client_order_id in press.orders:
                 self.trading.cancel(account, client_order_id)
             return
