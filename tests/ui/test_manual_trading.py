@@ -75,6 +75,10 @@ def test_ticket_previews_notional_and_fee_then_sends_through_the_manual_bot(qtbo
     ticket.show()
     assert ticket.current_market == ("paper", INST.symbol)
     assert ticket.unit.text() == "TST"
+    assert ticket.available.text() == "100000 USD"  # what a buy spends
+    ticket.sell.click()
+    assert ticket.available.text() == "100 TST"
+    ticket.buy.click()
     ticket.price.setText("99.5")
     ticket.amount.setText("2")
     assert ticket.preview.text() == "Notional 199 USD, fee 0.199 USD (maker 0.1%)"
@@ -91,6 +95,8 @@ def test_ticket_previews_notional_and_fee_then_sends_through_the_manual_bot(qtbo
         (Side.BUY, OrderType.LIMIT_MAKER, 10000, 2000)
     assert ticket.message.text().startswith("Sent: buy 2 TST/USD at 100 (post-only) on paper")
     assert market.journal.order(order.client_order_id).bot == f"{MANUAL} paper {INST.symbol}"
+    ticket.refresh_preview()
+    assert ticket.available.text() == "99799.6 USD"  # the order locks 200 and its largest fee
     # a market sell: estimated at the best bid, taker fee
     ticket.sell.click()
     ticket.kind.setCurrentIndex(ticket.kind.findData("market"))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.domain import Side
 from app.engine.manual_ticket import LIMIT, MARKET, ManualOrder, TicketError, parse_decimal
 from app.wiring.workspace import CONNECTOR_ADDED, CONNECTOR_REMOVED, Workspace
+from ui.models.base import fmt_money
 from ui.trading.controller import ManualTrading
 
 PREVIEW_MS = 500
@@ -76,6 +77,8 @@ class OrderTicket(QWidget):
         self.post_only.setToolTip("Refused rather than trading at once: it only rests (maker fee)")
         self.ioc = QCheckBox("IOC", self, objectName="ticket_ioc")
         self.ioc.setToolTip("Immediate or cancel: takes what the book offers at the price, the rest is cancelled")
+        self.available = QLabel("", self, objectName="ticket_available")
+        self.available.setToolTip("What the account has free for this side (total less what open orders lock)")
         self.preview = QLabel("", self, objectName="ticket_preview", wordWrap=True)
         self.send_button = QPushButton("Send", self, objectName="ticket_send")
         self.message = QLabel("", self, objectName="ticket_message", wordWrap=True)
@@ -103,6 +106,7 @@ class OrderTicket(QWidget):
         form.addRow("Price", price)
         form.addRow("Amount", amount)
         form.addRow("", flags)
+        form.addRow("Available", self.available)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
@@ -191,6 +195,7 @@ class OrderTicket(QWidget):
             self.price.setText(str(connector.instruments[market[1]].ticks_to_price(ticks)))
 
     def refresh_preview(self) -> None:
+        self._show_available()
         try:
             order = self.order()
             preview = self.trading.preview(order)
@@ -204,6 +209,23 @@ class OrderTicket(QWidget):
         self.preview.setText(text[:1].upper() + text[1:])
         self.preview.setStyleSheet("")
         self.send_button.setEnabled(True)
+
+    def _show_available(self) -> None:
+        """The free balance the chosen side spends: the quote to buy, the base to sell (spot);
+        the settlement asset for a derivative."""
+        market = self.current_market
+        if market is None:
+            self.available.setText("")
+            return
+        connector = self.workspace.connectors[market[0]]
+        instrument = connector.instruments[market[1]]
+        if instrument.is_derivative:
+            asset = instrument.settle_asset
+        else:
+            asset = instrument.quote if self.side is Side.BUY else instrument.base
+        balance = connector.balances().get(asset)
+        free = balance.available if balance is not None else Decimal(0)
+        self.available.setText(f"{fmt_money(free)} {asset}")
 
     # -- keeping up -----------------------------------------------------------------------------------------
     def _tick(self) -> None:
