@@ -14,7 +14,7 @@ import logging
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QFrame, QMainWindow, QScrollArea
 
 from app.config.schema import ConfigError
 from app.domain import Side
@@ -43,7 +43,11 @@ class ManualTradingUi:
         except ConfigError as exc:
             log.warning("the saved limits on manual orders are not used: %s", exc)
         self.ticket = OrderTicket(window.workspace, self.trading)  # type: ignore[attr-defined]
-        self.dock = window._dock("Order ticket", "ticketDock", self.ticket,  # type: ignore[attr-defined]
+        scroll = QScrollArea()  # a short dock scrolls the ticket rather than pushing the window's minimum size
+        scroll.setWidget(self.ticket)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.dock = window._dock("Order ticket", "ticketDock", scroll,  # type: ignore[attr-defined]
                                  Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(window.docks["tradesDock"], self.dock)  # type: ignore[attr-defined]
         window.docks["tradesDock"].raise_()  # type: ignore[attr-defined]
