@@ -172,6 +172,12 @@ async def _manual_trading_shots(app, window, out_dir: Path) -> list[Path]:
     ticket_dock = window.docks["ticketDock"]
     ticket_dock.show()
     ticket_dock.raise_()
+    # As a trader would: the ticket's tab made tall enough to show every field (the ladder above gives way).
+    ladder_dock = window.docks["ladderDock"]
+    column = ladder_dock.height() + ticket_dock.height()
+    need = trading.ticket.heightForWidth(ticket_dock.width())  # word-wrapped lines included
+    tall = max(need if need > 0 else trading.ticket.sizeHint().height(), 0) + 60  # + the title and the sent line
+    window.resizeDocks([ladder_dock, ticket_dock], [max(column - tall, 150), tall], Qt.Orientation.Vertical)
     ticket = trading.ticket
     ticket.set_market("demo", workspace.demo_symbol)
     ticket.buy.click()
@@ -206,6 +212,7 @@ async def _manual_trading_shots(app, window, out_dir: Path) -> list[Path]:
     area = window.docks["ladderDock"].geometry().united(window.docks["ticketDock"].geometry())
     paths.append(_save(window.grab(area), out_dir / "ladder-trading.png"))
     ladder.auto_centre.setChecked(True)
+    window.resizeDocks([ladder_dock, ticket_dock], [column * 2 // 3, column - column * 2 // 3], Qt.Orientation.Vertical)
     window.docks["tradesDock"].raise_()
     return paths
 
