@@ -164,6 +164,7 @@ async def _manual_trading_shots(app, window, out_dir: Path) -> list[Path]:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QAbstractItemView
 
+    from app.domain import OrderStatus
     from ui.market.dom_model import ASK_SIZE, BID_SIZE, PRICE
 
     workspace, trading = window.workspace, window.trading
@@ -184,8 +185,10 @@ async def _manual_trading_shots(app, window, out_dir: Path) -> list[Path]:
     ticket.amount.setText("0.05")
     ticket.price.setText(str(instrument.ticks_to_price(book.best_bid_ticks - 500)))  # 5 USDT under the bid
     ticket.post_only.setChecked(True)
-    ticket.send()
-    await until(lambda: len(workspace.manual.open_orders("demo")) == 1, 5, "the ticket's order")
+    ticket.send()  # sent at once (the demo account asks no confirmation), or refused with the reason
+    sent = trading.trading.last_order
+    if sent is None or sent.status is OrderStatus.REJECTED:
+        raise ScreenshotError(f"the ticket's order was not sent: {ticket.message.text()}")
     ticket.refresh_preview()
     await _settle(app, 0.8)
     paths = [_save(ticket_dock, out_dir / "ticket.png")]
@@ -201,7 +204,9 @@ async def _manual_trading_shots(app, window, out_dir: Path) -> list[Path]:
         row = model.row_of(ticks) + (3 if column == BID_SIZE else -3)
         index = model.index(row, column)
         QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=ladder.table.visualRect(index).center())
-    await until(lambda: len(workspace.manual.open_orders("demo")) == 3, 5, "the ladder's orders")
+    last = trading.trading.last_order
+    if last is sent or last is None or last.status is OrderStatus.REJECTED:
+        raise ScreenshotError(f"the ladder's clicks sent nothing: {ticket.message.text()}")
     await _settle(app, 1.0)
     ladder.table.scrollTo(model.index(model.row_of(int(book.mid_ticks)), PRICE),
                           QAbstractItemView.ScrollHint.PositionAtCenter)

@@ -1,6 +1,7 @@
-"""Manual trading in the real main window on the demo exchange: a hotkey and a ladder click
-place orders, the orders table names them Manual, Delete cancels one, the help dialog's
-key change rebinds the window's action, and quitting cancels what is left.
+"""Manual trading in the real main window on the demo exchange: a hotkey places an order and
+another cancels it, a ladder click places one that the orders table names Manual and its
+Cancel order cancels, the help dialog's key change rebinds the window's action, and
+quitting cancels what is left.
 
 As in test_main_window.py the scenario runs on the qasync loop and polls with
 asyncio.sleep, never qtbot.wait*.
@@ -33,33 +34,40 @@ def test_trader_places_and_cancels_by_hand_in_the_window(app_env):  # noqa: F811
         await until(lambda: trading.ticket.amount.text() != "", 3, "a default amount")
         trading.ticket.amount.setText("0.01")
 
-        # F5: buy the ticket's amount at the best bid
+        # F5: buy the ticket's amount at the best bid; F9 cancels it (unless the market filled it first)
         assert trading.actions["buy_bid"].shortcut() == QKeySequence("F5")
         bid = book.best_bid_ticks
         trading.actions["buy_bid"].trigger()
-        await until(lambda: len(workspace.manual.open_orders("demo")) == 1, 3, "the hotkey's order")
-        [first] = workspace.manual.open_orders("demo")
+        first = trading.trading.last_order  # sent at once: the demo account asks no confirmation
+        assert first is not None and first.status is not OrderStatus.REJECTED
         assert first.side is Side.BUY and abs(first.price_ticks - bid) <= 200  # the bid of that moment
+        trading.actions["cancel_all"].trigger()
+        await until(lambda: first.status.is_done, 3, "cancel all")
 
-        # a click in the Bid column ten rows under the spread buys there
+        # a click in the Bid column 30 rows under the spread buys there
         ladder = window.ladder
         ladder.auto_centre.setChecked(False)
-        row = ladder.model.row_of(book.best_bid_ticks) + 10
-        price = ladder.model.price_of(row)
-        index = ladder.model.index(row, BID_SIZE)
-        ladder.table.scrollTo(index)
-        centre = ladder.table.visualRect(index).center()
-        QTest.mouseClick(ladder.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+
+        def click_bid(rows_under: int) -> int:
+            row = ladder.model.row_of(book.best_bid_ticks) + rows_under
+            index = ladder.model.index(row, BID_SIZE)
+            ladder.table.scrollTo(index)
+            centre = ladder.table.visualRect(index).center()
+            QTest.mouseClick(ladder.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+            return ladder.model.price_of(row)
+
+        price = click_bid(30)
         await until(lambda: any(o.price_ticks == price for o in workspace.manual.open_orders("demo")), 3,
                     "the ladder's order")
+        [second] = workspace.manual.open_orders("demo")
 
-        # both are in the orders table as Manual; Delete on one cancels it
+        # it is in the orders table as Manual; the table's Cancel order cancels it
         model = window.orders_model
-        await until(lambda: model.rowCount() == 2, 3, "the orders table")
-        assert {model.data(model.index(r, model.COL_BOT)) for r in range(2)} == {MANUAL}
-        trading.cancel_selected([next(r for r in range(2) if model.order_at(r)[1].price_ticks == price)])
-        await until(lambda: len(workspace.manual.open_orders("demo")) == 1, 3, "the cancel")
-        assert workspace.manual.open_orders("demo")[0].client_order_id == first.client_order_id
+        await until(lambda: model.rowCount() == 1, 3, "the orders table")
+        assert model.data(model.index(0, model.COL_BOT)) == MANUAL
+        trading.cancel_selected([0])
+        await until(lambda: second.status.is_done, 3, "the cancel")
+        assert second.status is OrderStatus.CANCELLED
 
         # the help dialog rebinds a key at once
         trading.actions["help"].trigger()
@@ -69,12 +77,15 @@ def test_trader_places_and_cancels_by_hand_in_the_window(app_env):  # noqa: F811
         assert trading.actions["buy_bid"].shortcut() == QKeySequence("Ctrl+F5")
         dialog.close()
 
-        # quitting cancels the manual orders (no bot is running: no question asked)
+        # quitting cancels the manual orders left (no bot is running: no question asked)
+        click_bid(30)
+        await until(lambda: len(workspace.manual.open_orders("demo")) == 1, 3, "another order")
+        [third] = workspace.manual.open_orders("demo")
         done = asyncio.Event()
         window.shutdown_finished.connect(done.set)
         window.quit_action.trigger()
         await asyncio.wait_for(done.wait(), 10)
-        assert first.status is OrderStatus.CANCELLED
+        assert third.status is OrderStatus.CANCELLED
         assert workspace.demo.open_orders() == []
 
     loop.run_until_complete(scenario())
