@@ -163,6 +163,10 @@ def test_cancel_all_and_flatten_close_only_what_was_placed_by_hand():
     bought = d.desk.place(order(price="100.02", amount="1"))
     d.run()
     assert bought.status is OrderStatus.FILLED
+    summary = d.desk.summary("paper", INST.symbol)
+    assert (summary.position, summary.open_orders, summary.fills) == (D(1), 2, 1)
+    # bought 1 at 100.02 with a 0.2% taker fee, marked at the mid 100.01
+    assert summary.describe() == "+1 TST, 2 open, PnL -0.21004 USD (1 fills)"
     assert len(d.desk.cancel_all("paper", INST.symbol)) == 2
     d.run()
     assert d.desk.open_orders("paper") == []
@@ -170,6 +174,7 @@ def test_cancel_all_and_flatten_close_only_what_was_placed_by_hand():
     d.run(50)
     bot = d.desk.manual_bots[("paper", INST.symbol)]
     assert bot.pnl.base_delta == 0  # the 1 TST bought by hand was sold back
+    assert d.desk.summary("paper", INST.symbol) is None  # the flatten ended that manual bot
     # a new manual order starts the market's manual bot again
     again = d.desk.place(order(price="99"))
     assert again.status is not OrderStatus.REJECTED and d.desk.manual_bots[("paper", INST.symbol)] is not bot

@@ -16,6 +16,7 @@ owns (left from an earlier run), the account itself.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Iterable, Mapping
 
@@ -24,6 +25,7 @@ from app.domain import BookResynced, BookStale, BookUpdated, Order, OrderStatus,
 from app.engine.bot import Bot, BotState
 from app.engine.journal.store import JournalStore
 from app.engine.manual_ticket import ManualOrder, TicketError, check_ticket
+from app.engine.risk_guard import amount_text
 from app.engine.risk import PER_ORDER, RISK_SCHEMA, RiskLimits, parse_risk
 from app.interfaces.strategy import Strategy
 from app.interfaces.venue import Connector
@@ -52,6 +54,28 @@ def is_manual(bot_name: str) -> bool:
 def owner_label(bot_name: str) -> str:
     """The Bot column's text for a bot name: "Manual" for hand-placed orders, else the name."""
     return MANUAL if is_manual(bot_name) else bot_name
+
+
+@dataclass(frozen=True, slots=True)
+class ManualSummary:
+    """What was traded by hand on one market since its manual bot started (a flatten ends it)."""
+
+    position: Decimal  # base (spot inventory change) or contracts (derivatives), signed
+    unit: str
+    open_orders: int
+    fills: int
+    pnl: Decimal | None  # in `asset`, at the mid; None while the book has no mid
+    asset: str
+
+    def describe(self) -> str:
+        """'+0.05 BTC, 2 open, PnL +1.2 USDT (3 fills)'."""
+        pnl = "PnL n/a" if self.pnl is None else f"PnL {_signed(self.pnl)} {self.asset}"
+        return f"{_signed(self.position)} {self.unit}, {self.open_orders} open, {pnl} ({self.fills} fills)"
+
+
+def _signed(value: Decimal) -> str:
+    text = amount_text(abs(value))
+    return "0" if text == "0" else f"{'-' if value < 0 else '+'}{text}"
 
 
 class ManualStrategy(Strategy):
@@ -138,6 +162,16 @@ class ManualDesk:
             bot.update_risk(changes, who="manual trading settings")
         self.risk = limits
         return limits
+
+    def summary(self, account: str, symbol: str) -> ManualSummary | None:
+        """The market's figures from hand-placed orders (the running manual bot's), or None
+        when nothing was placed by hand there since the last flatten."""
+        bot = self.manual_bots.get((account, symbol))
+        if bot is None or bot.state is BotState.STOPPED:
+            return None
+        inst = bot.instrument
+        return ManualSummary(bot.pnl.base_delta, "contracts" if inst.is_derivative else inst.base,
+                             len(bot.open_orders()), bot.pnl.fills, bot.pnl_value(), bot.valuation.asset)
 
     def running_bots(self) -> list[Bot]:
         return [b for b in self.manual_bots.values() if b.state in (BotState.RUNNING, BotState.STOPPING)]

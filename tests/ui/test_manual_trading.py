@@ -75,6 +75,7 @@ def test_ticket_previews_notional_and_fee_then_sends_through_the_manual_bot(qtbo
     ticket.show()
     assert ticket.current_market == ("paper", INST.symbol)
     assert ticket.unit.text() == "TST"
+    assert ticket.by_hand.text() == "nothing since the last flatten"
     assert ticket.available.text() == "100000 USD"  # what a buy spends
     ticket.sell.click()
     assert ticket.available.text() == "100 TST"
@@ -97,6 +98,7 @@ def test_ticket_previews_notional_and_fee_then_sends_through_the_manual_bot(qtbo
     assert market.journal.order(order.client_order_id).bot == f"{MANUAL} paper {INST.symbol}"
     ticket.refresh_preview()
     assert ticket.available.text() == "99799.6 USD"  # the order locks 200 and its largest fee
+    assert ticket.by_hand.text() == "0 TST, 1 open, PnL 0 USD (0 fills)"
     # a market sell: estimated at the best bid, taker fee
     ticket.sell.click()
     ticket.kind.setCurrentIndex(ticket.kind.findData("market"))

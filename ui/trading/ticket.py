@@ -6,7 +6,9 @@ line under the fields is the order's preview from the core's checks
 or why it cannot be sent; it follows the market on a light timer while the ticket is
 shown. The ticket follows the window's market selector, and its amount is the size the
 ladder's clicks and the hotkeys trade. Send (or its hotkey) hands the order to
-ManualTrading (ui/trading/controller.py), which confirms when asked and sends it.
+ManualTrading (ui/trading/controller.py), which confirms when asked and sends it. Under
+the fields: the balance the order would spend and what was traded by hand on the market
+(position, open orders, PnL), so a flatten's effect is known before its key is pressed.
 """
 from __future__ import annotations
 
@@ -79,6 +81,9 @@ class OrderTicket(QWidget):
         self.ioc.setToolTip("Immediate or cancel: takes what the book offers at the price, the rest is cancelled")
         self.available = QLabel("", self, objectName="ticket_available")
         self.available.setToolTip("What the account has free for this side (total less what open orders lock)")
+        self.by_hand = QLabel("", self, objectName="ticket_by_hand", wordWrap=True)
+        self.by_hand.setToolTip("Traded by hand on this market since the last flatten: the position, the orders "
+                                "still open, the PnL at the mid against holding (fees counted) and the fills")
         self.preview = QLabel("", self, objectName="ticket_preview", wordWrap=True)
         self.send_button = QPushButton("Send", self, objectName="ticket_send")
         self.message = QLabel("", self, objectName="ticket_message", wordWrap=True)
@@ -107,6 +112,7 @@ class OrderTicket(QWidget):
         form.addRow("Amount", amount)
         form.addRow("", flags)
         form.addRow("Available", self.available)
+        form.addRow("By hand", self.by_hand)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
@@ -211,8 +217,8 @@ class OrderTicket(QWidget):
         self.send_button.setEnabled(True)
 
     def _show_available(self) -> None:
-        """The free balance the chosen side spends: the quote to buy, the base to sell (spot);
-        the settlement asset for a derivative."""
+        """The free balance the chosen side spends (the quote to buy, the base to sell; the
+        settlement asset for a derivative) and what was traded by hand on the market."""
         market = self.current_market
         if market is None:
             self.available.setText("")
@@ -226,6 +232,8 @@ class OrderTicket(QWidget):
         balance = connector.balances().get(asset)
         free = balance.available if balance is not None else Decimal(0)
         self.available.setText(f"{fmt_money(free)} {asset}")
+        summary = self.trading.desk.summary(*market)
+        self.by_hand.setText(summary.describe() if summary is not None else "nothing since the last flatten")
 
     # -- keeping up -----------------------------------------------------------------------------------------
     def _tick(self) -> None:
