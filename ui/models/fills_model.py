@@ -33,7 +33,8 @@ class FillsModel(AccountFedModel):
     COL_QUOTE = 7
     COL_FEE = 8
 
-    def __init__(self, parent: Any = None, *, max_rows: int = 10_000, owner: Callable[[str], str] | None = None) -> None:
+    def __init__(self, parent: Any = None, *, max_rows: int = 10_000,
+                 owner: Callable[[str], str] | None = None) -> None:
         """`owner(client_order_id)`: who placed the filled order, for the Bot column (see OrdersModel)."""
         super().__init__(parent)
         self._owner = owner
