@@ -10,8 +10,8 @@ Setup (one process, one qasync loop for UI and engine, as in the app):
   calibrated default makes ~300 level changes/s). The achieved rate is measured, not
   assumed: the sum of `BookUpdated.levels_changed` from the feed per wall-clock second.
 - The real MainWindow at 1600x1000; every dock is taken out of its tab group and placed
-  side by side (left: bots | accounts, right: ladder | trades, bottom: two rows of the other
-  nine), then checked: each dock and market view `isVisible()` with a non-empty
+  side by side (left: bots | accounts, right: ladder | trades | order ticket, bottom: two
+  rows of the other nine), then checked: each dock and market view `isVisible()` with a non-empty
   `visibleRegion()`. No saved layout is restored.
 - One `simple_quoter` bot runs on the demo account, so own orders, fills and balances
   stream into the tables and the market views' overlays too.
@@ -93,8 +93,11 @@ VIEWS = ("candles", "depth", "ladder", "tape", "heatmap", "header")
 OWNERS = VIEWS + (
     "botsDock", "accountsDock", "ordersDock", "fillsDock", "balancesDock", "performanceDock",
     "backtestDock", "logDock", "healthDock", "ladderDock", "tradesDock", "depthDock", "heatmapDock",
-    "table_flush", "window", "loop",
+    "ticketDock", "sweepDock", "table_flush", "window", "loop",
 )
+CLOSED = ("sweepDock",)
+"""Docks closed for the run: the parameter sweep panel does nothing without a sweep, and its
+minimum width beside the backtest panel would push the window past 1600 px."""
 GUI = frozenset(range(OWNERS.index("loop")))  # every owner but the engine's loop
 LOOP = OWNERS.index("loop")
 
@@ -341,7 +344,7 @@ def show_every_dock(window) -> None:  # noqa: ANN001 - MainWindow
     """Un-tabifies every dock and lays them side by side so that all are visible at once.
 
     The side areas take the full height (the bots and backtest panels need ~630 px); left:
-    bots / accounts; right: ladder / trades / log / health beside backtest; under the
+    bots / accounts; right: ladder / trades / order ticket / log / health beside backtest; under the
     candles: depth, heatmap, then orders | fills | balances | performance. Depth and heatmap
     are stacked, not side by side: their one-line status labels do not wrap, and side by
     side their minimum widths (~520 + ~380 px with live text) push the window past 1600 px.
@@ -359,8 +362,10 @@ def show_every_dock(window) -> None:  # noqa: ANN001 - MainWindow
     window.splitDockWidget(d["botsDock"], d["accountsDock"], orient.Vertical)
     window.addDockWidget(area.RightDockWidgetArea, d["ladderDock"])
     window.splitDockWidget(d["ladderDock"], d["backtestDock"], orient.Horizontal)
+    window.addDockWidget(area.RightDockWidgetArea, d["sweepDock"])
     window.splitDockWidget(d["ladderDock"], d["tradesDock"], orient.Vertical)
-    window.splitDockWidget(d["tradesDock"], d["logDock"], orient.Vertical)
+    window.splitDockWidget(d["tradesDock"], d["ticketDock"], orient.Vertical)
+    window.splitDockWidget(d["ticketDock"], d["logDock"], orient.Vertical)
     window.splitDockWidget(d["logDock"], d["healthDock"], orient.Vertical)
     window.addDockWidget(area.BottomDockWidgetArea, d["depthDock"])
     window.splitDockWidget(d["depthDock"], d["ordersDock"], orient.Vertical)
@@ -368,11 +373,11 @@ def show_every_dock(window) -> None:  # noqa: ANN001 - MainWindow
     window.splitDockWidget(d["ordersDock"], d["fillsDock"], orient.Horizontal)
     window.splitDockWidget(d["fillsDock"], d["balancesDock"], orient.Horizontal)
     window.splitDockWidget(d["balancesDock"], d["performanceDock"], orient.Horizontal)
-    for dock in d.values():
-        dock.show()
+    for name, dock in d.items():
+        dock.setVisible(name not in CLOSED)
     window.resizeDocks([d["botsDock"], d["ladderDock"], d["backtestDock"]], [444, 260, 390], orient.Horizontal)
-    window.resizeDocks([d["ladderDock"], d["tradesDock"], d["logDock"], d["healthDock"]],
-                       [430, 250, 130, 100], orient.Vertical)
+    window.resizeDocks([d["ladderDock"], d["tradesDock"], d["ticketDock"], d["logDock"], d["healthDock"]],
+                       [380, 200, 130, 100, 100], orient.Vertical)
     window.resizeDocks([d["botsDock"], d["accountsDock"]], [640, 260], orient.Vertical)
     window.resizeDocks([d["depthDock"], d["heatmapDock"], d["ordersDock"]], [190, 190, 220], orient.Vertical)
 
@@ -380,7 +385,7 @@ def show_every_dock(window) -> None:  # noqa: ANN001 - MainWindow
 def check_visible(window) -> list[dict]:  # noqa: ANN001
     rows = [{"name": "window", "visible": (window.width(), window.height()) == (WIDTH, HEIGHT),
              "size": f"{window.width()}x{window.height()}"}]
-    widgets = [(name, dock) for name, dock in window.docks.items()]
+    widgets = [(name, dock) for name, dock in window.docks.items() if name not in CLOSED]
     widgets += [(f"view:{name}", getattr(window, name)) for name in VIEWS]
     for name, w in widgets:
         region = w.visibleRegion()

@@ -7,8 +7,10 @@ Usage (needs an X display; `make screenshots` wraps it in xvfb-run):
 It opens the main window (1600x1000) with throw-away settings and config (the user's
 layout and accounts are never read or written), starts a simple_quoter bot on the demo
 exchange with spreads tight enough to trade, runs a short demo backtest in the Backtest
-panel, lets the market run, then saves one PNG of the whole window and one per view, and
-quits the way a user would (bots stopped, orders cancelled, venues shut down).
+panel, lets the market run, then saves one PNG of the whole window and one per view, places
+orders by hand from the order ticket and by clicks on the ladder (ticket.png,
+ladder-trading.png), and quits the way a user would (bots stopped, orders cancelled,
+venues shut down).
 
 Exit status: 0 when every PNG was written, 1 on any failure (a timeout, an uncaught error
 reported by the app, a shutdown that does not finish), 2 on bad usage (no display).
@@ -154,6 +156,72 @@ async def _settle(app, seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+async def _manual_trading_shots(app, window, out_dir: Path) -> list[Path]:
+    """ticket.png: an order typed in the ticket and sent; ladder-trading.png: orders placed
+    by clicking the ladder's Bid and Ask columns a few rows from the spread, beside the
+    bot's. All through the real path (ui/trading/, the manual desk, the demo venue)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from app.domain import OrderStatus
+    from ui.market.dom_model import ASK_SIZE, BID_SIZE, PRICE
+
+    workspace, trading = window.workspace, window.trading
+    book = workspace.demo.feed(workspace.demo_symbol).book
+    instrument = workspace.demo.instruments[workspace.demo_symbol]
+    ticket_dock = window.docks["ticketDock"]
+    ticket_dock.show()
+    ticket_dock.raise_()
+    # As a trader would: the ticket's tab made tall enough to show every field (the ladder above gives way).
+    ladder_dock = window.docks["ladderDock"]
+    column = ladder_dock.height() + ticket_dock.height()
+    need = trading.ticket.heightForWidth(ticket_dock.width())  # word-wrapped lines included
+    tall = max(need if need > 0 else trading.ticket.sizeHint().height(), 0) + 60  # + the title and the sent line
+    window.resizeDocks([ladder_dock, ticket_dock], [max(column - tall, 150), tall], Qt.Orientation.Vertical)
+    ticket = trading.ticket
+    ticket.set_market("demo", workspace.demo_symbol)
+    ticket.buy.click()
+    ticket.amount.setText("0.05")
+    ticket.price.setText(str(instrument.ticks_to_price(book.best_bid_ticks - 500)))  # 5 USDT under the bid
+    ticket.post_only.setChecked(True)
+    ticket.send()  # sent at once (the demo account asks no confirmation), or refused with the reason
+    sent = trading.trading.last_order
+    if sent is None or sent.status is OrderStatus.REJECTED:
+        raise ScreenshotError(f"the ticket's order was not sent: {ticket.message.text()}")
+    ticket.refresh_preview()
+    await _settle(app, 0.8)
+    paths = [_save(ticket_dock, out_dir / "ticket.png")]
+
+    ladder = window.ladder
+    window.docks["ladderDock"].raise_()
+    ladder.auto_centre.setChecked(False)
+    ladder.centre()
+    await _settle(app, 0.3)
+    model = ladder.model
+    viewport = ladder.table.viewport()
+    for column, ticks in ((BID_SIZE, book.best_bid_ticks), (ASK_SIZE, book.best_ask_ticks)):
+        row = model.row_of(ticks) + (3 if column == BID_SIZE else -3)
+        index = model.index(row, column)
+        QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=ladder.table.visualRect(index).center())
+    last = trading.trading.last_order
+    if last is sent or last is None or last.status is OrderStatus.REJECTED:
+        raise ScreenshotError(f"the ladder's clicks sent nothing: {ticket.message.text()}")
+    await _settle(app, 1.0)
+    ladder.table.scrollTo(model.index(model.row_of(int(book.mid_ticks)), PRICE),
+                          QAbstractItemView.ScrollHint.PositionAtCenter)
+    await _settle(app, 0.3)
+    # The ladder with the ticket under it (its tab raised), as the trader sees them together.
+    window.docks["ticketDock"].raise_()
+    await _settle(app, 0.5)
+    area = window.docks["ladderDock"].geometry().united(window.docks["ticketDock"].geometry())
+    paths.append(_save(window.grab(area), out_dir / "ladder-trading.png"))
+    ladder.auto_centre.setChecked(True)
+    window.resizeDocks([ladder_dock, ticket_dock], [column * 2 // 3, column - column * 2 // 3], Qt.Orientation.Vertical)
+    window.docks["tradesDock"].raise_()
+    return paths
+
+
 async def _scenario(app, window, out_dir: Path, seconds: float, backtest_seconds: float) -> list[Path]:
     workspace = window.workspace
     workspace.start()
@@ -203,6 +271,8 @@ async def _scenario(app, window, out_dir: Path, seconds: float, backtest_seconds
     await _settle(app, 1.5)
     paths.append(_save(_grab_window(window), out_dir / "main.png"))
 
+    # Orders by hand next (the tables and the ladder below then show them beside the bot's).
+    paths += await _manual_trading_shots(app, window, out_dir)
     for name, dock_name in VIEW_SHOTS:
         if dock_name is None:
             widget = window.centralWidget()

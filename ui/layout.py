@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANISATION = "Colibri"
 APPLICATION = "Colibri"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: the Order ticket dock (manual trading)
 
 KEY_VERSION = "layout/version"
 KEY_GEOMETRY = "layout/geometry"

@@ -28,6 +28,7 @@ from ui.models import BalancesModel, FillsModel, OrdersModel
 from ui.models.flusher import ModelFlusher
 from ui.performance_dock import PerformancePanel
 from ui.table_panel import TablePanel
+from ui.trading import ManualTradingUi
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_MS = 15_000
@@ -60,8 +61,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.candles)
 
         # -- tables --------------------------------------------------------------------------
-        self.orders_model = OrdersModel(self)
-        self.fills_model = FillsModel(self)
+        self.orders_model = OrdersModel(self, owner=workspace.owner_of)  # the Bot column: a bot's name or Manual
+        self.fills_model = FillsModel(self, owner=workspace.owner_of)
         self.balances_model = BalancesModel(self)
         for name, connector in workspace.connectors.items():
             self._add_account_models(name, connector)
@@ -125,7 +126,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["depthDock"], self.docks["ordersDock"]], [260, 260], vertical)
 
         self._build_toolbar()
+        self.trading = ManualTradingUi(self, settings)  # order ticket, hotkeys, ladder clicks, cancel one (ui/trading/)
         self._build_menus()
+        self.trading.add_menu()
         self.layout_manager = LayoutManager(self, settings)
         self.layout_manager.capture_default()
         self.layout_manager.restore()

@@ -10,7 +10,10 @@ alone from then on.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QTimer
+from typing import Callable
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -69,6 +72,7 @@ class TablePanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.filter)
         top.addWidget(export)
+        self._top = top
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
@@ -88,6 +92,33 @@ class TablePanel(QWidget):
         self.view.horizontalHeader().sectionResized.connect(self._on_section_resized)
         if self.proxy.rowCount() > 0:
             self._fit_timer.start()
+
+    def add_row_action(self, text: str, handler: Callable[[list[int]], None], *, shortcut: QKeySequence | None = None,
+                       tip: str = "") -> QAction:
+        """An action on the selected rows (source-model row numbers): a button next to the
+        filter, an entry of the rows' context menu and, with `shortcut`, a key while the
+        table has the focus. Enabled only while a row is selected."""
+        action = QAction(text, self.view)
+        action.setToolTip(tip or text)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.setEnabled(False)
+        action.triggered.connect(lambda: handler(self.selected_rows()))
+        self.view.addAction(action)  # its shortcut works while the table has the focus
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        button = QToolButton(objectName=f"{action.text().lower().replace(' ', '_')}_button")
+        button.setDefaultAction(action)
+        self._top.insertWidget(self._top.count() - 1, button)
+        self.view.selectionModel().selectionChanged.connect(lambda *_: action.setEnabled(bool(self.selected_rows())))
+        return action
+
+    def selected_rows(self) -> list[int]:
+        """The selected rows as the source model numbers them (the view sorts and filters)."""
+        selection = self.view.selectionModel()
+        if selection is None:
+            return []
+        return sorted({self.proxy.mapToSource(index).row() for index in selection.selectedRows()})
 
     def fit_columns(self) -> None:
         """Sizes every column the user has not resized to its header and sampled contents."""

@@ -22,8 +22,10 @@ from typing import Any, Callable
 from app.engine.bot import Bot, BotState
 from app.engine.journal import RecoveryReport
 from app.engine.journal.store import JournalStore
+from app.engine.manual_orders import ManualDesk, is_manual, owner_label
 from app.engine.risk import journaled_risk, parse_risk
 from app.interfaces.clock import Clock
+from app.domain.order import bot_tag, parse_client_order_id
 from app.interfaces.venue import Connector, EventSource
 from strategies.registry import strategy_class
 
@@ -83,6 +85,11 @@ class Workspace(EventSource):
         self.bots: dict[str, Bot] = {}
         self._names = itertools.count(1)
         self._started = False
+        # Orders placed by hand: a manual bot per market, the bots' own path (app/engine/manual_orders.py).
+        self.manual = ManualDesk(self.connectors, journal, bots=self.running_bots, on_new_bot=self._announce_bot)
+        self._owners: dict[str, str] = {}  # bot tag -> bot name, for the tables' Bot column
+        if journal is not None:
+            self._owners.update((b.tag, b.name) for b in journal.bots())
 
     @property
     def demo(self) -> Connector:
@@ -116,7 +123,11 @@ class Workspace(EventSource):
         connector = self.connectors.get(name)
         if connector is None:
             raise KeyError(f"unknown account {name!r}")
-        busy = [b.name for b in self.running_bots() if any(m.venue is connector for m in b.markets.values())]
+        for bot in self.manual.running_bots():  # nothing open by hand there: the manual bot just ends
+            if bot.connector is connector and not bot.open_orders():
+                bot.stop()
+        busy = [b.name for b in self.running_bots() + self.manual.running_bots()
+                if any(m.venue is connector for m in b.markets.values())]
         if busy:
             raise ValueError(f"account {name!r} is used by running bots: {', '.join(busy)}")
         connector.stop()
@@ -151,9 +162,23 @@ class Workspace(EventSource):
         else:
             bot = Bot(name, conn, symbol, instance, journal=self.journal, risk=limits)
         self.bots[name] = bot
-        bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
-        self._emit(WorkspaceChanged(BOT_ADDED, name))  # type: ignore[arg-type]
+        self._announce_bot(bot)
         return bot
+
+    def _announce_bot(self, bot: Bot) -> None:
+        """A bot added (a manual one too): its tag is known and the views hear of it."""
+        self._owners[bot_tag(bot.name)] = bot.name
+        bot.add_state_listener(lambda b: self._emit(WorkspaceChanged(BOT_STATE, b.name)))  # type: ignore[arg-type]
+        self._emit(WorkspaceChanged(BOT_ADDED, bot.name))  # type: ignore[arg-type]
+
+    def owner_of(self, client_order_id: str) -> str:
+        """Who placed an order, from the bot tag in its client id: a bot's name, "Manual"
+        for a hand-placed one, "" for an order of another program or no bot."""
+        parsed = parse_client_order_id(client_order_id)
+        if parsed is None:
+            return ""
+        name = self._owners.get(parsed.bot_tag)
+        return owner_label(name) if name is not None else ""
 
     def _market(self, account: str, symbol: str | None) -> tuple[Connector, str]:
         if account not in self.connectors:
@@ -177,6 +202,13 @@ class Workspace(EventSource):
         started: list[Bot] = []
         problems: list[str] = []
         for name, row in wanted.items():
+            if is_manual(name) and row.account in self.connectors:  # hand-placed orders: back to the manual desk
+                try:
+                    started.append(self.manual.adopt(row.account, row.symbol,
+                                                     [o.client_order_id for o in report.adopted.get(name, [])]))
+                except Exception as exc:  # the market is no longer traded there
+                    problems.append(f"{name}: {exc}")
+                continue
             if row.account not in self.connectors or not row.strategy:
                 problems.append(f"{name}: account {row.account} is not open" if row.strategy
                                 else f"{name}: its strategy is not in the journal")
@@ -208,8 +240,9 @@ class Workspace(EventSource):
         return [b for b in self.bots.values() if b.state in (BotState.RUNNING, BotState.STOPPING)]
 
     def stop_all(self, on_done: Callable[[], None]) -> None:
-        """Stops every bot (cancel all, confirmed); `on_done` runs when none is left running."""
-        pending = self.running_bots()
+        """Stops every bot, the manual ones too (cancel all, confirmed); `on_done` runs when
+        none is left running."""
+        pending = self.running_bots() + self.manual.running_bots()
         if not pending:
             on_done()
             return

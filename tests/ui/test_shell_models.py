@@ -70,7 +70,7 @@ def test_orders_model_lifecycle_and_signals(qtmodeltester):
     assert cell(model, 0, "Price") == "50000.01" and cell(model, 0, "Amount") == "0.01"
     assert cell(model, 1, "Price") == "50100" and cell(model, 1, "Side") == "sell"
     assert cell(model, 0, "Account") == "A"
-    assert model.data(model.index(0, 4), SORT_ROLE) == Decimal("50000.01")
+    assert model.data(model.index(0, model.COLUMNS.index("Price")), SORT_ROLE) == Decimal("50000.01")
 
     log.clear()
     conn.ack(second)  # two events for one order between two flushes: one dataChanged
@@ -348,7 +348,7 @@ def test_large_fill_table_sorts_quickly(qtmodeltester):
     started = time.perf_counter()
     proxy.sort(model.COLUMNS.index("Price"), Qt.SortOrder.AscendingOrder)
     elapsed = time.perf_counter() - started
-    values = [proxy.data(proxy.index(r, 4), SORT_ROLE) for r in range(0, 10_000, 500)]
+    values = [proxy.data(proxy.index(r, model.COLUMNS.index("Price")), SORT_ROLE) for r in range(0, 10_000, 500)]
     assert values == sorted(values)
     assert elapsed < 5.0, f"sorting 10,000 fills took {elapsed:.2f}s"
     assert proxy.rowCount(QModelIndex()) == 10_000

@@ -1,5 +1,8 @@
 """DOM price ladder: book sizes, own orders with queue position and recent traded volume.
 
+Own orders placed by hand (`is_manual`, set by ui/trading/, which also makes the ladder
+clickable) are marked "M" on a violet cell, apart from the bots' blue ones.
+
 The ladder covers a fixed window of rows that is re-based only when the market walks
 near its edge; within the window, refreshes change only the rows whose numbers moved.
 A row groups 1, 10, 100 or 1000 ticks (the "Step" combo; by default chosen from the
@@ -9,6 +12,8 @@ that changed, so a refresh costs no layout pass unless a wider number appeared. 
 viewport; the trader can switch it off to look elsewhere and press "Centre" to come back.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -49,6 +54,8 @@ class DomLadderView(MarketViewBase):
         self._vol_seq = 0  # sequence of the oldest trade that may still be recent
         self._centre_row: int | None = None
         self._recentre_requested = True
+        self.is_manual: Callable[[str], bool] | None = None
+        """Whether an order (client id) was placed by hand: its cell is marked "M" (set by ui/trading/)."""
 
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -234,12 +241,14 @@ class DomLadderView(MarketViewBase):
         if conn is None or feed is None:
             return []
         out: list[OwnLevel] = []
+        is_manual = self.is_manual
         for order in conn.open_orders(feed.instrument.symbol):
             if order.price_ticks <= 0 or order.remaining_lots <= 0:
                 continue
             side = BID if order.side is Side.BUY else ASK
             out.append(OwnLevel(side, order.price_ticks, order.remaining_lots,
-                                conn.queue_ahead_lots(order.client_order_id)))
+                                conn.queue_ahead_lots(order.client_order_id),
+                                is_manual is not None and is_manual(order.client_order_id)))
         return out
 
     def _render(self) -> None:

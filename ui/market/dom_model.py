@@ -23,15 +23,18 @@ from ui.market.book_read import fmt_amount, fmt_price
 
 OWN_BID, BID_SIZE, PRICE, ASK_SIZE, OWN_ASK, TRADED = range(6)
 HEADERS = ("My bid", "Bid", "Price", "Ask", "My ask", "Vol")
-HEADER_TIPS = ("Own resting bids (q = lots queued ahead)", "Resting bid size", "Price (lower edge of the row)",
-               "Resting ask size", "Own resting asks (q = lots queued ahead)", "Traded volume, last minutes")
+HEADER_TIPS = ("Own resting bids (q = lots queued ahead; M = placed by hand)", "Resting bid size",
+               "Price (lower edge of the row)", "Resting ask size",
+               "Own resting asks (q = lots queued ahead; M = placed by hand)", "Traded volume, last minutes")
 GROUPINGS = (1, 10, 100, 1000)
 """Ticks per row the ladder offers."""
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1
 """Integer value of a cell (lots, or ticks for the price column): for tests and tools."""
 
 # Column layout of the state matrix.
-_F_BID, _F_ASK, _F_OWN_BID, _F_OWN_BID_Q, _F_OWN_ASK, _F_OWN_ASK_Q, _F_TRADED, _F_FLAGS = range(8)
+(_F_BID, _F_ASK, _F_OWN_BID, _F_OWN_BID_Q, _F_OWN_ASK, _F_OWN_ASK_Q, _F_TRADED, _F_FLAGS, _F_OWN_BID_M,
+ _F_OWN_ASK_M) = range(10)
+_NFIELDS = 10
 _FLAG_BEST_BID = 1
 _FLAG_BEST_ASK = 2
 
@@ -40,6 +43,8 @@ _BRUSH_ASK = QBrush(QColor(214, 69, 65, 60))
 _BRUSH_BEST_BID = QBrush(QColor(38, 166, 91, 140))
 _BRUSH_BEST_ASK = QBrush(QColor(214, 69, 65, 140))
 _BRUSH_OWN = QBrush(QColor(52, 120, 220, 90))
+_BRUSH_MANUAL = QBrush(QColor(150, 80, 210, 110))
+"""Own orders of the row placed by hand (the manual desk's): the ones a click cancels."""
 _BRUSH_TRADED = QBrush(QColor(200, 170, 40, 50))
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_CENTER = int(Qt.AlignmentFlag.AlignCenter)
@@ -95,6 +100,7 @@ class OwnLevel:
     price_ticks: int
     lots: int
     queue_ahead_lots: int | None
+    manual: bool = False  # placed by hand (app/engine/manual_orders.py)
 
 
 class DomModel(QAbstractTableModel):
@@ -108,7 +114,7 @@ class DomModel(QAbstractTableModel):
         self._top = 0  # price in ticks of row 0 (highest price; a multiple of the group)
         self.last_changed_rows = np.empty(0, np.int64)
         """Rows whose contents changed in the last `update` (the view sizes columns from them)."""
-        self._state = np.zeros((rows, 8), np.int64)
+        self._state = np.zeros((rows, _NFIELDS), np.int64)
         self._cells: list[tuple | None] = [None] * rows
         """Per row, lazily: (texts, backgrounds) of its cells; None when the row changed since."""
         self._price_texts: list[str | None] = [None] * rows
@@ -116,6 +122,10 @@ class DomModel(QAbstractTableModel):
         """Rows announced through dataChanged since creation (for tests and benches)."""
 
     # -- window -----------------------------------------------------------------------
+    @property
+    def instrument(self) -> Instrument | None:
+        return self._instrument
+
     @property
     def top_ticks(self) -> int:
         return self._top
@@ -196,6 +206,8 @@ class DomModel(QAbstractTableModel):
                 continue
             f_lots, f_q = (_F_OWN_BID, _F_OWN_BID_Q) if level.side > 0 else (_F_OWN_ASK, _F_OWN_ASK_Q)
             new[row, f_lots] += level.lots
+            if level.manual:
+                new[row, _F_OWN_BID_M if level.side > 0 else _F_OWN_ASK_M] += level.lots
             if level.queue_ahead_lots is not None:
                 q = new[row, f_q]
                 new[row, f_q] = level.queue_ahead_lots if q < 0 else min(q, level.queue_ahead_lots)
@@ -322,11 +334,15 @@ class DomModel(QAbstractTableModel):
             return self._row_price_text(row)
         fmt = fmt_amount if exact else compact_amount
         if col in (OWN_BID, OWN_ASK):
-            lots, q = (st[_F_OWN_BID], st[_F_OWN_BID_Q]) if col == OWN_BID else (st[_F_OWN_ASK], st[_F_OWN_ASK_Q])
+            lots, q, manual = (st[_F_OWN_BID], st[_F_OWN_BID_Q], st[_F_OWN_BID_M]) if col == OWN_BID \
+                else (st[_F_OWN_ASK], st[_F_OWN_ASK_Q], st[_F_OWN_ASK_M])
             if not lots:
                 return ""
-            text = fmt(inst, int(lots))
-            return f"{text} (q {fmt(inst, int(q))})" if q >= 0 else text
+            text = ("M " if manual else "") + fmt(inst, int(lots))
+            text = f"{text} (q {fmt(inst, int(q))})" if q >= 0 else text
+            if exact and manual:
+                text += f", of which {fmt(inst, int(manual))} placed by hand (click: cancel, drag: move)"
+            return text
         value = int(st[_FIELDS[col]])
         return fmt(inst, value) if value else ""
 
@@ -354,6 +370,8 @@ class DomModel(QAbstractTableModel):
             return _BRUSH_BEST_BID if flags & _FLAG_BEST_BID else _BRUSH_BID
         if col == ASK_SIZE and st[_F_ASK]:
             return _BRUSH_BEST_ASK if flags & _FLAG_BEST_ASK else _BRUSH_ASK
+        if col == OWN_BID and st[_F_OWN_BID_M] or col == OWN_ASK and st[_F_OWN_ASK_M]:
+            return _BRUSH_MANUAL
         if col == OWN_BID and st[_F_OWN_BID] or col == OWN_ASK and st[_F_OWN_ASK]:
             return _BRUSH_OWN
         if col == TRADED and st[_F_TRADED]:

@@ -5,7 +5,7 @@ times an hour, and the full history belongs in storage, not in a table model.
 """
 from __future__ import annotations
 
-from typing import Any, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -23,17 +23,21 @@ _SELL = QBrush(QColor(214, 69, 65))
 
 class FillsModel(AccountFedModel):
     COLUMNS = (
-        "Account", "Time", "Symbol", "Side", "Price", "Amount", "Quote", "Fee", "Fee asset",
+        "Account", "Bot", "Time", "Symbol", "Side", "Price", "Amount", "Quote", "Fee", "Fee asset",
         "Liquidity", "Order ID", "Trade ID",
     )
-    NUMERIC = frozenset({4, 5, 6, 7})
-    COL_TIME = 1
-    COL_SIDE = 3
-    COL_QUOTE = 6
-    COL_FEE = 7
+    NUMERIC = frozenset({5, 6, 7, 8})
+    COL_BOT = 1
+    COL_TIME = 2
+    COL_SIDE = 4
+    COL_QUOTE = 7
+    COL_FEE = 8
 
-    def __init__(self, parent: Any = None, *, max_rows: int = 10_000) -> None:
+    def __init__(self, parent: Any = None, *, max_rows: int = 10_000,
+                 owner: Callable[[str], str] | None = None) -> None:
+        """`owner(client_order_id)`: who placed the filled order, for the Bot column (see OrdersModel)."""
         super().__init__(parent)
+        self._owner = owner
         if max_rows <= 0:
             raise ValueError("max_rows must be positive")
         self._max_rows = max_rows
@@ -94,21 +98,21 @@ class FillsModel(AccountFedModel):
             return None
         return key[0], self._fills[key]  # type: ignore[index]
 
-    @staticmethod
-    def _row(account: str, fill: Fill) -> RowData:
+    def _row(self, account: str, fill: Fill) -> RowData:
         quote = fill.quote_amount
         liquidity = "maker" if fill.is_maker else "taker"
+        bot = self._owner(fill.client_order_id) if self._owner is not None else ""
         display = (
-            account, fmt_clock_ns(fill.ts_ns), fill.symbol, fill.side.value, fmt_decimal(fill.price),
+            account, bot, fmt_clock_ns(fill.ts_ns), fill.symbol, fill.side.value, fmt_decimal(fill.price),
             fmt_decimal(fill.amount), fmt_money(quote), fmt_money(fill.fee), fill.fee_asset,
             liquidity, fill.client_order_id, fill.trade_id,
         )
         sort = (
-            account, fill.ts_ns, fill.symbol, fill.side.value, fill.price, fill.amount, quote, fill.fee,
+            account, bot, fill.ts_ns, fill.symbol, fill.side.value, fill.price, fill.amount, quote, fill.fee,
             fill.fee_asset, liquidity, fill.client_order_id, fill.trade_id,
         )
         # The cells show the time of day and rounded money; tooltip and CSV keep it all.
-        exact = ("", fmt_time_ns(fill.ts_ns), "", "", "", "", fmt_decimal(quote), fmt_decimal(fill.fee),
+        exact = ("", "", fmt_time_ns(fill.ts_ns), "", "", "", "", fmt_decimal(quote), fmt_decimal(fill.fee),
                  "", "", "", "")
         return RowData(display, sort, exact)
 

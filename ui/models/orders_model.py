@@ -7,7 +7,7 @@ keeps the most recent finished orders (bounded) visible as well.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
@@ -25,16 +25,21 @@ _SELL = QBrush(QColor(214, 69, 65))
 
 class OrdersModel(AccountFedModel):
     COLUMNS = (
-        "Account", "Symbol", "Side", "Type", "Price", "Amount", "Filled", "Remaining",
+        "Account", "Bot", "Symbol", "Side", "Type", "Price", "Amount", "Filled", "Remaining",
         "Status", "Updated", "Order ID", "Reason",
     )
-    NUMERIC = frozenset({4, 5, 6, 7})
-    COL_SIDE = 2
-    COL_STATUS = 8
-    COL_UPDATED = 9
+    NUMERIC = frozenset({5, 6, 7, 8})
+    COL_BOT = 1
+    COL_SIDE = 3
+    COL_STATUS = 9
+    COL_UPDATED = 10
 
-    def __init__(self, parent: Any = None, *, show_finished: bool = False, max_finished: int = 5000) -> None:
+    def __init__(self, parent: Any = None, *, show_finished: bool = False, max_finished: int = 5000,
+                 owner: Callable[[str], str] | None = None) -> None:
+        """`owner(client_order_id)`: who placed an order, for the Bot column (a bot's name,
+        "Manual"; app/wiring/workspace.py: Workspace.owner_of). None: the column stays empty."""
         super().__init__(parent)
+        self._owner = owner
         self._buffer: CoalescingBuffer[OrderKey, Order] = CoalescingBuffer()
         self._subs = Subscriptions()
         self._open: dict[OrderKey, Order] = {}
@@ -147,12 +152,13 @@ class OrdersModel(AccountFedModel):
                      f"{order.filled_lots} lots", f"{order.remaining_lots} lots"]
             sorts = [order.price_ticks, order.amount_lots, order.filled_lots, order.remaining_lots]
         updated = order.updated_ns or order.created_ns
+        bot = self._owner(order.client_order_id) if self._owner is not None else ""
         display = (
-            account, order.symbol, order.side.value, order.type.value, *texts,
+            account, bot, order.symbol, order.side.value, order.type.value, *texts,
             order.status.value.replace("_", " "), fmt_clock_ns(updated), order.client_order_id, order.reason,
         )
         sort = (
-            account, order.symbol, order.side.value, order.type.value, *sorts,
+            account, bot, order.symbol, order.side.value, order.type.value, *sorts,
             order.status.value, updated, order.client_order_id, order.reason,
         )
         exact = [""] * len(display)
