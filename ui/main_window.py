@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.trading = ManualTradingUi(self, settings)  # order ticket, hotkeys, ladder clicks, cancel one (ui/trading/)
         self._build_menus()
         self.trading.add_menu()
+        self._build_help_menu()
         self.layout_manager = LayoutManager(self, settings)
         self.layout_manager.capture_default()
         self.layout_manager.restore()
@@ -229,6 +230,9 @@ class MainWindow(QMainWindow):
         from ui.live_accounts import LiveAccounts
 
         self.live = LiveAccounts(self)  # the Accounts menu: the rehearsal exchange, saved live accounts
+
+    def _build_help_menu(self) -> None:
+        """Last in the menu bar, after the Trading menu (ui/trading/)."""
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Colibri", self)
         about.setObjectName("about_action")

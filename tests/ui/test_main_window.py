@@ -11,7 +11,7 @@ import time
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLineEdit, QMessageBox
+from PySide6.QtWidgets import QDialog, QLineEdit, QMessageBox
 
 from app.engine.bot import BotState
 from app.interfaces.clock import RealClock
@@ -186,3 +186,14 @@ def test_the_rehearsal_exchange_joins_from_the_accounts_menu(app_env):
         await window.live.close()
 
     loop.run_until_complete(scenario())
+
+
+def test_help_menu_comes_last_and_opens_about(app_env):
+    _loop, _workspace, window = app_env
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus[-1] == "&Help" and "&Trading" in menus
+    about = next(a for a in window.menuBar().actions()[-1].menu().actions() if a.objectName() == "about_action")
+    about.trigger()
+    dialog = window.findChild(QDialog, "about_dialog")
+    assert dialog is not None and dialog.isVisible()
+    dialog.close()
