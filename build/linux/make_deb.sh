@@ -5,11 +5,7 @@
 #   sh build/linux/make_deb.sh [BUNDLE_DIR] [OUT_DIR]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-bundle="${1:-$root/dist/colibri}"
-out="${2:-$root/dist}"
-[ -x "$bundle/colibri" ] || { echo "error: $bundle/colibri: no bundle (run make bundle first)" >&2; exit 2; }
-version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/app/version.py")
+. "$here/bundle_args.sh"
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d "${TMPDIR:-/tmp}/colibri-deb.XXXXXX")
 trap 'rm -rf "$stage"' EXIT

@@ -4,12 +4,8 @@
 #   sh build/linux/make_run.sh [BUNDLE_DIR] [OUT_DIR]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-bundle="${1:-$root/dist/colibri}"
-out="${2:-$root/dist}"
-[ -x "$bundle/colibri" ] || { echo "error: $bundle/colibri: no bundle (run make bundle first)" >&2; exit 2; }
+. "$here/bundle_args.sh"
 command -v makeself >/dev/null 2>&1 || { echo "error: makeself is not installed (apt-get install makeself)" >&2; exit 2; }
-version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$root/app/version.py")
 arch=$(uname -m)
 stage=$(mktemp -d "${TMPDIR:-/tmp}/colibri-run.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
