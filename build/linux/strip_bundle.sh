@@ -1,18 +1,19 @@
 #!/bin/sh
-# Strips debug symbols from a Linux bundle's own binaries: the Python runtime and Colibri's
-# Cython modules (built with -g by default). Wheels' libraries (Qt, numpy's OpenBLAS) are
-# left alone: they are stripped already, and stripping an auditwheel-patched library breaks
-# its loading ("ELF load command address/offset not page-aligned").
+# Strips debug symbols from a Linux bundle's binaries that carry them: the Python runtime,
+# Colibri's Cython modules (built with -g by default) and the extension modules some wheels
+# ship unstripped (aiohttp, yaml, sqlalchemy, msgpack...). A file auditwheel patched (it
+# has an RPATH/RUNPATH, or lives in a *.libs folder, like numpy's OpenBLAS) is left alone:
+# stripping a patched library breaks its loading ("ELF load command address/offset not
+# page-aligned").
 #   sh build/linux/strip_bundle.sh dist/colibri
 set -eu
 bundle="${1:?usage: strip_bundle.sh BUNDLE_DIR}"
-internal="$bundle/_internal"
-[ -d "$internal" ] || { echo "error: $internal: not a PyInstaller bundle" >&2; exit 2; }
+[ -d "$bundle/_internal" ] || { echo "error: $bundle/_internal: not a PyInstaller bundle" >&2; exit 2; }
 before=$(du -sk "$bundle" | cut -f1)
-find "$internal/app" "$internal/connectors" "$internal/strategies" "$internal"/python3.*/lib-dynload \
-     -name '*.so' -type f -exec strip --strip-debug {} +
-for lib in "$internal"/libpython3*.so*; do
-    [ -f "$lib" ] && strip --strip-debug "$lib"
+find "$bundle/_internal" -type f -name '*.so*' ! -path '*.libs/*' | while read -r lib; do
+    readelf -S "$lib" 2>/dev/null | grep -q '\.debug_info' || continue
+    readelf -d "$lib" 2>/dev/null | grep -q -E '\((RPATH|RUNPATH)\)' && continue
+    strip --strip-debug "$lib"
 done
 after=$(du -sk "$bundle" | cut -f1)
 echo "stripped $bundle: $((before / 1024)) MB -> $((after / 1024)) MB"
