@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from app.accounts import AccountStore
+from app.wiring.notifications import Notifier
 from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
 from ui.backtest.sweep_panel import SweepPanel
@@ -26,6 +27,7 @@ from ui.layout import LayoutManager
 from ui.market import CandlesView, DepthChartView, DomLadderView, LiquidityHeatmapView, MarketHeader, TradesTapeView
 from ui.models import BalancesModel, FillsModel, OrdersModel
 from ui.models.flusher import ModelFlusher
+from ui.notifications import NotificationsUi
 from ui.performance_dock import PerformancePanel
 from ui.table_panel import TablePanel
 from ui.trading import ManualTradingUi
@@ -133,6 +135,10 @@ class MainWindow(QMainWindow):
         self.layout_manager = LayoutManager(self, settings)
         self.layout_manager.capture_default()
         self.layout_manager.restore()
+        # Fills, bot stops, errors, disconnects: the status bar and the tray (ui/notifications.py).
+        self.notifications = NotificationsUi(self, Notifier(workspace), self.layout_manager.settings)
+        self.view_menu.addSeparator()
+        self.notifications.add_menu_actions(self.view_menu)
         self.accounts_dock.account_added.connect(lambda account_id: log.info("account %s added", account_id))
         self.select_market(self.market.currentText())
         workspace.add_listener(self._on_workspace_changed)  # accounts come and go: no polling
@@ -214,7 +220,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.quit_action = quit_action
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
@@ -313,6 +319,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.notifications.stop()
         left = sum(len(b.open_orders()) for b in self.workspace.bots.values())
         if left:
             log.error("closing with %d orders not confirmed cancelled", left)
