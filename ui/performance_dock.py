@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from app.engine.bot import Bot
 from app.engine.report import build_report, format_summary
@@ -78,7 +78,7 @@ class PerformancePanel(QWidget):
         self._ranges: dict[str, tuple[float, float] | None] = {"x": None, "pnl": None, "inv": None}
         self._report_text: str | None = None
         self.bot_combo = QComboBox(objectName="perf_bot")
-        self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote)")
+        self.pnl_plot = pg.PlotWidget(title="PnL vs holding (quote asset)")
         self.inv_plot = pg.PlotWidget(title="Inventory change (base)")
         for plot in (self.pnl_plot, self.inv_plot):
             plot.setClipToView(True)
@@ -92,19 +92,19 @@ class PerformancePanel(QWidget):
         self.report = QPlainTextEdit(objectName="perf_report")
         self.report.setReadOnly(True)
         self.report.setMaximumBlockCount(50)
-        split = QSplitter()
-        charts = QWidget()
-        charts_layout = QVBoxLayout(charts)
-        charts_layout.setContentsMargins(0, 0, 0, 0)
-        charts_layout.addWidget(self.pnl_plot)
-        charts_layout.addWidget(self.inv_plot)
-        split.addWidget(charts)
-        split.addWidget(self.report)
+        # Side by side, not stacked: the bottom dock is about 250 px tall by default, and two
+        # stacked plots with their titles and axes left each about 20 px of curve.
+        split = QSplitter(Qt.Orientation.Horizontal)
+        for part in (self.pnl_plot, self.inv_plot, self.report):
+            split.addWidget(part)
+        split.setSizes([400, 400, 300])
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Bot"))
+        top.addWidget(self.bot_combo, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(QLabel("Bot"))
-        layout.addWidget(self.bot_combo)
-        layout.addWidget(split)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(500)
         self.timer.timeout.connect(self._on_timer)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog, QLineEdit, QMessageBox
 from app.engine.bot import BotState
 from app.interfaces.clock import RealClock
 from app.wiring.workspace import Workspace, build_workspace
+from ui.bots.bots_model import COLUMNS
 from ui.main_window import MainWindow
 
 
@@ -197,3 +198,29 @@ def test_help_menu_comes_last_and_opens_about(app_env):
     dialog = window.findChild(QDialog, "about_dialog")
     assert dialog is not None and dialog.isVisible()
     dialog.close()
+
+
+def test_pnl_and_inventory_charts_are_readable_in_the_default_layout(app_env):
+    """Issue 9: in the default layout they were about 20 px tall, stacked in the bottom dock."""
+    _loop, workspace, window = app_env
+    workspace.start()
+    window.show()
+    window.docks["performanceDock"].raise_()
+    window.grab()  # lays the window out
+    for plot in (window.performance.pnl_plot, window.performance.inv_plot):
+        area = plot.getPlotItem().getViewBox().sceneBoundingRect()
+        assert area.height() >= 100 and area.width() >= 200, area
+
+
+def test_bots_table_shows_state_pnl_fills_and_mid_without_scrolling(app_env):
+    _loop, workspace, window = app_env
+    workspace.start()
+    window.show()
+    window.bots_panel.start_now("simple_quoter", "demo")
+    window.grab()
+    table = window.bots_panel.table
+    header = table.horizontalHeader()
+    for name in ("Bot", "State", "PnL", "Fills", "Mid"):
+        column = COLUMNS.index(name)
+        right = header.sectionViewportPosition(column) + header.sectionSize(column)
+        assert right <= table.viewport().width(), f"{name} ends at {right} px of {table.viewport().width()}"

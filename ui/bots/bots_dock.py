@@ -40,7 +40,7 @@ from app.engine.risk import ON_PNL, PER_ORDER, RISK_SCHEMA
 from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import strategy_class
-from ui.bots.bots_model import BotsModel
+from ui.bots.bots_model import COLUMNS, BotsModel
 from ui.bots.market_picker import MarketPicker
 from ui.bots.schema_form import SchemaForm
 from ui.bots.strategy_files import StrategyFileNotices, StrategyFilesWatcher, fill_strategy_box
@@ -115,6 +115,7 @@ class BotsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setStretchLastSection(True)
+        show_figures_first(self.table)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 
         top = QWidget()
@@ -449,6 +450,19 @@ class BotsPanel(QWidget):
 
 
 RISK_LIMIT_NAMES = frozenset((*PER_ORDER, *ON_PNL, "flatten_on_stop"))
+
+
+FIGURES_FIRST = ("Bot", "State", "PnL", "Fills", "Mid", "Inventory", "Orders")
+"""The bots table's columns a trader reads in a narrow dock without scrolling sideways;
+the rest (own bid and ask, strategy, account) follow."""
+
+
+def show_figures_first(table: QTableView) -> None:
+    header = table.horizontalHeader()
+    for visual, name in enumerate(FIGURES_FIRST):
+        header.moveSection(header.visualIndex(COLUMNS.index(name)), visual)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
 
 
 def _market_label(title: str) -> str:
