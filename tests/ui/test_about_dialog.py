@@ -11,7 +11,12 @@ from ui.dialogs.about import AboutDialog
 
 def test_about_shows_version_and_the_locations_the_app_uses(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("COLIBRI_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    from app import keystore
+
+    def no_secret_service(choice=None):
+        raise keystore.KeystoreUnavailable("no usable Secret Service (system keyring): no D-Bus session")
+
+    monkeypatch.setattr(keystore, "resolve_backend", no_secret_service)
     dialog = AboutDialog()
     qtbot.addWidget(dialog)
     assert [value.text() for value in dialog.rows.values()] == [str(path) for _, path in locations().rows()]
