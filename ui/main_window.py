@@ -26,6 +26,7 @@ from ui.docks.log_dock import LogDock, install as install_log_buffer
 from ui.layout import LayoutManager
 from ui.market import CandlesView, DepthChartView, DomLadderView, LiquidityHeatmapView, MarketHeader, TradesTapeView
 from ui.models import BalancesModel, FillsModel, OrdersModel
+from ui.market.market_window import MarketWindow, add_account_markets, fill_market_box, remove_account_markets
 from ui.models.flusher import ModelFlusher
 from ui.notifications import NotificationsUi
 from ui.performance_dock import PerformancePanel
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["ladderDock"], self.docks["tradesDock"]], [620, 300], vertical)
         self.resizeDocks([self.docks["depthDock"], self.docks["ordersDock"]], [260, 260], vertical)
 
+        self.market_windows: list[MarketWindow] = []  # View → New market window
         self._build_toolbar()
         self.trading = ManualTradingUi(self, settings)  # order ticket, hotkeys, ladder clicks, cancel one (ui/trading/)
         self._build_menus()
@@ -186,21 +188,15 @@ class MainWindow(QMainWindow):
             self._add_account_models(event.name, connector)
             feeds = [connector.feed(s) for s in connector.instruments]
             self.health_dock.model.add_connection(event.name, connector, feeds=feeds)
-            for symbol in connector.instruments:
-                self.market.addItem(f"{event.name} · {symbol}", (event.name, symbol))
+            add_account_markets(self.market, event.name, connector)
         elif event.kind == CONNECTOR_REMOVED:
-            for index in reversed(range(self.market.count())):
-                data = self.market.itemData(index)
-                if data and data[0] == event.name:
-                    self.market.removeItem(index)
+            remove_account_markets(self.market, event.name)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Market", self)
         bar.setObjectName("marketToolbar")
         self.market = QComboBox(objectName="market_select")
-        for name, connector in self.workspace.connectors.items():
-            for symbol in connector.instruments:
-                self.market.addItem(f"{name} · {symbol}", (name, symbol))
+        fill_market_box(self.market, self.workspace)
         self.market.currentIndexChanged.connect(lambda _i: self.select_market(self.market.currentText()))
         bar.addWidget(QLabel(" Market: "))
         bar.addWidget(self.market)
@@ -224,6 +220,10 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        new_market = QAction("New market window", self)
+        new_market.setObjectName("new_market_window")
+        new_market.triggered.connect(lambda: self.open_market_window(self.market.currentData()))
+        view_menu.addAction(new_market)
         reset = QAction("Reset layout", self)
         reset.triggered.connect(self.layout_manager_reset)
         view_menu.addAction(reset)
@@ -244,6 +244,14 @@ class MainWindow(QMainWindow):
         about.setObjectName("about_action")
         about.triggered.connect(lambda: show_about(self))
         help_menu.addAction(about)
+
+    def open_market_window(self, market: tuple[str, str] | None = None) -> MarketWindow:
+        """Another market at once, in a window of its own with its own selector."""
+        window = MarketWindow(self.workspace, market)
+        self.market_windows.append(window)
+        window.closed.connect(lambda w: self.market_windows.remove(w) if w in self.market_windows else None)
+        window.show()
+        return window
 
     def layout_manager_reset(self) -> None:
         self.layout_manager.reset()
@@ -320,6 +328,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.notifications.stop()
+        for market_window in list(self.market_windows):
+            market_window.close()
         left = sum(len(b.open_orders()) for b in self.workspace.bots.values())
         if left:
             log.error("closing with %d orders not confirmed cancelled", left)
