@@ -9,7 +9,8 @@ layout and accounts are never read or written), starts a simple_quoter bot on th
 exchange with spreads tight enough to trade, runs a short demo backtest in the Backtest
 panel, lets the market run, then saves one PNG of the whole window and one per view, places
 orders by hand from the order ticket and by clicks on the ladder (ticket.png,
-ladder-trading.png), and quits the way a user would (bots stopped, orders cancelled,
+ladder-trading.png), opens a second market in a window of its own (markets.png), and
+quits the way a user would (bots stopped, orders cancelled,
 venues shut down).
 
 Exit status: 0 when every PNG was written, 1 on any failure (a timeout, an uncaught error
@@ -302,6 +303,7 @@ async def _scenario(app, window, out_dir: Path, seconds: float, backtest_seconds
     window.docks["ordersDock"].raise_()
     window.docks["depthDock"].raise_()
     window.docks["botsDock"].raise_()
+    paths.append(await _markets_shot(app, window, out_dir))
 
     # Quit as a user would with a bot running: confirm, then every order is cancelled.
     done = asyncio.Event()
@@ -317,6 +319,27 @@ async def _scenario(app, window, out_dir: Path, seconds: float, backtest_seconds
     if left:
         raise ScreenshotError(f"{len(left)} order(s) still open after quitting")
     return paths
+
+
+async def _markets_shot(app, window, out_dir: Path) -> Path:
+    """markets.png: a second market (the lagged demo venue) in a window of its own over the
+    main window, as View → New market window opens it; the whole screen is grabbed."""
+    from PySide6.QtGui import QGuiApplication
+
+    from app.wiring.workspace import LAGGED_DEMO
+
+    other = window.open_market_window((LAGGED_DEMO, window.workspace.demo_symbol))
+    other.resize(1040, 640)
+    other.move(470, 300)
+    other.raise_()
+    await until(lambda: other.view.ladder.render_count > 0 and other.view.candles.render_count > 0, 10,
+                "the market window to draw")
+    await _settle(app, 3.0)
+    screen = QGuiApplication.primaryScreen()
+    pixmap = screen.grabWindow(0) if screen is not None and QGuiApplication.platformName() == "xcb" else None
+    path = _save(pixmap if pixmap is not None and not pixmap.isNull() else other, out_dir / "markets.png")
+    other.close()
+    return path
 
 
 def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> list[Path]:
