@@ -19,9 +19,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
+from ui.market.candle_crosshair import CandleCrosshair
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
 from ui.market.grid_item import GridItem
 from ui.market.trade_ring import TradeRing
+from ui.market.volume_pane import VolumePane
 
 REF_COLORS = [(230, 180, 40), (160, 110, 230), (60, 190, 210), (230, 120, 60)]
 
@@ -75,10 +77,19 @@ class CandlesView(MarketViewBase):
         self.own_bid_line.hide()
         self.own_ask_line.hide()
 
+        # A crosshair with the hovered candle's OHLCV, and a volume pane under the candles.
+        self.readout = QLabel("", self, objectName="candles_readout")
+        self.crosshair = CandleCrosshair(self.plot, lambda: self.builder,
+                                         lambda: self._feed.instrument if self._feed is not None else None,
+                                         self.readout)
+        self.volume = VolumePane(self, candles=self.plot)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
+        layout.addWidget(self.readout)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.volume)
 
     # -- public API -------------------------------------------------------------------
     def set_interval(self, name: str) -> None:
@@ -162,6 +173,7 @@ class CandlesView(MarketViewBase):
         n = len(b)
         if not n:
             self.candles.set_candles(np.empty(0), np.empty((0, 4)), 1.0)
+            self.volume.set_volumes(np.empty(0), np.empty(0), np.empty(0), 1.0, 0.0)
             self.info.setText("no trades yet")
             return
         width = b.interval_ns / 1e9
@@ -175,6 +187,8 @@ class CandlesView(MarketViewBase):
         lo, hi = float(ohlc[i0:, 2].min()), float(ohlc[i0:, 1].max())
         pad = max((hi - lo) * 0.08, tick * 2)
         self.plot.setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
+        lot = float(self._feed.instrument.lot_size) if self._feed is not None else 1.0
+        self.volume.set_volumes(x, b.volume * lot, b.buy_volume * lot, width, x0)
         if self._feed is not None:
             inst = self._feed.instrument
             self.info.setText(f"last {inst.ticks_to_price(int(b.close[-1]))}  "
