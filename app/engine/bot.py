@@ -75,6 +75,7 @@ class Bot:
         for role, (venue, market_symbol) in bind_roles(strategy, connector, symbol, markets).items():
             self.markets[role] = BotMarket.build(role, venue, self._view(venue), market_symbol)
         primary = next(iter(self.markets.values()))
+        self._single = primary if len(self.markets) == 1 else None
         self.connector = primary.venue
         # What the strategy trades through; the bot's tag goes into its client order ids.
         # Every order's intent is journaled before its request leaves (see _intent).
@@ -296,6 +297,11 @@ class Bot:
 
     def _market_of(self, order, view: OwnOrders | None = None) -> BotMarket | None:
         """The market an order of the bot belongs to (its view owns it, its symbol)."""
+        if self._single is not None:  # one market (every order event asks: no loop for it)
+            market = self._single
+            if market.orders is view if view is not None else market.orders.owns(order.client_order_id):
+                return market
+            return None
         fallback = None
         for market in self.markets.values():
             if view is not None and market.orders is not view:

@@ -79,29 +79,32 @@ class OwnOrders:
                     *, client_order_id: str | None = None) -> Order:
         cid = client_order_id or new_client_order_id(self.tag)
         reason = self._would_cross_own(symbol, side, order_type, price_ticks)
+        request = None  # the request as an order, built once for whoever reads it (none: not built)
         if reason is None and self.pre_send_check is not None:
-            now = self.clock.now_ns()
-            reason = self.pre_send_check(Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET
-                                               else int(price_ticks), int(amount_lots), now, updated_ns=now))
+            request = self._request(cid, symbol, side, order_type, amount_lots, price_ticks)
+            reason = self.pre_send_check(request)
         if reason is not None:
-            now = self.clock.now_ns()
-            order = Order(cid, symbol, side, order_type,
-                          0 if order_type is OrderType.MARKET else int(price_ticks), int(amount_lots), now,
-                          updated_ns=now)
-            order.apply(OrderEvent(cid, OrderStatus.REJECTED, now, reason=reason))
+            order = request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks)
+            order.apply(OrderEvent(cid, OrderStatus.REJECTED, order.created_ns, reason=reason))
             if self._on_rejected is not None:
                 self._on_rejected(order)
             return order
         # Ours before it leaves: a venue's immediate answer (a refusal) is then routed to us.
         self._ids.add(cid)
         if self._before_send is not None:
-            now = self.clock.now_ns()
-            self._before_send(Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET
-                                    else int(price_ticks), int(amount_lots), now, updated_ns=now))
+            self._before_send(request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks))
         order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id=cid)
         if order.status.is_done:
             self._ids.discard(cid)
         return order
+
+    def _request(self, cid: str, symbol: str, side: Side, order_type: OrderType, amount_lots: int,
+                 price_ticks: int) -> Order:
+        """The request as a pending order at the clock's time: what the risk check and the
+        journal's intent see (neither keeps or changes it before it is sent)."""
+        now = self.clock.now_ns()
+        return Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET else int(price_ticks),
+                     int(amount_lots), now, updated_ns=now)
 
     def _would_cross_own(self, symbol: str, side: Side, order_type: OrderType, price_ticks: int) -> str | None:
         """Why a new order would trade against one of the bot's own open orders, or None.
