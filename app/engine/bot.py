@@ -102,7 +102,7 @@ class Bot:
         self._log = logging.getLogger(f"colibri.bot.{name}")
         self.stopped_by: str | None = None  # why the bot stopped itself (a risk limit), one line
         self.risk = RiskGuard(self, risk)  # per-order limits before sending, PnL limits, flatten
-        self.orders.pre_send_check = self.risk.check_order
+        self._wire_risk()
         if journal is not None:
             self.attach_journal(journal)
         self._dispatch: dict[type, Callable[[Any], None]] = {
@@ -126,6 +126,11 @@ class Bot:
             BookResynced: "on_resynced",
         }
 
+    def _wire_risk(self) -> None:
+        """The first role's orders pass the risk guard's per-order check while one of its
+        per-order limits is set (without, the check would wave every order through)."""
+        self.orders.pre_send_check = self.risk.check_order if self.risk.checks_orders else None
+
     def _view(self, venue: Connector) -> OwnOrders:
         """The bot's own-orders view of a connector: one per connector, shared by its roles."""
         view = self._views.get(id(venue))
@@ -133,8 +138,7 @@ class Bot:
             # The callbacks name their view (bound below, before any can run): a refusal or
             # an intent is journaled on the account it concerns.
             view = OwnOrders(venue, lambda order: self._rejected(order, view), tag=bot_tag(self.name),
-                             on_cancel_rejected=lambda cid, reason: self._cancel_rejected(cid, reason, view),
-                             before_send=lambda order: self._intent(order, view))
+                             on_cancel_rejected=lambda cid, reason: self._cancel_rejected(cid, reason, view))
             self._views[id(venue)] = view
         return view
 
@@ -152,6 +156,8 @@ class Bot:
             journal = by_view.get(id(market.orders))
             if journal is None:
                 journal = by_view[id(market.orders)] = store.for_bot(self.name, market.venue, market.symbol)
+                view = market.orders
+                view.before_send = lambda order, view=view: self._intent(order, view)
             market.journal = journal
         self.journal = next(iter(self.markets.values())).journal
 
@@ -364,6 +370,7 @@ class Bot:
     def update_risk(self, changes: dict[str, Any], who: str = "user") -> dict[str, Any]:
         """A live edit of the risk limits, validated by their schema (None turns one off)."""
         applied = self.risk.update(changes, who)
+        self._wire_risk()
         if applied:
             shown = {k: [str(old), str(new)] for k, (old, new) in applied.items()}
             self.audit.append({"ts_ns": self.clock.now_ns(), "action": "update_risk", "by": who, "changes": shown})

@@ -31,15 +31,16 @@ class OwnOrders:
                  tag: str = NO_BOT_TAG, on_cancel_rejected: Callable[[str, str], None] | None = None,
                  before_send: Callable[[Order], None] | None = None) -> None:
         """`before_send(order)` sees each order (pending-create) just before its request
-        leaves: the bot commits the intent to its journal there."""
+        leaves: the bot commits the intent to its journal there (set while it has one)."""
         self._connector = connector
-        self._before_send = before_send
+        self.before_send = before_send
         self._on_rejected = on_rejected
         self._on_cancel_rejected = on_cancel_rejected
         self.tag = tag
         self.pre_send_check: Callable[[Order], str | None] | None = None
         """The bot's risk limits (app/engine/risk_guard.py): why an order may not leave, or
-        None. A refusal ends the order REJECTED with the reason, like a self-cross."""
+        None. A refusal ends the order REJECTED with the reason, like a self-cross. None
+        while no per-order limit is set (the request is then not even built as an Order)."""
         self._ids: set[str] = set()
         self.name = connector.name
         self.clock = connector.clock
@@ -79,7 +80,7 @@ class OwnOrders:
                     *, client_order_id: str | None = None) -> Order:
         cid = client_order_id or new_client_order_id(self.tag)
         reason = self._would_cross_own(symbol, side, order_type, price_ticks)
-        request = None  # the request as an order, built once for whoever reads it (none: not built)
+        request = None  # the request as an order, built once for whoever reads it (nobody: not built)
         if reason is None and self.pre_send_check is not None:
             request = self._request(cid, symbol, side, order_type, amount_lots, price_ticks)
             reason = self.pre_send_check(request)
@@ -91,8 +92,8 @@ class OwnOrders:
             return order
         # Ours before it leaves: a venue's immediate answer (a refusal) is then routed to us.
         self._ids.add(cid)
-        if self._before_send is not None:
-            self._before_send(request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks))
+        if self.before_send is not None:
+            self.before_send(request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks))
         order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id=cid)
         if order.status.is_done:
             self._ids.discard(cid)

@@ -69,6 +69,11 @@ class RiskGuard:
         self._limits = limits
         self._per_order = limits.any_per_order  # read on every order: worked out once per change
 
+    @property
+    def checks_orders(self) -> bool:
+        """Whether a per-order limit is set (else `check_order` lets every order through)."""
+        return self._per_order
+
     # -- per order, before it leaves -----------------------------------------------------------
     def exempt(self, client_order_id: str) -> None:
         """An order that only closes exposure (flatten) passes the per-order limits."""
