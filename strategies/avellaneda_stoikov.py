@@ -120,6 +120,7 @@ class AvellanedaStoikov(Strategy):
         self._gate_ready = False
         self._hanging: set[str] = set()
         self._timer = None
+        self._next_tick_ns = 0
         self._paused_until_ns = 0
         self._q_cache: float | None = None
         self._not_quoting = ""
@@ -199,6 +200,7 @@ class AvellanedaStoikov(Strategy):
             self._kappa = fit[1]
         self._q_cache = None
         self._gate.ladder_ready = False  # new sigma, kappa and q: the requote hands them over
+        self._next_tick_ns = now + _SAMPLE_NS  # when the timer scheduled below fires
         self._requote()
         self._timer = ctx.clock.call_later(_SAMPLE_NS, self._tick)
 
@@ -328,11 +330,14 @@ class AvellanedaStoikov(Strategy):
         if book.is_stale:
             return
         now = ctx.clock.now_ns()
+        self._gate.idle_until_ns = 0
         self._drain_prints()
         wanted = self.wanted_quotes() if now >= self._paused_until_ns else []
         self._say_why_not_quoting(now, bool(wanted))
         if self._hanging:
             self._cancel_far_hanging()
+        if not wanted:
+            self._idle_while_warming_up(now)
         key = tuple(wanted)
         if key == self._last_wanted and not self._orders_dirty and now < self._next_age_check_ns:
             return
@@ -347,6 +352,21 @@ class AvellanedaStoikov(Strategy):
             max_age_ns=int(self.params["order_refresh_time"] * _NS), now_ns=now, post_only=self.params["post_only"],
             hanging=hanging)
         self._tell_gate(wanted)
+
+    def _idle_while_warming_up(self, now: int) -> None:
+        """Warming up (a buffer not full or no kappa yet) on a two-sided book with no order
+        out: until the next sample, a requote could only drain prints and say the same
+        reason, unless a book side empties or the prints fill the intensity buffer. The
+        gate skips the calls until one of those (strategies/as_gate.pyx)."""
+        ctx = self.ctx
+        assert ctx is not None
+        warming = not self._volatility.is_full or not self._intensity.is_full or self._kappa is None
+        if (not warming or self._hanging or now < self._paused_until_ns or not mid2(ctx.book)
+                or self._next_tick_ns <= now or ctx.connector.open_orders(ctx.symbol)):
+            return
+        missing = self._intensity.size - len(self._intensity)
+        self._gate.idle_prints = missing if missing > 0 else 1 << 62
+        self._gate.idle_until_ns = self._next_tick_ns
 
     def _tell_gate(self, wanted: list[Quote]) -> None:
         """What the plan matches now (resting, not hanging, no cancel in flight) and the
