@@ -121,6 +121,7 @@ class AvellanedaStoikov(Strategy):
         self._hanging: set[str] = set()
         self._timer = None
         self._next_tick_ns = 0
+        self._ticks_of: tuple[object, tuple[float, float]] | None = None
         self._paused_until_ns = 0
         self._q_cache: float | None = None
         self._not_quoting = ""
@@ -176,9 +177,8 @@ class AvellanedaStoikov(Strategy):
     def _drain_prints(self) -> None:
         """The trade prints the gate recorded since the last read, into the estimator."""
         if self._gate.prints_pending:
-            half_tick = self._half_tick
             times, distances2 = self._gate.drain()
-            self._intensity.add_many(times, [d2 * half_tick for d2 in distances2])
+            self._intensity.add_many(times, distances2, self._half_tick)  # distances: half ticks x price
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -445,11 +445,20 @@ class AvellanedaStoikov(Strategy):
 
     @property
     def _tick_size(self) -> float:
-        return float(self.ctx.instrument.tick_size)  # type: ignore[union-attr]
+        return self._ticks()[0]
 
     @property
     def _half_tick(self) -> float:
-        return float(self.ctx.instrument.tick_size) / 2  # type: ignore[union-attr]
+        return self._ticks()[1]
+
+    def _ticks(self) -> tuple[float, float]:
+        """(tick, half tick) of the instrument as floats, converted once per instrument."""
+        inst = self.ctx.instrument  # type: ignore[union-attr]
+        cached = self._ticks_of
+        if cached is None or cached[0] is not inst:
+            tick = float(inst.tick_size)
+            cached = self._ticks_of = (inst, (tick, tick / 2))
+        return cached[1]
 
     # -- for views and checks ----------------------------------------------------------------
     def preview(self) -> list[Quote]:

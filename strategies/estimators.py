@@ -101,6 +101,7 @@ class IntensityEstimator:
         self._distance: deque[float] = deque(maxlen=size)
         self._counts: dict[float, int] = {}  # prints per distance in the buffer (what np.unique would count)
         self._rounded: dict[float, float] = {}  # distance -> rounded: prints repeat a handful of distances
+        self._rounded_scale: float | None = None  # the unit of the memo's keys (None: price units)
         self._fit: tuple[float, float] | None = None
         self._dirty = False
 
@@ -133,25 +134,30 @@ class IntensityEstimator:
             counts[distance] = counts.get(distance, 0) + 1
         self._counts = counts
 
-    def _round(self, distance: float) -> float:
-        rounded = self._rounded.get(distance)
-        if rounded is None:
-            if len(self._rounded) >= 65_536:  # bounded: a long run sees ever new distances
-                self._rounded.clear()
-            rounded = self._rounded[distance] = round(abs(distance), 9)
-        return rounded
-
     def add(self, ts_ns: int, distance: float) -> None:
         self.add_many([int(ts_ns)], [distance])
 
-    def add_many(self, ts_ns: list[int], distances: list[float]) -> None:
-        """`add` for each pair, in order (one call for a batch of prints)."""
+    def add_many(self, ts_ns: list[int], distances: list, scale: float | None = None) -> None:
+        """`add` for each pair, in order (one call for a batch of prints). With `scale`,
+        `distances` are in units of `scale` (each print's distance is `d * scale`): a
+        caller with integer distances (half ticks) skips building the float list."""
         if not ts_ns:
             return
-        kept, counts = self._distance, self._counts
+        kept, counts, size = self._distance, self._counts, self.size
+        if scale is not None and scale != self._rounded_scale:
+            self._rounded.clear()
+            self._rounded_scale = scale
+        elif scale is None and self._rounded_scale is not None:
+            self._rounded.clear()
+            self._rounded_scale = None
+        memo = self._rounded  # distance (as given) -> rounded distance
+        if len(memo) >= 65_536:  # bounded: a long run sees ever new distances
+            memo.clear()
         for distance in distances:
-            rounded = self._round(distance)
-            if len(kept) == self.size:  # the deque drops its oldest print: so does the count
+            rounded = memo.get(distance)
+            if rounded is None:
+                rounded = memo[distance] = round(abs(distance if scale is None else distance * scale), 9)
+            if len(kept) == size:  # the deque drops its oldest print: so does the count
                 oldest = kept[0]
                 left = counts[oldest] - 1
                 if left:

@@ -177,6 +177,7 @@ def test_intensity_fit_is_the_buffers_exact_fit_as_prints_come_and_go():
     every fit equals, bit for bit, the one computed from the buffer's contents."""
     rng = np.random.default_rng(7)
     est = IntensityEstimator(50)
+    scaled = IntensityEstimator(50)
     kept: list[tuple[int, float]] = []
     ts = 0
     fits = 0
@@ -185,15 +186,18 @@ def test_intensity_fit_is_the_buffers_exact_fit_as_prints_come_and_go():
         n = int(rng.integers(1, 12))
         times = [ts + i * 1_000_000 for i in range(n)]
         ts += 400_000_000
-        distances = (rng.geometric(0.3, n) * 0.005 * rng.choice([-1, 1], n)).tolist()
+        half_ticks = (rng.geometric(0.3, n) * rng.choice([-1, 1], n)).tolist()
+        distances = [d * 0.005 for d in half_ticks]
         est.add_many(times, distances)
+        scaled.add_many(times, half_ticks, 0.005)  # the same prints given in half ticks
         kept = (kept + [(t, round(abs(d), 9)) for t, d in zip(times, distances)])[-size:]
         if batch == 150:
             size = 30
             est.resize(size)
+            scaled.resize(size)
             kept = kept[-size:]
         expected = _unique_fit([d for _, d in kept], [t for t, _ in kept])
-        assert est.fit() == expected and len(est) == len(kept)
+        assert est.fit() == expected and scaled.fit() == expected and len(est) == len(kept)
         fits += expected is not None
     assert fits > 200
 
