@@ -65,6 +65,11 @@ from strategies.quoting import ask_ticks, bid_ticks, bps_to_units, fmt, held, mi
 from strategies.quoting import mid_price, round_trip_fee_bps
 from strategies.reconcile import cancel_while_stale, refresh_quotes
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 _SAMPLE_NS = _NS  # the volatility sample period: sigma is per sqrt(second)
 
 
@@ -238,7 +243,7 @@ class AvellanedaStoikov(Strategy):
         self._gate.dirty = True
         self._gate.ladder_ready = False  # q changes: the next requote hands the model over
         if self.params["hanging_orders_enabled"]:
-            other = Side.SELL if event.fill.side is Side.BUY else Side.BUY
+            other = _SELL if event.fill.side is _BUY else _BUY
             for order in ctx.connector.open_orders(ctx.symbol):
                 if order.side is other and order.status.value != "pending_cancel":
                     self._hanging.add(order.client_order_id)
@@ -319,7 +324,7 @@ class AvellanedaStoikov(Strategy):
         bid_lots, ask_lots = shaped_lots(self._lots, q, self.params["order_amount_shape_factor"])
         shift = q * self._gamma * sigma * sigma * time_left  # as reservation_price computes it
         self._gate.set_model(shift, optimal_spread(self._gamma, sigma, time_left, kappa), bid_lots, ask_lots)
-        return [Quote(Side.BUY if side > 0 else Side.SELL, price, lots)
+        return [Quote(_BUY if side > 0 else _SELL, price, lots)
                 for side, price, lots in self._gate.wanted(ctx.book.best_bid_ticks, ctx.book.best_ask_ticks)]
 
     # -- quoting ---------------------------------------------------------------------------

@@ -21,6 +21,13 @@ from app.domain import Balance, Instrument, Order, OrderEvent, OrderStatus, Orde
 from app.domain.order import NO_BOT_TAG
 from app.interfaces.venue import Connector, MarketFeed
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_MARKET = OrderType.MARKET
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_REJECTED = OrderStatus.REJECTED
+
 
 class OwnOrders:
     """`tag` goes into every client order id (app/domain/order.py), so the bot's orders are
@@ -86,7 +93,7 @@ class OwnOrders:
             reason = self.pre_send_check(request)
         if reason is not None:
             order = request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks)
-            order.apply(OrderEvent(cid, OrderStatus.REJECTED, order.created_ns, reason=reason))
+            order.apply(OrderEvent(cid, _REJECTED, order.created_ns, reason=reason))
             if self._on_rejected is not None:
                 self._on_rejected(order)
             return order
@@ -104,7 +111,7 @@ class OwnOrders:
         """The request as a pending order at the clock's time: what the risk check and the
         journal's intent see (neither keeps or changes it before it is sent)."""
         now = self.clock.now_ns()
-        return Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET else int(price_ticks),
+        return Order(cid, symbol, side, order_type, 0 if order_type is _MARKET else int(price_ticks),
                      int(amount_lots), now, updated_ns=now)
 
     def _would_cross_own(self, symbol: str, side: Side, order_type: OrderType, price_ticks: int) -> str | None:
@@ -113,18 +120,18 @@ class OwnOrders:
         if not self._ids:
             return None
         get = self._connector.get_order
-        market = order_type is OrderType.MARKET
+        market = order_type is _MARKET
         price = int(price_ticks)
         worst = 0
         for client_order_id in self._ids:
             other = get(client_order_id)
             if other is None or other.side is side or other.symbol != symbol or other.status.is_done:
                 continue
-            if other.status is OrderStatus.PENDING_CANCEL:
+            if other.status is _PENDING_CANCEL:
                 continue
             if other.price_ticks <= 0:  # an own market order in flight does not rest
                 continue
-            if side is Side.BUY:
+            if side is _BUY:
                 if (market or other.price_ticks <= price) and (worst == 0 or other.price_ticks < worst):
                     worst = other.price_ticks
             elif (market or other.price_ticks >= price) and other.price_ticks > worst:
@@ -133,7 +140,7 @@ class OwnOrders:
             return None
         inst = self._connector.instruments.get(symbol)
         shown = inst.ticks_to_price(worst) if inst is not None else worst
-        return f"would cross the bot's own {'ask' if side is Side.BUY else 'bid'} at {shown}"
+        return f"would cross the bot's own {'ask' if side is _BUY else 'bid'} at {shown}"
 
     def cancel_order(self, client_order_id: str) -> None:
         if client_order_id not in self._ids:
