@@ -9,10 +9,12 @@ counted from the event array (BBO rows are not replayed, so not counted).
 Ours: the real engine as `main.py backtest` assembles it (app/wiring/session.py):
 ReplayFeed on a SimClock at recorded time -> OrderBook via DepthSynchronizer ->
 PaperConnector (Cython queue model, 20 ms order/cancel latency) -> Bot -> SimpleQuoter
-reacting to every book update. Timed from building the feed (its numpy preprocessing is
-per-event work) to the bot's stop confirmed; only the one-time gz->npy conversion is
-excluded (the cached array is loaded into memory first). Variants split the time: the
-same without bot/strategy (feed + paper connector listening) and the feed alone (book only).
+reacting to every book update. Timed from building the feed to the bot's stop confirmed;
+what is done once per recording and cached is excluded, as `main.py backtest` loads it:
+the gz->npy conversion and the replay units computed from it (message bounds, columns,
+trade array: app/data/replay_units.py), both loaded into memory first, as hftbacktest's
+converted arrays are outside its timing. Variants split the time: the same without
+bot/strategy (feed + paper connector listening) and the feed alone (book only).
 
 Peers, in the same process on the same array: a fair minimal plain-Python pipeline
 (message bounds from numpy, columns as Python lists, Binance buffering/chain rule, one
@@ -389,7 +391,7 @@ def main(repeats: int = 5) -> dict:
         print(line)
     strat_s = ours["seconds"] - ours_paper["seconds"]
     paper_s = ours_paper["seconds"] - ours_book["seconds"]
-    print(f"\n  Colibri split: setup (feed preprocessing, parts built) {ours['setup_s'] * 1e3:.1f} ms, "
+    print(f"\n  Colibri split: setup (feed on its cached units, parts built) {ours['setup_s'] * 1e3:.1f} ms, "
           f"replay {ours['replay_s'] * 1e3:.1f} ms, stop {ours['stop_s'] * 1e3:.1f} ms; "
           f"by variant: book {ours_book['seconds'] * 1e3:.1f} ms, +paper {paper_s * 1e3:.1f} ms, "
           f"+bot/strategy {strat_s * 1e3:.1f} ms")
