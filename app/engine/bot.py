@@ -315,9 +315,8 @@ class Bot:
         """The market an order of the bot belongs to (its view owns it, its symbol)."""
         if self._single is not None:  # one market (every order event asks: no loop for it)
             market = self._single
-            if market.orders is view if view is not None else market.orders.owns(order.client_order_id):
-                return market
-            return None
+            ours = (market.orders is view) if view is not None else market.orders.owns(order.client_order_id)
+            return market if ours else None
         fallback = None
         for market in self.markets.values():
             if view is not None and market.orders is not view:
