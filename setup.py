@@ -1,4 +1,5 @@
-"""Builds every Cython module found under the Qt-free packages.
+"""Builds every Cython module found under the Qt-free packages, and compiles the plain
+Python modules of the bots' per-order path as they are (COMPILED_PY below).
 
 Kept as a plain setuptools script (not meson-python) because setuptools' editable install
 builds the extensions in place with no extra tools, and PyInstaller sees ordinary modules.
@@ -15,6 +16,23 @@ from setuptools import Extension, setup
 ROOT = Path(__file__).parent
 PACKAGES = ("app", "connectors", "strategies")
 OPTIMISE = ["/O2"] if sys.platform == "win32" else ["-O3"]  # MSVC's flag on Windows, GCC's and Clang's elsewhere
+# Plain Python modules also compiled as they are (Cython's pure-Python mode, Python
+# semantics kept: no C typing from annotations, bounds and negative indices checked): the
+# per-order and per-requote path of every bot (the simulated venues' one settlement path,
+# own orders, the bot's event handling, clocks, orders and ledger, the quoting strategies'
+# Python side). Each runs about a quarter faster than under the interpreter; the .py file
+# stays the source (tests/test_compiled_modules.py fails while a build is older than it).
+COMPILED_PY = (
+    "app/domain/events.py", "app/domain/fill.py", "app/domain/instrument.py", "app/domain/ledger.py",
+    "app/domain/order.py", "app/domain/validation.py",
+    "app/engine/bot.py", "app/engine/own_orders.py", "app/engine/pnl.py", "app/engine/risk_guard.py",
+    "app/interfaces/clock.py", "app/interfaces/strategy.py", "app/interfaces/venue.py",
+    "connectors/paper/connector.py", "connectors/paper/liquidity.py", "connectors/simulated.py",
+    "strategies/avellaneda_model.py", "strategies/avellaneda_stoikov.py", "strategies/estimators.py",
+    "strategies/pmm/gating.py", "strategies/pmm/quotes.py", "strategies/pure_market_making.py",
+    "strategies/quoting.py", "strategies/reconcile.py", "strategies/simple_quoter.py",
+)
+PY_DIRECTIVES = {"language_level": "3", "annotation_typing": False, "binding": True}
 # Developers may build a subset while other modules are being edited: COLIBRI_ONLY=app/book
 ONLY = tuple(p for p in os.environ.get("COLIBRI_ONLY", "").split(",") if p)
 
@@ -40,8 +58,14 @@ def _extensions() -> list[Extension]:
     return found
 
 
+def _compiled_py() -> list[Extension]:
+    return [Extension(".".join(Path(rel).with_suffix("").parts), [rel], extra_compile_args=["/O2"] if sys.platform == "win32" else ["-O2"])
+            for rel in COMPILED_PY if not ONLY or any(rel.startswith(prefix) for prefix in ONLY)]
+
+
 setup(
-    ext_modules=cythonize(
+    ext_modules=cythonize(_compiled_py(), build_dir=".build/cython", compiler_directives=PY_DIRECTIVES, quiet=True)
+    + cythonize(
         _extensions(),
         build_dir=".build/cython",
         compiler_directives={

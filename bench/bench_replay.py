@@ -9,10 +9,12 @@ counted from the event array (BBO rows are not replayed, so not counted).
 Ours: the real engine as `main.py backtest` assembles it (app/wiring/session.py):
 ReplayFeed on a SimClock at recorded time -> OrderBook via DepthSynchronizer ->
 PaperConnector (Cython queue model, 20 ms order/cancel latency) -> Bot -> SimpleQuoter
-reacting to every book update. Timed from building the feed (its numpy preprocessing is
-per-event work) to the bot's stop confirmed; only the one-time gz->npy conversion is
-excluded (the cached array is loaded into memory first). Variants split the time: the
-same without bot/strategy (feed + paper connector listening) and the feed alone (book only).
+reacting to every book update. Timed from building the feed to the bot's stop confirmed;
+what is done once per recording and cached is excluded, as `main.py backtest` loads it:
+the gz->npy conversion and the replay units computed from it (message bounds, columns,
+trade array: app/data/replay_units.py), both loaded into memory first, as hftbacktest's
+converted arrays are outside its timing. Variants split the time: the same without
+bot/strategy (feed + paper connector listening) and the feed alone (book only).
 
 Peers, in the same process on the same array: a fair minimal plain-Python pipeline
 (message bounds from numpy, columns as Python lists, Binance buffering/chain rule, one
@@ -39,6 +41,7 @@ from sortedcontainers import SortedDict
 
 from bench.bench_orderbook import SortedDictBook as PlainSortedDictBook
 from app.data.events import BBO, DEPTH, END_OF_MESSAGE, EMPTY_MESSAGE, SNAPSHOT, TRADE, RecordingMeta
+from app.data.replay_units import ReplayUnits
 
 FILES = ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240809.gz")
 PARAMS = {"order_amount": "0.002", "bid_spread_bps": 2, "ask_spread_bps": 2, "refresh_tolerance_bps": "0.5"}
@@ -62,15 +65,18 @@ AS_TARGET = 1.0  # and on Avellaneda-Stoikov
 
 
 # -- the data ------------------------------------------------------------------------------
-def load() -> tuple[np.ndarray, RecordingMeta] | None:
-    """The two spot files as one in-memory event array (converted once, then cached)."""
+def load() -> tuple[np.ndarray, RecordingMeta, ReplayUnits] | None:
+    """The two spot files as one in-memory event array and its replay units (both
+    converted once and cached, as `main.py backtest` loads them)."""
+    from app.data.replay_units import units_for
     from app.data.store import load_events, recordings_dir
 
     paths = [recordings_dir() / name for name in FILES]
     if not all(p.is_file() for p in paths):
         return None
     events, meta = load_events(paths)
-    return np.array(events), meta  # off the memory map: no page faults inside the timings
+    units = units_for(events)  # the cached copy beside the event file (computed on the first run)
+    return np.array(events), meta, units  # off the memory map: no page faults inside the timings
 
 
 def market_events(events: np.ndarray) -> int:
@@ -91,7 +97,7 @@ def make_strategy(name: str):
     return kind(params)
 
 
-def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot: bool = True,
+def run_ours(events: np.ndarray, meta: RecordingMeta, units: ReplayUnits, *, paper: bool = True, bot: bool = True,
              strategy_name: str = "simple") -> dict[str, Any]:
     """One full replay to the end of the recording; returns seconds and outcomes."""
     from app.config.bot_config import DEFAULT_BALANCES
@@ -103,7 +109,7 @@ def run_ours(events: np.ndarray, meta: RecordingMeta, *, paper: bool = True, bot
     strategy = make_strategy(strategy_name) if bot else None  # parameter validation is not per event
     start = time.perf_counter()
     clock = SimClock(int(events["ts_ns"][0]))
-    feed = ReplayFeed(events, meta, clock, speed=1.0, on_finished=clock.stop)
+    feed = ReplayFeed(events, meta, clock, speed=1.0, on_finished=clock.stop, units=units)
     parts: list[Any] = [feed]
     the_bot = None
     if paper:
@@ -311,17 +317,18 @@ def best_of(repeats: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def profile(events: np.ndarray, meta: RecordingMeta, top: int = 25, strategy_name: str = "simple") -> None:
+def profile(events: np.ndarray, meta: RecordingMeta, units: ReplayUnits, top: int = 25,
+            strategy_name: str = "simple") -> None:
     """cProfile of one full run after a warm-up run (imports, caches). The profiler adds
     roughly 1 us per Python call, so read the shares and compare per-call costs."""
     import cProfile
     import os
     import pstats
 
-    run_ours(events, meta, strategy_name=strategy_name)
+    run_ours(events, meta, units, strategy_name=strategy_name)
     profiler = cProfile.Profile()
     profiler.enable()
-    run_ours(events, meta, strategy_name=strategy_name)
+    run_ours(events, meta, units, strategy_name=strategy_name)
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
@@ -338,7 +345,7 @@ def main(repeats: int = 5) -> dict:
     if data is None:
         print("real recording not found: skipped (set COLIBRI_DATA_DIR)")
         return {}
-    events, meta = data
+    events, meta, units = data
     n = market_events(events)
     kinds = events["kind"]
     print(f"recording: {', '.join(FILES)}: {n:,} market events ({int((kinds == DEPTH).sum()):,} diff levels, "
@@ -348,9 +355,9 @@ def main(repeats: int = 5) -> dict:
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # post-only rejects log a warning each
     try:
-        ours = best_of(repeats, lambda: run_ours(events, meta))
-        ours_paper = best_of(repeats, lambda: run_ours(events, meta, bot=False))
-        ours_book = best_of(repeats, lambda: run_ours(events, meta, paper=False, bot=False))
+        ours = best_of(repeats, lambda: run_ours(events, meta, units))
+        ours_paper = best_of(repeats, lambda: run_ours(events, meta, units, bot=False))
+        ours_book = best_of(repeats, lambda: run_ours(events, meta, units, paper=False, bot=False))
     finally:
         quiet.setLevel(level)
     peer_repeats = max(1, min(3, repeats))
@@ -384,7 +391,7 @@ def main(repeats: int = 5) -> dict:
         print(line)
     strat_s = ours["seconds"] - ours_paper["seconds"]
     paper_s = ours_paper["seconds"] - ours_book["seconds"]
-    print(f"\n  Colibri split: setup (feed preprocessing, parts built) {ours['setup_s'] * 1e3:.1f} ms, "
+    print(f"\n  Colibri split: setup (feed on its cached units, parts built) {ours['setup_s'] * 1e3:.1f} ms, "
           f"replay {ours['replay_s'] * 1e3:.1f} ms, stop {ours['stop_s'] * 1e3:.1f} ms; "
           f"by variant: book {ours_book['seconds'] * 1e3:.1f} ms, +paper {paper_s * 1e3:.1f} ms, "
           f"+bot/strategy {strat_s * 1e3:.1f} ms")
@@ -395,7 +402,7 @@ def main(repeats: int = 5) -> dict:
           f"no latency, simpler queue rule)")
     verdict = "meets" if n / ours["seconds"] >= TARGET else "BELOW"
     print(f"  target {TARGET:,} events/s: {verdict} ({n / ours['seconds']:,.0f})")
-    hbt = against_hftbacktest(events, meta, n, ours, repeats)
+    hbt = against_hftbacktest(events, meta, units, n, ours, repeats)
     return {
         "hftbacktest": hbt,
         "market_events": n,
@@ -418,7 +425,7 @@ def main(repeats: int = 5) -> dict:
     }
 
 
-def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, n: int, ours: dict[str, Any],
+def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, units: ReplayUnits, n: int, ours: dict[str, Any],
                         repeats: int) -> dict[str, Any]:
     """hftbacktest on the same recordings with the same rules (bench/hftbacktest_peer.py),
     alternating with ours so both see the same machine: pure_market_making and the simple
@@ -438,8 +445,8 @@ def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, n: int, ours: d
             "maker_fee": float(inst.maker_fee), "taker_fee": float(inst.taker_fee)}
     peer_repeats = max(1, min(3, repeats))
     theirs = best_of(peer_repeats, lambda: peer.run(arrays, **rule))
-    ours = min(ours, best_of(peer_repeats, lambda: run_ours(events, meta)), key=lambda r: r["seconds"])
-    pmm = best_of(peer_repeats, lambda: run_ours(events, meta, strategy_name="pmm"))
+    ours = min(ours, best_of(peer_repeats, lambda: run_ours(events, meta, units)), key=lambda r: r["seconds"])
+    pmm = best_of(peer_repeats, lambda: run_ours(events, meta, units, strategy_name="pmm"))
     theirs = min(theirs, best_of(peer_repeats, lambda: peer.run(arrays, **rule)), key=lambda r: r["seconds"])
     from app.config.bot_config import DEFAULT_BALANCES
 
@@ -450,9 +457,10 @@ def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, n: int, ours: d
                "max_age_s": float(AS_PARAMS["order_refresh_time"]), "amount": float(AS_PARAMS["order_amount"]),
                "base0": float(DEFAULT_BALANCES[inst.base]), "quote0": float(DEFAULT_BALANCES[inst.quote]),
                "latency_ns": LATENCY_NS, "maker_fee": rule["maker_fee"], "taker_fee": rule["taker_fee"]}
-    ours_as = best_of(peer_repeats, lambda: run_ours(events, meta, strategy_name="avellaneda_stoikov"))
+    ours_as = best_of(peer_repeats, lambda: run_ours(events, meta, units, strategy_name="avellaneda_stoikov"))
     theirs_as = best_of(peer_repeats, lambda: peer.run_avellaneda(arrays, **as_rule))
-    ours_as = min(ours_as, best_of(peer_repeats, lambda: run_ours(events, meta, strategy_name="avellaneda_stoikov")),
+    ours_as = min(ours_as, best_of(peer_repeats, lambda: run_ours(events, meta, units,
+                                                                  strategy_name="avellaneda_stoikov")),
                   key=lambda r: r["seconds"])
     print(f"\n  hftbacktest {peer.version()} (numba strategies, compile excluded, PowerProbQueueModel(2), "
           f"{LATENCY_NS // 1_000_000} ms latency; its converter counts {peer.market_events(arrays):,} rows, "

@@ -42,6 +42,13 @@ from app.markets.defaults import DEFAULT_LEVERAGE
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector, MarketFeed
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_FILLED = OrderStatus.FILLED
+_MARKET = OrderType.MARKET
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+
 DONE_ORDERS_KEPT = 10_000
 """Finished orders stay readable by `get_order` until this many more recent ones finished."""
 
@@ -144,7 +151,7 @@ class SimulatedAccount(Connector):
         """
         inst = self.instrument
         done = lots == order.remaining_lots
-        order.apply(OrderEvent(order.client_order_id, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+        order.apply(OrderEvent(order.client_order_id, _FILLED if done else _PARTIALLY_FILLED,
                                now, filled_lots=lots))
         fee = self._ledger.settle_fill(order, inst, price_ticks, lots, is_maker=is_maker)
         fill = Fill(
@@ -159,7 +166,7 @@ class SimulatedAccount(Connector):
             is_maker=bool(is_maker),
             ts_ns=now,
         )
-        if order.status is OrderStatus.FILLED:
+        if order.status is _FILLED:
             self._retire(order)
         self._emit(OrderFilled(self.name, order, fill))
         return fill
@@ -185,17 +192,13 @@ class SimulatedAccount(Connector):
 
     def _new_order(self, symbol: str, side: Side, order_type: OrderType, amount_lots: int, price_ticks: int,
                    client_order_id: str | None, now: int) -> Order:
-        """The order object of a new request (our id unless the caller brings one)."""
-        return Order(
-            client_order_id=client_order_id or new_client_order_id(),
-            symbol=symbol,
-            side=Side(side),
-            type=OrderType(order_type),
-            price_ticks=0 if OrderType(order_type) is OrderType.MARKET else int(price_ticks),
-            amount_lots=int(amount_lots),
-            created_ns=now,
-            updated_ns=now,
-        )
+        """The order object of a new request (our id unless the caller brings one). The enum
+        look-ups run only for a caller passing plain values (an Enum call costs ~2 us)."""
+        side = side if type(side) is Side else Side(side)
+        order_type = order_type if type(order_type) is OrderType else OrderType(order_type)
+        return Order(client_order_id or new_client_order_id(), symbol, side, order_type,
+                     0 if order_type is _MARKET else int(price_ticks), int(amount_lots), now,
+                     updated_ns=now)
 
     def _cancel_refusal(self, client_order_id: str) -> str | None:
         """Why a cancel cannot be done now (None: go ahead; "" : one is already on its way)."""
@@ -204,7 +207,7 @@ class SimulatedAccount(Connector):
             return f"unknown order {client_order_id} on {self.name}"
         if order.status.is_done:
             return f"order {client_order_id} is already {order.status.value}"
-        if order.status is OrderStatus.PENDING_CANCEL:
+        if order.status is _PENDING_CANCEL:
             return ""
         return None
 

@@ -17,7 +17,11 @@ distance (in half ticks) at C level, on both paths; the strategy drains that rec
 its intensity estimator before it reads it. `ladder_ready` is False whenever the model's
 inputs are not in the gate (after a fill, at each sample, before the model can be
 evaluated): Python decides then. The gate also calls Python whenever its ladder is empty,
-so the strategy says why it is not quoting as it does on the Python path.
+so the strategy says why it is not quoting as it does on the Python path, except while the
+strategy has declared itself idle (`idle_until_ns`, `idle_prints`): warming up with no
+order out, its answer cannot change before the next volatility sample unless a book side
+empties or enough prints arrive to fill the intensity buffer, so until then the gate
+skips the call (the same orders and the same log lines, without the Python calls).
 """
 from libc.math cimport ceil, floor
 from libc.stdint cimport int64_t, int8_t
@@ -41,11 +45,15 @@ cdef class AsGate(QuoteGate):
     cdef vector[int64_t] _print_ts
     cdef vector[int64_t] _print_d2
     cdef Py_ssize_t _keep
+    cdef public int64_t idle_until_ns
+    cdef public int64_t idle_prints
 
     def __cinit__(self):
         self.ladder_ready = False
         self.takes_trades = True
         self._keep = 1
+        self.idle_until_ns = 0
+        self.idle_prints = 0
 
     def configure_as(self, book, int levels, double level_frac, double min_spread_frac, double tick,
                      bint post_only, int64_t min_notional_ticks_lots, int64_t tolerance_units, int64_t max_age_ns,
@@ -191,6 +199,9 @@ cdef class AsGate(QuoteGate):
             return self._call()
         best_bid = self._book.c_best_bid()
         best_ask = self._book.c_best_ask()
+        if (ts_ns < self.idle_until_ns and best_bid > 0 and best_ask > 0
+                and <int64_t>self._print_ts.size() < self.idle_prints):
+            return 0  # warming up: nothing the strategy would do or say changes before then
         if ts_ns >= self.paused_until_ns:
             if not self.ladder_ready or self._compute(best_bid, best_ask) == 0:
                 return self._call()

@@ -65,6 +65,11 @@ from strategies.quoting import ask_ticks, bid_ticks, bps_to_units, fmt, held, mi
 from strategies.quoting import mid_price, round_trip_fee_bps
 from strategies.reconcile import cancel_while_stale, refresh_quotes
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 _SAMPLE_NS = _NS  # the volatility sample period: sigma is per sqrt(second)
 
 
@@ -120,6 +125,8 @@ class AvellanedaStoikov(Strategy):
         self._gate_ready = False
         self._hanging: set[str] = set()
         self._timer = None
+        self._next_tick_ns = 0
+        self._ticks_of: tuple[object, tuple[float, float]] | None = None
         self._paused_until_ns = 0
         self._q_cache: float | None = None
         self._not_quoting = ""
@@ -175,9 +182,8 @@ class AvellanedaStoikov(Strategy):
     def _drain_prints(self) -> None:
         """The trade prints the gate recorded since the last read, into the estimator."""
         if self._gate.prints_pending:
-            half_tick = self._half_tick
             times, distances2 = self._gate.drain()
-            self._intensity.add_many(times, [d2 * half_tick for d2 in distances2])
+            self._intensity.add_many(times, distances2, self._half_tick)  # distances: half ticks x price
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -199,6 +205,7 @@ class AvellanedaStoikov(Strategy):
             self._kappa = fit[1]
         self._q_cache = None
         self._gate.ladder_ready = False  # new sigma, kappa and q: the requote hands them over
+        self._next_tick_ns = now + _SAMPLE_NS  # when the timer scheduled below fires
         self._requote()
         self._timer = ctx.clock.call_later(_SAMPLE_NS, self._tick)
 
@@ -236,7 +243,7 @@ class AvellanedaStoikov(Strategy):
         self._gate.dirty = True
         self._gate.ladder_ready = False  # q changes: the next requote hands the model over
         if self.params["hanging_orders_enabled"]:
-            other = Side.SELL if event.fill.side is Side.BUY else Side.BUY
+            other = _SELL if event.fill.side is _BUY else _BUY
             for order in ctx.connector.open_orders(ctx.symbol):
                 if order.side is other and order.status.value != "pending_cancel":
                     self._hanging.add(order.client_order_id)
@@ -317,7 +324,7 @@ class AvellanedaStoikov(Strategy):
         bid_lots, ask_lots = shaped_lots(self._lots, q, self.params["order_amount_shape_factor"])
         shift = q * self._gamma * sigma * sigma * time_left  # as reservation_price computes it
         self._gate.set_model(shift, optimal_spread(self._gamma, sigma, time_left, kappa), bid_lots, ask_lots)
-        return [Quote(Side.BUY if side > 0 else Side.SELL, price, lots)
+        return [Quote(_BUY if side > 0 else _SELL, price, lots)
                 for side, price, lots in self._gate.wanted(ctx.book.best_bid_ticks, ctx.book.best_ask_ticks)]
 
     # -- quoting ---------------------------------------------------------------------------
@@ -328,11 +335,14 @@ class AvellanedaStoikov(Strategy):
         if book.is_stale:
             return
         now = ctx.clock.now_ns()
+        self._gate.idle_until_ns = 0
         self._drain_prints()
         wanted = self.wanted_quotes() if now >= self._paused_until_ns else []
         self._say_why_not_quoting(now, bool(wanted))
         if self._hanging:
             self._cancel_far_hanging()
+        if not wanted:
+            self._idle_while_warming_up(now)
         key = tuple(wanted)
         if key == self._last_wanted and not self._orders_dirty and now < self._next_age_check_ns:
             return
@@ -347,6 +357,21 @@ class AvellanedaStoikov(Strategy):
             max_age_ns=int(self.params["order_refresh_time"] * _NS), now_ns=now, post_only=self.params["post_only"],
             hanging=hanging)
         self._tell_gate(wanted)
+
+    def _idle_while_warming_up(self, now: int) -> None:
+        """Warming up (a buffer not full or no kappa yet) on a two-sided book with no order
+        out: until the next sample, a requote could only drain prints and say the same
+        reason, unless a book side empties or the prints fill the intensity buffer. The
+        gate skips the calls until one of those (strategies/as_gate.pyx)."""
+        ctx = self.ctx
+        assert ctx is not None
+        warming = not self._volatility.is_full or not self._intensity.is_full or self._kappa is None
+        if (not warming or self._hanging or now < self._paused_until_ns or not mid2(ctx.book)
+                or self._next_tick_ns <= now or ctx.connector.open_orders(ctx.symbol)):
+            return
+        missing = self._intensity.size - len(self._intensity)
+        self._gate.idle_prints = missing if missing > 0 else 1 << 62
+        self._gate.idle_until_ns = self._next_tick_ns
 
     def _tell_gate(self, wanted: list[Quote]) -> None:
         """What the plan matches now (resting, not hanging, no cancel in flight) and the
@@ -425,11 +450,20 @@ class AvellanedaStoikov(Strategy):
 
     @property
     def _tick_size(self) -> float:
-        return float(self.ctx.instrument.tick_size)  # type: ignore[union-attr]
+        return self._ticks()[0]
 
     @property
     def _half_tick(self) -> float:
-        return float(self.ctx.instrument.tick_size) / 2  # type: ignore[union-attr]
+        return self._ticks()[1]
+
+    def _ticks(self) -> tuple[float, float]:
+        """(tick, half tick) of the instrument as floats, converted once per instrument."""
+        inst = self.ctx.instrument  # type: ignore[union-attr]
+        cached = self._ticks_of
+        if cached is None or cached[0] is not inst:
+            tick = float(inst.tick_size)
+            cached = self._ticks_of = (inst, (tick, tick / 2))
+        return cached[1]
 
     # -- for views and checks ----------------------------------------------------------------
     def preview(self) -> list[Quote]:

@@ -13,6 +13,7 @@ from collections import deque
 import numpy as np
 
 _NS = 1_000_000_000
+_sum = np.add.reduce
 
 
 class VolatilityEstimator:
@@ -98,6 +99,9 @@ class IntensityEstimator:
         self.size = size
         self._ts: deque[int] = deque(maxlen=size)
         self._distance: deque[float] = deque(maxlen=size)
+        self._counts: dict[float, int] = {}  # prints per distance in the buffer (what np.unique would count)
+        self._rounded: dict[float, float] = {}  # distance -> rounded: prints repeat a handful of distances
+        self._rounded_scale: float | None = None  # the unit of the memo's keys (None: price units)
         self._fit: tuple[float, float] | None = None
         self._dirty = False
 
@@ -111,6 +115,7 @@ class IntensityEstimator:
     def clear(self) -> None:
         self._ts.clear()
         self._distance.clear()
+        self._counts.clear()
         self._fit = None
         self._dirty = False
 
@@ -120,19 +125,49 @@ class IntensityEstimator:
         self.size = size
         self._ts = deque(self._ts, maxlen=size)
         self._distance = deque(self._distance, maxlen=size)
+        self._recount()
         self._dirty = True
+
+    def _recount(self) -> None:
+        counts: dict[float, int] = {}
+        for distance in self._distance:
+            counts[distance] = counts.get(distance, 0) + 1
+        self._counts = counts
 
     def add(self, ts_ns: int, distance: float) -> None:
-        self._ts.append(int(ts_ns))
-        self._distance.append(round(abs(distance), 9))
-        self._dirty = True
+        self.add_many([int(ts_ns)], [distance])
 
-    def add_many(self, ts_ns: list[int], distances: list[float]) -> None:
-        """`add` for each pair, in order (one call for a batch of prints)."""
-        if ts_ns:
-            self._ts.extend(ts_ns)
-            self._distance.extend([round(abs(d), 9) for d in distances])
-            self._dirty = True
+    def add_many(self, ts_ns: list[int], distances: list, scale: float | None = None) -> None:
+        """`add` for each pair, in order (one call for a batch of prints). With `scale`,
+        `distances` are in units of `scale` (each print's distance is `d * scale`): a
+        caller with integer distances (half ticks) skips building the float list."""
+        if not ts_ns:
+            return
+        kept, counts, size = self._distance, self._counts, self.size
+        if scale is not None and scale != self._rounded_scale:
+            self._rounded.clear()
+            self._rounded_scale = scale
+        elif scale is None and self._rounded_scale is not None:
+            self._rounded.clear()
+            self._rounded_scale = None
+        memo = self._rounded  # distance (as given) -> rounded distance
+        if len(memo) >= 65_536:  # bounded: a long run sees ever new distances
+            memo.clear()
+        for distance in distances:
+            rounded = memo.get(distance)
+            if rounded is None:
+                rounded = memo[distance] = round(abs(distance if scale is None else distance * scale), 9)
+            if len(kept) == size:  # the deque drops its oldest print: so does the count
+                oldest = kept[0]
+                left = counts[oldest] - 1
+                if left:
+                    counts[oldest] = left
+                else:
+                    del counts[oldest]
+            kept.append(rounded)
+            counts[rounded] = counts.get(rounded, 0) + 1
+        self._ts.extend(ts_ns)
+        self._dirty = True
 
     def fit(self) -> tuple[float, float] | None:
         """(A, kappa), refitted only after new prints; None while fewer than two distinct
@@ -143,20 +178,24 @@ class IntensityEstimator:
         self._fit = None
         if len(self._distance) < 2:
             return None
-        distances = np.fromiter(self._distance, dtype=np.float64, count=len(self._distance))
-        levels, counts = np.unique(distances, return_counts=True)
-        if len(levels) < 2:
+        if len(self._counts) < 2:
             return None
+        # The distinct distances in increasing order and their counts: np.unique's answer,
+        # kept up to date print by print instead of sorting the buffer again.
+        order = sorted(self._counts)
+        levels = np.array(order, dtype=np.float64)
+        counts = np.array([self._counts[level] for level in order], dtype=np.int64)
         at_least = np.cumsum(counts[::-1])[::-1].astype(np.float64)  # prints at distance >= level
         seconds = max((self._ts[-1] - self._ts[0]) / _NS, 1.0)
         y = np.log(at_least / seconds)
         w = at_least
-        x_mean = float(np.sum(w * levels) / np.sum(w))
-        y_mean = float(np.sum(w * y) / np.sum(w))
-        spread = float(np.sum(w * (levels - x_mean) ** 2))
+        total = _sum(w)  # np.add.reduce is np.sum on a 1-D array, without its Python wrapper
+        x_mean = float(_sum(w * levels) / total)
+        y_mean = float(_sum(w * y) / total)
+        spread = float(_sum(w * (levels - x_mean) ** 2))
         if spread <= 0:
             return None
-        slope = float(np.sum(w * (levels - x_mean) * (y - y_mean))) / spread
+        slope = float(_sum(w * (levels - x_mean) * (y - y_mean))) / spread
         kappa = -slope
         if not math.isfinite(kappa) or kappa <= 0:
             return None

@@ -38,6 +38,15 @@ from strategies.pmm_gate import PmmGate
 from strategies.quoting import UNITS, available_budget, held, min_notional_ticks_lots, pct_to_units, spend_if_affordable
 from strategies.reconcile import cancel_while_stale, plan_orders
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_FILLED = OrderStatus.FILLED
+_LIMIT = OrderType.LIMIT
+_LIMIT_MAKER = OrderType.LIMIT_MAKER
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_SELL = Side.SELL
+
 _NS = 1_000_000_000
 _NEVER = 1 << 62
 _ON_BOOK = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL)
@@ -216,7 +225,7 @@ class PureMarketMaking(Strategy):
         self._last_own_ticks = inst.round_price_to_ticks(fill.price, up=False)
         if self._cost_started:
             self._cost.on_fill(fill.side, fill.price, fill.amount, fill.fee if fill.fee_asset == inst.quote else 0)
-        if order.status is OrderStatus.FILLED:
+        if order.status is _FILLED:
             if self.params["ping_pong_enabled"]:
                 self._pingpong += fill.side.sign
             was_hanging = order.client_order_id in self._hanging
@@ -389,7 +398,7 @@ class PureMarketMaking(Strategy):
         assert ctx is not None and qp is not None
         listed = ctx.connector.open_orders(ctx.symbol)
         self._cancelling &= {o.client_order_id for o in listed}  # a refused cancel is not waited for
-        resting = [o for o in listed if o.status is not OrderStatus.PENDING_CANCEL]
+        resting = [o for o in listed if o.status is not _PENDING_CANCEL]
         hanging_before = len(self._hanging)
         self._hanging &= {o.client_order_id for o in resting}
         hanging, active = [], []
@@ -451,9 +460,9 @@ class PureMarketMaking(Strategy):
         for quote in quotes:
             if not spend_if_affordable(inst, quote.side, quote.price_ticks, quote.amount_lots, budget):
                 continue
-            crosses = (quote.side is Side.BUY and 0 < book.best_ask_ticks <= quote.price_ticks) or (
-                quote.side is Side.SELL and quote.price_ticks <= book.best_bid_ticks)
-            order_type = OrderType.LIMIT if crosses else OrderType.LIMIT_MAKER
+            crosses = (quote.side is _BUY and 0 < book.best_ask_ticks <= quote.price_ticks) or (
+                quote.side is _SELL and quote.price_ticks <= book.best_bid_ticks)
+            order_type = _LIMIT if crosses else _LIMIT_MAKER
             ctx.connector.place_order(ctx.symbol, quote.side, order_type, quote.amount_lots, quote.price_ticks)
             placed.append(quote)
         return placed

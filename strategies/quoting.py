@@ -18,6 +18,11 @@ from decimal import ROUND_CEILING, Decimal
 from app.domain import Instrument, Side
 from app.interfaces.strategy import Quote
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 NS = 1_000_000_000
 """Nanoseconds in a second: parameters in seconds become clock times with it."""
 
@@ -85,7 +90,7 @@ def ask_ticks(price_ticks: float) -> int:
 def keep_maker(quote_side: Side, price: int, best_bid: int, best_ask: int) -> int:
     """A post-only price that does not cross the book: a bid at most one tick under the best
     ask, an ask at least one tick over the best bid (joining the touch instead of taking)."""
-    if quote_side is Side.BUY:
+    if quote_side is _BUY:
         return min(price, best_ask - 1)
     return max(price, best_bid + 1)
 
@@ -108,9 +113,9 @@ def no_self_cross(quotes: list[Quote], own_bids: list[int], own_asks: list[int])
     highest_bid = max(own_bids, default=None)
     out = []
     for quote in quotes:
-        if quote.side is Side.BUY and lowest_ask is not None and quote.price_ticks >= lowest_ask:
+        if quote.side is _BUY and lowest_ask is not None and quote.price_ticks >= lowest_ask:
             continue
-        if quote.side is Side.SELL and highest_bid is not None and quote.price_ticks <= highest_bid:
+        if quote.side is _SELL and highest_bid is not None and quote.price_ticks <= highest_bid:
             continue
         out.append(quote)
     return out
@@ -137,7 +142,7 @@ def spend_if_affordable(inst: Instrument, side: Side, price_ticks: int, amount_l
         notional = inst.notional(price_ticks, amount_lots)
         need = notional * fee_rate + (notional / leverage if leverage else Decimal(0))
         asset = inst.settle_asset
-    elif side is Side.BUY:
+    elif side is _BUY:
         need = inst.notional(price_ticks, amount_lots) * (1 + fee_rate)
         asset = inst.quote
     else:

@@ -15,6 +15,14 @@ from app.domain import Order, OrderStatus, OrderType, Side
 from app.interfaces.strategy import Quote, StrategyContext
 from strategies.quoting import UNITS, available_budget, mid2, no_self_cross, spend_if_affordable
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_LIMIT = OrderType.LIMIT
+_LIMIT_MAKER = OrderType.LIMIT_MAKER
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_SELL = Side.SELL
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -33,7 +41,7 @@ def plan_orders(
     unmatched = list(wanted)
     cancel: list[str] = []
     for order in resting:
-        if order.status is OrderStatus.PENDING_CANCEL:
+        if order.status is _PENDING_CANCEL:
             continue
         match = None
         if now_ns - order.created_ns < max_age_ns:
@@ -69,10 +77,10 @@ def refresh_quotes(ctx: StrategyContext, wanted: list[Quote], planned: list[Orde
         ctx.connector.cancel_order(client_order_id)
     creates = plan.create
     if creates and hanging:
-        creates = no_self_cross(creates, [o.price_ticks for o in hanging if o.side is Side.BUY],
-                                [o.price_ticks for o in hanging if o.side is Side.SELL])
+        creates = no_self_cross(creates, [o.price_ticks for o in hanging if o.side is _BUY],
+                                [o.price_ticks for o in hanging if o.side is _SELL])
     if creates:
-        order_type = OrderType.LIMIT_MAKER if post_only else OrderType.LIMIT
+        order_type = _LIMIT_MAKER if post_only else _LIMIT
         budget = available_budget(ctx.connector.balances())
         for quote in creates:
             if spend_if_affordable(ctx.instrument, quote.side, quote.price_ticks, quote.amount_lots, budget, leverage):

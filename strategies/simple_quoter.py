@@ -23,6 +23,12 @@ from strategies.quoting import bps_to_units as _units
 from strategies.quoting import age_check_period_ns, held, mid_price, min_notional_ticks_lots, spread_fee_warnings
 from strategies.reconcile import cancel_while_stale, refresh_quotes
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_SELL = Side.SELL
+
 
 class SimpleQuoter(Strategy):
     name = "simple_quoter"
@@ -136,7 +142,7 @@ class SimpleQuoter(Strategy):
         """What rests now and the ladder acted on: the gate's mirror for its C-level test."""
         ctx = self.ctx
         assert ctx is not None
-        pending_cancel = OrderStatus.PENDING_CANCEL
+        pending_cancel = _PENDING_CANCEL
         resting = [(o.side.sign, o.price_ticks, o.amount_lots, o.created_ns)
                    for o in ctx.connector.open_orders(ctx.symbol) if o.status is not pending_cancel]
         self._gate.age_deadline_ns = self._next_age_check_ns
@@ -188,7 +194,7 @@ class SimpleQuoter(Strategy):
         if not self._gate_ready:
             self._configure_gate()
         self._gate.skew_units = self._skew_units()
-        return [Quote(Side.BUY if side > 0 else Side.SELL, price, lots)
+        return [Quote(_BUY if side > 0 else _SELL, price, lots)
                 for side, price, lots in self._gate.wanted(best_bid, best_ask)]
 
     def _skew_units(self) -> int:

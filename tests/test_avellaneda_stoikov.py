@@ -157,6 +157,51 @@ def test_intensity_fit_needs_prints_that_thin_out():
     assert est.fit() is None  # one distance only
 
 
+def _unique_fit(distances: list[float], ts: list[int]) -> tuple[float, float] | None:
+    """The fit as first written (np.unique over the buffer, np.sum): the reference."""
+    levels, counts = np.unique(np.array(distances), return_counts=True)
+    if len(levels) < 2:
+        return None
+    at_least = np.cumsum(counts[::-1])[::-1].astype(np.float64)
+    y = np.log(at_least / max((ts[-1] - ts[0]) / S, 1.0))
+    w = at_least
+    x_mean = float(np.sum(w * levels) / np.sum(w))
+    y_mean = float(np.sum(w * y) / np.sum(w))
+    spread = float(np.sum(w * (levels - x_mean) ** 2))
+    kappa = -float(np.sum(w * (levels - x_mean) * (y - y_mean))) / spread
+    return (math.exp(y_mean + kappa * x_mean), kappa) if spread > 0 and kappa > 0 else None
+
+
+def test_intensity_fit_is_the_buffers_exact_fit_as_prints_come_and_go():
+    """The distances are counted print by print (the oldest leaving the buffer uncounted):
+    every fit equals, bit for bit, the one computed from the buffer's contents."""
+    rng = np.random.default_rng(7)
+    est = IntensityEstimator(50)
+    scaled = IntensityEstimator(50)
+    kept: list[tuple[int, float]] = []
+    ts = 0
+    fits = 0
+    size = 50
+    for batch in range(300):
+        n = int(rng.integers(1, 12))
+        times = [ts + i * 1_000_000 for i in range(n)]
+        ts += 400_000_000
+        half_ticks = (rng.geometric(0.3, n) * rng.choice([-1, 1], n)).tolist()
+        distances = [d * 0.005 for d in half_ticks]
+        est.add_many(times, distances)
+        scaled.add_many(times, half_ticks, 0.005)  # the same prints given in half ticks
+        kept = (kept + [(t, round(abs(d), 9)) for t, d in zip(times, distances)])[-size:]
+        if batch == 150:
+            size = 30
+            est.resize(size)
+            scaled.resize(size)
+            kept = kept[-size:]
+        expected = _unique_fit([d for _, d in kept], [t for t, _ in kept])
+        assert est.fit() == expected and scaled.fit() == expected and len(est) == len(kept)
+        fits += expected is not None
+    assert fits > 200
+
+
 def test_model_formulas_by_hand():
     m = evaluate(100.0, 0.5, 2.0, 0.1, 4.0, 10.0, 0.0)
     assert m.reservation == pytest.approx(100 - 0.5 * 2 * 0.01 * 10)  # 99.9

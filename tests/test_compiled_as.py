@@ -42,3 +42,36 @@ def test_the_gate_decides_exactly_as_the_python_path(recording, mix):
     gate = bot.strategy.market_hook()
     if not MIXES[mix].get("hanging_orders_enabled"):  # the gate kept Python out of most book updates
         assert gate.python_calls < bot.feed.synchronizer.diffs_applied / 2
+
+
+def test_warming_up_the_gate_stays_idle_with_the_same_orders_and_log_lines(recording, caplog):
+    """Until the buffers are full the strategy has nothing to do but say why: the gate skips
+    those calls (strategies/as_gate.pyx, idle) and the run stays the Python path's, down to
+    the log lines and when they come."""
+    import logging
+
+    from tests.compiled_support import run_once
+
+    class Counted(AvellanedaStoikov):
+        """Notes the gate's Python calls and the book updates when the first order goes out."""
+
+        at_first_order: tuple[int, int] | None = None
+
+        def on_order(self, event) -> None:  # noqa: ANN001
+            if self.at_first_order is None:
+                hook = self._gate
+                self.at_first_order = (hook.python_calls, self.ctx.feed.synchronizer.diffs_applied)
+            super().on_order(event)
+
+    params = {**BASE, "volatility_buffer_size": 20, "trading_intensity_buffer_size": 120}
+    runs = {}
+    for name, gate, fast in (("compiled", True, True), ("python", False, False)):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="colibri"):
+            seen, bot = run_once(recording, lambda: Counted(params), BALANCES, gate=gate, fast_loop=fast)
+        runs[name] = (seen, [(r.name, r.getMessage()) for r in caplog.records], bot)
+    compiled, python = runs["compiled"], runs["python"]
+    assert any(item[0] == "fill" for item in compiled[0]) and compiled[0] == python[0]
+    assert any("warming up" in message for _, message in compiled[1]) and compiled[1] == python[1]
+    calls, updates = compiled[2].strategy.at_first_order
+    assert updates > 200 and calls < updates / 10  # about one call per volatility sample while warming up

@@ -211,6 +211,15 @@ class EventColumns:
         self.msg_last = np.ascontiguousarray(events["last_id"][starts])
         self.msg_prev = np.ascontiguousarray(events["prev_id"][starts])
 
+    @classmethod
+    def from_arrays(cls, **arrays: np.ndarray) -> "EventColumns":
+        """The columns as computed before (app/data/replay_units.py keeps them on disk)."""
+        cols = cls.__new__(cls)
+        for name in ("side", "price", "qty", "starts", "stops", "msg_ts", "msg_kind", "msg_empty", "msg_first",
+                     "msg_last", "msg_prev"):
+            setattr(cols, name, arrays[name])
+        return cols
+
     def __len__(self) -> int:
         return len(self.starts)
 

@@ -51,6 +51,16 @@ from app.engine.risk_guard import RiskGuard
 from app.interfaces.venue import Connector
 from app.interfaces.strategy import MarketContext, Strategy, StrategyContext
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_OPEN = OrderStatus.OPEN
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_READY = BotState.READY
+_REJECTED = OrderStatus.REJECTED
+_RUNNING = BotState.RUNNING
+_STOPPED = BotState.STOPPED
+_STOPPING = BotState.STOPPING
+
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +85,7 @@ class Bot:
         for role, (venue, market_symbol) in bind_roles(strategy, connector, symbol, markets).items():
             self.markets[role] = BotMarket.build(role, venue, self._view(venue), market_symbol)
         primary = next(iter(self.markets.values()))
+        self._single = primary if len(self.markets) == 1 else None
         self.connector = primary.venue
         # What the strategy trades through; the bot's tag goes into its client order ids.
         # Every order's intent is journaled before its request leaves (see _intent).
@@ -85,7 +96,7 @@ class Bot:
         self.instrument = primary.instrument
         self.feed = primary.feed
         self.clock = primary.venue.clock
-        self.state = BotState.READY
+        self.state = _READY
         self._state_listeners: list[Callable[["Bot"], None]] = []
         self.pnl = primary.pnl  # spot: vs holding; perpetuals: by position (the first role's)
         self.valuation = Valuation(self.markets, conversion)
@@ -101,7 +112,7 @@ class Bot:
         self._log = logging.getLogger(f"colibri.bot.{name}")
         self.stopped_by: str | None = None  # why the bot stopped itself (a risk limit), one line
         self.risk = RiskGuard(self, risk)  # per-order limits before sending, PnL limits, flatten
-        self.orders.pre_send_check = self.risk.check_order
+        self._wire_risk()
         if journal is not None:
             self.attach_journal(journal)
         self._dispatch: dict[type, Callable[[Any], None]] = {
@@ -125,6 +136,11 @@ class Bot:
             BookResynced: "on_resynced",
         }
 
+    def _wire_risk(self) -> None:
+        """The first role's orders pass the risk guard's per-order check while one of its
+        per-order limits is set (without, the check would wave every order through)."""
+        self.orders.pre_send_check = self.risk.check_order if self.risk.checks_orders else None
+
     def _view(self, venue: Connector) -> OwnOrders:
         """The bot's own-orders view of a connector: one per connector, shared by its roles."""
         view = self._views.get(id(venue))
@@ -132,8 +148,7 @@ class Bot:
             # The callbacks name their view (bound below, before any can run): a refusal or
             # an intent is journaled on the account it concerns.
             view = OwnOrders(venue, lambda order: self._rejected(order, view), tag=bot_tag(self.name),
-                             on_cancel_rejected=lambda cid, reason: self._cancel_rejected(cid, reason, view),
-                             before_send=lambda order: self._intent(order, view))
+                             on_cancel_rejected=lambda cid, reason: self._cancel_rejected(cid, reason, view))
             self._views[id(venue)] = view
         return view
 
@@ -144,25 +159,27 @@ class Bot:
     def attach_journal(self, store: JournalStore) -> None:
         """Journals this bot into `store` (app/engine/journal): before it starts. Each
         account's orders and fills go to that account's rows."""
-        if self.state is not BotState.READY:
+        if self.state is not _READY:
             raise RuntimeError(f"bot {self.name}: a journal is attached before the bot starts")
         by_view: dict[int, BotJournal] = {}
         for market in self.markets.values():
             journal = by_view.get(id(market.orders))
             if journal is None:
                 journal = by_view[id(market.orders)] = store.for_bot(self.name, market.venue, market.symbol)
+                view = market.orders
+                view.before_send = lambda order, view=view: self._intent(order, view)
             market.journal = journal
         self.journal = next(iter(self.markets.values())).journal
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
-        if self.state is not BotState.READY:
+        if self.state is not _READY:
             raise RuntimeError(f"bot {self.name} is {self.state.value}; it can start only once")
         for market in self.markets.values():
             market.start_balances = market.venue.balances()
         self.start_balances = self.markets[next(iter(self.markets))].start_balances
         self.start_ns = self.clock.now_ns()
-        self._set_state(BotState.RUNNING)
+        self._set_state(_RUNNING)
         self._hook = self._attach_hook()
         for source in self._sources():
             source.add_listener(self._on_event, self._kinds_of(source))
@@ -224,20 +241,20 @@ class Bot:
 
     def stop(self, on_stopped: Callable[[], None] | None = None) -> None:
         """Stops quoting and cancels every open order; `on_stopped` runs once none is left."""
-        if self.state is BotState.STOPPED:  # already finished (it stopped itself, or failed)
+        if self.state is _STOPPED:  # already finished (it stopped itself, or failed)
             if on_stopped is not None:
                 on_stopped()
             return
         if on_stopped is not None:
             self._on_stopped.append(on_stopped)
-        if self.state in (BotState.STOPPING, BotState.STOPPED):
+        if self.state in (_STOPPING, _STOPPED):
             self._maybe_finish()
             return
-        if self.state is BotState.READY:
-            self._set_state(BotState.STOPPED)
+        if self.state is _READY:
+            self._set_state(_STOPPED)
             self._finish()
             return
-        self._set_state(BotState.STOPPING)
+        self._set_state(_STOPPING)
         if self._hook is not None:
             self._hook.active = False
         self._journal("stop", open_orders=len(self.open_orders()))
@@ -272,10 +289,10 @@ class Bot:
         self.orders.adopt(client_order_id)
 
     def _maybe_finish(self) -> None:
-        if self.state is BotState.STOPPING and not self.open_orders():
-            if self.risk.before_finish() or self.state is not BotState.STOPPING:
+        if self.state is _STOPPING and not self.open_orders():
+            if self.risk.before_finish() or self.state is not _STOPPING:
                 return  # a flatten order is out (or its immediate answer finished the stop)
-            self._set_state(BotState.STOPPED)
+            self._set_state(_STOPPED)
             self._finish()
 
     def _journal(self, kind: str, **fields: Any) -> bool:
@@ -296,6 +313,10 @@ class Bot:
 
     def _market_of(self, order, view: OwnOrders | None = None) -> BotMarket | None:
         """The market an order of the bot belongs to (its view owns it, its symbol)."""
+        if self._single is not None:  # one market (every order event asks: no loop for it)
+            market = self._single
+            ours = (market.orders is view) if view is not None else market.orders.owns(order.client_order_id)
+            return market if ours else None
         fallback = None
         for market in self.markets.values():
             if view is not None and market.orders is not view:
@@ -358,6 +379,7 @@ class Bot:
     def update_risk(self, changes: dict[str, Any], who: str = "user") -> dict[str, Any]:
         """A live edit of the risk limits, validated by their schema (None turns one off)."""
         applied = self.risk.update(changes, who)
+        self._wire_risk()
         if applied:
             shown = {k: [str(old), str(new)] for k, (old, new) in applied.items()}
             self.audit.append({"ts_ns": self.clock.now_ns(), "action": "update_risk", "by": who, "changes": shown})
@@ -377,7 +399,7 @@ class Bot:
     def flatten(self, who: str = "user") -> None:
         """Stops the bot and closes its own inventory (spot) or position (derivatives): every
         order cancelled, then one IOC within the risk section's flatten_slippage_bps."""
-        if self.state not in (BotState.RUNNING, BotState.STOPPING):
+        if self.state not in (_RUNNING, _STOPPING):
             raise RuntimeError(f"bot {self.name} is {self.state.value}: only a running bot can flatten")
         if len(self.markets) > 1:  # its markets hedge each other: closing one would open exposure
             raise RuntimeError(f"bot {self.name} trades {len(self.markets)} markets: flatten closes one market's "
@@ -416,7 +438,7 @@ class Bot:
         where = f"timer callback {getattr(callback, '__qualname__', None) or type(callback).__name__}"
 
         def guarded() -> None:
-            if self.state is BotState.STOPPED or self.error is not None:
+            if self.state is _STOPPED or self.error is not None:
                 return  # a failed or finished bot's strategy does nothing more
             try:
                 callback()
@@ -439,7 +461,7 @@ class Bot:
                           traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         except Exception:
             self._log.exception("the error could not be written to the journal")
-        if self.state is BotState.RUNNING:
+        if self.state is _RUNNING:
             self.stop()
 
     # -- events ---------------------------------------------------------------------------
@@ -447,7 +469,7 @@ class Bot:
         handler = self._dispatch.get(type(event))
         if handler is None:
             return
-        if self.state is BotState.RUNNING or isinstance(event, (OrderUpdated, OrderFilled)):
+        if self.state is _RUNNING or isinstance(event, (OrderUpdated, OrderFilled)):
             try:
                 handler(event)
             except Exception as exc:
@@ -458,7 +480,7 @@ class Bot:
         market = self._market_of(order)
         if market is None:
             return
-        if order.status is OrderStatus.REJECTED:
+        if order.status is _REJECTED:
             self._rejected(order, market.orders)
         if market.journal is not None:  # the record's text is built only for a journal
             inst = market.instrument
@@ -468,13 +490,13 @@ class Bot:
                              amount=str(inst.lots_to_amount(order.amount_lots)),
                              filled=str(inst.lots_to_amount(order.filled_lots)), reason=order.reason,
                              symbol=order.symbol, exchange_order_id=order.exchange_order_id)
-        if self.state is BotState.RUNNING:
+        if self.state is _RUNNING:
             self._guarded("on_order", self.strategy.on_order, event)
-        elif self.state is BotState.STOPPING and order.status.is_done:
+        elif self.state is _STOPPING and order.status.is_done:
             if self.strategy.acts_while_stopping:
                 self._guarded("on_order", self.strategy.on_order, event)
             self._maybe_finish()
-        elif self.state is BotState.STOPPING and order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+        elif self.state is _STOPPING and order.status in (_OPEN, _PARTIALLY_FILLED):
             # Open again while stopping: a cancel that never took (its answer lost, the venue
             # says the order still rests) or an order that arrived after the first round.
             market.orders.cancel_order(order.client_order_id)
@@ -541,7 +563,7 @@ class Bot:
             # never counted twice. The order's state still follows below.
             self._seen_trades.add(key)
             self._log.info("fill %s reported again; counted once", fill.trade_id)
-            if self.state is BotState.STOPPING:
+            if self.state is _STOPPING:
                 self._maybe_finish()
         else:
             self._seen_trades.add(key)
@@ -554,10 +576,10 @@ class Bot:
         (market or self.markets[next(iter(self.markets))]).pnl.on_fill(fill)
         self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
                        "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
-        if self.state is BotState.RUNNING:
+        if self.state is _RUNNING:
             self._guarded("on_fill", self.strategy.on_fill, event)
             self.risk.check_pnl()
-        elif self.state is BotState.STOPPING:
+        elif self.state is _STOPPING:
             if self.strategy.acts_while_stopping:  # a late fill is hedged before the stop ends
                 self._guarded("on_fill", self.strategy.on_fill, event)
             self._maybe_finish()

@@ -21,6 +21,13 @@ from app.domain import Balance, Instrument, Order, OrderEvent, OrderStatus, Orde
 from app.domain.order import NO_BOT_TAG
 from app.interfaces.venue import Connector, MarketFeed
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_MARKET = OrderType.MARKET
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_REJECTED = OrderStatus.REJECTED
+
 
 class OwnOrders:
     """`tag` goes into every client order id (app/domain/order.py), so the bot's orders are
@@ -31,15 +38,16 @@ class OwnOrders:
                  tag: str = NO_BOT_TAG, on_cancel_rejected: Callable[[str, str], None] | None = None,
                  before_send: Callable[[Order], None] | None = None) -> None:
         """`before_send(order)` sees each order (pending-create) just before its request
-        leaves: the bot commits the intent to its journal there."""
+        leaves: the bot commits the intent to its journal there (set while it has one)."""
         self._connector = connector
-        self._before_send = before_send
+        self.before_send = before_send
         self._on_rejected = on_rejected
         self._on_cancel_rejected = on_cancel_rejected
         self.tag = tag
         self.pre_send_check: Callable[[Order], str | None] | None = None
         """The bot's risk limits (app/engine/risk_guard.py): why an order may not leave, or
-        None. A refusal ends the order REJECTED with the reason, like a self-cross."""
+        None. A refusal ends the order REJECTED with the reason, like a self-cross. None
+        while no per-order limit is set (the request is then not even built as an Order)."""
         self._ids: set[str] = set()
         self.name = connector.name
         self.clock = connector.clock
@@ -79,29 +87,32 @@ class OwnOrders:
                     *, client_order_id: str | None = None) -> Order:
         cid = client_order_id or new_client_order_id(self.tag)
         reason = self._would_cross_own(symbol, side, order_type, price_ticks)
+        request = None  # the request as an order, built once for whoever reads it (nobody: not built)
         if reason is None and self.pre_send_check is not None:
-            now = self.clock.now_ns()
-            reason = self.pre_send_check(Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET
-                                               else int(price_ticks), int(amount_lots), now, updated_ns=now))
+            request = self._request(cid, symbol, side, order_type, amount_lots, price_ticks)
+            reason = self.pre_send_check(request)
         if reason is not None:
-            now = self.clock.now_ns()
-            order = Order(cid, symbol, side, order_type,
-                          0 if order_type is OrderType.MARKET else int(price_ticks), int(amount_lots), now,
-                          updated_ns=now)
-            order.apply(OrderEvent(cid, OrderStatus.REJECTED, now, reason=reason))
+            order = request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks)
+            order.apply(OrderEvent(cid, _REJECTED, order.created_ns, reason=reason))
             if self._on_rejected is not None:
                 self._on_rejected(order)
             return order
         # Ours before it leaves: a venue's immediate answer (a refusal) is then routed to us.
         self._ids.add(cid)
-        if self._before_send is not None:
-            now = self.clock.now_ns()
-            self._before_send(Order(cid, symbol, side, order_type, 0 if order_type is OrderType.MARKET
-                                    else int(price_ticks), int(amount_lots), now, updated_ns=now))
+        if self.before_send is not None:
+            self.before_send(request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks))
         order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id=cid)
         if order.status.is_done:
             self._ids.discard(cid)
         return order
+
+    def _request(self, cid: str, symbol: str, side: Side, order_type: OrderType, amount_lots: int,
+                 price_ticks: int) -> Order:
+        """The request as a pending order at the clock's time: what the risk check and the
+        journal's intent see (neither keeps or changes it before it is sent)."""
+        now = self.clock.now_ns()
+        return Order(cid, symbol, side, order_type, 0 if order_type is _MARKET else int(price_ticks),
+                     int(amount_lots), now, updated_ns=now)
 
     def _would_cross_own(self, symbol: str, side: Side, order_type: OrderType, price_ticks: int) -> str | None:
         """Why a new order would trade against one of the bot's own open orders, or None.
@@ -109,18 +120,18 @@ class OwnOrders:
         if not self._ids:
             return None
         get = self._connector.get_order
-        market = order_type is OrderType.MARKET
+        market = order_type is _MARKET
         price = int(price_ticks)
         worst = 0
         for client_order_id in self._ids:
             other = get(client_order_id)
             if other is None or other.side is side or other.symbol != symbol or other.status.is_done:
                 continue
-            if other.status is OrderStatus.PENDING_CANCEL:
+            if other.status is _PENDING_CANCEL:
                 continue
             if other.price_ticks <= 0:  # an own market order in flight does not rest
                 continue
-            if side is Side.BUY:
+            if side is _BUY:
                 if (market or other.price_ticks <= price) and (worst == 0 or other.price_ticks < worst):
                     worst = other.price_ticks
             elif (market or other.price_ticks >= price) and other.price_ticks > worst:
@@ -129,7 +140,7 @@ class OwnOrders:
             return None
         inst = self._connector.instruments.get(symbol)
         shown = inst.ticks_to_price(worst) if inst is not None else worst
-        return f"would cross the bot's own {'ask' if side is Side.BUY else 'bid'} at {shown}"
+        return f"would cross the bot's own {'ask' if side is _BUY else 'bid'} at {shown}"
 
     def cancel_order(self, client_order_id: str) -> None:
         if client_order_id not in self._ids:

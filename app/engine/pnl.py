@@ -13,6 +13,10 @@ from decimal import Decimal
 from app.domain import Fill, FundingPaid, Instrument, Side
 from app.domain.margin import MarginLedger, Position, apply_fill, position_pnl
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+
 
 @dataclass(slots=True)
 class PnlTracker:
@@ -37,9 +41,9 @@ class PnlTracker:
         self.volume_base += fill.amount
         self.volume_quote += notional
         self.fees_quote += fee
-        signed = fill.amount if fill.side is Side.BUY else -fill.amount
-        self.cash_delta -= notional * (1 if fill.side is Side.BUY else -1) + fee
-        if fill.side is Side.BUY:
+        signed = fill.amount if fill.side is _BUY else -fill.amount
+        self.cash_delta -= notional * (1 if fill.side is _BUY else -1) + fee
+        if fill.side is _BUY:
             self.buys += 1
         else:
             self.sells += 1
@@ -125,11 +129,11 @@ class DerivativesPnl:
         self.volume_base += fill.amount
         self.volume_quote += inst.notional(ticks, lots)
         self.fees_quote += fill.fee if fill.fee_asset == self.asset else Decimal(0)
-        if fill.side is Side.BUY:
+        if fill.side is _BUY:
             self.buys += 1
         else:
             self.sells += 1
-        signed = lots if fill.side is Side.BUY else -lots
+        signed = lots if fill.side is _BUY else -lots
         self.trading_realized += apply_fill(inst, self._position, signed, fill.price)
 
     def on_funding(self, event: FundingPaid) -> None:

@@ -48,7 +48,7 @@ class RiskGuard:
         """Raises ConfigError (naming the config's field) for a limit that does not suit
         the bot's market."""
         self.bot = bot
-        self.limits = limits if limits is not None else RiskLimits()
+        self.limits = limits if limits is not None else RiskLimits()  # (the setter below)
         self.limits.check_market(bot.connector.instruments[bot.symbol])
         self.refused: Counter[str] = Counter()  # per-order refusals by limit
         self.breach: dict[str, str] | None = None  # the PnL limit that stopped the bot, with its values
@@ -60,6 +60,20 @@ class RiskGuard:
         self._day = -1
         self._day_start_pnl = Decimal(0)
 
+    @property
+    def limits(self) -> RiskLimits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: RiskLimits) -> None:
+        self._limits = limits
+        self._per_order = limits.any_per_order  # read on every order: worked out once per change
+
+    @property
+    def checks_orders(self) -> bool:
+        """Whether a per-order limit is set (else `check_order` lets every order through)."""
+        return self._per_order
+
     # -- per order, before it leaves -----------------------------------------------------------
     def exempt(self, client_order_id: str) -> None:
         """An order that only closes exposure (flatten) passes the per-order limits."""
@@ -68,7 +82,7 @@ class RiskGuard:
     def check_order(self, order: Order) -> str | None:
         """Why `order` may not leave ("risk: ..."), or None (it then counts in the rate
         window: it is sent right after)."""
-        if not self.limits.any_per_order or order.client_order_id in self._exempt:
+        if not self._per_order or order.client_order_id in self._exempt:
             return None
         refusal = self._refusal(order)
         if refusal is None:

@@ -46,6 +46,19 @@ from connectors.paper.liquidity import LiquidityTaker
 from connectors.paper.queue_model import QueueModel
 from connectors.simulated import SimulatedAccount
 
+# Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
+# attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
+_BUY = Side.BUY
+_CANCELLED = OrderStatus.CANCELLED
+_FAILED = OrderStatus.FAILED
+_IOC = OrderType.IOC
+_LIMIT_MAKER = OrderType.LIMIT_MAKER
+_MARKET = OrderType.MARKET
+_OPEN = OrderStatus.OPEN
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_PENDING_CREATE = OrderStatus.PENDING_CREATE
+_REJECTED = OrderStatus.REJECTED
+
 MS = 1_000_000
 
 
@@ -119,13 +132,13 @@ class PaperConnector(SimulatedAccount):
             handle.cancel()
             order = self._orders[cid]
             if not order.status.is_done:
-                self._finish(order, OrderStatus.FAILED, now, "connector stopped before the order reached the market")
+                self._finish(order, _FAILED, now, "connector stopped before the order reached the market")
         self._creates.clear()
         for cid, handle in list(self._cancels.items()):
             handle.cancel()
             order = self._orders[cid]
             if not order.status.is_done:
-                self._finish(order, OrderStatus.CANCELLED, now, "cancelled (connector stopped)")
+                self._finish(order, _CANCELLED, now, "cancelled (connector stopped)")
         self._cancels.clear()
 
     # -- orders -----------------------------------------------------------------------------
@@ -136,7 +149,7 @@ class PaperConnector(SimulatedAccount):
         now = self.clock.now_ns()
         order = self._new_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id, now)
         if order.client_order_id in self._open:  # a caller's id still in use: refused, the live one untouched
-            order.apply(OrderEvent(order.client_order_id, OrderStatus.REJECTED, now,
+            order.apply(OrderEvent(order.client_order_id, _REJECTED, now,
                                    reason=f"client order id {order.client_order_id} is in use by a live order"))
             self._emit(OrderUpdated(self.name, order, now))
             return order
@@ -148,7 +161,7 @@ class PaperConnector(SimulatedAccount):
             except InsufficientBalance as exc:
                 reason = str(exc)
         if reason is not None:
-            self._finish(order, OrderStatus.REJECTED, now, reason, balances_changed=False)
+            self._finish(order, _REJECTED, now, reason, balances_changed=False)
             return order
         self._emit(OrderUpdated(self.name, order, now))
         self._emit_balances(now)
@@ -164,7 +177,7 @@ class PaperConnector(SimulatedAccount):
             return
         order = self._orders[client_order_id]
         now = self.clock.now_ns()
-        self._move(order, OrderStatus.PENDING_CANCEL, now)
+        self._move(order, _PENDING_CANCEL, now)
         self._cancels[client_order_id] = self.clock.call_later(
             self.cancel_latency_ns, lambda: self._cancel_arrives(order)
         )
@@ -182,7 +195,7 @@ class PaperConnector(SimulatedAccount):
         reason = check_order(inst, order.type, order.amount_lots, order.price_ticks)
         if reason is not None:
             return reason, 0
-        if order.type is not OrderType.MARKET:
+        if order.type is not _MARKET:
             return None, order.price_ticks
         consumed = -order.side.sign
         plan = self._taker.plan(self._feed.book, consumed, order.amount_lots)
@@ -199,7 +212,7 @@ class PaperConnector(SimulatedAccount):
                 f"< {inst.min_notional} {inst.quote}"
             ), 0
         worst = Decimal(plan[-1][0])
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             protect = int((worst * (1 + self.MARKET_LOCK_MARGIN)).to_integral_value(ROUND_CEILING))
         else:
             protect = max(1, int((worst * (1 - self.MARKET_LOCK_MARGIN)).to_integral_value(ROUND_FLOOR)))
@@ -218,8 +231,8 @@ class PaperConnector(SimulatedAccount):
         book = self._feed.book
         own_side = order.side.sign
         consumed = -own_side
-        if order.type is OrderType.LIMIT_MAKER:
-            best = book.best_ask_ticks if order.side is Side.BUY else book.best_bid_ticks
+        if order.type is _LIMIT_MAKER:
+            best = book.best_ask_ticks if order.side is _BUY else book.best_bid_ticks
             if best and (order.price_ticks - best) * own_side >= 0:
                 self._refuse_at_market(order, now, "post-only order would cross")
                 return
@@ -233,13 +246,13 @@ class PaperConnector(SimulatedAccount):
             if order.status.is_done:
                 self._emit_balances(now)
                 return
-            if order.type in (OrderType.MARKET, OrderType.IOC):
+            if order.type in (_MARKET, _IOC):
                 why = (
                     "IOC remainder cancelled: no more liquidity at the limit price"
-                    if order.type is OrderType.IOC
+                    if order.type is _IOC
                     else "market order remainder cancelled: no more liquidity within the protection price"
                 )
-                self._finish(order, OrderStatus.CANCELLED, now, why)
+                self._finish(order, _CANCELLED, now, why)
                 return
         self._rest(order, now)
         self._emit_balances(now)
@@ -252,19 +265,19 @@ class PaperConnector(SimulatedAccount):
         side = order.side.sign
         ahead = int(self._feed.book.volume_at(side, order.price_ticks))
         self._model.add(oid, side, order.price_ticks, order.remaining_lots, ahead)
-        if order.status is OrderStatus.PENDING_CREATE:
-            self._move(order, OrderStatus.OPEN, now)
+        if order.status is _PENDING_CREATE:
+            self._move(order, _OPEN, now)
 
     def _refuse_at_market(self, order: Order, now: int, reason: str) -> None:
         # A cancel may be in flight already; then the order simply ends cancelled.
-        status = OrderStatus.REJECTED if order.status is OrderStatus.PENDING_CREATE else OrderStatus.CANCELLED
+        status = _REJECTED if order.status is _PENDING_CREATE else _CANCELLED
         self._finish(order, status, now, reason)
 
     def _cancel_arrives(self, order: Order) -> None:
         self._cancels.pop(order.client_order_id, None)
         if order.status.is_done:
             return  # filled (or refused) while the cancel travelled: the cancel fails
-        self._finish(order, OrderStatus.CANCELLED, self.clock.now_ns(), "cancelled")
+        self._finish(order, _CANCELLED, self.clock.now_ns(), "cancelled")
 
     def _on_retire(self, order: Order) -> None:
         oid = self._oid_of.pop(order.client_order_id, None)

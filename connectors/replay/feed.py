@@ -1,6 +1,7 @@
 """Replays a recorded event array as a live market feed on any Clock.
 
-Everything that does not depend on time is computed once with numpy at construction:
+Everything that does not depend on time is computed once with numpy
+(app/data/replay_units.py, saved beside a converted recording and loaded on later runs):
 message boundaries, kinds and ids of the replayed messages (BBO messages are left out),
 one replay unit per book message or run of same-instant trades, and one read-only
 TRADE_DTYPE array of all trades that TradesEvents slice. Each unit then costs little
@@ -23,8 +24,9 @@ import numpy as np
 
 from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
-from app.data.events import DEPTH, FUNDING_RATE_UNITS, MARK, SNAPSHOT, TRADE, EventColumns, RecordingMeta
-from app.domain import TRADE_DTYPE, BookResynced, BookStale, BookUpdated, Instrument, MarkPrice, TradesEvent
+from app.data.events import DEPTH, FUNDING_RATE_UNITS, MARK, TRADE, RecordingMeta
+from app.data.replay_units import ReplayUnits, units_for
+from app.domain import BookResynced, BookStale, BookUpdated, Instrument, MarkPrice, TradesEvent
 from app.interfaces.clock import Clock, SimClock, TimerHandle
 from app.interfaces.market_hook import HOOK_KINDS, MarketHook
 from app.interfaces.venue import MarketFeed
@@ -51,7 +53,10 @@ class ReplayFeed(MarketFeed):
         name: str = "replay",
         market: str | None = None,
         on_finished: Callable[[], None] | None = None,
+        units: ReplayUnits | None = None,
     ) -> None:
+        """`units`: the array's replay units when the caller has them (app/data/replay_units.py);
+        otherwise loaded from beside the converted recording, or computed."""
         super().__init__()
         if isinstance(meta, RecordingMeta):
             self.instrument = meta.instrument
@@ -65,9 +70,18 @@ class ReplayFeed(MarketFeed):
         self.finished = False
         self._book = OrderBook(self.instrument.symbol)
         self._sync = DepthSynchronizer(self._book, market or "spot")
-        self._cols = EventColumns(events, kinds=(DEPTH, SNAPSHOT, TRADE, MARK))
-        self._trades = self._all_trades()
-        self._build_units()
+        if units is None:
+            units = units_for(events)
+        elif len(units.cols.side) != len(events):
+            raise ValueError(f"replay units of {len(units.cols.side)} rows given for {len(events)} events")
+        self._units = units
+        self._cols = units.cols
+        self._trades = units.trades
+        self._unit_ts = units.ts
+        self._unit_arrays = (units.kind, units.a, units.b, units.first, units.last, units.prev, units.ts,
+                             units.count)  # for the compiled loop
+        self._n_units = len(units)
+        self._lists: tuple[list[int], ...] | None = None  # the same as lists, for the Python path (see _py)
         self._offsets: list[int] = []  # due time of each unit from the first, at _offsets_speed
         self._offsets_np = np.empty(0, dtype=np.int64)  # the same, for the compiled loop
         self._offsets_speed: float | None = None
@@ -79,61 +93,21 @@ class ReplayFeed(MarketFeed):
         self._first_ts = 0
         self.messages_replayed = 0
 
-    def _all_trades(self) -> np.ndarray:
-        """Every trade message's (first) row, in replay order, as one read-only array."""
-        cols = self._cols
-        msgs = np.flatnonzero(cols.msg_kind == TRADE)
-        rows = cols.starts[msgs]
-        trades = np.empty(len(msgs), dtype=TRADE_DTYPE)
-        trades["ts_ns"] = cols.msg_ts[msgs]
-        trades["price_ticks"] = cols.price[rows]
-        trades["qty_lots"] = cols.qty[rows]
-        trades["taker_side"] = cols.side[rows]
-        trades.flags.writeable = False
-        return trades
+    def _py(self) -> tuple[list[int], ...]:
+        """The units as Python lists (cheaper to index from Python than numpy arrays): kind,
+        a, b, receive time (book units; 0 for trades), first, last, prev, count. Built on the
+        first message the Python path runs: a backtest on the compiled loop rarely needs them."""
+        if self._lists is None:
+            u = self._units
+            book_ts = np.where(u.kind != TRADE, u.ts, 0)
+            self._lists = tuple(column.tolist() for column in (u.kind, u.a, u.b, book_ts, u.first, u.last, u.prev,
+                                                                u.count))
+        return self._lists
 
-    def _build_units(self) -> None:
-        """The replay units, as parallel lists (cheaper to build than a tuple per unit):
-        one per book message, and one per run of consecutive trade messages received at
-        the same instant with nothing in between. `_u_a`/`_u_b` hold, for DEPTH, rows a:b
-        of the columns (b == a when empty); TRADE, slice a:b of the trade array; SNAPSHOT,
-        the message and its level count. `_u_ts`/`_u_first`/`_u_last`/`_u_prev` are 0
-        where the unit's kind does not use them (Python's cached small int: no object to
-        build for most of them); `_unit_ts` has every unit's receive time (for pacing)."""
-        cols = self._cols
-        kinds = cols.msg_kind
-        ts = cols.msg_ts
-        starts, stops = cols.starts, cols.stops
-        n = len(kinds)
-        is_trade = kinds == TRADE
-        same = np.zeros(n, dtype=bool)
-        if n > 1:
-            # Adjacent in the recording: no skipped (BBO) message between the two.
-            adjacent = starts[1:] == stops[:-1]
-            same[1:] = is_trade[1:] & is_trade[:-1] & (ts[1:] == ts[:-1]) & adjacent
-        heads = np.flatnonzero(~same)
-        counts = np.diff(np.append(heads, n))
-        kind = kinds[heads]
-        trade_pos = (np.cumsum(is_trade) - 1)[heads]
-        trade = kind == TRADE
-        book = ~trade
-        depth = kind == DEPTH
-        a = np.where(trade, trade_pos, np.where(depth, starts[heads], heads))
-        depth_end = np.where(cols.msg_empty[heads], starts[heads], stops[heads])
-        b = np.where(trade, trade_pos + counts, np.where(depth, depth_end, stops[heads] - starts[heads]))
-        self._unit_ts = np.ascontiguousarray(ts[heads])
-        i64 = np.int64
-        self._unit_arrays = tuple(np.ascontiguousarray(column, dtype=i64) for column in (
-            kind, a, b, np.where(depth, cols.msg_first[heads], 0), np.where(book, cols.msg_last[heads], 0),
-            np.where(depth, cols.msg_prev[heads], 0), self._unit_ts, counts))  # for the compiled loop
-        self._u_kind: list[int] = kind.tolist()
-        self._u_a: list[int] = a.tolist()
-        self._u_b: list[int] = b.tolist()
-        self._u_ts: list[int] = np.where(book, self._unit_ts, 0).tolist()
-        self._u_first: list[int] = np.where(depth, cols.msg_first[heads], 0).tolist()
-        self._u_last: list[int] = np.where(book, cols.msg_last[heads], 0).tolist()
-        self._u_prev: list[int] = np.where(depth, cols.msg_prev[heads], 0).tolist()
-        self._u_count: list[int] = counts.tolist()
+    def _ints(self) -> tuple["_Ints", ...]:
+        """The same columns as `_py`, read one int at a time from the arrays."""
+        u = self._units
+        return tuple(_Ints(column) for column in (u.kind, u.a, u.b, u.ts, u.first, u.last, u.prev, u.count))
 
     # -- MarketFeed --------------------------------------------------------------------------
     @property
@@ -191,10 +165,10 @@ class ReplayFeed(MarketFeed):
         if self._handle is not None or self.finished:
             return
         now = self.clock.now_ns()
-        self._first_ts = int(self._unit_ts[0]) if self._u_kind else 0
+        self._first_ts = int(self._unit_ts[0]) if self._n_units else 0
         self._offsets_speed = None  # the first time may have changed: recomputed when needed
         self._clock_start = now
-        if self._pos and self._pos < len(self._u_kind) and self.speed:
+        if self._pos and self._pos < self._n_units and self.speed:
             # Resuming after stop(): the next message is due now, later gaps keep their pace.
             self._clock_start = now - self._offsets_for(self.speed)[self._pos]
         self._schedule(self._due(self._pos))
@@ -222,7 +196,7 @@ class ReplayFeed(MarketFeed):
         return self._offsets
 
     def _due(self, pos: int) -> int:
-        if pos >= len(self._u_kind):
+        if pos >= self._n_units:
             return 0
         speed = self.speed
         if not speed:
@@ -230,7 +204,7 @@ class ReplayFeed(MarketFeed):
         return self._clock_start + self._offsets_for(speed)[pos]
 
     def _schedule(self, due: int) -> None:
-        if self._pos >= len(self._u_kind):
+        if self._pos >= self._n_units:
             self._handle = None
             self.finished = True
             if self.on_finished is not None:
@@ -243,9 +217,11 @@ class ReplayFeed(MarketFeed):
         with later ones while the clock lets it (`try_advance`), then re-arms."""
         clock = self.clock
         now = clock.now_ns()
-        kinds, a_s, b_s = self._u_kind, self._u_a, self._u_b
-        n = len(kinds)
-        ts_s, firsts, lasts, prevs, counts = self._u_ts, self._u_first, self._u_last, self._u_prev, self._u_count
+        fast = self._fast_loop()
+        # The units as Python ints: lists when this path runs every message, else (the
+        # compiled loop runs nearly all) read from the arrays one by one.
+        kinds, a_s, b_s, ts_s, firsts, lasts, prevs, counts = self._py() if fast is None else self._ints()
+        n = self._n_units
         trades = self._trades
         cols = self._cols
         side, price, qty = cols.side, cols.price, cols.qty
@@ -258,7 +234,6 @@ class ReplayFeed(MarketFeed):
         depth_kind, trade_kind, mark_kind, applied, gap = DEPTH, TRADE, MARK, _APPLIED, _GAP  # locals: hot loop
         book_updated, book_stale, trades_event = BookUpdated, BookStale, TradesEvent
         due = now
-        fast = self._fast_loop()
         if fast is not None:
             self._offsets_for(self.speed)
         while self._pos < n:
@@ -325,3 +300,16 @@ class ReplayFeed(MarketFeed):
             self._emit(BookUpdated(self.name, symbol, ts, levels))
         else:
             self._emit(BookStale(self.name, symbol, ts, sync.last_gap_reason))
+
+
+class _Ints:
+    """A numpy column indexed as a list of Python ints (for the few messages the compiled
+    loop leaves to the Python path)."""
+
+    __slots__ = ("_column",)
+
+    def __init__(self, column: np.ndarray) -> None:
+        self._column = column
+
+    def __getitem__(self, i: int) -> int:
+        return int(self._column[i])
