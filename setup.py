@@ -59,7 +59,8 @@ def _extensions() -> list[Extension]:
 
 
 def _compiled_py() -> list[Extension]:
-    return [Extension(".".join(Path(rel).with_suffix("").parts), [rel], extra_compile_args=["/O2"] if sys.platform == "win32" else ["-O2"])
+    flags = ["/O2"] if sys.platform == "win32" else ["-O2"]
+    return [Extension(".".join(Path(rel).with_suffix("").parts), [rel], extra_compile_args=flags)
             for rel in COMPILED_PY if not ONLY or any(rel.startswith(prefix) for prefix in ONLY)]
 
 
