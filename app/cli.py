@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 from app.config.schema import ConfigError, one_line
+from app.paths import resources_dir
 from app.strategies_cli import apply_sets
 
 HEADLESS_DEMO_SECONDS = 60.0
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / "resources" / "configs" / "demo.yaml"
+DEMO_CONFIG = resources_dir() / "configs" / "demo.yaml"
 MAX_DURATION_S = 1e9
 """About 31 years: simulated nanoseconds stay well within int64."""
 

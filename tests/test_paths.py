@@ -72,3 +72,16 @@ def test_child_commands_from_source_and_bundled(monkeypatch):
         sys.executable, "--run-module", "ui.reports.plots", "r.json"]
     assert own_commands.colibri_command("exchange", "serve") == [sys.executable, "exchange", "serve"]
 
+
+
+def test_a_bundle_keeps_recordings_and_their_cache_in_the_user_data(clean_env, monkeypatch):
+    """An install folder may be read-only (/opt) or signed (macOS): never write there."""
+    from app.data import store
+
+    monkeypatch.delenv("COLIBRI_DATA_DIR", raising=False)
+    monkeypatch.delenv("COLIBRI_CACHE_DIR", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert store.default_cache_dir() == Path(store.__file__).resolve().parents[2] / ".cache" / "recordings"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert store.default_cache_dir() == clean_env / ".local" / "share" / "colibri" / "cache" / "recordings"
+    assert store.recordings_dir() == clean_env / ".local" / "share" / "colibri" / "recordings"

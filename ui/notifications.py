@@ -18,6 +18,7 @@ STATUS_MS = {INFO: 8_000, WARNING: 20_000, ERROR: 0}  # 0: until the next messag
 TRAY_MS = 6_000
 TRAY_FILLS_KEY = "notifications/tray_fills"
 TRAY_ALERTS_KEY = "notifications/tray_alerts"
+SEVERITY = {INFO: 0, WARNING: 1, ERROR: 2}
 _TRAY_ICON = {INFO: QSystemTrayIcon.MessageIcon.Information, WARNING: QSystemTrayIcon.MessageIcon.Warning,
               ERROR: QSystemTrayIcon.MessageIcon.Critical}
 
@@ -34,6 +35,9 @@ class NotificationsUi:
             self.tray.setToolTip("Colibri")
             self.tray.activated.connect(lambda _reason: (window.showNormal(), window.raise_(), window.activateWindow()))
             self.tray.show()
+        # Red is for our error only: whatever the window shows next is in the normal colour.
+        window.statusBar().messageChanged.connect(self._message_changed)
+        self._red_text = ""
         self.timer = QTimer(window)
         self.timer.setInterval(DRAIN_MS)
         self.timer.timeout.connect(self.drain)
@@ -59,16 +63,23 @@ class NotificationsUi:
         notices = self.notifier.drain()
         if not notices:
             return notices
-        newest = notices[-1]
+        # The most severe of this drain (the newest of those): an error is never hidden by a fill.
+        shown = max(reversed(notices), key=lambda n: SEVERITY[n.level])
         more = f" (+{len(notices) - 1} more: see the log)" if len(notices) > 1 else ""
         bar = self.window.statusBar()
-        bar.setStyleSheet("color: #c82828;" if newest.level == ERROR else "")
-        bar.showMessage(f"{newest.text}{more}", STATUS_MS[newest.level])
+        text = f"{shown.text}{more}"
+        self._red_text = text if shown.level == ERROR else ""
+        bar.setStyleSheet("color: #c82828;" if shown.level == ERROR else "")
+        bar.showMessage(text, STATUS_MS[shown.level])
         self.shown = (self.shown + notices)[-20:]
         bar.setToolTip("\n".join(n.text for n in self.shown[-10:]))
         for notice in notices:
             self._to_tray(notice)
         return notices
+
+    def _message_changed(self, text: str) -> None:
+        if text != self._red_text and self.window.statusBar().styleSheet():
+            self.window.statusBar().setStyleSheet("")
 
     def _to_tray(self, notice: Notice) -> None:
         if self.tray is None:

@@ -211,19 +211,26 @@ def run_self_test() -> int:
     for label, path in places.rows():
         out(f"     {label}: {path}")
     test = SelfTest(launched, out)
-    with tempfile.TemporaryDirectory(prefix="colibri-self-test-") as scratch:
-        os.environ["COLIBRI_HOME"] = scratch  # accounts, journal, strategy folder: the scratch ones
-        _quiet_offscreen_notes()
-        app = make_application([sys.argv[0]])
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            try:
+    home_before = os.environ.get("COLIBRI_HOME")
+    try:
+        # ignore_cleanup_errors: on Windows a file still held open must not cost the report.
+        with tempfile.TemporaryDirectory(prefix="colibri-self-test-", ignore_cleanup_errors=True) as scratch:
+            os.environ["COLIBRI_HOME"] = scratch  # accounts, journal, strategy folder: the scratch ones
+            _quiet_offscreen_notes()
+            app = make_application([sys.argv[0]])
+            with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
                 runner.run(_run(test, Path(scratch)))
-            except Exception as exc:  # noqa: BLE001 - reported as a failed check, not a traceback
-                test.add(Check("self-test", False, f"{type(exc).__name__}: {exc}"))
-    failed = [check.name for check in test.checks if not check.ok]
-    out(f"self-test {'FAILED: ' + ', '.join(failed) if failed else 'passed'} ({len(test.checks)} checks, "
-        f"{time.time() - launched:.1f} s)")
-    _keep_report(places.logs, lines)
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check, never a traceback or a dialog
+        test.add(Check("self-test", False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        if home_before is None:
+            os.environ.pop("COLIBRI_HOME", None)
+        else:
+            os.environ["COLIBRI_HOME"] = home_before
+        failed = [check.name for check in test.checks if not check.ok]
+        out(f"self-test {'FAILED: ' + ', '.join(failed) if failed else 'passed'} ({len(test.checks)} checks, "
+            f"{time.time() - launched:.1f} s)")
+        _keep_report(places.logs, lines)
     return 1 if failed else 0
 
 

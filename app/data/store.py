@@ -19,6 +19,7 @@ import numpy as np
 from app.data.binance_recording import RecordingError, _lines, parse_recordings
 from app.data.events import FORMAT_VERSION, SNAPSHOT, RecordingMeta, load_event_file, save_event_file
 from app.domain import Instrument
+from app.paths import data_dir, is_bundled
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 # Bumped when the parser starts refusing input it used to accept: a file converted by an
@@ -28,15 +29,21 @@ _PARSER_REVISION = 2
 
 def recordings_dir() -> Path:
     """Where the shared real recordings live: COLIBRI_DATA_DIR, else ../shared/data beside
-    the checkout (tests and benchmarks skip what is not there)."""
+    the checkout (tests and benchmarks skip what is not there), or, in an installed bundle,
+    the recordings folder of the user's data (app/paths.py)."""
     override = os.environ.get("COLIBRI_DATA_DIR")
-    return Path(override) if override else _REPO_ROOT.parent / "shared" / "data"
+    if override:
+        return Path(override)
+    return data_dir() / "recordings" if is_bundled() else _REPO_ROOT.parent / "shared" / "data"
 
 
 def default_cache_dir() -> Path:
-    """COLIBRI_CACHE_DIR, else .cache/recordings under the checkout."""
+    """COLIBRI_CACHE_DIR, else .cache/recordings under the checkout, or, in an installed
+    bundle, the user's data folder (the install folder may be read-only, or signed)."""
     override = os.environ.get("COLIBRI_CACHE_DIR")
-    return Path(override) if override else _REPO_ROOT / ".cache" / "recordings"
+    if override:
+        return Path(override)
+    return data_dir() / "cache" / "recordings" if is_bundled() else _REPO_ROOT / ".cache" / "recordings"
 
 
 def cache_key(paths: Iterable[Path], extra: str = "") -> str:

@@ -106,8 +106,9 @@ class Notifier:
     def drain(self) -> list[Notice]:
         """Every notice so far, oldest first; fill bursts older than the merge window close."""
         self._close_bursts(self.now_ns())
-        out = list(self._queue)
-        self._queue.clear()
+        out = []
+        while self._queue:  # popleft: an error logged by another thread meanwhile is kept
+            out.append(self._queue.popleft())
         return out
 
     def push(self, notice: Notice) -> None:
@@ -177,11 +178,12 @@ class Notifier:
         owner = self.workspace.owner_of(fill.client_order_id)
         key = (owner, account, fill.symbol)
         burst = self._bursts.get(key)
-        if burst is not None and fill.ts_ns - burst.first_ns > FILL_MERGE_NS:
+        now = self.now_ns()  # our clock, not the exchange's stamp: a skewed venue clock moves nothing
+        if burst is not None and now - burst.first_ns > FILL_MERGE_NS:
             self.push(self._bursts.pop(key).notice())
             burst = None
         if burst is None:
-            burst = self._bursts[key] = _FillBurst(owner, account, fill.symbol, fill.ts_ns)
+            burst = self._bursts[key] = _FillBurst(owner, account, fill.symbol, now)
         burst.count += 1
         if fill.side.value == "buy":
             burst.bought += fill.amount

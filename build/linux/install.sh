@@ -18,16 +18,22 @@ while [ $# -gt 0 ]; do
         *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-case "$prefix" in /*) ;; *) prefix="$(pwd)/$prefix" ;; esac
+# makeself runs this script from its temporary folder: a relative path is the user's.
+case "$prefix" in /*) ;; *) prefix="${USER_PWD:-$PWD}/$prefix" ;; esac
+marker=".colibri-install"
 
-if [ -x "$prefix/uninstall.sh" ]; then
+if [ -f "$prefix/$marker" ] && [ -x "$prefix/uninstall.sh" ]; then
     echo "Replacing the Colibri in $prefix (your settings and data stay)."
     "$prefix/uninstall.sh" --keep-quiet >/dev/null
+elif [ -e "$prefix" ] && [ -n "$(ls -A "$prefix" 2>/dev/null)" ]; then
+    echo "error: $prefix exists and is not a Colibri install: choose an empty or new folder (--prefix DIR)" >&2
+    exit 2
 fi
-mkdir -p "$(dirname "$prefix")" "$bin_dir" "$data_home/applications"
-cp -a "$here/colibri" "$prefix"
+mkdir -p "$prefix" "$bin_dir" "$data_home/applications"
+cp -a "$here/colibri/." "$prefix/"
+touch "$prefix/$marker"  # the uninstaller removes only a folder that carries it
 ln -sf "$prefix/colibri" "$bin_dir/colibri"
-sed "s|@EXEC@|$prefix/colibri|" "$here/colibri.desktop" > "$data_home/applications/colibri.desktop"
+sed "s|@EXEC@|\"$prefix/colibri\"|" "$here/colibri.desktop" > "$data_home/applications/colibri.desktop"
 for icon in "$here"/icons/colibri-*.png; do
     size=$(basename "$icon" .png | sed 's/colibri-//')
     mkdir -p "$data_home/icons/hicolor/${size}x${size}/apps"
@@ -39,11 +45,14 @@ cat > "$prefix/uninstall.sh" <<UNINSTALL
 # Removes Colibri installed by the .run file. Your settings, accounts, journals and logs
 # stay in ~/.config/colibri, ~/.local/share/colibri and ~/.local/state/colibri.
 set -eu
-rm -f "$bin_dir/colibri" "$data_home/applications/colibri.desktop"
+[ -f "$prefix/$marker" ] || { echo "error: $prefix is not a Colibri install (no $marker)" >&2; exit 2; }
+[ "\$(readlink "$bin_dir/colibri" 2>/dev/null)" = "$prefix/colibri" ] && rm -f "$bin_dir/colibri"
+rm -f "$data_home/applications/colibri.desktop"
 for size in 16 24 32 48 64 128 256 512; do
     rm -f "$data_home/icons/hicolor/\${size}x\${size}/apps/colibri.png"
 done
 rm -rf "$prefix"
+command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$data_home/applications" || true
 [ "\${1:-}" = "--keep-quiet" ] || echo "Colibri removed from $prefix (settings and data kept)."
 UNINSTALL
 chmod 0755 "$prefix/uninstall.sh"

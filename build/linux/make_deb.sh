@@ -23,6 +23,9 @@ cp "$root/resources/icons/colibri.svg" "$stage/usr/share/icons/hicolor/scalable/
 cp "$root/LICENSE" "$stage/usr/share/doc/colibri/copyright"
 
 installed_kb=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
+# The bundle carries its own Python and libraries but links against the build machine's
+# glibc: that version is the floor (build releases on the oldest distribution supported).
+glibc=$(dpkg-query -W -f='${Version}' libc6 | sed 's/-.*//')
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: colibri
 Version: $version
@@ -31,7 +34,7 @@ Maintainer: Colibri developers <maintainers@colibri.invalid>
 Installed-Size: $installed_kb
 Section: misc
 Priority: optional
-Depends: libc6 (>= 2.36), libgl1, libegl1, libxkbcommon0, libxkbcommon-x11-0, libfontconfig1, libfreetype6, libdbus-1-3, libglib2.0-0 | libglib2.0-0t64, libx11-6, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-shape0, libxcb-randr0, libxcb-render-util0, libxcb-image0, libxcb-xkb1
+Depends: libc6 (>= $glibc), libgl1, libegl1, libxkbcommon0, libxkbcommon-x11-0, libfontconfig1, libfreetype6, libdbus-1-3, libglib2.0-0 | libglib2.0-0t64, libx11-6, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-shape0, libxcb-randr0, libxcb-render-util0, libxcb-image0, libxcb-xkb1
 Recommends: gnome-keyring | kwalletmanager | keepassxc
 Description: desktop market making and algorithmic trading
  Colibri connects exchange accounts, shows live order books, trades by hand
@@ -51,5 +54,6 @@ chmod 0755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/postrm"
 
 mkdir -p "$out"
 deb="$out/colibri_${version}_${arch}.deb"
+rm -f "$out"/colibri_*.deb  # one .deb in dist/: the tests and the CI upload take it
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
 echo "built $deb ($(du -h "$deb" | cut -f1), installs $((installed_kb / 1024)) MB)"

@@ -17,6 +17,6 @@ cp "$here/colibri.desktop" "$here/install.sh" "$stage/"
 chmod 0755 "$stage/install.sh"
 mkdir -p "$out"
 run="$out/colibri-$version-$arch.run"
-rm -f "$run"
-makeself --quiet --xz --complevel 6 --threads 0 --tar-quietly "$stage" "$run" "Colibri $version" ./install.sh >/dev/null
+rm -f "$out"/colibri-*.run  # one .run in dist/
+makeself --quiet --xz --complevel 6 --tar-quietly "$stage" "$run" "Colibri $version" ./install.sh >/dev/null
 echo "built $run ($(du -h "$run" | cut -f1))"

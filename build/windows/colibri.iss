@@ -1,4 +1,4 @@
-; Inno Setup 6 script: a per-user Windows installer for the PyInstaller bundle in dist\colibri.
+; Inno Setup 6.3+ script (x64compatible): a per-user Windows installer for the PyInstaller bundle in dist\colibri.
 ; No administrator rights: installs under %LOCALAPPDATA%\Programs\Colibri with a Start-menu
 ; entry and an uninstaller (Settings -> Apps). Settings, accounts and journals live in
 ; %APPDATA%\Colibri and %LOCALAPPDATA%\Colibri and are kept on uninstall and upgrade.
@@ -17,7 +17,6 @@ DefaultDirName={autopf}\Colibri
 DefaultGroupName=Colibri
 DisableProgramGroupPage=yes
 PrivilegesRequired=lowest
-PrivilegesRequiredOverridesAllowed=dialog
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 OutputDir=..\..\dist

@@ -19,7 +19,9 @@ def test_about_shows_version_and_the_locations_the_app_uses(qtbot, tmp_path, mon
     monkeypatch.setattr(keystore, "resolve_backend", no_secret_service)
     dialog = AboutDialog()
     qtbot.addWidget(dialog)
-    assert [value.text() for value in dialog.rows.values()] == [str(path) for _, path in locations().rows()]
+    shown = [value.text() for value in dialog.rows.values()]
+    assert shown[:5] == [str(path) for _, path in locations().rows()]
+    assert list(dialog.rows)[5:] == ["Recordings", "Recordings cache", "Window layout and hotkeys"]
     assert dialog.rows["Logs"].text() == str(tmp_path / "home" / "logs")
     assert f"Colibri {__version__} (from source)" in dialog.details()
     assert "Key store: none usable: no usable Secret Service" in dialog.keyring.text()
@@ -33,6 +35,10 @@ def test_about_shows_version_and_the_locations_the_app_uses(qtbot, tmp_path, mon
 
 
 def test_a_folder_that_cannot_be_made_is_not_opened(qtbot, tmp_path, monkeypatch):
+    from app import keystore
+
+    monkeypatch.setattr(keystore, "resolve_backend", lambda choice=None: (_ for _ in ()).throw(
+        keystore.KeystoreUnavailable("none here")))
     dialog = AboutDialog()
     qtbot.addWidget(dialog)
     blocker = tmp_path / "file"

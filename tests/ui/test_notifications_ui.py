@@ -55,3 +55,14 @@ def test_tray_gets_alerts_and_fills_only_when_asked(qtbot, tmp_path, monkeypatch
     ui.drain()
     assert popped[-1] == ("Fill", "bot-1: sell 0.1")
     ui.stop()
+
+
+def test_an_error_is_never_hidden_by_a_later_fill_and_red_is_only_for_it(qtbot, tmp_path, monkeypatch):
+    window, ui, notifier, _popped = make(qtbot, tmp_path, monkeypatch, tray=False)
+    notifier.push(Notice(BOT_FAILED, ERROR, "bot-1 failed", "bot-1 stopped on an error: boom", 1))
+    notifier.push(Notice(FILL, INFO, "Fill", "bot-2: buy 0.1", 2))
+    ui.drain()
+    assert window.statusBar().currentMessage() == "bot-1 stopped on an error: boom (+1 more: see the log)"
+    window.statusBar().showMessage("Stopping bots and cancelling orders…")
+    assert window.statusBar().styleSheet() == ""
+    ui.stop()

@@ -461,8 +461,10 @@ def show_figures_first(table: QTableView) -> None:
     header = table.horizontalHeader()
     for visual, name in enumerate(FIGURES_FIRST):
         header.moveSection(header.visualIndex(COLUMNS.index(name)), visual)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
+    # Fitted when bots come and go (not on every update: widths would jitter with the PnL's
+    # digits, and the trader could not resize them).
+    table.model().rowsInserted.connect(lambda *_: table.resizeColumnsToContents())
+    table.model().modelReset.connect(table.resizeColumnsToContents)
 
 
 def _market_label(title: str) -> str:

@@ -7,6 +7,7 @@ in the system's file manager; the whole text copies to the clipboard for a bug r
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, QUrl, qVersion
@@ -34,6 +35,19 @@ def keyring_text() -> str:
         return f"none usable: {exc}"
 
 
+def about_rows() -> list[tuple[str, Path]]:
+    """app/paths.py's locations, the recordings and their cache (app/data/store.py), and the
+    file where Qt keeps the window layout, hotkeys and switches."""
+    from app.data.store import default_cache_dir, recordings_dir
+    from ui.layout import default_settings
+
+    rows = locations().rows() + [("Recordings", recordings_dir()), ("Recordings cache", default_cache_dir())]
+    store = default_settings().fileName()
+    if not store.startswith("\\HKEY"):  # Windows keeps them in the registry, not in a file
+        rows.append(("Window layout and hotkeys", Path(store)))
+    return rows
+
+
 class AboutDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +59,7 @@ class AboutDialog(QDialog):
         runtime.setWordWrap(True)
         grid = QGridLayout()
         self.rows: dict[str, QLabel] = {}
-        for row, (label, path) in enumerate(locations().rows()):
+        for row, (label, path) in enumerate(about_rows()):
             value = QLabel(str(path), objectName=f"about_path_{row}")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             folder = path if path.suffix == "" else path.parent
