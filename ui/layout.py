@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 ORGANISATION = "Colibri"
 APPLICATION = "Colibri"
-LAYOUT_VERSION = 2  # 2: the Order ticket dock (manual trading)
+LAYOUT_VERSION = 3  # 2: the Order ticket dock (manual trading); 3: the Bot history dock
 
 KEY_VERSION = "layout/version"
 KEY_GEOMETRY = "layout/geometry"

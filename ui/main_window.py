@@ -20,6 +20,7 @@ from ui.bots.bots_dock import BotsPanel
 from ui.bots.strategy_files import StrategyFilesWatcher, add_strategy_file_actions
 from ui.dialogs.about import show_about
 from ui.docks.accounts_dock import AccountsDock
+from ui.docks.bot_history_dock import BotHistoryPanel
 from ui.docks.health_dock import HealthDock
 from ui.docks.log_dock import LogDock, install as install_log_buffer
 from ui.layout import LayoutManager
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.bots_panel = BotsPanel(workspace)
         self.bots_panel.attach_strategy_files(self.strategy_files)
         self.performance = PerformancePanel(workspace)
+        self.bot_history = BotHistoryPanel(workspace)  # every journaled bot, earlier runs included
         self.backtest = BacktestPanel()
         self.strategy_files.changed.connect(lambda _changes: self.backtest.refresh_strategies())
         self.sweep = SweepPanel(self.backtest)  # sweeps the backtest panel's settings
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self._dock("Orders", "ordersDock", self.orders_panel, area.BottomDockWidgetArea)
         self._dock("Fills", "fillsDock", self.fills_panel, area.BottomDockWidgetArea)
         self._dock("Balances", "balancesDock", self.balances_panel, area.BottomDockWidgetArea)
+        self._dock("Bot history", "botHistoryDock", self.bot_history, area.BottomDockWidgetArea)
         self._dock("PnL and performance", "performanceDock", self.performance, area.BottomDockWidgetArea)
         self._dock("Backtest", "backtestDock", self.backtest, area.BottomDockWidgetArea)
         self._dock("Parameter sweep", "sweepDock", self.sweep, area.BottomDockWidgetArea)
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         self._add_existing_dock(self.health_dock, area.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["ordersDock"], self.docks["fillsDock"])
         self.tabifyDockWidget(self.docks["fillsDock"], self.docks["balancesDock"])
+        self.tabifyDockWidget(self.docks["balancesDock"], self.docks["botHistoryDock"])
         self.tabifyDockWidget(self.docks["balancesDock"], self.docks["performanceDock"])
         self.tabifyDockWidget(self.docks["performanceDock"], self.docks["backtestDock"])
         self.tabifyDockWidget(self.docks["backtestDock"], self.docks["sweepDock"])
