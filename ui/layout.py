@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QRect, QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,48 @@ def restore_layout(window: QMainWindow, settings: QSettings | None = None) -> bo
     if not window.restoreState(state, LAYOUT_VERSION):
         log.warning("layout: the saved dock state could not be restored; using the default")
         return False
+    bring_floating_docks_on_screen(window)
     return True
+
+
+MIN_VISIBLE_PX = 48
+"""How much of a floating dock must lie on a screen for it to count as reachable."""
+
+
+def _reachable(rect: QRect, screens: list[QRect]) -> bool:
+    """At least a MIN_VISIBLE_PX square of `rect`, including part of its title strip, on a screen."""
+    title = QRect(rect.left(), rect.top(), rect.width(), MIN_VISIBLE_PX)
+    for area in screens:
+        shown, grip = rect.intersected(area), title.intersected(area)
+        if shown.width() >= MIN_VISIBLE_PX and shown.height() >= MIN_VISIBLE_PX and not grip.isEmpty():
+            return True
+    return False
+
+
+def bring_floating_docks_on_screen(window: QMainWindow) -> list[str]:
+    """Moves every floating dock saved on a screen that is gone (or off every screen) to the
+    middle of the window's current screen, shrunk to fit it. restoreState puts a floating
+    dock back at its saved coordinates whatever the screens are now, so an unplugged
+    monitor would otherwise leave it open but out of reach. Returns the docks moved."""
+    screens = [s.availableGeometry() for s in QGuiApplication.screens()]
+    if not screens:
+        return []
+    target_screen = window.screen() or QGuiApplication.primaryScreen()
+    target = target_screen.availableGeometry() if target_screen is not None else screens[0]
+    moved = []
+    for dock in window.findChildren(QDockWidget):
+        if not dock.isFloating():
+            continue
+        rect = dock.geometry()
+        if _reachable(rect, screens):
+            continue
+        size = rect.size().boundedTo(target.size() * 0.8)
+        placed = QRect(0, 0, max(size.width(), 120), max(size.height(), 80))
+        placed.moveCenter(target.center())
+        dock.setGeometry(placed)
+        moved.append(dock.objectName())
+        log.info("layout: floating dock %s was off every screen; moved to the current one", dock.objectName())
+    return moved
 
 
 def clear_layout(settings: QSettings | None = None) -> None:
