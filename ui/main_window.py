@@ -17,6 +17,8 @@ from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
 from ui.backtest.sweep_panel import SweepPanel
 from ui.bots.bots_dock import BotsPanel
+from ui.bots.config_files import add_config_file_actions
+from ui.bots.form_memory import FormMemory
 from ui.bots.strategy_files import StrategyFilesWatcher, add_strategy_file_actions
 from ui.dialogs.about import show_about
 from ui.docks.accounts_dock import AccountsDock
@@ -135,6 +137,7 @@ class MainWindow(QMainWindow):
         self.trading.add_menu()
         self._build_help_menu()
         self.layout_manager = LayoutManager(self, settings)
+        self.bots_panel.attach_memory(FormMemory(self.layout_manager.settings))  # the form's last values
         self.layout_manager.capture_default()
         self.layout_manager.restore()
         self.accounts_dock.account_added.connect(lambda account_id: log.info("account %s added", account_id))
@@ -231,6 +234,8 @@ class MainWindow(QMainWindow):
         bots_menu.addAction(kill_all)
         bots_menu.addSeparator()
         add_strategy_file_actions(bots_menu, self.strategy_files, self)  # your own strategies (docs/user-strategies.md)
+        bots_menu.addSeparator()
+        add_config_file_actions(bots_menu, self.bots_panel, self)  # YAML configs in and out of the bot form
         from ui.live_accounts import LiveAccounts
 
         self.live = LiveAccounts(self)  # the Accounts menu: the rehearsal exchange, saved live accounts
@@ -321,6 +326,7 @@ class MainWindow(QMainWindow):
         if left:
             log.error("closing with %d orders not confirmed cancelled", left)
         self.layout_manager.save()
+        self.bots_panel.remember_form()
         self.flusher.stop()
         self.reference_timer.stop()
         for view in self.market_views:
