@@ -1,0 +1,41 @@
+"""Every journaled bot's summary over its runs (app/engine/journal/history.py), on real SQLite files."""
+from decimal import Decimal
+
+from app.engine.journal import JournalStore
+from app.engine.journal.history import bot_summaries, load_summaries
+from app.interfaces.clock import SimClock
+from tests.paper_support import INST
+from tests.test_journal import MS, _life
+
+
+def test_summaries_agree_with_each_bot_history_and_its_pnl_at_stop(tmp_path):
+    path = tmp_path / "j.sqlite"
+    store = JournalStore(path)
+    first, _ = _life(store, "h")
+    store.close()
+    store = JournalStore(path)  # a second run of the same bot, and another bot
+    second, _ = _life(store, "h", clock=SimClock(10_000 * MS))
+    other, _ = _life(store, "k", clock=SimClock(20_000 * MS))
+    summaries = {s.name: s for s in bot_summaries(store, lambda account, symbol: INST)}
+    assert list(summaries) == ["h", "k"]
+    for name in ("h", "k"):
+        history = store.history(name, INST)
+        item = summaries[name]
+        assert (item.orders, item.fills, item.last_price) == (history.orders, history.fills, history.last_price)
+        assert item.pnl == history.pnl_at_last_price and item.pnl_asset == history.pnl.quote_asset
+        assert item.state == "stopped" and item.strategy == "simple_quoter" and item.account == "paper"
+    assert summaries["h"].fills == first.pnl.fills + second.pnl.fills == 2
+    # The PnL each showed when it stopped (its last run's, at the mid of that moment).
+    assert summaries["h"].pnl_at_stop == second.pnl_value() and summaries["k"].pnl_at_stop == other.pnl_value()
+    store.close()
+    assert [s.name for s in load_summaries(path)] == ["h", "k"]  # read-only, as the window's worker reads it
+
+
+def test_a_bot_left_running_by_a_crash_has_no_pnl_at_stop(tmp_path):
+    store = JournalStore(tmp_path / "j.sqlite")
+    _life(store, "h")
+    store.set_bot_state("h", "running")  # as a kill leaves it
+    [item] = bot_summaries(store)
+    assert item.state == "running" and item.pnl_at_stop is None and item.fills == 1
+    assert item.pnl_asset == INST.quote and isinstance(item.pnl, Decimal)
+    store.close()
