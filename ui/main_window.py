@@ -72,6 +72,9 @@ class MainWindow(QMainWindow):
         self.orders_panel = TablePanel(self.orders_model, "orders")
         self.fills_panel = TablePanel(self.fills_model, "fills")
         self.balances_panel = TablePanel(self.balances_model, "balances")
+        self.show_finished = self.orders_panel.add_toggle(
+            "Show finished", self.orders_model.set_show_finished, name="orders_show_finished",
+            tip="Also the filled, cancelled, rejected and failed orders, earlier runs' included (from the journal)")
         self.flusher = ModelFlusher(self, hz=10)
         self.flusher.add(self.orders_model, self.orders_panel)
         self.flusher.add(self.fills_model, self.fills_panel)

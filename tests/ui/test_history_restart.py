@@ -97,7 +97,7 @@ def test_orders_fills_and_pnl_come_back_after_a_restart(qapp, tmp_path, monkeypa
         async def second_run() -> None:
             workspace.start()
             window.show()
-            window.orders_model.set_show_finished(True)
+            window.show_finished.setChecked(True)  # the orders table's "Show finished" box
             window.flusher.flush_now()
             orders, fills = window.orders_model, window.fills_model
             after = _rows(orders, _column(orders, "Order ID"), _column(orders, "Bot"), _column(orders, "Status"),
