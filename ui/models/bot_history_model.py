@@ -36,10 +36,10 @@ STATE_WORDS = {
 
 
 class BotHistoryModel(KeyedTableModel):
-    COLUMNS = ("Bot", "Strategy", "Account", "Symbol", "State", "Started", "Stopped", "Orders", "Fills", "PnL",
-               "PnL at stop", "Asset")
-    NUMERIC = frozenset({7, 8, 9, 10})
-    COL_STATE = 4
+    COLUMNS = ("Bot", "State", "Orders", "Fills", "PnL", "PnL at stop", "Asset", "Strategy", "Account", "Symbol",
+               "Started", "Stopped")  # the figures first: they fit a narrow dock
+    NUMERIC = frozenset({2, 3, 4, 5})
+    COL_STATE = 1
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -66,14 +66,13 @@ class BotHistoryModel(KeyedTableModel):
     def _row(item: BotSummary, running: bool) -> RowData:
         state = "running (this run)" if running else STATE_WORDS.get(item.state, f"history: {item.state}")
         at_stop = fmt_money(item.pnl_at_stop) if item.pnl_at_stop is not None else ""
-        display = (item.name, item.strategy, item.account, item.symbol, state, _when(item.started_ns),
-                   _when(item.stopped_ns), str(item.orders), str(item.fills), fmt_money(item.pnl), at_stop,
-                   item.pnl_asset)
-        sort = (item.name, item.strategy, item.account, item.symbol, state, item.started_ns or 0,
-                item.stopped_ns or 0, item.orders, item.fills, item.pnl,
-                item.pnl_at_stop if item.pnl_at_stop is not None else 0, item.pnl_asset)
-        exact = ("", "", "", "", "", fmt_time_ns(item.started_ns or 0), fmt_time_ns(item.stopped_ns or 0), "", "",
-                 fmt_decimal(item.pnl), fmt_decimal(item.pnl_at_stop), "")
+        display = (item.name, state, str(item.orders), str(item.fills), fmt_money(item.pnl), at_stop, item.pnl_asset,
+                   item.strategy, item.account, item.symbol, _when(item.started_ns), _when(item.stopped_ns))
+        sort = (item.name, state, item.orders, item.fills, item.pnl,
+                item.pnl_at_stop if item.pnl_at_stop is not None else 0, item.pnl_asset, item.strategy,
+                item.account, item.symbol, item.started_ns or 0, item.stopped_ns or 0)
+        exact = ("", "", "", "", fmt_decimal(item.pnl), fmt_decimal(item.pnl_at_stop), "", "", "", "",
+                 fmt_time_ns(item.started_ns or 0), fmt_time_ns(item.stopped_ns or 0))
         return RowData(display, sort, exact)
 
     def _extra_data(self, key: Hashable, column: int, role: int) -> Any:
