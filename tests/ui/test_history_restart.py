@@ -104,6 +104,8 @@ def test_orders_fills_and_pnl_come_back_after_a_restart(qapp, tmp_path, monkeypa
             after = _rows(orders, _column(orders, "Order ID"), _column(orders, "Bot"), _column(orders, "Status"),
                           _column(orders, "Filled"))
             assert after == seen["orders"]  # every order, filled and cancelled, with its bot
+            assert all(orders.is_history(orders.key_at(r)) for r in range(orders.rowCount()))  # greyed
+            assert all(fills.is_history(fills.key_at(r)) for r in range(fills.rowCount()))
             assert _rows(fills, _column(fills, "Trade ID"), _column(fills, "Bot"), _column(fills, "Price"),
                          _column(fills, "Amount"), _column(fills, "Fee")) == seen["fill_rows"]
             history = window.bot_history.model
