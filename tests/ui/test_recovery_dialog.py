@@ -83,6 +83,13 @@ def test_history_shows_at_start_and_the_recovery_box_cancels_and_stops(qapp, tmp
             assert row.status is OrderStatus.FAILED and "ran inside the process that ended" in row.reason
         assert store.unclean_sessions() == [] and store.bot("q").state == "stopped"
         assert workspace.bots == {}  # nothing resumed
+        history = window.bot_history.model  # read again after the recovery: q is a stopped bot now
+
+        async def history_shows_it_stopped():
+            await _until(lambda: history.rowCount() == 1 and history.index(
+                0, history.COLUMNS.index("State")).data() == "history: stopped", 10, "the history to follow")
+
+        loop.run_until_complete(history_shows_it_stopped())
     finally:
         window._finish_shutdown()
         store.close()

@@ -106,7 +106,6 @@ class HistoryLoader(QObject):
         self._lock = threading.Lock()
         self._running = False
         self._again = False
-        self.loads = 0  # finished loads (tests wait on it)
 
     def request(self) -> None:
         with self._lock:
@@ -130,7 +129,6 @@ class HistoryLoader(QObject):
         with self._lock:
             again, self._again = self._again, False
             self._running = again
-        self.loads += 1
         try:
             if result is not None:
                 self.loaded.emit(result)
