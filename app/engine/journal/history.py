@@ -56,7 +56,8 @@ def bot_summaries(store: "JournalStore", instruments: InstrumentLookup | None = 
     trackers: dict[str, PnlTracker | DerivativesPnl] = {}
     for bot in bots:
         instrument = instruments(bot.account, bot.symbol) if instruments is not None else None
-        trackers[bot.name] = pnl_tracker_for(instrument) if instrument is not None else PnlTracker(_quote_of(bot.symbol))
+        trackers[bot.name] = (pnl_tracker_for(instrument) if instrument is not None
+                              else PnlTracker(_quote_of(bot.symbol)))
     order_counts = dict(db.execute("SELECT bot, count(*) FROM orders GROUP BY bot").fetchall())
     last_price: dict[str, Decimal] = {}
     for name, trade_id, cid, symbol, side, price, amount, fee, fee_asset, maker, ts_ns in db.execute(
