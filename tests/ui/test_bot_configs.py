@@ -134,3 +134,31 @@ def test_an_invalid_form_is_not_exported(qtbot, workspace, tmp_path):
     assert not run_export(panel, path)
     assert panel.message.text().startswith("Not exported: ") and "order_amount" in panel.message.text()
     assert not path.exists()
+
+
+def test_the_bots_menu_exports_and_imports_through_file_dialogs(qtbot, workspace, tmp_path):
+    """The menu's two entries open non-blocking file dialogs; choosing a file runs the export
+    or import."""
+    from PySide6.QtWidgets import QFileDialog, QMenu
+
+    from ui.bots.config_files import add_config_file_actions
+
+    panel = make_panel(qtbot, workspace)
+    menu = QMenu(panel)
+    add_config_file_actions(menu, panel, panel)
+    actions = {a.objectName(): a for a in menu.actions()}
+    choose(panel, "simple_quoter")
+    panel.form.set_values({"order_amount": "0.0456"})
+    path = tmp_path / "menu.yaml"
+    actions["export_bot_config"].trigger()
+    dialog = panel.findChild(QFileDialog, "bot_config_dialog")
+    assert dialog is not None and dialog.isVisible()
+    dialog.fileSelected.emit(str(path))
+    dialog.close()
+    assert load_config(path).params["order_amount"] == Decimal("0.0456")
+    panel.form.set_values({"order_amount": "0.1"})
+    actions["import_bot_config"].trigger()
+    dialog = [d for d in panel.findChildren(QFileDialog, "bot_config_dialog") if d.isVisible()][0]
+    dialog.fileSelected.emit(str(path))
+    dialog.close()
+    assert text(panel.form, "order_amount") == "0.0456"

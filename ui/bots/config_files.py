@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from app.config.desktop_configs import FormConfig, from_file, to_yaml
@@ -92,18 +93,27 @@ def add_config_file_actions(menu: QMenu, panel: "BotsPanel", parent: QWidget) ->
     exporting.setObjectName("export_bot_config")
 
     def ask_import() -> None:
-        path, _ = QFileDialog.getOpenFileName(parent, "Import a bot config", "", FILTER)
-        if path:
-            run_import(panel, path)
+        dialog = _dialog(parent, "Import a bot config", "")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda path: run_import(panel, path))
+        dialog.open()  # never exec() inside the qasync loop
 
     def ask_export() -> None:
-        name = f"{panel.strategy.currentData()}.yaml"
-        path, _ = QFileDialog.getSaveFileName(parent, "Export the bot form as a config", name, FILTER)
-        if path:
-            run_export(panel, path)
+        dialog = _dialog(parent, "Export the bot form as a config", f"{panel.strategy.currentData()}.yaml")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("yaml")
+        dialog.fileSelected.connect(lambda path: run_export(panel, path))
+        dialog.open()
 
     importing.triggered.connect(ask_import)
     exporting.triggered.connect(ask_export)
+
+
+def _dialog(parent: QWidget, title: str, name: str) -> QFileDialog:
+    dialog = QFileDialog(parent, title, name, FILTER)
+    dialog.setObjectName("bot_config_dialog")
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    return dialog
 
 
 def run_import(panel: "BotsPanel", path: str | Path) -> bool:
