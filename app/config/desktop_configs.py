@@ -25,6 +25,7 @@ import yaml
 
 from app.config.bot_config import load_config, parse_config
 from app.config.schema import ConfigError
+from strategies.user_files import strategy_file_of
 
 DEMO_SEED = 7  # the desktop's demo exchange (app/wiring/workspace.py build_workspace)
 LAGGED_ACCOUNT = "demo-lagged"
@@ -85,7 +86,11 @@ def to_yaml(form: FormConfig, roles: list[str], source: str = "bot form") -> str
                 section["symbol"] = symbol
             sections[role] = section
         data["markets"] = sections
-    data["strategy"] = {"name": form.strategy, "params": {k: _plain(v) for k, v in form.params.items()}}
+    data["strategy"] = {"name": form.strategy}
+    user_file = strategy_file_of(form.strategy)
+    if user_file is not None:  # a strategy of your own: the file that defines it, so `run` finds it too
+        data["strategy"]["file"] = str(user_file)
+    data["strategy"]["params"] = {k: _plain(v) for k, v in form.params.items()}
     risk = {k: _plain(v) for k, v in form.risk.items() if v not in (None, "", False)}
     if risk:
         data["risk"] = risk

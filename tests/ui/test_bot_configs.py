@@ -162,3 +162,27 @@ def test_the_bots_menu_exports_and_imports_through_file_dialogs(qtbot, workspace
     dialog.fileSelected.emit(str(path))
     dialog.close()
     assert text(panel.form, "order_amount") == "0.0456"
+
+
+def test_a_strategy_of_your_own_is_exported_with_its_file(qtbot, workspace, tmp_path):
+    from pathlib import Path
+
+    from strategies import user_files
+
+    example = Path(__file__).resolve().parents[2] / "resources" / "examples" / "my_first_strategy.py"
+    mine = tmp_path / "mine.py"
+    mine.write_text(example.read_text())
+    loaded = user_files.ensure_loaded(mine)
+    try:
+        panel = make_panel(qtbot, workspace)
+        panel.refresh_strategies()
+        choose(panel, "my_first_strategy")
+        path = tmp_path / "mine.yaml"
+        assert run_export(panel, path), panel.message.text()
+        cfg = load_config(path)
+        assert cfg.strategy == "my_first_strategy" and cfg.strategy_file == mine.resolve()
+        other = make_panel(qtbot, workspace)
+        assert run_import(other, path), other.message.text()
+        assert other.strategy.currentData() == "my_first_strategy"
+    finally:
+        user_files.forget(loaded.path)
