@@ -126,13 +126,13 @@ class HistoryLoader(QObject):
         except Exception as exc:  # a journal removed or damaged meanwhile: one line, the table stays
             log.warning("bot history: %s", exc)
             result = None
+        try:
+            if result is not None:
+                self.loaded.emit(result)  # before the next read may start: results arrive in order
+        except RuntimeError:  # the window closed meanwhile: nobody to show it to
+            return
         with self._lock:
             again, self._again = self._again, False
             self._running = again
-        try:
-            if result is not None:
-                self.loaded.emit(result)
-        except RuntimeError:  # the window closed meanwhile: nobody to show it to
-            return
         if again:
             self._work(known)
