@@ -39,3 +39,27 @@ def test_a_bot_left_running_by_a_crash_has_no_pnl_at_stop(tmp_path):
     assert item.state == "running" and item.pnl_at_stop is None and item.fills == 1
     assert item.pnl_asset == INST.quote and isinstance(item.pnl, Decimal)
     store.close()
+
+
+def test_a_bot_on_two_markets_gets_each_market_valued_apart(tmp_path):
+    """Fills on two symbols are not mixed into one inventory; a market valued in another asset
+    is named rather than added in the wrong unit."""
+    from app.domain import Fill, Side
+
+    store = JournalStore(tmp_path / "j.sqlite")
+    _life(store, "x")  # writes the bot row (paper, the test instrument's symbol) and one fill
+    base = store.fills(bot="x")[0].fill
+    extra = [Fill("e1", "c1", "ETH/USD", Side.BUY, Decimal("10"), Decimal("1"), Decimal("0"), "USD", True, 1),
+             Fill("e2", "c2", "ETH/USD", Side.SELL, Decimal("12"), Decimal("1"), Decimal("0"), "USD", True, 2),
+             Fill("b1", "c3", "BTC/EUR", Side.BUY, Decimal("100"), Decimal("1"), Decimal("0"), "EUR", True, 3)]
+    for fill in extra:
+        assert store.record_fill("x", "paper", "e", fill)
+    [item] = bot_summaries(store, lambda account, symbol: INST if symbol == INST.symbol else None)
+    from app.engine.pnl import pnl_tracker_for
+
+    own = pnl_tracker_for(INST)  # the first market alone
+    own.on_fill(base)
+    assert item.fills == 4 and item.last_price == base.price
+    assert item.pnl == own.pnl(base.price) + Decimal("2")  # + the ETH round trip, both in USD
+    assert item.pnl_asset == INST.quote == "USD" and item.other_assets == ("EUR",)
+    store.close()

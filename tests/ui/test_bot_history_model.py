@@ -62,3 +62,14 @@ def test_the_loader_reads_in_a_thread_and_coalesces_requests(qtbot, tmp_path, mo
     assert set(threads) == {"bot-history"}  # never on the GUI thread
     assert [s.name for s in results[-1]] == ["h"] and results[-1][0].fills == 1
     store.close()
+
+
+def test_markets_valued_in_another_asset_are_named_next_to_the_pnl():
+    from dataclasses import replace
+
+    from ui.models import EXACT_ROLE
+
+    model = BotHistoryModel()
+    model.set_summaries([replace(summary("x"), other_assets=("EUR",))], running=set())
+    pnl = model.index(0, model.COLUMNS.index("PnL"))
+    assert pnl.data() == "1.5 (without its EUR markets)" and pnl.data(EXACT_ROLE) == "1.5"

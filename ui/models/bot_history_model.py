@@ -66,7 +66,10 @@ class BotHistoryModel(KeyedTableModel):
     def _row(item: BotSummary, running: bool) -> RowData:
         state = "running (this run)" if running else STATE_WORDS.get(item.state, f"history: {item.state}")
         at_stop = fmt_money(item.pnl_at_stop) if item.pnl_at_stop is not None else ""
-        display = (item.name, state, str(item.orders), str(item.fills), fmt_money(item.pnl), at_stop, item.pnl_asset,
+        pnl = fmt_money(item.pnl)
+        if item.other_assets:  # markets valued in another asset are not added in the wrong unit
+            pnl += f" (without its {', '.join(item.other_assets)} markets)"
+        display = (item.name, state, str(item.orders), str(item.fills), pnl, at_stop, item.pnl_asset,
                    item.strategy, item.account, item.symbol, _when(item.started_ns), _when(item.stopped_ns))
         sort = (item.name, state, item.orders, item.fills, item.pnl,
                 item.pnl_at_stop if item.pnl_at_stop is not None else 0, item.pnl_asset, item.strategy,

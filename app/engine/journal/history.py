@@ -40,45 +40,65 @@ class BotSummary:
     stopped_ns: int | None
     orders: int
     fills: int
-    pnl: Decimal  # from every fill, marked at the last fill price (0 without fills)
+    pnl: Decimal  # from every fill, each market marked at its last fill price (0 without fills)
     pnl_asset: str
     last_price: Decimal | None
     pnl_at_stop: Decimal | None  # what the bot showed when it last stopped (its stopped record)
+    other_assets: tuple[str, ...] = ()  # PnL assets of its markets left out of `pnl` (another unit)
 
 
 def bot_summaries(store: "JournalStore", instruments: InstrumentLookup | None = None) -> list[BotSummary]:
-    """Each bot of the journal in the order first seen; see the module docstring."""
-    from app.engine.journal.store import _quote_of
-    from app.engine.pnl import PnlTracker, pnl_tracker_for
-
+    """Each bot of the journal in the order first seen; see the module docstring. A bot on
+    several markets gets one PnL per market (its own fills, marked at that market's last fill
+    price), summed over the markets valued in its first market's asset; markets valued in
+    another asset are named in `other_assets` instead of being added in the wrong unit."""
     db = store._conn
     bots = store.bots()
-    trackers: dict[str, PnlTracker | DerivativesPnl] = {}
-    for bot in bots:
-        instrument = instruments(bot.account, bot.symbol) if instruments is not None else None
-        trackers[bot.name] = (pnl_tracker_for(instrument) if instrument is not None
-                              else PnlTracker(_quote_of(bot.symbol)))
-    order_counts = dict(db.execute("SELECT bot, count(*) FROM orders GROUP BY bot").fetchall())
-    last_price: dict[str, Decimal] = {}
-    for name, trade_id, cid, symbol, side, price, amount, fee, fee_asset, maker, ts_ns in db.execute(
-            "SELECT bot, trade_id, client_order_id, symbol, side, price, amount, fee, fee_asset, maker, ts_ns "
-            "FROM fills ORDER BY id"):
-        tracker = trackers.get(name)
-        if tracker is None:
+    trackers: dict[str, dict[tuple[str, str], PnlTracker | DerivativesPnl]] = {b.name: {} for b in bots}
+    last: dict[tuple[str, str, str], Decimal] = {}
+    for name, account, trade_id, cid, symbol, side, price, amount, fee, fee_asset, maker, ts_ns in db.execute(
+            "SELECT bot, account, trade_id, client_order_id, symbol, side, price, amount, fee, fee_asset, maker, "
+            "ts_ns FROM fills ORDER BY id"):
+        markets = trackers.get(name)
+        if markets is None:
             continue  # a fill of a bot whose row is gone (never written by Colibri itself)
+        tracker = markets.get((account, symbol))
+        if tracker is None:
+            tracker = markets[(account, symbol)] = _tracker(instruments, account, symbol)
         tracker.on_fill(_fill(trade_id, cid, symbol, side, price, amount, fee, fee_asset, maker, ts_ns))
-        last_price[name] = Decimal(price)
+        last[(name, account, symbol)] = Decimal(price)
+    order_counts = dict(db.execute("SELECT bot, count(*) FROM orders GROUP BY bot").fetchall())
     at_stop = _pnl_at_stop(store)
     out = []
     for bot in bots:
-        tracker = trackers[bot.name]
-        last = last_price.get(bot.name)
-        asset = getattr(tracker, "asset", None) or tracker.quote_asset
+        markets = trackers[bot.name]
+        primary = markets.get((bot.account, bot.symbol)) or _tracker(instruments, bot.account, bot.symbol)
+        asset = _asset(primary)
+        pnl, others = Decimal(0), set()
+        for (account, symbol), tracker in markets.items():
+            if _asset(tracker) != asset:
+                others.add(_asset(tracker))
+            else:
+                pnl += tracker.pnl(last[(bot.name, account, symbol)])
         out.append(BotSummary(bot.name, bot.strategy or "", bot.account, bot.symbol, bot.state, bot.started_ns,
-                              bot.stopped_ns, int(order_counts.get(bot.name, 0)), tracker.fills,
-                              tracker.pnl(last) if last is not None else Decimal(0), asset, last,
-                              at_stop.get(bot.name) if bot.state == "stopped" else None))
+                              bot.stopped_ns, int(order_counts.get(bot.name, 0)),
+                              sum(t.fills for t in markets.values()), pnl, asset,
+                              last.get((bot.name, bot.account, bot.symbol)),
+                              at_stop.get(bot.name) if bot.state == "stopped" else None, tuple(sorted(others))))
     return out
+
+
+def _tracker(instruments: InstrumentLookup | None, account: str, symbol: str) -> "PnlTracker | DerivativesPnl":
+    """The live bot's PnL rules for one market: its instrument's if the account is open, else spot by the symbol."""
+    from app.engine.journal.store import _quote_of
+    from app.engine.pnl import PnlTracker, pnl_tracker_for
+
+    instrument = instruments(account, symbol) if instruments is not None else None
+    return pnl_tracker_for(instrument) if instrument is not None else PnlTracker(_quote_of(symbol))
+
+
+def _asset(tracker: "PnlTracker | DerivativesPnl") -> str:
+    return getattr(tracker, "asset", None) or tracker.quote_asset
 
 
 def load_summaries(path: str | Path, instruments: InstrumentLookup | None = None) -> list[BotSummary]:
