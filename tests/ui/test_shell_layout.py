@@ -1,6 +1,7 @@
 """Dock layout save/restore with a versioned QSettings store in a temp dir."""
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -166,3 +167,38 @@ def test_a_floating_dock_on_screen_stays_where_it_was(qtbot, settings):
     assert restore_layout(second, settings) is True
     assert layout.bring_floating_docks_on_screen(second) == []
     assert dock(second, "logDock").geometry().topLeft() == floating.geometry().topLeft()
+
+
+def test_a_floating_dock_saved_on_a_screen_that_is_gone_comes_back_on_the_window_screen(qtbot, settings):
+    """Saved on a monitor that is unplugged now: Qt would clamp it into some screen, maybe not
+    the window's; it opens in the middle of the window's screen."""
+    first = make_window(qtbot)
+    first.show()
+    floating = dock(first, "logDock")
+    floating.setFloating(True)
+    floating.setGeometry(10, 20, 300, 200)
+    save_layout(first, settings)
+    assert json.loads(settings.value(layout.KEY_FLOATING_SCREENS)) == {"logDock": floating.screen().name()}
+    settings.setValue(layout.KEY_FLOATING_SCREENS, json.dumps({"logDock": "HDMI-2 (unplugged)"}))
+
+    second = make_window(qtbot)
+    second.show()
+    assert restore_layout(second, settings) is True
+    restored = dock(second, "logDock")
+    screen = second.screen().availableGeometry()
+    assert restored.isFloating() and restored.isVisible()
+    assert abs(restored.geometry().center().x() - screen.center().x()) <= 1
+    assert abs(restored.geometry().center().y() - screen.center().y()) <= 1
+
+
+def test_a_damaged_screen_list_is_ignored(qtbot, settings):
+    first = make_window(qtbot)
+    first.show()
+    dock(first, "logDock").setFloating(True)
+    dock(first, "logDock").setGeometry(60, 70, 300, 200)
+    save_layout(first, settings)
+    settings.setValue(layout.KEY_FLOATING_SCREENS, "{not json")
+    second = make_window(qtbot)
+    second.show()
+    assert restore_layout(second, settings) is True
+    assert dock(second, "logDock").geometry().topLeft() == dock(first, "logDock").geometry().topLeft()
