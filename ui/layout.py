@@ -55,8 +55,12 @@ def save_layout(window: QMainWindow, settings: QSettings | None = None) -> None:
     settings.setValue(KEY_VERSION, LAYOUT_VERSION)
     settings.setValue(KEY_GEOMETRY, window.saveGeometry())
     settings.setValue(KEY_STATE, window.saveState(LAYOUT_VERSION))
-    screens = {dock.objectName(): dock.screen().name() for dock in window.findChildren(QDockWidget)
-               if dock.isFloating() and dock.objectName() and dock.screen() is not None}
+    screens = {}
+    for dock in window.findChildren(QDockWidget):
+        if dock.isFloating() and dock.objectName():
+            screen = QGuiApplication.screenAt(dock.geometry().center()) or dock.screen()  # by position first
+            if screen is not None:
+                screens[dock.objectName()] = screen.name()
     settings.setValue(KEY_FLOATING_SCREENS, json.dumps(screens, sort_keys=True))
     settings.sync()
 

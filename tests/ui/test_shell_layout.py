@@ -202,3 +202,70 @@ def test_a_damaged_screen_list_is_ignored(qtbot, settings):
     second.show()
     assert restore_layout(second, settings) is True
     assert dock(second, "logDock").geometry().topLeft() == dock(first, "logDock").geometry().topLeft()
+
+
+_SCREENS_SCRIPT = """
+import json, sys
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
+import ui.layout as layout
+
+app = QApplication(sys.argv)
+window = QMainWindow()
+window.setCentralWidget(QLabel("book"))
+dock = QDockWidget("log", window)
+dock.setObjectName("logDock")
+dock.setWidget(QLabel("log"))
+window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+window.setGeometry(2100, 100, 900, 600)
+window.show()
+settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
+if sys.argv[1] == "save":
+    dock.setFloating(True)
+    dock.setGeometry(4000, 300, 320, 200)
+    layout.save_layout(window, settings)
+else:
+    layout.restore_layout(window, settings)
+screen = window.screen().availableGeometry()
+print(json.dumps({"dock": dock.geometry().getRect(), "floating": dock.isFloating(), "screen": screen.getRect()}))
+"""
+
+
+def _screens(path, *names_and_x):
+    screens = [{"name": name, "x": x, "y": 0, "width": width, "height": 1000, "logicalDpi": 96,
+                "logicalBaseDpi": 96, "dpr": 1} for name, x, width in names_and_x]
+    path.write_text(json.dumps({"synchronousWindowSystemEvents": False, "screens": screens}))
+    return path
+
+
+def test_a_monitor_unplugged_between_two_runs(tmp_path):
+    """Two real runs (processes) of Qt's offscreen platform with configured screens: the
+    first has three monitors and a dock floating on the third, the second only two."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    three = _screens(tmp_path / "three.json", ("left", 0, 1920), ("right", 1920, 1280), ("DP-3", 3200, 1920))
+    two = _screens(tmp_path / "two.json", ("left", 0, 1920), ("right", 1920, 1280))
+    script = tmp_path / "screens.py"
+    script.write_text(_SCREENS_SCRIPT)
+    ini = tmp_path / "layout.ini"
+    root = Path(__file__).resolve().parents[2]
+
+    def run(mode, config):
+        env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "PYTHONPATH": str(root)}
+        out = subprocess.run([sys.executable, str(script), mode, str(ini)], env=env, capture_output=True,
+                             text=True, timeout=60, cwd=root)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    saved = run("save", three)
+    assert saved["dock"][0] == 4000
+    again = run("restore", three)  # the monitor still there: the dock stays on it
+    assert again["dock"] == saved["dock"]
+    after = run("restore", two)  # unplugged: in the middle of the window's screen ("right")
+    x, y, width, height = after["dock"]
+    sx, sy, swidth, sheight = after["screen"]
+    assert after["floating"] and sx <= x and x + width <= sx + swidth
+    assert abs((x + width / 2) - (sx + swidth / 2)) <= 1 and abs((y + height / 2) - (sy + sheight / 2)) <= 1
