@@ -10,8 +10,9 @@ exchange with spreads tight enough to trade, runs a short demo backtest in the B
 panel, lets the market run, then saves one PNG of the whole window and one per view, places
 orders by hand from the order ticket and by clicks on the ladder (ticket.png,
 ladder-trading.png), opens a second market in a window of its own (markets.png), and
-quits the way a user would (bots stopped, orders cancelled,
-venues shut down).
+quits the way a user would (bots stopped, orders cancelled, venues shut down). It then
+opens a new window on the same (throw-away) journal, as after a restart, and saves
+history.png: the earlier run's orders, fills and bots.
 
 Exit status: 0 when every PNG was written, 1 on any failure (a timeout, an uncaught error
 reported by the app, a shutdown that does not finish), 2 on bad usage (no display).
@@ -342,10 +343,56 @@ async def _markets_shot(app, window, out_dir: Path) -> Path:
     return path
 
 
+async def _history_scenario(app, window, out_dir: Path) -> list[Path]:
+    """history.png: the window opened again on the first run's journal, showing that run's
+    orders (finished ones included), fills and bot history beside the new live market."""
+    from PySide6.QtCore import Qt
+
+    workspace = window.workspace
+    workspace.start()
+    window.resize(*WINDOW_SIZE)
+    window.move(0, 0)
+    window.show()
+    book = workspace.demo.feed(workspace.demo_symbol).book
+    await until(lambda: book.best_bid_ticks > 0 and book.best_ask_ticks > 0, 10, "a living demo book")
+    window.show_finished.setChecked(True)
+    # Orders and fills side by side at the bottom, the bot history in the left column.
+    docks = window.docks
+    for name in ("ordersDock", "fillsDock"):  # a tabbed dock cannot be split: both leave their tabs first
+        window.removeDockWidget(docks[name])
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, docks["ordersDock"])
+    window.splitDockWidget(docks["ordersDock"], docks["fillsDock"], Qt.Orientation.Horizontal)
+    window.removeDockWidget(docks["botHistoryDock"])
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["botHistoryDock"])
+    window.tabifyDockWidget(docks["botsDock"], docks["botHistoryDock"])
+    for name in ("ordersDock", "fillsDock", "botHistoryDock"):
+        docks[name].show()
+        docks[name].raise_()
+    for name in ("depthDock", "heatmapDock", "balancesDock", "performanceDock", "backtestDock", "sweepDock",
+                 "logDock", "healthDock"):
+        docks[name].hide()  # the bottom row for the two tables (throw-away settings: nothing is kept)
+    await _settle(app, 0.5)
+    window.resizeDocks([docks["botHistoryDock"]], [700], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["ordersDock"], docks["fillsDock"]], [800, 800], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["ordersDock"]], [360], Qt.Orientation.Vertical)
+    history = window.bot_history.model
+    await until(lambda: history.rowCount() > 0, 10, "the bot history")
+    await until(lambda: window.fills_model.rowCount() > 0 and window.orders_model.rowCount() > 0, 10,
+                "the earlier run's orders and fills")
+    await _settle(app, 1.5)
+    paths = [_save(_grab_window(window), out_dir / "history.png")]
+    done = asyncio.Event()
+    window.shutdown_finished.connect(done.set)
+    window.close()  # no bot runs: it quits without asking
+    await asyncio.wait_for(done.wait(), 20)
+    return paths
+
+
 def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> list[Path]:
     import qasync
     from PySide6.QtCore import QSettings
 
+    from app.engine.journal import JournalStore
     from app.interfaces.clock import RealClock
     from app.wiring.workspace import Workspace, build_workspace
     from ui.app import make_application
@@ -356,13 +403,22 @@ def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> 
     logging.getLogger().addHandler(counter)
     app = make_application([sys.argv[0]])
     settings = QSettings(os.path.join(os.environ["COLIBRI_HOME"], "layout.ini"), QSettings.Format.IniFormat)
+    journal_path = Path(os.environ["COLIBRI_HOME"]) / "journal.sqlite"  # a throw-away journal
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         loop = runner.get_loop()
-        workspace = build_workspace(RealClock(loop))
+        journal = JournalStore(journal_path)
+        workspace = build_workspace(RealClock(loop), journal=journal)
         window = MainWindow(workspace, settings=settings)
         reporter = install_error_hooks(loop, window, window)
         try:
             paths = runner.run(_scenario(app, window, out_dir, seconds, backtest_seconds))
+            journal.close()
+            reporter.uninstall()
+            journal = JournalStore(journal_path)  # the restart: a new window on the same journal
+            workspace = build_workspace(RealClock(loop), journal=journal)
+            window = MainWindow(workspace, settings=settings)
+            reporter = install_error_hooks(loop, window, window)
+            paths += runner.run(_history_scenario(app, window, out_dir))
         finally:
             if not window._closed:  # a failure mid-way: still cancel everything and stop
                 try:
@@ -372,6 +428,7 @@ def take_screenshots(out_dir: Path, seconds: float, backtest_seconds: float) -> 
                     runner.run(asyncio.sleep(0.5))
                 except Exception:  # noqa: BLE001 - the original failure matters more
                     log.exception("cleanup after a failure")
+            journal.close()
             reporter.uninstall()
     if counter.messages:
         raise ScreenshotError("the app logged errors:\n  " + "\n  ".join(counter.messages[:10]))

@@ -8,20 +8,23 @@ are reported in the log.
 """
 from __future__ import annotations
 
+import json
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QRect, QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
 log = logging.getLogger(__name__)
 
 ORGANISATION = "Colibri"
 APPLICATION = "Colibri"
-LAYOUT_VERSION = 2  # 2: the Order ticket dock (manual trading)
+LAYOUT_VERSION = 3  # 2: the Order ticket dock (manual trading); 3: the Bot history dock
 
 KEY_VERSION = "layout/version"
 KEY_GEOMETRY = "layout/geometry"
 KEY_STATE = "layout/state"
+KEY_FLOATING_SCREENS = "layout/floatingScreens"  # JSON: floating dock -> the name of the screen it was on
 
 
 def default_settings() -> QSettings:
@@ -52,6 +55,13 @@ def save_layout(window: QMainWindow, settings: QSettings | None = None) -> None:
     settings.setValue(KEY_VERSION, LAYOUT_VERSION)
     settings.setValue(KEY_GEOMETRY, window.saveGeometry())
     settings.setValue(KEY_STATE, window.saveState(LAYOUT_VERSION))
+    screens = {}
+    for dock in window.findChildren(QDockWidget):
+        if dock.isFloating() and dock.objectName():
+            screen = QGuiApplication.screenAt(dock.geometry().center()) or dock.screen()  # by position first
+            if screen is not None:
+                screens[dock.objectName()] = screen.name()
+    settings.setValue(KEY_FLOATING_SCREENS, json.dumps(screens, sort_keys=True))
     settings.sync()
 
 
@@ -81,12 +91,66 @@ def restore_layout(window: QMainWindow, settings: QSettings | None = None) -> bo
     if not window.restoreState(state, LAYOUT_VERSION):
         log.warning("layout: the saved dock state could not be restored; using the default")
         return False
+    bring_floating_docks_on_screen(window, _saved_screens(settings))
     return True
+
+
+def _saved_screens(settings: QSettings) -> dict[str, str]:
+    try:
+        value = json.loads(str(settings.value(KEY_FLOATING_SCREENS) or "{}"))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+MIN_VISIBLE_PX = 48
+"""How much of a floating dock must lie on a screen for it to count as reachable."""
+
+
+def _reachable(rect: QRect, screens: list[QRect]) -> bool:
+    """At least a MIN_VISIBLE_PX square of `rect`, including part of its title strip, on a screen."""
+    title = QRect(rect.left(), rect.top(), rect.width(), MIN_VISIBLE_PX)
+    for area in screens:
+        shown, grip = rect.intersected(area), title.intersected(area)
+        if shown.width() >= MIN_VISIBLE_PX and shown.height() >= MIN_VISIBLE_PX and not grip.isEmpty():
+            return True
+    return False
+
+
+def bring_floating_docks_on_screen(window: QMainWindow, saved_screens: dict[str, str] | None = None) -> list[str]:
+    """Moves every floating dock that was saved on a screen that is gone (`saved_screens`:
+    dock -> screen name at save time), or that lies off every screen, to the middle of the
+    window's current screen, shrunk to fit it. (Qt only clamps such a dock into the nearest
+    or primary screen, which may not be where the window is, or leaves it unreachable on
+    some platforms.) Returns the docks moved."""
+    screens = [s.availableGeometry() for s in QGuiApplication.screens()]
+    if not screens:
+        return []
+    names = {s.name() for s in QGuiApplication.screens()}
+    saved_screens = saved_screens or {}
+    target_screen = window.screen() or QGuiApplication.primaryScreen()
+    target = target_screen.availableGeometry() if target_screen is not None else screens[0]
+    moved = []
+    for dock in window.findChildren(QDockWidget):
+        if not dock.isFloating():
+            continue
+        rect = dock.geometry()
+        gone = saved_screens.get(dock.objectName(), "") not in names | {""}
+        if not gone and _reachable(rect, screens):
+            continue
+        size = rect.size().boundedTo(target.size() * 0.8)
+        placed = QRect(0, 0, max(size.width(), 120), max(size.height(), 80))
+        placed.moveCenter(target.center())
+        dock.setGeometry(placed)
+        moved.append(dock.objectName())
+        log.info("layout: floating dock %s was %s; moved to the window's screen", dock.objectName(),
+                 "on a screen that is gone" if gone else "off every screen")
+    return moved
 
 
 def clear_layout(settings: QSettings | None = None) -> None:
     settings = settings if settings is not None else default_settings()
-    for key in (KEY_VERSION, KEY_GEOMETRY, KEY_STATE):
+    for key in (KEY_VERSION, KEY_GEOMETRY, KEY_STATE, KEY_FLOATING_SCREENS):
         settings.remove(key)
     settings.sync()
 

@@ -18,9 +18,12 @@ from app.wiring.workspace import Workspace
 from ui.backtest.backtest_panel import BacktestPanel
 from ui.backtest.sweep_panel import SweepPanel
 from ui.bots.bots_dock import BotsPanel
+from ui.bots.config_files import add_config_file_actions
+from ui.bots.form_memory import FormMemory
 from ui.bots.strategy_files import StrategyFilesWatcher, add_strategy_file_actions
 from ui.dialogs.about import show_about
 from ui.docks.accounts_dock import AccountsDock
+from ui.docks.bot_history_dock import BotHistoryPanel
 from ui.docks.health_dock import HealthDock
 from ui.docks.log_dock import LogDock, install as install_log_buffer
 from ui.layout import LayoutManager
@@ -72,6 +75,9 @@ class MainWindow(QMainWindow):
         self.orders_panel = TablePanel(self.orders_model, "orders")
         self.fills_panel = TablePanel(self.fills_model, "fills")
         self.balances_panel = TablePanel(self.balances_model, "balances")
+        self.show_finished = self.orders_panel.add_toggle(
+            "Show finished", self.orders_model.set_show_finished, name="orders_show_finished",
+            tip="Also the filled, cancelled, rejected and failed orders, earlier runs' included (from the journal)")
         self.flusher = ModelFlusher(self, hz=10)
         self.flusher.add(self.orders_model, self.orders_panel)
         self.flusher.add(self.fills_model, self.fills_panel)
@@ -83,6 +89,7 @@ class MainWindow(QMainWindow):
         self.bots_panel = BotsPanel(workspace)
         self.bots_panel.attach_strategy_files(self.strategy_files)
         self.performance = PerformancePanel(workspace)
+        self.bot_history = BotHistoryPanel(workspace)  # every journaled bot, earlier runs included
         self.backtest = BacktestPanel()
         self.strategy_files.changed.connect(lambda _changes: self.backtest.refresh_strategies())
         self.sweep = SweepPanel(self.backtest)  # sweeps the backtest panel's settings
@@ -105,6 +112,7 @@ class MainWindow(QMainWindow):
         self._dock("Orders", "ordersDock", self.orders_panel, area.BottomDockWidgetArea)
         self._dock("Fills", "fillsDock", self.fills_panel, area.BottomDockWidgetArea)
         self._dock("Balances", "balancesDock", self.balances_panel, area.BottomDockWidgetArea)
+        self._dock("Bot history", "botHistoryDock", self.bot_history, area.BottomDockWidgetArea)
         self._dock("PnL and performance", "performanceDock", self.performance, area.BottomDockWidgetArea)
         self._dock("Backtest", "backtestDock", self.backtest, area.BottomDockWidgetArea)
         self._dock("Parameter sweep", "sweepDock", self.sweep, area.BottomDockWidgetArea)
@@ -112,6 +120,7 @@ class MainWindow(QMainWindow):
         self._add_existing_dock(self.health_dock, area.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["ordersDock"], self.docks["fillsDock"])
         self.tabifyDockWidget(self.docks["fillsDock"], self.docks["balancesDock"])
+        self.tabifyDockWidget(self.docks["balancesDock"], self.docks["botHistoryDock"])
         self.tabifyDockWidget(self.docks["balancesDock"], self.docks["performanceDock"])
         self.tabifyDockWidget(self.docks["performanceDock"], self.docks["backtestDock"])
         self.tabifyDockWidget(self.docks["backtestDock"], self.docks["sweepDock"])
@@ -135,6 +144,7 @@ class MainWindow(QMainWindow):
         self.trading.add_menu()
         self._build_help_menu()
         self.layout_manager = LayoutManager(self, settings)
+        self.bots_panel.attach_memory(FormMemory(self.layout_manager.settings))  # the form's last values
         self.layout_manager.capture_default()
         self.layout_manager.restore()
         # Fills, bot stops, errors, disconnects: the status bar and the tray (ui/notifications.py).
@@ -233,6 +243,8 @@ class MainWindow(QMainWindow):
         bots_menu.addAction(kill_all)
         bots_menu.addSeparator()
         add_strategy_file_actions(bots_menu, self.strategy_files, self)  # your own strategies (docs/user-strategies.md)
+        bots_menu.addSeparator()
+        add_config_file_actions(bots_menu, self.bots_panel, self)  # YAML configs in and out of the bot form
         from ui.live_accounts import LiveAccounts
 
         self.live = LiveAccounts(self)  # the Accounts menu: the rehearsal exchange, saved live accounts
@@ -334,6 +346,7 @@ class MainWindow(QMainWindow):
         if left:
             log.error("closing with %d orders not confirmed cancelled", left)
         self.layout_manager.save()
+        self.bots_panel.remember_form()
         self.flusher.stop()
         self.reference_timer.stop()
         for view in self.market_views:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -112,6 +113,17 @@ class TablePanel(QWidget):
         self._top.insertWidget(self._top.count() - 1, button)
         self.view.selectionModel().selectionChanged.connect(lambda *_: action.setEnabled(bool(self.selected_rows())))
         return action
+
+    def add_toggle(self, text: str, handler: Callable[[bool], None], *, name: str, checked: bool = False,
+                   tip: str = "") -> QCheckBox:
+        """A check box next to the filter that switches a view mode of the model (e.g. the
+        orders table's finished orders); `handler(checked)` runs on each change."""
+        box = QCheckBox(text, objectName=name)
+        box.setChecked(checked)
+        box.setToolTip(tip or text)
+        box.toggled.connect(handler)
+        self._top.insertWidget(self._top.count() - 1, box)
+        return box
 
     def selected_rows(self) -> list[int]:
         """The selected rows as the source model numbers them (the view sorts and filters)."""

@@ -343,8 +343,9 @@ class Bot:
 
     def _finish(self) -> None:
         self.stop_ns = self.clock.now_ns()
+        pnl = self.pnl_value()  # what the bots table shows now: the history after a restart shows it again
         self._journal("stopped", fills=sum(m.pnl.fills for m in self.markets.values()),
-                      open_orders=len(self.open_orders()),
+                      open_orders=len(self.open_orders()), pnl=None if pnl is None else str(pnl),
                       balances={a: str(b.total) for a, b in self.connector.balances().items()})
         self._snapshot_other_accounts("stopped")
         for market in self.markets.values():

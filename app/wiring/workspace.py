@@ -135,9 +135,12 @@ class Workspace(EventSource):
         self._emit(WorkspaceChanged(CONNECTOR_REMOVED, name))  # type: ignore[arg-type]
 
     def new_bot_name(self) -> str:
+        """The next free "bot-N": never the name of a bot of this run or of the journal (a new
+        bot named like an earlier one would merge its history and PnL with the old one's)."""
+        known = set(self._owners.values())
         while True:
             name = f"bot-{next(self._names)}"
-            if name not in self.bots:
+            if name not in self.bots and name not in known:
                 return name
 
     def create_bot(self, strategy: str, params: dict[str, Any], *, connector: str = "demo",

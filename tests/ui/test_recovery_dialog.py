@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 
 import qasync
 from PySide6.QtCore import QSettings
@@ -82,8 +83,59 @@ def test_history_shows_at_start_and_the_recovery_box_cancels_and_stops(qapp, tmp
             assert row.status is OrderStatus.FAILED and "ran inside the process that ended" in row.reason
         assert store.unclean_sessions() == [] and store.bot("q").state == "stopped"
         assert workspace.bots == {}  # nothing resumed
+        history = window.bot_history.model  # read again after the recovery: q is a stopped bot now
+
+        async def history_shows_it_stopped():
+            await _until(lambda: history.rowCount() == 1 and history.index(
+                0, history.COLUMNS.index("State")).data() == "history: stopped", 10, "the history to follow")
+
+        loop.run_until_complete(history_shows_it_stopped())
     finally:
         window._finish_shutdown()
         store.close()
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def test_resume_restarts_the_bots_that_were_running_and_the_history_shows_them_live(qapp, tmp_path, monkeypatch):
+    """The other answer: Resume. The demo exchange died with the process, so its orders are
+    failed; the bot that was running starts again under its name, with its parameters."""
+    monkeypatch.setenv("COLIBRI_HOME", str(tmp_path))
+    qapp.setQuitOnLastWindowClosed(False)
+    path = tmp_path / "journal.sqlite"
+    _earlier_run(path)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    store = JournalStore(path)
+    workspace = build_workspace(RealClock(loop), journal=store)
+    window = MainWindow(workspace, settings=QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat))
+    history = window.bot_history.model
+    try:
+        async def scenario():
+            workspace.start()
+            await _until(lambda: history.rowCount() == 1, 10, "the bot history")
+            state = history.COLUMNS.index("State")
+            assert history.index(0, state).data() == "history: ended without a clean stop"
+            report = await recover_at_start(window)
+            assert report is not None and "Bots running then: q (simple_quoter on demo" in report.summary()
+            box = window._recovery_box
+            next(b for b in box.buttons() if b.text() == "Resume").click()
+            await _until(lambda: getattr(window, "_recovery_task", None) is not None
+                         and window._recovery_task.done(), 10, "the recovery to finish")
+            window._recovery_task.result()
+            assert list(workspace.bots) == ["q"]
+            assert workspace.bots["q"].strategy.params["order_amount"] == Decimal(TIGHT["order_amount"])
+            await _until(lambda: history.index(0, state).data() == "running (this run)", 10,
+                         "the history to show the resumed bot running")
+            assert not history.is_history("q")
+            assert "bots resumed" in window.statusBar().currentMessage()
+
+        loop.run_until_complete(scenario())
+    finally:
+        for bot in workspace.running_bots():
+            bot.kill()
+        window._finish_shutdown()
+        store.close()
+        asyncio.set_event_loop(None)
+        loop.close()
+

@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "tools" / "screenshots.py"
 EXPECTED = ("main", "ladder", "trades", "depth", "heatmap", "candles", "bots", "orders", "fills",
-            "performance", "backtest", "accounts", "log", "ticket", "ladder-trading")
+            "performance", "backtest", "accounts", "log", "ticket", "ladder-trading", "history")
 MIN_BYTES = 10_000
 MIN_COLOURS = 16
 

@@ -511,3 +511,39 @@ def test_balances_show_readable_amounts_exact_in_tooltip_sort_and_csv(qtmodeltes
     assert model.data(total, TOOLTIP) == "99393.1408475" and model.data(total, SORT_ROLE) == Decimal("99393.1408475")
     headers, rows = table_rows(model)
     assert rows[0][2:] == ["99393.1408475", "97591.2138206", "1801.9270269"]
+
+
+def test_rows_from_the_journal_are_marked_as_history(qtmodeltester):
+    """Orders and fills given as history (an earlier run's, from the journal) are greyed, with
+    a tooltip on their Bot cell; this run's rows are not."""
+    from ui.models.base import HISTORY_TIP
+
+    conn = FakeConnector("h")
+    old = conn.place(amount="1")
+    conn.ack(old)
+    old_fill = conn.fill(old, 1000, trade_id="T-old")
+    conn.cancel_order(old.client_order_id)
+    orders = OrdersModel(show_finished=True, owner=lambda cid: "bot-1")
+    fills = FillsModel(owner=lambda cid: "bot-1")
+    qtmodeltester.check(orders)
+    qtmodeltester.check(fills)
+    orders.add_account("H", conn, history=[old])
+    fills.add_account("H", conn, history=[old_fill])
+    new = conn.place(amount="1")
+    conn.ack(new)
+    conn.fill(new, 1000, trade_id="T-new")
+    orders.flush(), fills.flush()
+    for model, old_key in ((orders, ("H", old.client_order_id)), (fills, ("H", "T-old", old.client_order_id))):
+        assert model.rowCount() == 2
+        rows = {model.key_at(r): r for r in range(2)}
+        old_row = rows.pop(old_key)
+        [new_row] = rows.values()
+        bot = model.COLUMNS.index("Bot")
+        account = model.COLUMNS.index("Account")
+        assert model.is_history(old_key)
+        assert model.data(model.index(old_row, account), Qt.ItemDataRole.ForegroundRole) is not None
+        assert model.data(model.index(old_row, bot), TOOLTIP) == HISTORY_TIP
+        assert model.data(model.index(new_row, account), Qt.ItemDataRole.ForegroundRole) is None
+        assert model.data(model.index(new_row, bot), TOOLTIP) is None
+    orders.remove_account("H")
+    assert not orders.is_history(("H", old.client_order_id))

@@ -41,6 +41,7 @@ from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import strategy_class
 from ui.bots.bots_model import COLUMNS, BotsModel
+from ui.bots.form_memory import FormMemory
 from ui.bots.market_picker import MarketPicker
 from ui.bots.schema_form import SchemaForm
 from ui.bots.strategy_files import StrategyFileNotices, StrategyFilesWatcher, fill_strategy_box
@@ -54,6 +55,7 @@ class BotsPanel(QWidget):
         self.workspace = workspace
         self.form: SchemaForm | None = None
         self._pending_box: QMessageBox | None = None
+        self.memory: FormMemory | None = None  # last values per strategy (attach_memory)
 
         self.account = QComboBox(objectName="bot_account")  # the first market role's account
         self.strategy = QComboBox(objectName="bot_strategy")
@@ -177,6 +179,7 @@ class BotsPanel(QWidget):
 
     # -- form -----------------------------------------------------------------------------
     def _rebuild_form(self) -> None:
+        self.remember_form()  # the strategy being left keeps its values
         if self.form is not None:
             self.form.setParent(None)
             self.form.deleteLater()
@@ -186,7 +189,18 @@ class BotsPanel(QWidget):
         self._form_class = cls
         self.form.validity_changed.connect(lambda _valid: self._update_buttons())
         self.form_holder.addWidget(self.form)
+        if self.memory is not None:
+            self.memory.restore(self, cls.name)
         self._update_buttons()
+
+    def attach_memory(self, memory: FormMemory) -> None:
+        """Remembers the form's values per strategy (ui/bots/form_memory.py); restores the shown one's."""
+        self.memory = memory
+        memory.restore(self, self._form_class.name)
+
+    def remember_form(self) -> None:
+        if self.memory is not None and self.form is not None:
+            self.memory.save(self, self._form_class.name)
 
     def attach_strategy_files(self, watcher: StrategyFilesWatcher) -> None:
         """User strategy files: the list follows them, the notices say what broke or changed."""
@@ -388,6 +402,7 @@ class BotsPanel(QWidget):
             self.message.setText(f"Not started: {exc}")
             return None
         self.message.setText(f"{bot.name} started.")
+        self.remember_form()
         self.model.refresh(list(self.workspace.bots.values()))
         self.table.selectRow(len(self.workspace.bots) - 1)
         return bot

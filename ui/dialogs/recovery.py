@@ -65,6 +65,9 @@ async def _apply(window: Any, report: RecoveryReport, choice: str) -> None:
     problems: list[str] = []
     if choice == RESUME:
         _started, problems = workspace.resume_bots(report)
+    history = getattr(window, "bot_history", None)
+    if history is not None:
+        history.refresh()  # the bots' states as recovery left them (stopped, or running again)
     for problem in problems:
         log.error("recovery: could not resume %s", problem)
     log.warning("recovery done: %s", report.summary())

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Hashable, Iterable, Mapping
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
 
 SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """Role returning a sortable Python value (Decimal, int, str) for the cell."""
@@ -93,6 +94,21 @@ def fmt_clock_ns(ts_ns: int) -> str:
         return ""
     moment = _local_time(ts_ns)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+_HISTORY_BRUSH = QBrush(QColor(128, 128, 128))
+HISTORY_TIP = "From the journal: placed in an earlier run of Colibri"
+
+
+def history_mark(is_history: bool, column: int, role: int, bot_column: int) -> Any:
+    """A row from an earlier run (the journal): greyed text, and a tooltip on its Bot cell."""
+    if not is_history:
+        return None
+    if role == Qt.ItemDataRole.ForegroundRole:
+        return _HISTORY_BRUSH
+    if role == Qt.ItemDataRole.ToolTipRole and column == bot_column:
+        return HISTORY_TIP
+    return None
 
 
 @dataclass(frozen=True, slots=True)

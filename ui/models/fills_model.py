@@ -12,7 +12,9 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Fill, OrderFilled, Side
 from app.interfaces.venue import Connector
-from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_money, fmt_time_ns
+from ui.models.base import (
+    AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_money, fmt_time_ns, history_mark,
+)
 from ui.models.buffer import BoundedBuffer, Subscriptions
 
 FillKey = tuple[str, str, str]  # (account, trade_id, client_order_id)
@@ -44,6 +46,7 @@ class FillsModel(AccountFedModel):
         self._buffer: BoundedBuffer[tuple[str, Fill]] = BoundedBuffer(max_rows)
         self._subs = Subscriptions()
         self._fills: dict[Hashable, Fill] = {}
+        self._history: set[Hashable] = set()  # rows from the journal (earlier runs): greyed
 
     @property
     def max_rows(self) -> int:
@@ -57,6 +60,8 @@ class FillsModel(AccountFedModel):
                 self._buffer.put((account, event.fill))
 
         self._subs.add(account, connector, listener)
+        history = list(history)[-self._max_rows:]
+        self._history.update((account, fill.trade_id, fill.client_order_id) for fill in history)
         self._buffer.extend((account, fill) for fill in history)
 
     def remove_account(self, account: str) -> None:
@@ -65,6 +70,7 @@ class FillsModel(AccountFedModel):
         gone = [k for k in self._keys if k[0] == account]
         for key in gone:
             self._fills.pop(key, None)
+        self._history = {k for k in self._history if k[0] != account}  # type: ignore[index]
         self._remove(gone)
 
 
@@ -89,6 +95,7 @@ class FillsModel(AccountFedModel):
         if excess > 0:
             for key in self._keys[:excess]:
                 self._fills.pop(key, None)
+                self._history.discard(key)
             self._remove_front(excess)
         return True
 
@@ -116,7 +123,11 @@ class FillsModel(AccountFedModel):
                  "", "", "", "")
         return RowData(display, sort, exact)
 
+    def is_history(self, key: Hashable) -> bool:
+        """True for a row from the journal (an earlier run), shown greyed."""
+        return key in self._history
+
     def _extra_data(self, key: Hashable, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == self.COL_SIDE:
             return _BUY if self._rows[key].display[column] == Side.BUY.value else _SELL
-        return None
+        return history_mark(key in self._history, column, role, self.COL_BOT)

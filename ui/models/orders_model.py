@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from app.domain import Instrument, Order, OrderFilled, OrderUpdated, Side
 from app.interfaces.venue import Connector
-from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_time_ns
+from ui.models.base import AccountFedModel, RowData, fmt_clock_ns, fmt_decimal, fmt_time_ns, history_mark
 from ui.models.buffer import CoalescingBuffer, Subscriptions
 
 OrderKey = tuple[str, str]  # (account, client_order_id)
@@ -46,6 +46,7 @@ class OrdersModel(AccountFedModel):
         self._finished: OrderedDict[OrderKey, Order] = OrderedDict()
         self._show_finished = show_finished
         self._max_finished = max_finished
+        self._history: set[OrderKey] = set()  # rows from the journal (earlier runs): greyed
 
     # -- feeding ------------------------------------------------------------------------
     def add_account(self, account: str, connector: Connector, history: Iterable[Order] = ()) -> None:
@@ -60,6 +61,7 @@ class OrdersModel(AccountFedModel):
         for order in history:
             if order.status.is_done:
                 self._buffer.put((account, order.client_order_id), order)
+                self._history.add((account, order.client_order_id))
         for order in connector.open_orders():
             self._buffer.put((account, order.client_order_id), order)
 
@@ -71,6 +73,7 @@ class OrdersModel(AccountFedModel):
         for store in (self._open, self._finished):
             for key in [k for k in store if k[0] == account]:
                 del store[key]
+        self._history = {k for k in self._history if k[0] != account}
         self._remove(gone)
 
     @property
@@ -118,6 +121,7 @@ class OrdersModel(AccountFedModel):
                 upserts[key] = self._row(key, order)
         while len(self._finished) > self._max_finished:
             old_key, _ = self._finished.popitem(last=False)
+            self._history.discard(old_key)
             upserts.pop(old_key, None)
             removals.append(old_key)
         return self._apply(upserts, removals)
@@ -165,7 +169,11 @@ class OrdersModel(AccountFedModel):
         exact[self.COL_UPDATED] = fmt_time_ns(updated)  # the cell shows only the time of day
         return RowData(display, sort, tuple(exact))
 
+    def is_history(self, key: OrderKey) -> bool:
+        """True for a row from the journal (an earlier run), shown greyed."""
+        return key in self._history
+
     def _extra_data(self, key: Hashable, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == self.COL_SIDE:
             return _BUY if self._rows[key].display[column] == Side.BUY.value else _SELL
-        return None
+        return history_mark(key in self._history, column, role, self.COL_BOT)
