@@ -322,9 +322,11 @@ class Bot:
 
     def _finish(self) -> None:
         self.stop_ns = self.clock.now_ns()
+        for market in self.markets.values():
+            market.freeze()
         self._journal("stopped", fills=sum(m.pnl.fills for m in self.markets.values()),
                       open_orders=len(self.open_orders()),
-                      balances={a: str(b.total) for a, b in self.connector.balances().items()})
+                      balances={a: str(b.total) for a, b in self.markets[next(iter(self.markets))].balances().items()})
         self._snapshot_other_accounts("stopped")
         for market in self.markets.values():
             if market.journal is not None:

@@ -68,7 +68,7 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         "rejected_orders": bot.rejects,
         "open_orders_at_exit": len(bot.open_orders()),
         "start_balances": _balances(bot.start_balances) if not bot.multi_market else _summed(bot, start=True),
-        "end_balances": _balances(bot.connector.balances()) if not bot.multi_market else _summed(bot, start=False),
+        "end_balances": _balances(first.balances()) if not bot.multi_market else _summed(bot, start=False),
         "audit": bot.audit,
         "risk": bot.risk.report(),  # limits in force, refused orders, stopped_by, flatten
         "bot_error": bot.error,  # why the strategy failed and the bot stopped (None: it did not)
@@ -80,7 +80,7 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         role: {"account": market.account, "symbol": market.symbol, "market_kind": market.instrument.kind,
                "instrument": _instrument(market.instrument), **figures[role],
                "open_orders_at_exit": len(market.open_orders()),
-               "start_balances": _balances(market.start_balances), "end_balances": _balances(market.venue.balances())}
+               "start_balances": _balances(market.start_balances), "end_balances": _balances(market.balances())}
         for role, market in bot.markets.items()
     }
     return report
@@ -183,7 +183,7 @@ def _summed(bot: Bot, *, start: bool) -> dict[str, dict[str, str]]:
         if id(market.venue) in seen:
             continue
         seen.add(id(market.venue))
-        for asset, b in (market.start_balances if start else market.venue.balances()).items():
+        for asset, b in (market.start_balances if start else market.balances()).items():
             total = sums.setdefault(asset, [Decimal(0), Decimal(0)])
             total[0] += b.total
             total[1] += b.locked
