@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.domain.numbers import fmt_money, fmt_plain
 from app.engine.analytics import RunAnalytics, format_analytics
 from app.engine.bot import Bot
 
@@ -211,17 +212,20 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def _readable(text: str | None, places: int = 4) -> str:
-    """Rounds an exact amount for reading; the JSON report keeps every digit."""
+def _readable(text: str | None, places: int | None = None) -> str:
+    """Rounds an exact amount for reading as the window's tables do (fmt_money), or to
+    `places` decimals (coin-settled markets: satoshis matter); the JSON report keeps every digit."""
     if text is None:
         return "-"
     value = Decimal(text)
+    if places is None:
+        return fmt_money(value)
     rounded = value.quantize(Decimal(1).scaleb(-places)) if value.adjusted() >= -places else value
-    return format(rounded.normalize(), "f")
+    return fmt_plain(rounded)
 
 
 def format_summary(report: dict[str, Any]) -> str:
-    places = 8 if report.get("market_kind") == "inverse" else 4  # coin-settled: satoshis matter
+    places = 8 if report.get("market_kind") == "inverse" else None  # coin-settled: satoshis matter
     r = {k: (_readable(v, places) if k in _MONEY_KEYS else v) for k, v in report.items()}
     asset = report.get("pnl_asset", "quote")
     inst = report.get("instrument") or {}
@@ -257,13 +261,13 @@ def format_summary(report: dict[str, Any]) -> str:
     lines += format_analytics(report)
     for asset_name, start in report["start_balances"].items():
         end = report["end_balances"].get(asset_name, {}).get("total")
-        lines.append(f"  {asset_name}: {_readable(start['total'], 8)} -> {_readable(end, 8)}")
+        lines.append(f"  {asset_name}: {_readable(start['total'])} -> {_readable(end)}")
     for note in report.get("notes", ()):
         lines.append(f"  note: {note}")
     return "\n".join(lines)
 
 
-def _market_lines(report: dict[str, Any], places: int) -> list[str]:
+def _market_lines(report: dict[str, Any], places: int | None) -> list[str]:
     """With several markets: each one's figures and the rates used to value them."""
     markets = report.get("markets") or {}
     if len(markets) < 2:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.config.schema import ConfigError
 from app.domain.instrument import fmt_rate
+from app.domain.numbers import fmt_plain
 from app.engine.bot import Bot, BotState
 from app.engine.risk import ON_PNL, PER_ORDER, RISK_SCHEMA
 from app.wiring.workspace import Workspace
@@ -309,7 +310,8 @@ class BotsPanel(QWidget):
         self._show_rules(instrument, warnings)
         self.preview.setRowCount(len(quotes))
         for row, (quote, inst) in enumerate(sorted(quotes, key=lambda qi: -qi[0].price_ticks)):
-            cells = (quote.side.value, str(inst.ticks_to_price(quote.price_ticks)), str(inst.lots_to_amount(quote.amount_lots)))
+            cells = (quote.side.value, fmt_plain(inst.ticks_to_price(quote.price_ticks)),
+                     fmt_plain(inst.lots_to_amount(quote.amount_lots)))
             for col, text in enumerate(cells):
                 item = self.preview.item(row, col)
                 if item is None:

@@ -8,12 +8,15 @@ orders in a row rejected: ..."): otherwise it would look busy while placing noth
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from app.domain.numbers import fmt_signed
 from app.engine.bot import Bot, BotStatus
+from ui.models.base import fmt_decimal, fmt_money
 
 COLUMNS = ("Bot", "Strategy", "Account", "State", "Mid", "Own bid", "Own ask", "Orders", "Inventory", "PnL", "Fills")
 STATE_COLUMN = COLUMNS.index("State")
@@ -23,10 +26,9 @@ _RISK_STOP = QBrush(QColor(176, 96, 0))
 Index = QModelIndex | QPersistentModelIndex
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:f}" if hasattr(value, "as_tuple") else str(value)
+def _fmt(value: Decimal | None) -> str:
+    """Prices as every other table shows them (no trailing zeros, no exponent)."""
+    return "-" if value is None else fmt_decimal(value)
 
 
 class BotsModel(QAbstractTableModel):
@@ -92,7 +94,7 @@ class BotsModel(QAbstractTableModel):
             bot.name, bot.strategy.name, " + ".join(dict.fromkeys(m.account for m in bot.markets.values())),
             cls.state_text(status),
             _fmt(status.mid), _fmt(status.own_bid), _fmt(status.own_ask), str(status.open_orders),
-            f"{status.inventory_base:+f}", f"{status.pnl_quote:.4f}", str(status.fills),
+            fmt_signed(status.inventory_base), fmt_money(status.pnl_quote), str(status.fills),
         )
 
     def refresh(self, bots: list[Bot]) -> None:
