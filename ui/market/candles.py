@@ -21,6 +21,7 @@ from ui.market._base import MarketViewBase
 from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
 from ui.market.grid_item import GridItem
+from ui.market.time_axis import ClockAxisItem
 from ui.market.trade_ring import TradeRing
 
 REF_COLORS = [(230, 180, 40), (160, 110, 230), (60, 190, 210), (230, 120, 60)]
@@ -55,7 +56,7 @@ class CandlesView(MarketViewBase):
         bar.addStretch(1)
         bar.addWidget(self.info)
 
-        self.plot = pg.PlotWidget(self, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot = pg.PlotWidget(self, axisItems={"bottom": ClockAxisItem()})  # clock times on short spans too
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.grid = GridItem(self.plot.getPlotItem(), alpha=0.15)  # not showGrid: see grid_item
