@@ -142,6 +142,16 @@ class SchemaForm(QWidget):
     def error_text(self, name: str) -> str:
         return self._errors[name].text()
 
+    def show_check(self, name: str, reason: str) -> None:
+        """A reason the value of `name` cannot trade (the start checks), under its field; ""
+        clears it. A value the schema refuses keeps its own message."""
+        label = self._errors.get(name)
+        if label is None or name in self.errors():
+            return
+        if label.text() != reason:
+            label.setText(reason)
+        label.setVisible(bool(reason))
+
 
 LABEL_WIDTH = 190
 """Labels wrap at this width: a long parameter name (a two-market strategy's conversion
