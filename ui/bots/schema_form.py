@@ -48,6 +48,7 @@ class SchemaForm(QWidget):
             error = QLabel("")
             error.setObjectName(f"error_{spec.name}")
             error.setStyleSheet("color: #e5534b;")
+            error.setWordWrap(True)  # a start-check reason is a sentence: it must not widen the form
             error.setVisible(False)
             box = QWidget()
             inner = QVBoxLayout(box)
