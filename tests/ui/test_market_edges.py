@@ -97,3 +97,34 @@ def test_the_history_keeps_the_most_recently_shown_markets():
         history.stash(feed, {"k": k})
     assert len(history) == 2 and history.take(feeds[0]) is None
     assert history.take(feeds[2]) == {"k": 2} and history.take(feeds[2]) is None
+
+
+def test_ladder_grouping_never_merges_the_best_bid_and_ask_and_shows_no_negative_price(qtbot):
+    from PySide6.QtCore import Qt
+
+    from ui.market.dom_ladder import DomLadderView
+    from ui.market.dom_model import ASK_SIZE, BID_SIZE, PRICE
+
+    feed = ScriptedFeed()
+    feed.levels(BID, {MID + 3: 7, MID + 1: 5})  # 100.03 and 100.01
+    from tests.ui.market_fakes import ASK
+    feed.levels(ASK, {MID + 6: 4, MID + 12: 2})  # 100.06 and 100.12
+    view = shown(qtbot, DomLadderView(rows=60, ticks_per_row=10))  # rows of 0.10
+    view.set_source(feed)
+    assert view.refresh()
+    model = view.model
+    bid_row, ask_row = model.row_of(MID + 3), model.ask_row_of(MID + 6)
+    assert bid_row != ask_row  # floor would have put both in the 100.00 row
+    assert model.data(model.index(bid_row, PRICE)) == "100.0" and model.data(model.index(bid_row, BID_SIZE))
+    assert model.data(model.index(ask_row, PRICE)) == "100.1" and model.data(model.index(ask_row, ASK_SIZE))
+    assert model.data(model.index(ask_row, BID_SIZE)) in ("", None)
+    assert model.data(model.index(model.ask_row_of(MID + 12), PRICE)) == "100.2"
+    view.detach()
+
+    empty = shown(qtbot, DomLadderView(rows=60))
+    empty.set_source(ScriptedFeed())  # no book at all
+    empty.refresh()
+    prices = [empty.model.data(empty.model.index(r, PRICE)) for r in range(empty.model.rowCount())]
+    assert not any(p and p.startswith("-") for p in prices), prices
+    assert empty.model.data(empty.model.index(59, PRICE), Qt.ItemDataRole.ToolTipRole) is None
+    empty.detach()
