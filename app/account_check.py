@@ -127,7 +127,8 @@ def classify(exc: BaseException, exchange_id: str, timeout: float) -> CheckResul
     if isinstance(exc, ccxt.NetworkError) and _network_down(exc):
         assert exc.__cause__ is not None  # _network_down checked it
         return CheckResult(CheckStatus.NETWORK_ERROR, f"No network: cannot reach {exchange_id} "
-                           f"(network unreachable: {_short(exc.__cause__)}). Check the connection (or a proxy or firewall) and test again.",
+                           f"(network unreachable: {_short(exc.__cause__)}). Check the connection (or a proxy "
+                           "or firewall) and test again.",
                            reason=Reason.NETWORK_UNREACHABLE)
     if isinstance(exc, ccxt.ExchangeNotAvailable):  # 5xx, maintenance, not JSON
         return CheckResult(CheckStatus.NETWORK_ERROR, f"Exchange not available: {exchange_id} is down, "

@@ -356,7 +356,8 @@ class BacktestPanel(QWidget):
         self._drop_executor()
         self._idle()
         shown = self.progress.value() / 1000 * self._duration if done_s is None else done_s
-        self.status.setText(f"Backtest cancelled after {shown:,.0f} of {self._duration:g} s simulated; nothing reported.")
+        self.status.setText(f"Backtest cancelled after {shown:,.0f} of {self._duration:g} s simulated; "
+                            "nothing reported.")
 
     def open_replay(self) -> None:
         """Opens the last run in a replay window (one at a time: a new run replaces it)."""

@@ -320,7 +320,8 @@ class BotsPanel(QWidget):
         self._show_check(check, fields)
         book = first.feed.book if connector is not None else None
         self.preview_note.setText("" if quotes else empty_preview_reason(
-            has_market=connector is not None, has_book=book is not None and book.best_bid_ticks > 0 < book.best_ask_ticks,
+            has_market=connector is not None,
+            has_book=book is not None and book.best_bid_ticks > 0 < book.best_ask_ticks,
             form_valid=self.form is not None and self.form.is_valid, check=check, strategy_note=note))
         self._show_rules(instrument, warnings)
         self.preview.setRowCount(len(quotes))

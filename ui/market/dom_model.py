@@ -221,7 +221,8 @@ class DomModel(QAbstractTableModel):
             if level.queue_ahead_lots is not None:
                 q = new[row, f_q]
                 new[row, f_q] = level.queue_ahead_lots if q < 0 else min(q, level.queue_ahead_lots)
-        for price, flag, row_of in ((best_bid, _FLAG_BEST_BID, self.row_of), (best_ask, _FLAG_BEST_ASK, self.ask_row_of)):
+        for price, flag, row_of in ((best_bid, _FLAG_BEST_BID, self.row_of),
+                                    (best_ask, _FLAG_BEST_ASK, self.ask_row_of)):
             row = row_of(price)
             if price and 0 <= row < n:
                 new[row, _F_FLAGS] |= flag
