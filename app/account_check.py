@@ -69,8 +69,18 @@ def _summarise(balance: dict[str, Any]) -> int:
     return count
 
 
+_URL = re.compile(r"\b(?:https?|wss?)://([^/\s?#]+)[^\s]*", re.I)
+_REQUEST = re.compile(r"^\w+ (?:GET|POST|PUT|DELETE|PATCH) ", re.I)
+
+
+def _without_urls(text: str) -> str:
+    """A request's URL as its host only: ccxt puts the signed request (query string with
+    the timestamp and signature) in its messages, which means nothing to a user."""
+    return _URL.sub(lambda m: m.group(1), text)
+
+
 def _short(exc: BaseException, limit: int = 300) -> str:
-    text = redact(" ".join(str(exc).split())) or type(exc).__name__
+    text = _without_urls(redact(" ".join(str(exc).split()))) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -115,13 +125,16 @@ def classify(exc: BaseException, exchange_id: str, timeout: float) -> CheckResul
         return CheckResult(CheckStatus.NETWORK_ERROR, f"Rate limited by {exchange_id}: {text}",
                            reason=Reason.RATE_LIMITED)
     if isinstance(exc, ccxt.NetworkError) and _network_down(exc):
-        return CheckResult(CheckStatus.NETWORK_ERROR, f"Cannot reach {exchange_id} (network unreachable): {text}",
+        assert exc.__cause__ is not None  # _network_down checked it
+        return CheckResult(CheckStatus.NETWORK_ERROR, f"No network: cannot reach {exchange_id} "
+                           f"(network unreachable: {_short(exc.__cause__)}). Check the connection (or a proxy "
+                           "or firewall) and test again.",
                            reason=Reason.NETWORK_UNREACHABLE)
     if isinstance(exc, ccxt.ExchangeNotAvailable):  # 5xx, maintenance, not JSON
         return CheckResult(CheckStatus.NETWORK_ERROR, f"Exchange not available: {exchange_id} is down, "
                            f"in maintenance or not answering properly: {text}", reason=Reason.EXCHANGE_UNAVAILABLE)
     if isinstance(exc, ccxt.NetworkError):
-        return CheckResult(CheckStatus.NETWORK_ERROR, f"Cannot reach {exchange_id}: {text}",
+        return CheckResult(CheckStatus.NETWORK_ERROR, f"Cannot reach {exchange_id}: {_REQUEST.sub('', text)}",
                            reason=Reason.NETWORK_UNREACHABLE)
     return CheckResult(CheckStatus.EXCHANGE_ERROR, f"{exchange_id} answered with an error: {text}",
                        reason=Reason.EXCHANGE_ERROR)

@@ -471,6 +471,13 @@ class AvellanedaStoikov(Strategy):
         preview that never ran has no volatility or intensity to quote from)."""
         return self.wanted_quotes() if self.ctx is not None else []
 
+    def preview_note(self) -> str:
+        """Its quotes need both estimators filled, which only a running bot does."""
+        p = self.params
+        return (f"Avellaneda-Stoikov is warming up: it quotes once it has seen {p['volatility_buffer_size']} mid "
+                f"samples and {p['trading_intensity_buffer_size']} public trades (volatility_buffer_size, "
+                "trading_intensity_buffer_size) after its start; until then it places nothing.")
+
     def reference_prices(self) -> dict[str, Decimal]:
         ctx = self.ctx
         if ctx is None:

@@ -454,6 +454,11 @@ class Dca(CrossCheckedStrategy):
         return [Quote(o.side, o.price_ticks, o.remaining_lots) for o in (self._entry, self._exit)
                 if o is not None and o.type is not OrderType.MARKET]
 
+    def preview_note(self) -> str:
+        """Nothing rests before the first entry."""
+        return ("DCA waits for its first entry, a market order at the start of a cycle; then its take-profit "
+                "and the next entry rest on the book.")
+
     def fee_warnings(self, instrument: Instrument) -> list[str]:
         """A cycle pays a taker fee on the first entry and a maker fee on the take-profit."""
         fees = (instrument.taker_fee + instrument.maker_fee) * 100

@@ -248,7 +248,8 @@ def test_check_account_unreachable_host():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     result = asyncio.run(check_account("binance", Credentials("k", "s"), timeout=5, configure=_pointing_at(port, "x")))
-    assert result.status is CheckStatus.NETWORK_ERROR and "Cannot reach binance" in result.message
+    assert result.status is CheckStatus.NETWORK_ERROR and "No network: cannot reach binance" in result.message
+    assert "signature=" not in result.message and "127.0.0.1:" in result.message  # the host, not the request
 
 
 def test_check_exchange_maps_other_errors(monkeypatch):

@@ -14,6 +14,6 @@ REPORT = {
 
 def test_summary_rounds_money_for_reading_only():
     text = format_summary(REPORT)
-    assert "fees 0.2402" in text and "PnL -0.2669 USDT" in text
-    assert "USDT: 10000 -> 9879.60409488" in text
+    assert "fees 0.240154" in text and "PnL -0.266914 USDT" in text  # as the tables round (fmt_money)
+    assert "USDT: 10000 -> 9879.6" in text
     assert REPORT["pnl_quote"] == "-0.266913620001"  # the report itself is untouched

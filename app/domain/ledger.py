@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from app.domain.fill import Balance
 from app.domain.instrument import Instrument
+from app.domain.numbers import fmt_plain
 from app.domain.order import Order, Side
 
 # Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
@@ -69,7 +70,7 @@ class Ledger:
         bal = self.balance(asset)
         if need > bal.available:
             raise InsufficientBalance(
-                f"insufficient balance: needs {need.normalize()} {asset}, available {bal.available.normalize()}"
+                f"insufficient balance: needs {fmt_plain(need)} {asset}, available {fmt_plain(bal.available)}"
             )
         bal.locked += need
         self._locks[order.client_order_id] = _Lock(asset, need, per_lot)

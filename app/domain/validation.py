@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.domain.instrument import Instrument
+from app.domain.numbers import fmt_plain
 from app.domain.order import OrderType
 
 
@@ -20,7 +21,7 @@ def check_order(instrument: Instrument, order_type: OrderType, amount_lots: int,
     notional = instrument.notional(price_ticks, amount_lots)
     if notional < instrument.min_notional:
         return (
-            f"below min notional: {notional.normalize()} {instrument.quote} "
-            f"< {instrument.min_notional} {instrument.quote}"
+            f"below min notional: {fmt_plain(notional)} {instrument.quote} "
+            f"< {fmt_plain(instrument.min_notional)} {instrument.quote}"
         )
     return None

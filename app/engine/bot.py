@@ -46,6 +46,7 @@ from app.engine.bot_status import BotState, BotStatus, bot_status  # noqa: F401 
 from app.engine.bot_market import BotMarket, Valuation, bind_roles, distinct_sources, journal_other_balances
 from app.engine.journal.store import BotJournal, JournalStore
 from app.engine.own_orders import OwnOrders
+from app.engine.reject_streak import RejectStreak
 from app.engine.risk import RiskLimits
 from app.engine.risk_guard import RiskGuard
 from app.interfaces.venue import Connector
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 _VENUE_EVENTS = (OrderUpdated, OrderFilled, FundingPaid, CancelRejected)
 """What a bot hears from its venue (not balances: it reads them when it needs them)."""
+_ACCEPTED = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)  # the venue took the order
 
 
 class Bot:
@@ -105,6 +107,7 @@ class Bot:
         self.stop_ns = 0
         self.audit: list[dict[str, Any]] = []
         self.rejects = 0
+        self.reject_streak = RejectStreak()  # rejections since the last accepted order
         self.error: str | None = None  # the first failure, one line; the bot stopped because of it
         self.errors: list[str] = []  # every failure caught (a failing on_stop may follow the first)
         self._on_stopped: list[Callable[[], None]] = []
@@ -343,10 +346,12 @@ class Bot:
 
     def _finish(self) -> None:
         self.stop_ns = self.clock.now_ns()
-        pnl = self.pnl_value()  # what the bots table shows now: the history after a restart shows it again
+        for market in self.markets.values():
+            market.freeze()
+        pnl = self.pnl_value()  # the frozen figure the bots table shows; the history after a restart shows it again
         self._journal("stopped", fills=sum(m.pnl.fills for m in self.markets.values()),
                       open_orders=len(self.open_orders()), pnl=None if pnl is None else str(pnl),
-                      balances={a: str(b.total) for a, b in self.connector.balances().items()})
+                      balances={a: str(b.total) for a, b in self.markets[next(iter(self.markets))].balances().items()})
         self._snapshot_other_accounts("stopped")
         for market in self.markets.values():
             if market.journal is not None:
@@ -483,6 +488,8 @@ class Bot:
             return
         if order.status is _REJECTED:
             self._rejected(order, market.orders)
+        elif order.status in _ACCEPTED:
+            self.reject_streak.accepted()
         if market.journal is not None:  # the record's text is built only for a journal
             inst = market.instrument
             self._journal_on(market, "order", id=order.client_order_id, status=order.status.value,
@@ -513,6 +520,10 @@ class Bot:
                 self._journal_on(market, "order", id=order.client_order_id, status=order.status.value,
                                  reason=order.reason)
         self._log.warning("order %s rejected: %s", order.client_order_id, order.reason)
+        if self.reject_streak.rejected(order.reason):
+            self._log.warning("%s places nothing: its last %d orders were all rejected (last reason: %s); "
+                              "check the order size against the market's lot and minimum notional, the "
+                              "balance and the risk limits", self.name, self.reject_streak.count, order.reason)
 
     def _on_stale(self, event: BookStale) -> None:
         """Journaled (a soak or an audit can check no order went out on a stale book), then

@@ -43,6 +43,11 @@ class BotMarket:
     pnl: PnlTracker | DerivativesPnl
     journal: BotJournal | None = None
     start_balances: dict[str, Balance] = field(default_factory=dict)
+    # Set when the bot stops: its summary keeps the figures of that moment instead of
+    # following the account (another bot may trade it) and the market afterwards.
+    end_balances: dict[str, Balance] | None = None
+    end_mark: Decimal | None = None
+    frozen: bool = False
 
     @classmethod
     def build(cls, role: str, venue: Connector, orders: OwnOrders, symbol: str) -> "BotMarket":
@@ -55,6 +60,9 @@ class BotMarket:
         return self.venue.name
 
     def mark_price(self) -> Decimal | None:
+        """The mid now; once the bot stopped, the mid as it stopped."""
+        if self.frozen:
+            return self.end_mark
         book = self.feed.book
         if book.best_bid_ticks <= 0 or book.best_ask_ticks <= 0:
             return None
@@ -62,6 +70,16 @@ class BotMarket:
 
     def open_orders(self) -> list[Order]:
         return self.orders.open_orders(self.symbol)
+
+    def balances(self) -> dict[str, Balance]:
+        """The account's balances now; once the bot stopped, as they were then."""
+        return self.end_balances if self.end_balances is not None else self.venue.balances()
+
+    def freeze(self) -> None:
+        """Keeps the mark and the account's balances of the moment the bot stopped."""
+        self.end_mark = self.mark_price()
+        self.end_balances = self.venue.balances()
+        self.frozen = True
 
     def owns(self, order: Order) -> bool:
         return order.symbol == self.symbol and self.orders.owns(order.client_order_id)
@@ -184,7 +202,7 @@ def journal_other_balances(bot: "Bot", reason: str) -> None:
         if id(market.venue) in done:
             continue
         done.add(id(market.venue))
-        balances = market.start_balances if reason == "start" else market.venue.balances()
+        balances = market.start_balances if reason == "start" else market.balances()
         try:
             bot.journal.store.record_balances(market.account, balances, reason, bot=bot.name,
                                               ts_ns=bot.clock.now_ns())

@@ -34,6 +34,7 @@ class BotStatus:
     stale: bool
     error: str | None = None  # why the bot failed: "ValueError in on_book: ..."
     stopped_by: str | None = None  # why it stopped itself: "risk: daily loss 123.4 USDT > max_daily_loss 100 USDT"
+    rejected: str = ""  # its orders refused since the last accepted one: "3 orders in a row rejected: ..."
 
 
 def bot_status(bot: "Bot") -> BotStatus:
@@ -61,4 +62,5 @@ def bot_status(bot: "Bot") -> BotStatus:
         stale=any(m.feed.book.is_stale for m in markets),
         error=bot.error,
         stopped_by=bot.stopped_by,
+        rejected=bot.reject_streak.describe(),
     )

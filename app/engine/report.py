@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.domain.numbers import fmt_money, fmt_plain
 from app.engine.analytics import RunAnalytics, format_analytics
 from app.engine.bot import Bot
 
@@ -68,7 +69,7 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         "rejected_orders": bot.rejects,
         "open_orders_at_exit": len(bot.open_orders()),
         "start_balances": _balances(bot.start_balances) if not bot.multi_market else _summed(bot, start=True),
-        "end_balances": _balances(bot.connector.balances()) if not bot.multi_market else _summed(bot, start=False),
+        "end_balances": _balances(first.balances()) if not bot.multi_market else _summed(bot, start=False),
         "audit": bot.audit,
         "risk": bot.risk.report(),  # limits in force, refused orders, stopped_by, flatten
         "bot_error": bot.error,  # why the strategy failed and the bot stopped (None: it did not)
@@ -80,7 +81,7 @@ def build_report(bot: Bot, *, venue: str, mode: str, analytics: RunAnalytics | N
         role: {"account": market.account, "symbol": market.symbol, "market_kind": market.instrument.kind,
                "instrument": _instrument(market.instrument), **figures[role],
                "open_orders_at_exit": len(market.open_orders()),
-               "start_balances": _balances(market.start_balances), "end_balances": _balances(market.venue.balances())}
+               "start_balances": _balances(market.start_balances), "end_balances": _balances(market.balances())}
         for role, market in bot.markets.items()
     }
     return report
@@ -183,7 +184,7 @@ def _summed(bot: Bot, *, start: bool) -> dict[str, dict[str, str]]:
         if id(market.venue) in seen:
             continue
         seen.add(id(market.venue))
-        for asset, b in (market.start_balances if start else market.venue.balances()).items():
+        for asset, b in (market.start_balances if start else market.balances()).items():
             total = sums.setdefault(asset, [Decimal(0), Decimal(0)])
             total[0] += b.total
             total[1] += b.locked
@@ -211,17 +212,20 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def _readable(text: str | None, places: int = 4) -> str:
-    """Rounds an exact amount for reading; the JSON report keeps every digit."""
+def _readable(text: str | None, places: int | None = None) -> str:
+    """Rounds an exact amount for reading as the window's tables do (fmt_money), or to
+    `places` decimals (coin-settled markets: satoshis matter); the JSON report keeps every digit."""
     if text is None:
         return "-"
     value = Decimal(text)
+    if places is None:
+        return fmt_money(value)
     rounded = value.quantize(Decimal(1).scaleb(-places)) if value.adjusted() >= -places else value
-    return format(rounded.normalize(), "f")
+    return fmt_plain(rounded)
 
 
 def format_summary(report: dict[str, Any]) -> str:
-    places = 8 if report.get("market_kind") == "inverse" else 4  # coin-settled: satoshis matter
+    places = 8 if report.get("market_kind") == "inverse" else None  # coin-settled: satoshis matter
     r = {k: (_readable(v, places) if k in _MONEY_KEYS else v) for k, v in report.items()}
     asset = report.get("pnl_asset", "quote")
     inst = report.get("instrument") or {}
@@ -257,13 +261,13 @@ def format_summary(report: dict[str, Any]) -> str:
     lines += format_analytics(report)
     for asset_name, start in report["start_balances"].items():
         end = report["end_balances"].get(asset_name, {}).get("total")
-        lines.append(f"  {asset_name}: {_readable(start['total'], 8)} -> {_readable(end, 8)}")
+        lines.append(f"  {asset_name}: {_readable(start['total'])} -> {_readable(end)}")
     for note in report.get("notes", ()):
         lines.append(f"  note: {note}")
     return "\n".join(lines)
 
 
-def _market_lines(report: dict[str, Any], places: int) -> list[str]:
+def _market_lines(report: dict[str, Any], places: int | None) -> list[str]:
     """With several markets: each one's figures and the rates used to value them."""
     markets = report.get("markets") or {}
     if len(markets) < 2:

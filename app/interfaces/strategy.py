@@ -201,6 +201,11 @@ class Strategy(ABC):
         """The quotes the strategy would place on the current book (for the bot form)."""
         return []
 
+    def preview_note(self) -> str:
+        """Why `preview()` is empty on this book, in one sentence for the bot form (a model
+        still warming up, a cycle waiting for its entry); "" when the strategy cannot tell."""
+        return ""
+
     def reference_prices(self) -> dict[str, Decimal]:
         """Named prices worth drawing (fair value, reservation price...)."""
         return {}

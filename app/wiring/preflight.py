@@ -104,6 +104,14 @@ def preflight_markets(config: "BotConfig", bot: "Bot", startables: "dict[str, It
     return notes
 
 
+def check_market(strategy, instrument: "Instrument", connector: "Connector", feed: "MarketFeed",  # noqa: ANN001
+                 source: str = "bot form") -> list[str]:
+    """The start checks of one market for a bound strategy (the bot form runs them as the
+    user types): ConfigError naming the parameter (or the balances) when its orders can
+    never be placed; notes otherwise."""
+    return _preflight_market(source, {}, instrument, connector, feed, strategy, (), "", fees=False)
+
+
 def _preflight_market(source: str, overrides: dict, instrument: "Instrument", connector: "Connector",
                       feed: "MarketFeed", strategy, startables: Iterable, prefix: str, *,  # noqa: ANN001
                       fees: bool) -> list[str]:

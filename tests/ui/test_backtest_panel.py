@@ -124,6 +124,7 @@ def test_plots_show_the_run_after_a_demo_backtest(qtbot, tmp_path, monkeypatch) 
     report = widget.last_report
     assert report is not None and widget.status.text().startswith("Finished"), widget.status.text()
     assert report["fills"] > 0
+    assert report["bot"] == f"backtest-{widget.strategy.currentData()}" and report["mode"] == "simulated"  # not "bot-1"
     plots = widget.plots
     assert len(plots.buy_dots.data) == report["buys"] and len(plots.sell_dots.data) == report["sells"]
     assert len(plots.mid_curve.getData()[0]) == len(report["price_path"]["points"]) > 10
@@ -144,3 +145,37 @@ def test_a_strategy_over_several_markets_is_refused_with_where_to_run_it(qtbot):
     assert not panel.running
     assert panel.status.text().startswith("Not started:") and "markets: section" in panel.status.text()
     panel.shutdown()
+
+
+def test_a_running_backtest_says_so_shows_progress_and_cancels(qtbot, tmp_path, monkeypatch) -> None:
+    """A week of demo market (minutes to simulate): labelled as a backtest while it runs, progress in simulated
+    seconds, and Cancel ends its worker process at once; the next run starts a fresh one."""
+    monkeypatch.setenv("COLIBRI_CACHE_DIR", str(tmp_path / "cache"))
+    widget = BacktestPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.source.setCurrentIndex(widget.source.findData("demo"))
+    widget.duration.setText("604800")
+    assert widget.build_config()[0].name.startswith("backtest-")
+    assert not widget.cancel_button.isEnabled()
+    try:
+        widget.start()
+        assert widget.running and widget.cancel_button.isEnabled() and not widget.run_button.isEnabled()
+        assert widget.status.text().startswith("Backtest running (simulated, no live orders): ")
+        assert widget.progress.isVisibleTo(widget) and widget.progress.format().startswith("backtest: 0 / 604800 s")
+        qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=WAIT_MS)  # the worker reports progress
+        workers = list(widget._executor._processes.values())
+        assert workers and all(w.is_alive() for w in workers)
+        widget.cancel_button.click()
+        assert not widget.running and widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+        assert widget.status.text().startswith("Backtest cancelled after ") and not widget.progress.isVisibleTo(widget)
+        for worker in workers:
+            worker.join(10)
+            assert not worker.is_alive()
+        assert widget.last_report is None
+        widget.start()  # a fresh worker
+        assert widget.running
+        widget.cancel()
+        assert not widget.running
+    finally:
+        widget.shutdown()

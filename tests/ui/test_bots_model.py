@@ -171,3 +171,49 @@ def test_views_follow_the_workspace_announcements(qtbot):
     assert panel.account.count() == 3
     assert seen[:3] == [(CONNECTOR_ADDED, "paper-2"), (BOT_ADDED, "bot-1"), (BOT_STATE, "bot-1")]
     assert seen[-1] == (CONNECTOR_REMOVED, "paper-2")
+
+
+def test_a_bot_whose_orders_are_all_rejected_says_so_on_its_row_and_in_the_log(qtmodeltester, caplog):
+    """Every order the bot sends is refused by the venue (not enough balance): the row must
+    not just say "running", and the log says it once besides each rejection."""
+    from PySide6.QtCore import Qt
+
+    from app.domain import Side
+    from tests.test_risk import Manual
+
+    clock = SimClock(MS)
+    feed = ScriptedFeed(INST, clock)
+    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
+    paper = PaperConnector(feed, {"USD": "10", "TST": "0.01"}, clock, order_latency_ns=MS)
+    paper.start()
+    bot = Bot("poor", paper, INST.symbol, Manual())
+    model = BotsModel()
+    caplog.set_level("WARNING")
+    bot.start()
+    for side, ticks in ((Side.BUY, 9990), (Side.SELL, 10010), (Side.BUY, 9980), (Side.SELL, 10020)):
+        bot.strategy.place(side, 1000, ticks)  # 1 TST: 100 USD or 1 TST needed
+        clock.run(until_ns=clock.now_ns() + 10 * MS)
+    model.refresh([bot])
+    qtmodeltester.check(model)
+    state = model.data(model.index(0, 3))
+    assert bot.open_orders() == [] and state.startswith("running, 4 orders in a row rejected: "), state
+    assert model.data(model.index(0, 3), Qt.ItemDataRole.ForegroundRole) is not None
+    assert "places nothing" in model.data(model.index(0, 3), Qt.ItemDataRole.ToolTipRole)
+    summaries = [r.getMessage() for r in caplog.records if "were all rejected" in r.getMessage()]
+    assert len(summaries) == 1 and summaries[0].startswith("poor places nothing: its last 3 orders"), summaries
+
+    bot.strategy.place(Side.BUY, 60, 9990)  # 0.06 TST for 6 USD: accepted, the row is plain again
+    clock.run(until_ns=clock.now_ns() + 10 * MS)
+    model.refresh([bot])
+    assert model.data(model.index(0, 3)) == "running"
+
+
+def test_the_rejection_streak_ends_with_an_accepted_order():
+    from app.engine.reject_streak import RejectStreak
+
+    streak = RejectStreak()
+    assert [streak.rejected("no funds") for _ in range(4)] == [False, False, True, False]
+    assert streak.describe() == "4 orders in a row rejected: no funds"
+    streak.accepted()
+    assert streak.describe() == "" and streak.rejected(None) is False
+    assert streak.describe() == "order rejected: no reason given"

@@ -451,10 +451,14 @@ def test_ladder_groups_rows_by_price_automatically(qtbot, btc):
     # ~40 rows span ~10 bp: the spread and quotes 100-300 ticks away are a few rows apart
     centre = m.row_of(BTC_MID)
     assert abs(m.row_of(BTC_MID - 180) - centre) <= 2 and abs(m.row_of(BTC_MID + 300) - centre) <= 3
-    # a row sums its ticks: row 60000 holds the asks 60000.01..60000.99 (the best one is a $1-step level)
+    # a row sums its ticks: bids round down to the row's price, asks up: row 60001 holds the
+    # asks 60000.01..60001.00, so the best ask never shares the best bid's row
     r = m.row_of(BTC_MID + 1)
     assert cell(m, r, PRICE) == "60000" and m.price_of(r) == BTC_MID
-    assert cell(m, r, ASK_SIZE, RAW_ROLE) == 98 * 12_345 + 250_000
+    ra = m.ask_row_of(BTC_MID + 1)
+    assert ra == r - 1 and cell(m, ra, PRICE) == "60001"
+    assert cell(m, ra, ASK_SIZE, RAW_ROLE) == sum(btc.book.volume_at(ASK, p) for p in range(BTC_MID + 1, BTC_MID + 101))
+    assert cell(m, r, ASK_SIZE, RAW_ROLE) == 0
     assert cell(m, r, TRADED, RAW_ROLE) == 150  # 60000.01 and 60000.99, not 60001.00
     assert cell(m, m.row_of(BTC_MID + 100), TRADED, RAW_ROLE) == 7
     rb = m.row_of(BTC_MID - 1)  # 59999.00..59999.99: 99 one-tick bids + the $1-step bid at 59999.99
@@ -463,20 +467,23 @@ def test_ladder_groups_rows_by_price_automatically(qtbot, btc):
     for row in (rb, rb + 1, rb + 2, r, r - 1):
         lo = m.price_of(row)
         assert cell(m, row, BID_SIZE, RAW_ROLE) == sum(book.volume_at(BID, p) for p in range(lo, lo + 100))
-        assert cell(m, row, ASK_SIZE, RAW_ROLE) == sum(book.volume_at(ASK, p) for p in range(lo, lo + 100))
+        assert cell(m, row, ASK_SIZE, RAW_ROLE) == sum(book.volume_at(ASK, p) for p in range(lo - 99, lo + 1))
     # own orders: both bids in the 59998 row add up; the ask shows its queue
     assert cell(m, m.row_of(BTC_MID - 150), OWN_BID, RAW_ROLE) == 1500
     assert cell(m, m.row_of(BTC_MID - 150), OWN_BID) == "0.015"
     assert cell(m, m.row_of(BTC_MID + 300), OWN_ASK) == "0.01 (q 0.4)"
     # compact sizes, the exact amount in the tooltip
     assert cell(m, rb, BID_SIZE) == "14.7"
-    assert cell(m, rb, BID_SIZE, Qt.ItemDataRole.ToolTipRole) == "14.72155 BTC at 59999.00 – 59999.99"
+    assert cell(m, rb, BID_SIZE, Qt.ItemDataRole.ToolTipRole) == ("14.72155 BTC at bids 59999.00 – 59999.99, "
+                                                                   "asks 59998.01 – 59999.00")
     # switching the step re-groups (a model reset) and is kept
     view.group_box.setCurrentIndex(view.group_box.findData(10))
     view.group_box.activated.emit(view.group_box.currentIndex())
     assert m.ticks_per_row == 10
     r = m.row_of(BTC_MID + 1)
-    assert cell(m, r, PRICE) == "60000.0" and cell(m, r, ASK_SIZE, RAW_ROLE) == 8 * 12_345 + 250_000
+    ra = m.ask_row_of(BTC_MID + 1)  # the asks 60000.01..60000.10
+    assert cell(m, r, PRICE) == "60000.0" and cell(m, ra, PRICE) == "60000.1"
+    assert cell(m, ra, ASK_SIZE, RAW_ROLE) == sum(btc.book.volume_at(ASK, p) for p in range(BTC_MID + 1, BTC_MID + 11))
     view.set_ticks_per_row(1)
     assert view.refresh() or True
     assert cell(m, m.row_of(BTC_MID + 1), PRICE) == "60000.01"
@@ -543,12 +550,14 @@ def test_grouped_model_aggregates_and_emits_changed_rows(qtmodeltester, feed):
     assert r1 == r0 + 1 and r2 == r0 + 2
     raw = lambda r, c: model.data(model.index(r, c), RAW_ROLE)  # noqa: E731
     assert raw(r1, BID_SIZE) == 1 + 2 + 4 and raw(r2, BID_SIZE) == 8
-    assert raw(r0, ASK_SIZE) == 48 and raw(r0, TRADED) == 7 and raw(r1, TRADED) == 5
+    ra = model.ask_row_of(MID + 1)  # asks round up: 100.01..100.09 in the 100.10 row
+    assert ra == r0 - 1 and raw(r0, ASK_SIZE) == 0
+    assert raw(ra, ASK_SIZE) == 48 and raw(r0, TRADED) == 7 and raw(r1, TRADED) == 5
     assert raw(r1, OWN_BID) == 12 and model.data(model.index(r1, OWN_BID)) == "0.012 (q 0.01)"
-    assert raw(r0, OWN_ASK) == 1
+    assert raw(ra, OWN_ASK) == 1
     assert model.data(model.index(r0, PRICE)) == "100.0" and raw(r0, PRICE) == MID
     # both best prices are highlighted in their rows
-    assert model.data(model.index(r0, PRICE), Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.data(model.index(ra, PRICE), Qt.ItemDataRole.BackgroundRole) is not None
     assert model.data(model.index(r1, PRICE), Qt.ItemDataRole.BackgroundRole) is not None
     seen: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda a, b, *_: seen.append((a.row(), b.row())))

@@ -255,3 +255,42 @@ def test_read_only_checkbox_is_stored_and_shown(qtbot, store):
     plain = store.add("binance", "K2", "S2")
     dock.refresh()
     assert "read-only" not in dock.account_list.item(dock.account_ids().index(plain.id)).text()
+
+
+def test_dock_test_without_network_says_so_without_the_signed_url(qtbot, store, qloop):
+    """A real check against a port nobody listens on: "No network", never the request."""
+    import socket
+
+    from app.account_check import check_account
+    from tests.test_accounts import _pointing_at
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    async def unreachable(exchange_id, credentials, sandbox):
+        return await check_account(exchange_id, credentials, sandbox, timeout=5, configure=_pointing_at(port, "x"))
+
+    account = store.add("binance", "K", "S")
+    dock = AccountsDock(store, checker=unreachable)
+    qtbot.addWidget(dock)
+    dock.select_account(account.id)
+    result = qloop.run_until_complete(dock.test_selected())
+    text = dock.status_label.text()
+    assert result.status is CheckStatus.NETWORK_ERROR and text.startswith("No network: cannot reach binance")
+    assert "signature" not in text and "timestamp" not in text and "http" not in text, text
+
+
+def test_dock_test_without_a_secret_service_says_how_to_get_one(qtbot, store, qloop):
+    import keyring
+    from keyring.backends import fail
+
+    account = store.add("binance", "K", "S")
+    keyring.set_keyring(fail.Keyring())  # as on a desktop without a Secret Service (memory_keyring restores)
+    dock = AccountsDock(store)
+    qtbot.addWidget(dock)
+    dock.select_account(account.id)
+    result = qloop.run_until_complete(dock.test_selected())
+    text = dock.status_label.text()
+    assert not result.ok and "no usable Secret Service" in text
+    assert "gnome-keyring-daemon" in text and "--keystore encrypted-file" in text, text

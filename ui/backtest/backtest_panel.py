@@ -3,7 +3,9 @@
 The backtest runs in a separate process (the engine is CPU-bound and holds the GIL), so
 the window keeps drawing; a timer polls the future and the worker's progress queue. The
 report and its plots (price with own fills, inventory, PnL: ui/reports/plots.py, the same
-the command line's --plots writes) are shown when it finishes. A failed backtest shows
+the command line's --plots writes) are shown when it finishes. While it runs the panel says
+it is a backtest (simulated time, with a progress bar) and Cancel stops its worker; its bot
+is named "backtest-<strategy>", never like a live bot ("bot-1"). A failed backtest shows
 one line (the same message the command line prints) and never breaks the next one: the
 worker returns errors as text instead of raising (exceptions that cannot be pickled would
 break the pool), and a pool that broke anyway (a crashed worker) is replaced.
@@ -73,8 +75,10 @@ def run_backtest_job(config: BotConfig, duration_s: float) -> dict[str, Any]:
     def progress(session: Any) -> None:
         clock = session.clock
         bot = session.bot
-        done = (clock.now_ns() - bot.start_ns) / 1e9 if bot.start_ns else 0.0
-        if _progress_queue is not None and (done - last[0] >= duration_s / 100 or done >= duration_s):
+        # Not `if bot.start_ns`: a demo market's simulated clock starts at 0, so a bot started
+        # at its first instant has start_ns 0 (the bar then never moved).
+        done = (clock.now_ns() - bot.start_ns) / 1e9 if bot.state.value != "ready" else 0.0
+        if _progress_queue is not None and (done - last[0] >= duration_s / 1000 or done >= duration_s):
             last[0] = done
             try:
                 _progress_queue.put_nowait(done)
@@ -131,6 +135,10 @@ class BacktestPanel(QWidget):
         self.form = SchemaForm(strategy_class(self.strategy.currentData()).schema, parent=self)
         self.run_button = QPushButton("Run backtest", objectName="bt_run")
         self.run_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel", objectName="bt_cancel")
+        self.cancel_button.setToolTip("Stops the running backtest (its worker process ends; nothing is reported)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
         self.replay_button = QPushButton("Replay in market views", objectName="bt_replay")
         self.replay_button.setToolTip("Play the run again: the book, trades and the bot's quotes, cancels and fills")
         self.replay_button.setEnabled(False)
@@ -167,7 +175,10 @@ class BacktestPanel(QWidget):
         results = QWidget()
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
-        results_layout.addWidget(self.run_button)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.run_button, 1)
+        run_row.addWidget(self.cancel_button)
+        results_layout.addLayout(run_row)
         results_layout.addWidget(self.replay_button)
         results_layout.addWidget(self.status)
         results_layout.addWidget(self.progress)
@@ -223,6 +234,7 @@ class BacktestPanel(QWidget):
         duration = Field("duration", "float", minimum=1, maximum=7 * 86400).coerce(self.duration.text(), "backtest")
         config = BotConfig(source="backtest panel")
         config.strategy = self.strategy.currentData()
+        config.name = f"backtest-{config.strategy}"  # never named like a live bot (bot-1, ...)
         roles = STRATEGIES[config.strategy].roles
         if any(not role.optional for role in roles[1:]):
             raise ConfigError("backtest", "strategy", f"{config.strategy} trades {len(roles)} markets "
@@ -266,9 +278,12 @@ class BacktestPanel(QWidget):
             return
         self._drain_progress()
         self.run_button.setEnabled(False)
-        self.status.setText("Running…")
+        self.cancel_button.setEnabled(True)
+        data = (f"the demo market (seed {config.venue['seed']})" if config.venue["kind"] == "demo"
+                else f"{len(config.recordings)} recording{'s' if len(config.recordings) != 1 else ''}")
+        self.status.setText(f"Backtest running (simulated, no live orders): {config.strategy} on {data}…")
         self.progress.setValue(0)
-        self.progress.setFormat(f"0 / {duration:g} s simulated")
+        self.progress.setFormat(f"backtest: 0 / {duration:g} s simulated")
         self.progress.setVisible(True)
         self.timer.start()
 
@@ -301,13 +316,11 @@ class BacktestPanel(QWidget):
         done_s = self._drain_progress()
         if done_s is not None and self._duration > 0:
             self.progress.setValue(int(1000 * min(1.0, done_s / self._duration)))
-            self.progress.setFormat(f"{done_s:,.0f} / {self._duration:g} s simulated")
+            self.progress.setFormat(f"backtest: {done_s:,.0f} / {self._duration:g} s simulated")
         if not self._future.done():
             return
         future, self._future = self._future, None
-        self.timer.stop()
-        self.run_button.setEnabled(True)
-        self.progress.setVisible(False)
+        self._idle()
         try:
             report = future.result()
         except futures.BrokenExecutor as exc:  # the worker died: the next run gets a new one
@@ -323,6 +336,28 @@ class BacktestPanel(QWidget):
         self.replay_record = report.pop(REPLAY_KEY, None)
         self.replay_button.setEnabled(self.replay_record is not None)
         self.show_report(report)
+
+    def _idle(self) -> None:
+        self.timer.stop()
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setVisible(False)
+
+    def cancel(self) -> None:
+        """Stops the running backtest: its worker process is ended (a simulation cannot be
+        interrupted from outside otherwise) and the next run starts a fresh one."""
+        if self._future is None:
+            return
+        done_s = self._drain_progress()
+        self._future = None
+        executor = self._executor
+        for process in list(getattr(executor, "_processes", {}).values()) if executor is not None else []:
+            process.terminate()
+        self._drop_executor()
+        self._idle()
+        shown = self.progress.value() / 1000 * self._duration if done_s is None else done_s
+        self.status.setText(f"Backtest cancelled after {shown:,.0f} of {self._duration:g} s simulated; "
+                            "nothing reported.")
 
     def open_replay(self) -> None:
         """Opens the last run in a replay window (one at a time: a new run replaces it)."""

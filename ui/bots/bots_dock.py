@@ -35,12 +35,14 @@ from PySide6.QtWidgets import (
 
 from app.config.schema import ConfigError
 from app.domain.instrument import fmt_rate
+from app.domain.numbers import fmt_plain
 from app.engine.bot import Bot, BotState
 from app.engine.risk import ON_PNL, PER_ORDER, RISK_SCHEMA
 from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import strategy_class
 from ui.bots.bots_model import COLUMNS, BotsModel
+from ui.bots.form_checks import TradeCheck, amount_fields, check_trade, empty_preview_reason
 from ui.bots.form_memory import FormMemory
 from ui.bots.market_picker import MarketPicker
 from ui.bots.schema_form import SchemaForm
@@ -54,6 +56,7 @@ class BotsPanel(QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.form: SchemaForm | None = None
+        self._check = TradeCheck()  # the start checks on the form's values (ui/bots/form_checks.py)
         self._pending_box: QMessageBox | None = None
         self.memory: FormMemory | None = None  # last values per strategy (attach_memory)
 
@@ -142,6 +145,9 @@ class BotsPanel(QWidget):
         left.addLayout(buttons)
         left.addWidget(QLabel("Quotes it would place on the current book:"))
         left.addWidget(self.preview)
+        self.preview_note = QLabel("", objectName="bot_preview_note")  # why the list is empty
+        self.preview_note.setWordWrap(True)
+        left.addWidget(self.preview_note)
 
         scroll = QScrollArea()  # a long form scrolls instead of making the window taller
         scroll.setWidgetResizable(True)
@@ -259,7 +265,8 @@ class BotsPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        valid = self.form is not None and self.form.is_valid and self.risk_form.is_valid
+        valid = (self.form is not None and self.form.is_valid and self.risk_form.is_valid
+                 and not self._check.refused)
         bot = self.selected_bot() if hasattr(self, "table") else None
         running = bot is not None and bot.state is BotState.RUNNING
         live = bot is not None and bot.state in (BotState.RUNNING, BotState.STOPPING)
@@ -311,26 +318,46 @@ class BotsPanel(QWidget):
             connector, instrument = first.connector, first.instrument
         except (KeyError, StopIteration):
             connector = None
+        check, note, fields = TradeCheck(), "", []
         if self.form is not None and self.form.is_valid and connector is not None and instrument is not None:
             try:
                 cls = strategy_class(self.strategy.currentData())
                 strategy = cls(self.form.values(), source="preview")
                 strategy.bind(StrategyContext(connector.clock, connector, first.feed, instrument, _preview_log(),
                                               "preview", markets=markets))
-                quotes = [(q, instrument) for q in strategy.preview()]
+                fields = amount_fields(strategy)
+                check = check_trade(strategy, instrument, connector, first.feed, fields)
+                quotes = [] if check.refused else [(q, instrument) for q in strategy.preview()]
                 warnings = strategy.fee_warnings(instrument)
+                note = strategy.preview_note()
             except (ConfigError, KeyError):
                 quotes = []
+        self._show_check(check, fields)
+        book = first.feed.book if connector is not None else None
+        self.preview_note.setText("" if quotes else empty_preview_reason(
+            has_market=connector is not None,
+            has_book=book is not None and book.best_bid_ticks > 0 < book.best_ask_ticks,
+            form_valid=self.form is not None and self.form.is_valid, check=check, strategy_note=note))
         self._show_rules(instrument, warnings)
         self.preview.setRowCount(len(quotes))
         for row, (quote, inst) in enumerate(sorted(quotes, key=lambda qi: -qi[0].price_ticks)):
-            cells = (quote.side.value, str(inst.ticks_to_price(quote.price_ticks)), str(inst.lots_to_amount(quote.amount_lots)))
+            cells = (quote.side.value, fmt_plain(inst.ticks_to_price(quote.price_ticks)),
+                     fmt_plain(inst.lots_to_amount(quote.amount_lots)))
             for col, text in enumerate(cells):
                 item = self.preview.item(row, col)
                 if item is None:
                     self.preview.setItem(row, col, QTableWidgetItem(text))
                 elif item.text() != text:
                     item.setText(text)
+
+    def _show_check(self, check: TradeCheck, fields: list[str]) -> None:
+        """A value that can never trade: its reason under the field, and no Start."""
+        if self.form is not None:
+            for name in {*fields, self._check.field} - {""}:
+                self.form.show_check(name, check.reason if name == check.field else "")
+        if check != self._check:
+            self._check = check
+            self._update_buttons()
 
     def _show_rules(self, instrument, warnings: list[str]) -> None:  # noqa: ANN001 - Instrument | None
         """The fees in force (they decide whether a spread can pay) and any fee warning."""

@@ -48,6 +48,7 @@ class SchemaForm(QWidget):
             error = QLabel("")
             error.setObjectName(f"error_{spec.name}")
             error.setStyleSheet("color: #e5534b;")
+            error.setWordWrap(True)  # a start-check reason is a sentence: it must not widen the form
             error.setVisible(False)
             box = QWidget()
             inner = QVBoxLayout(box)
@@ -141,6 +142,16 @@ class SchemaForm(QWidget):
 
     def error_text(self, name: str) -> str:
         return self._errors[name].text()
+
+    def show_check(self, name: str, reason: str) -> None:
+        """A reason the value of `name` cannot trade (the start checks), under its field; ""
+        clears it. A value the schema refuses keeps its own message."""
+        label = self._errors.get(name)
+        if label is None or name in self.errors():
+            return
+        if label.text() != reason:
+            label.setText(reason)
+        label.setVisible(bool(reason))
 
 
 LABEL_WIDTH = 190

@@ -177,8 +177,12 @@ class MarketViewBase(QWidget):
 
     # -- wiring -----------------------------------------------------------------------
     def set_source(self, feed: "MarketFeed | None", connector: "Connector | None" = None) -> None:
-        """Binds the view to a feed (None clears it). Replaces any previous source."""
+        """Binds the view to a feed (None clears it). Replaces any previous source; a view
+        that keeps per-market history (candles, heatmap) is told it leaves the old one."""
+        previous = self._feed
         self.detach()
+        if previous is not None and previous is not feed:
+            self._leave_source(previous)
         self._feed = feed
         self._connector = connector if feed is not None else None
         self._on_source_changed()
@@ -240,6 +244,10 @@ class MarketViewBase(QWidget):
 
     def _on_source_changed(self) -> None:
         """Resets per-source state (buffers, ranges) after `set_source`."""
+
+    def _leave_source(self, feed: "MarketFeed") -> None:
+        """Called before another source is set: a view may keep what it drew for `feed`
+        (ui/market/source_history.py) and restore it in `_on_source_changed`."""
 
     # -- refreshing -------------------------------------------------------------------
     def is_shown(self) -> bool:

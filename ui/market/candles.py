@@ -22,6 +22,8 @@ from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
 from ui.market.candle_crosshair import CandleCrosshair
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
 from ui.market.grid_item import GridItem
+from ui.market.source_history import SourceHistory
+from ui.market.time_axis import ClockAxisItem
 from ui.market.trade_ring import TradeRing
 from ui.market.volume_pane import VolumePane
 
@@ -36,7 +38,9 @@ class CandlesView(MarketViewBase):
             raise ValueError(f"interval must be one of {list(INTERVALS_NS)}")
         self.visible_candles = visible_candles
         self.builder = CandleBuilder(INTERVALS_NS[interval])
-        self._ring = TradeRing(200_000)  # history kept to rebuild when the interval changes
+        self._ring_capacity = 200_000
+        self._ring = TradeRing(self._ring_capacity)  # history kept to rebuild when the interval changes
+        self._history = SourceHistory()  # other markets' candles, back when one is shown again
         self._seq = 0
         self._drawn_version = -1
         self._fills: deque[tuple[float, float, int]] = deque(maxlen=max_fills)
@@ -57,7 +61,7 @@ class CandlesView(MarketViewBase):
         bar.addStretch(1)
         bar.addWidget(self.info)
 
-        self.plot = pg.PlotWidget(self, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot = pg.PlotWidget(self, axisItems={"bottom": ClockAxisItem()})  # clock times on short spans too
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.grid = GridItem(self.plot.getPlotItem(), alpha=0.15)  # not showGrid: see grid_item
@@ -122,12 +126,26 @@ class CandlesView(MarketViewBase):
         return self.buy_fills.getData(), self.sell_fills.getData()
 
     # -- events -----------------------------------------------------------------------
+    _KEPT = ("_ring", "_seq", "builder", "_fills")  # a market's candles, kept while another is shown
+
+    def _leave_source(self, feed) -> None:  # noqa: ANN001 - MarketFeed
+        self._history.stash(feed, {name: getattr(self, name) for name in self._KEPT})
+
     def _on_source_changed(self) -> None:
-        self._ring.clear()
-        self._seq = 0
-        self.builder.clear()
+        kept = self._history.take(self._feed) if self._feed is not None else None
+        if kept is not None:
+            for name, value in kept.items():
+                setattr(self, name, value)
+            interval = INTERVALS_NS[self.interval_box.currentText()]
+            if self.builder.interval_ns != interval:  # the interval changed while away
+                self.builder.rebuild(interval, self._ring.since(0))
+                self._seq = self._ring.total
+        else:  # new objects: the ones of the market left are kept as they are
+            self._ring = TradeRing(self._ring_capacity)
+            self._seq = 0
+            self.builder = CandleBuilder(self.builder.interval_ns)
+            self._fills = deque(maxlen=self._fills.maxlen)
         self._drawn_version = -1
-        self._fills.clear()
         self._fills_dirty = True
         self._orders_dirty = True
 

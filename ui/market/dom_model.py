@@ -1,8 +1,11 @@
 """Table model of the DOM price ladder: one row per price group over a window of prices.
 
 A row covers `ticks_per_row` ticks (1, 10, 100...): book sizes, own orders and traded
-volume of the prices in the group are summed into it, and its price is the group's lower
-edge, shown with only the decimals the group step needs (a 1.00 step shows "60023").
+volume of the prices in the group are summed into it, shown with only the decimals the
+group step needs (a 1.00 step shows "60023"). Bids are rounded down to the row's price and
+asks up to it (a row at 60023 holds bids from 60023 to 60023.99 and asks from 60022.01 to
+60023), so the best bid and the best ask never share a row, however coarse the grouping.
+A window reaching below zero (an empty book) shows no price on those rows.
 
 The model holds plain int64 arrays (one per column) for a fixed window of rows; `update`
 receives fresh arrays, compares them with the current ones in numpy and emits
@@ -24,7 +27,7 @@ from ui.market.book_read import fmt_amount, fmt_price
 OWN_BID, BID_SIZE, PRICE, ASK_SIZE, OWN_ASK, TRADED = range(6)
 HEADERS = ("My bid", "Bid", "Price", "Ask", "My ask", "Vol")
 HEADER_TIPS = ("Own resting bids (q = lots queued ahead; M = placed by hand)", "Resting bid size",
-               "Price (lower edge of the row)", "Resting ask size",
+               "Price (bids rounded down to it, asks rounded up)", "Resting ask size",
                "Own resting asks (q = lots queued ahead; M = placed by hand)", "Traded volume, last minutes")
 GROUPINGS = (1, 10, 100, 1000)
 """Ticks per row the ladder offers."""
@@ -143,6 +146,10 @@ class DomModel(QAbstractTableModel):
         """Lower edge of the last row."""
         return self.price_of(self._rows - 1)
 
+    def ask_row_of(self, price_ticks: int) -> int:
+        """The row an ask at `price_ticks` is shown in (asks round up to the row's price)."""
+        return self._top // self._group - -(-int(price_ticks) // self._group)
+
     def row_of(self, price_ticks: int) -> int:
         """Row holding a price (may be outside 0..rows-1)."""
         return self._top // self._group - int(price_ticks) // self._group
@@ -151,8 +158,11 @@ class DomModel(QAbstractTableModel):
         """Lower edge, in ticks, of the prices a row covers."""
         return self._top - row * self._group
 
-    def _rows_of(self, prices: np.ndarray) -> np.ndarray:
-        return self._top // self._group - np.asarray(prices, np.int64) // self._group
+    def _rows_of(self, prices: np.ndarray, *, up: bool = False) -> np.ndarray:
+        """Rows of `prices`: rounded down to the row's price (bids, trades) or up (asks)."""
+        prices = np.asarray(prices, np.int64)
+        groups = -(-prices // self._group) if up else prices // self._group
+        return self._top // self._group - groups
 
     def set_ticks_per_row(self, ticks: int) -> None:
         """Changes the grouping: every row means another price range, so the model is reset."""
@@ -196,12 +206,12 @@ class DomModel(QAbstractTableModel):
         n = self._rows
         new = np.zeros_like(self._state)
         self._scatter(new[:, _F_BID], bid_prices, bid_qtys)
-        self._scatter(new[:, _F_ASK], ask_prices, ask_qtys)
+        self._scatter(new[:, _F_ASK], ask_prices, ask_qtys, up=True)
         self._scatter(new[:, _F_TRADED], traded_prices, traded_qtys)
         new[:, _F_OWN_BID_Q] = -1
         new[:, _F_OWN_ASK_Q] = -1
         for level in own:
-            row = self.row_of(level.price_ticks)
+            row = self.row_of(level.price_ticks) if level.side > 0 else self.ask_row_of(level.price_ticks)
             if not 0 <= row < n:
                 continue
             f_lots, f_q = (_F_OWN_BID, _F_OWN_BID_Q) if level.side > 0 else (_F_OWN_ASK, _F_OWN_ASK_Q)
@@ -211,8 +221,9 @@ class DomModel(QAbstractTableModel):
             if level.queue_ahead_lots is not None:
                 q = new[row, f_q]
                 new[row, f_q] = level.queue_ahead_lots if q < 0 else min(q, level.queue_ahead_lots)
-        for price, flag in ((best_bid, _FLAG_BEST_BID), (best_ask, _FLAG_BEST_ASK)):
-            row = self.row_of(price)
+        for price, flag, row_of in ((best_bid, _FLAG_BEST_BID, self.row_of),
+                                    (best_ask, _FLAG_BEST_ASK, self.ask_row_of)):
+            row = row_of(price)
             if price and 0 <= row < n:
                 new[row, _F_FLAGS] |= flag
         changed = np.flatnonzero((new != self._state).any(axis=1))
@@ -231,11 +242,11 @@ class DomModel(QAbstractTableModel):
             self._emit_rows(s, e)
         return len(changed)
 
-    def _scatter(self, out: np.ndarray, prices: np.ndarray, qtys: np.ndarray) -> None:
+    def _scatter(self, out: np.ndarray, prices: np.ndarray, qtys: np.ndarray, *, up: bool = False) -> None:
         """Sums `qtys` into the rows of `prices` (several prices share a row when grouped)."""
         if len(prices) == 0:
             return
-        rows = self._rows_of(prices)
+        rows = self._rows_of(prices, up=up)
         ok = (rows >= 0) & (rows < self._rows)
         if not ok.any():
             return
@@ -251,7 +262,8 @@ class DomModel(QAbstractTableModel):
         """The row's price text (depends only on the window: cached until it moves)."""
         text = self._price_texts[row] if 0 <= row < self._rows else None
         if text is None:
-            text = self.price_text(self.price_of(row))
+            price = self.price_of(row)
+            text = self.price_text(price) if price >= 0 else ""  # below zero: an empty book's window
             if 0 <= row < self._rows:
                 self._price_texts[row] = text
         return text
@@ -350,8 +362,11 @@ class DomModel(QAbstractTableModel):
         inst = self._instrument
         assert inst is not None
         lo = self.price_of(row)
+        if lo < 0:
+            return None
         span = fmt_price(inst, lo) if self._group == 1 else \
-            f"{fmt_price(inst, lo)} – {fmt_price(inst, lo + self._group - 1)}"
+            f"bids {fmt_price(inst, lo)} – {fmt_price(inst, lo + self._group - 1)}, asks " \
+            f"{fmt_price(inst, lo - self._group + 1)} – {fmt_price(inst, lo)}"
         if col == PRICE:
             return span
         text = self._text(row, col, st, exact=True)

@@ -26,6 +26,7 @@ from app.domain import OrderFilled, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in
 from ui.market.depth_chart import StaleOverlay, human_amount
+from ui.market.source_history import SourceHistory
 
 DYNAMIC_RANGE_DECADES = 3.5
 """Colour scale: sizes more than this many decades below the top are drawn black."""
@@ -65,6 +66,7 @@ class LiquidityHeatmapView(MarketViewBase):
         self._own_fills = np.full((2, 2 * columns), np.nan)  # price of an own buy / sell fill per column
         self._pending_fills: list[tuple[int, float]] = []  # (0 buy / 1 sell, price) since the last column
         self._xs = np.arange(columns, dtype=np.float64) + 0.5
+        self._history = SourceHistory()  # other markets' heatmaps, back when one is shown again
         self._written = 0
         self._base = 0  # ticks of row 0's lower edge
         self._levels = (0.0, 1.0)
@@ -153,17 +155,31 @@ class LiquidityHeatmapView(MarketViewBase):
         return bid, ask
 
     # -- state ------------------------------------------------------------------------
+    # A market's columns and scale, kept while another market is shown.
+    _KEPT = ("_buf", "_best", "_own", "_own_fills", "_written", "_base", "_levels", "_max_lots", "ticks_per_row")
+
+    def _leave_source(self, feed) -> None:  # noqa: ANN001 - MarketFeed
+        self._history.stash(feed, {name: getattr(self, name) for name in self._KEPT})
+
     def _on_source_changed(self) -> None:
-        self._buf[:] = 0.0
-        self._best[:] = np.nan
-        self._own[:] = np.nan
-        self._own_fills[:] = np.nan
         self._pending_fills.clear()
+        self.rebase_count = 0
+        kept = self._history.take(self._feed) if self._feed is not None else None
+        if kept is not None:
+            for name, value in kept.items():
+                setattr(self, name, value)
+            if self._base:
+                self._place_band()
+            return
+        # New arrays, not cleared ones: the market left keeps its own.
+        self._buf = np.zeros_like(self._buf)
+        self._best = np.full_like(self._best, np.nan)
+        self._own = np.full_like(self._own, np.nan)
+        self._own_fills = np.full_like(self._own_fills, np.nan)
         self._written = 0
         self._base = 0
         self._levels = (0.0, 1.0)
         self._max_lots = 0
-        self.rebase_count = 0
         if self._fixed_tpr is None:
             self.ticks_per_row = 1  # chosen from the first mid
 
@@ -190,10 +206,15 @@ class LiquidityHeatmapView(MarketViewBase):
                 self._buf[:, -shift:] = self._buf[:, : rows + shift]
                 self._buf[:, :-shift] = 0.0
         self._base = new_base
+        self._place_band()
+
+    def _place_band(self) -> None:
+        """The image and the y range on the band starting at `_base`."""
+        tpr, rows, base = self.ticks_per_row, self.rows, self._base
         tick = float(self._feed.instrument.tick_size) if self._feed else 1.0
         # Applied after the next setImage: ImageItem cannot map a rect before it has an image.
-        self._pending_rect = QRectF(0.0, new_base * tick, float(self.columns), rows * tpr * tick)
-        self.plot.setYRange(new_base * tick, (new_base + rows * tpr) * tick, padding=0)
+        self._pending_rect = QRectF(0.0, base * tick, float(self.columns), rows * tpr * tick)
+        self.plot.setYRange(base * tick, (base + rows * tpr) * tick, padding=0)
 
     # -- drawing ----------------------------------------------------------------------
     def _render(self) -> None:

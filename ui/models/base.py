@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any, Hashable, Iterable, Mapping
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
+
+from app.domain import numbers
+from app.domain.numbers import fmt_plain
 
 SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """Role returning a sortable Python value (Decimal, int, str) for the cell."""
@@ -30,9 +33,6 @@ Equal to the display text unless the cell shows a shortened form (a rounded amou
 the time of day without the date); the tooltip then shows this text too.
 """
 
-MONEY_SIGNIFICANT = 6
-MONEY_MIN_PLACES = 2
-MONEY_MAX_PLACES = 8
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
@@ -40,34 +40,15 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def fmt_decimal(value: Decimal | None) -> str:
-    """Exact, human form of a Decimal: no exponent, no trailing zeros, never a binary float."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f") if value else "0"
-    return "0" if text in ("-0", "") else text
+    """Exact, human form of a Decimal: no exponent, no trailing zeros, never a binary float
+    (app.domain.numbers.fmt_plain, which the core's messages use too)."""
+    return "" if value is None else fmt_plain(value)
 
 
 def fmt_money(value: Decimal | None) -> str:
-    """Readable form of an amount of money (quote amounts, fees, balances), for display only.
-
-    Rounds (half-even) to MONEY_SIGNIFICANT significant digits, but never to fewer than
-    MONEY_MIN_PLACES nor more than MONEY_MAX_PLACES decimals, so 99393.1408475 reads
-    "99393.14", 0.4600478802 reads "0.460048" and 0.00000123 stays "0.00000123". Trailing
-    zeros are trimmed, like every number in the tables. A non-zero value too small to show
-    keeps its exact form rather than reading as zero. Sorting and CSV use the exact value.
-    """
-    if value is None:
-        return ""
-    if not value.is_finite():
-        return str(value)
-    if not value:
-        return "0"
-    places = MONEY_SIGNIFICANT - 1 - value.adjusted()
-    places = min(MONEY_MAX_PLACES, max(MONEY_MIN_PLACES, places))
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    if not rounded:
-        return fmt_decimal(value)
-    return fmt_decimal(rounded)
+    """Readable form of an amount of money, for display only (app.domain.numbers.fmt_money:
+    the summaries round the same way). Sorting and CSV use the exact value."""
+    return "" if value is None else numbers.fmt_money(value)
 
 
 def _local_time(ts_ns: int) -> datetime.datetime:

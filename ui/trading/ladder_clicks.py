@@ -131,6 +131,7 @@ class LadderTrading(QObject):
         if market is None:
             return []
         model = self.ladder.model
+        row_of = model.row_of if side is Side.BUY else model.ask_row_of  # asks round up to their row
         return [o.client_order_id for o in self.trading.desk.open_orders(*market)
                 if o.side is side and o.price_ticks > 0 and o.status is not OrderStatus.PENDING_CANCEL
-                and model.row_of(o.price_ticks) == row]
+                and row_of(o.price_ticks) == row]
