@@ -224,3 +224,6 @@ def test_bots_table_shows_state_pnl_fills_and_mid_without_scrolling(app_env):
         column = COLUMNS.index(name)
         right = header.sectionViewportPosition(column) + header.sectionSize(column)
         assert right <= table.viewport().width(), f"{name} ends at {right} px of {table.viewport().width()}"
+        if name in ("State", "PnL", "Mid"):  # wide enough for the usual values: never elided
+            text = table.model().index(0, column).data()
+            assert table.fontMetrics().horizontalAdvance(str(text)) < header.sectionSize(column), (name, text)

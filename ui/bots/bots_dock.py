@@ -41,7 +41,8 @@ from app.engine.risk import ON_PNL, PER_ORDER, RISK_SCHEMA
 from app.wiring.workspace import Workspace
 from app.interfaces.strategy import MarketContext, StrategyContext
 from strategies.registry import strategy_class
-from ui.bots.bots_model import COLUMNS, BotsModel
+from ui.bots.bots_model import BotsModel
+from ui.bots.bots_table import show_figures_first
 from ui.bots.form_checks import TradeCheck, amount_fields, check_trade, empty_preview_reason
 from ui.bots.form_memory import FormMemory
 from ui.bots.market_picker import MarketPicker
@@ -492,21 +493,6 @@ class BotsPanel(QWidget):
 
 
 RISK_LIMIT_NAMES = frozenset((*PER_ORDER, *ON_PNL, "flatten_on_stop"))
-
-
-FIGURES_FIRST = ("Bot", "State", "PnL", "Fills", "Mid", "Inventory", "Orders")
-"""The bots table's columns a trader reads in a narrow dock without scrolling sideways;
-the rest (own bid and ask, strategy, account) follow."""
-
-
-def show_figures_first(table: QTableView) -> None:
-    header = table.horizontalHeader()
-    for visual, name in enumerate(FIGURES_FIRST):
-        header.moveSection(header.visualIndex(COLUMNS.index(name)), visual)
-    # Fitted when bots come and go (not on every update: widths would jitter with the PnL's
-    # digits, and the trader could not resize them).
-    table.model().rowsInserted.connect(lambda *_: table.resizeColumnsToContents())
-    table.model().modelReset.connect(table.resizeColumnsToContents)
 
 
 def _market_label(title: str) -> str:
