@@ -78,3 +78,21 @@ class ScriptedFeed(MarketFeed):
     def resync(self) -> None:
         self._book.mark_fresh()
         self._emit(BookResynced(self.name, self.instrument.symbol, self.clock.now_ns()))
+
+
+def paper_workspace(journal=None):  # noqa: ANN001, ANN201 - JournalStore | None -> (SimClock, Workspace, PaperConnector)
+    """A started workspace with one paper account on a scripted 100.00 / 100.02 book, in
+    simulated time (1 ms order and cancel latency): the manual desk's and the notifier's
+    tests trade on it."""
+    from app.wiring.workspace import Workspace
+    from connectors.paper.connector import PaperConnector
+
+    ms = 1_000_000
+    clock = SimClock(1_000 * ms)
+    feed = ScriptedFeed(INST, clock)
+    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
+    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=ms, cancel_latency_ns=ms)
+    workspace = Workspace(clock, journal=journal)
+    workspace.add_connector(paper)
+    workspace.start()
+    return clock, workspace, paper

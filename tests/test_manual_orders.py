@@ -17,7 +17,7 @@ from app.interfaces.clock import SimClock
 from app.wiring.workspace import Workspace
 from connectors.paper.connector import PaperConnector
 from strategies.simple_quoter import SimpleQuoter
-from tests.paper_support import INST, ScriptedFeed
+from tests.paper_support import INST, ScriptedFeed, paper_workspace
 
 MS = 1_000_000
 
@@ -183,13 +183,7 @@ def test_cancel_all_and_flatten_close_only_what_was_placed_by_hand():
 
 def test_workspace_names_the_owner_of_each_order(tmp_path):
     store = JournalStore(tmp_path / "j.sqlite")
-    clock = SimClock(1_000 * MS)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
-    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=MS, cancel_latency_ns=MS)
-    workspace = Workspace(clock, journal=store)
-    workspace.add_connector(paper)
-    workspace.start()
+    clock, workspace, paper = paper_workspace(store)
     placed = workspace.manual.place(order(price="99"))
     bot = workspace.create_bot("simple_quoter", {"order_amount": "0.1"}, connector="paper")
     bot.start()
@@ -266,13 +260,7 @@ def test_manual_risk_limits_apply_to_running_and_later_manual_bots():
 
 
 def test_an_account_traded_by_hand_is_removed_once_no_manual_order_is_open():
-    clock = SimClock(1_000 * MS)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
-    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=MS, cancel_latency_ns=MS)
-    workspace = Workspace(clock)
-    workspace.add_connector(paper)
-    workspace.start()
+    clock, workspace, paper = paper_workspace()
     placed = workspace.manual.place(order(price="99"))
     clock.run(until_ns=clock.now_ns() + 5 * MS)
     with pytest.raises(ValueError, match=f"used by running bots: {manual_bot_name('paper', INST.symbol)}"):

@@ -8,24 +8,16 @@ from decimal import Decimal as D
 from app.domain import Side
 from app.domain.events import ConnectionState
 from app.engine.manual_ticket import ManualOrder
-from app.interfaces.clock import SimClock
 from app.wiring.notifications import (BOT_STOPPED, DISCONNECTED, FILL, LOGGED_ERROR, RECONNECTED, WARNING,
                                       Notifier)
-from app.wiring.workspace import Workspace
 from connectors.paper.connector import PaperConnector
-from tests.paper_support import INST, ScriptedFeed
+from tests.paper_support import INST, ScriptedFeed, paper_workspace
 
 MS = 1_000_000
 
 
 def setup(kinds=None):
-    clock = SimClock(1_000 * MS)
-    feed = ScriptedFeed(INST, clock)
-    feed.set_levels(bids={10000: 5000}, asks={10002: 5000})
-    paper = PaperConnector(feed, {"USD": "10000", "TST": "100"}, clock, order_latency_ns=MS, cancel_latency_ns=MS)
-    workspace = Workspace(clock)
-    workspace.add_connector(paper)
-    workspace.start()
+    clock, workspace, paper = paper_workspace()
     notifier = Notifier(workspace, **({"kinds": kinds} if kinds else {}))
     return clock, workspace, paper, notifier
 

@@ -63,11 +63,15 @@ class ManualTrading(QObject):
         except TicketError as exc:  # the book moved under a post-only order, the account went away...
             self._say(f"Not sent: {exc}")
             return
+        self._placed(placed, f"Refused: {order.describe()}", f"Sent: {order.describe()}")
+
+    def _placed(self, placed, refused: str, sent: str) -> None:  # noqa: ANN001 - Order
+        """One report for an order just sent (placed or moved): why it was refused, or its id."""
         self.last_order = placed
         if placed.status is OrderStatus.REJECTED:
-            self._say(f"Refused: {order.describe()}: {placed.reason}")
+            self._say(f"{refused}: {placed.reason}")
         else:
-            self._say(f"Sent: {order.describe()} ({placed.client_order_id})")
+            self._say(f"{sent} ({placed.client_order_id})")
 
     def cancel(self, account: str, client_order_id: str) -> None:
         """Cancels one order, whoever placed it (no confirmation: a cancel only removes risk)."""
@@ -91,11 +95,7 @@ class ManualTrading(QObject):
             except TicketError as exc:
                 self._say(f"Not moved: {exc}")
                 return
-            self.last_order = placed
-            if placed.status is OrderStatus.REJECTED:
-                self._say(f"Moved order refused: {placed.reason}")
-            else:
-                self._say(f"Moved {client_order_id} to {price} ({placed.client_order_id})")
+            self._placed(placed, "Moved order refused", f"Moved {client_order_id} to {price}")
 
         self._after_confirmation(f"Move your {order.side.value} order {client_order_id} to {price}?", account, move)
 
