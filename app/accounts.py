@@ -28,7 +28,7 @@ from keyring.backend import KeyringBackend
 from app import keystore
 from app.exchange_url import normalize_url
 from app.keystore import SecretStoreError
-from app.paths import config_dir  # noqa: F401 (re-exported: callers ask accounts for it)
+from app.paths import config_dir
 from app.redact import mask, remember
 
 SERVICE = "colibri"

@@ -195,7 +195,7 @@ def resolve_backend(choice: str | None = None) -> KeyringBackend:
 
 
 def default_file() -> Path:
-    from app.accounts import config_dir
+    from app.paths import config_dir
 
     return config_dir() / FILE_NAME
 

@@ -23,9 +23,9 @@ from app.accounts import (
     AccountStore,
     Credentials,
     SecretStoreError,
-    config_dir,
     validate,
 )
+from app.paths import config_dir
 from tests.keyring_support import MemoryKeyring
 
 

@@ -1,7 +1,7 @@
 """User strategy files where Colibri runs: the per-user strategies folder, the command
 line's --strategy-file, the desktop's watch for edits and the restart of bots on new code.
 
-The folder is `strategies/` next to Colibri's config (app/accounts.py: config_dir()).
+The folder is `strategies/` next to Colibri's config (app/paths.py: config_dir()).
 Loading itself (and the one-line errors) is strategies/user_files.py's.
 
 On the command line a file the user named (--strategy-file) must load: a broken one is
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TextIO
 
-from app.accounts import config_dir
+from app.paths import config_dir
 from app.config.schema import ConfigError
 from app.engine.bot import Bot, BotState
 from app.wiring.workspace import Workspace
