@@ -31,28 +31,27 @@ def _xdg(variable: str, fallback: str) -> Path:
     return base / "colibri"
 
 
-def config_dir() -> Path:
-    """Accounts, the encrypted key file, window settings: what a user moves between machines."""
+def _per_user(windows_env: str, windows_default: str, xdg_variable: str, xdg_default: str) -> Path:
+    """$COLIBRI_HOME, else the OS's folder: %windows_env%\\Colibri, Application Support, or
+    $xdg_variable/colibri (each with its documented default when the variable is unset)."""
     override = _override()
     if override:
         return override
     if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / APP_DIR_NAME
+        return Path(os.environ.get(windows_env) or Path.home() / "AppData" / windows_default) / APP_DIR_NAME
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / APP_DIR_NAME
-    return _xdg("XDG_CONFIG_HOME", ".config")
+    return _xdg(xdg_variable, xdg_default)
+
+
+def config_dir() -> Path:
+    """Accounts, the encrypted key file, strategy files: what a user moves between machines."""
+    return _per_user("APPDATA", "Roaming", "XDG_CONFIG_HOME", ".config")
 
 
 def data_dir() -> Path:
     """Market caches, the journal, recordings: machine-local and possibly large."""
-    override = _override()
-    if override:
-        return override
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / APP_DIR_NAME
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP_DIR_NAME
-    return _xdg("XDG_DATA_HOME", ".local/share")
+    return _per_user("LOCALAPPDATA", "Local", "XDG_DATA_HOME", ".local/share")
 
 
 def log_dir() -> Path:
