@@ -1,5 +1,5 @@
 """Rough edges of the market views: clock times on a short candle axis, and each market's
-candles and heatmap kept while another market is shown."""
+candles kept while another market is shown (the heatmap's: tests/ui/test_heatmap.py)."""
 from __future__ import annotations
 
 import time
@@ -8,7 +8,6 @@ import numpy as np
 
 from tests.ui.market_fakes import BID, ScriptedFeed
 from ui.market.candles import CandlesView
-from ui.market.heatmap import LiquidityHeatmapView
 from ui.market.source_history import SourceHistory
 
 MID = 10_000
@@ -65,29 +64,6 @@ def test_switching_market_keeps_each_markets_candles(qtbot):
     view.refresh()
     assert int(view.builder.volume.sum()) == 3
     view.detach()  # a closed view left on the shared scheduler crashed a later test's paint
-
-
-def test_switching_market_keeps_each_markets_heatmap(qtbot):
-    view = shown(qtbot, LiquidityHeatmapView(columns=40, rows=60))
-    first, second = _feed(MID, "first"), _feed(2 * MID, "second")
-    view.set_source(first)
-    for i in range(5):
-        first.levels(BID, {MID - 2: 10 + i})
-        view.refresh()
-    assert view.columns_written == 5 and view.base_ticks == MID - 30
-    kept = view.frame().copy()
-    view.set_source(second)
-    view.refresh()
-    assert view.columns_written == 1 and view.base_ticks != MID - 30
-    view.set_source(first)
-    assert view.columns_written == 5 and view.base_ticks == MID - 30
-    assert np.array_equal(view.frame(), kept)
-    first.levels(BID, {MID - 2: 99})
-    view.refresh()
-    assert view.columns_written == 6
-    band = view.image.mapRectToParent(view.image.boundingRect())
-    assert abs(band.top() - (MID - 30) * 0.01) < 1e-9  # the image back on the first market's band
-    view.detach()
 
 
 def test_the_history_keeps_the_most_recently_shown_markets():

@@ -328,62 +328,6 @@ def test_candles_from_trades_fills_quotes_and_reference_lines(qtbot, feed):
     assert feed.listener_count() == 0 and conn.listener_count() == 0
 
 
-# -- heatmap --------------------------------------------------------------------------------
-from ui.market.heatmap import LiquidityHeatmapView  # noqa: E402
-
-
-def test_heatmap_columns_levels_and_rebase(qtbot, feed):
-    view = shown(qtbot, LiquidityHeatmapView(columns=40, rows=60))
-    view.set_source(feed)
-    assert view.refresh()
-    frame = view.frame()
-    assert frame.shape == (40, 60) and frame.dtype == np.float32 and frame.flags.c_contiguous
-    assert not np.isnan(frame).any()
-    base = view.base_ticks
-    assert base == MID - 30
-    last = frame[-1]
-    assert last[(MID - 1) - base] == pytest.approx(np.log10(1001.0))
-    assert last[MID - base] == 0.0
-    assert view.levels[0] == 0.0 and view.levels[1] >= np.log10(1001.0)
-    lut = view.image.lut
-    band = view.image.mapRectToParent(view.image.boundingRect())  # image placed on the price band
-    assert band.top() == pytest.approx(base * 0.01) and band.height() == pytest.approx(0.6)
-    assert band.width() == pytest.approx(40)
-    assert lut.dtype == np.uint8 and len(lut) <= 256
-    bids, asks = view.best_lines()
-    assert bids[-1] == pytest.approx(99.99) and asks[-1] == pytest.approx(100.01) and np.isnan(bids[0])
-    # one column per refresh with a change; none without
-    assert not view.refresh() and view.columns_written == 1
-    for i in range(45):
-        feed.levels(BID, {MID - 2: 10 + i})
-        view.refresh()
-    assert view.columns_written == 46
-    assert view.frame()[-1][(MID - 2) - base] == pytest.approx(np.log10(1.0 + 54))
-    lv = view.levels
-    feed.levels(BID, {MID - 3: 1200})  # slightly bigger: levels stay fixed
-    view.refresh()
-    assert view.levels == lv
-    # mid walks far up: the band is re-based, old columns shifted to keep their prices
-    old_col = view.frame()[-1].copy()
-    feed.levels(ASK, {p: 0 for p in range(MID + 1, MID + 21)})
-    feed.levels(ASK, {MID + 25: 5})
-    feed.levels(BID, {MID + 23: 5})
-    view.refresh()
-    shift = view.base_ticks - base
-    assert shift > 0
-    np.testing.assert_array_equal(view.frame()[-2][: 60 - shift], old_col[shift:])
-    view.detach()
-    assert feed.listener_count() == 0
-
-
-def test_heatmap_stale_overlay(qtbot, feed):
-    view = shown(qtbot, LiquidityHeatmapView())
-    view.set_source(feed)
-    feed.stale("disconnected")
-    view.refresh()
-    assert view.stale_overlay.isVisible() and "disconnected" in view.stale_overlay.text()
-
-
 # -- container ------------------------------------------------------------------------------
 import ui.market as market_pkg  # noqa: E402
 from ui.market import MarketView  # noqa: E402
@@ -418,7 +362,6 @@ def test_market_view_hosts_all_views_and_header(qtbot, feed):
 # -- readability on a BTC-like market (60,000.00, tick 0.01, lot 0.00001) ---------------------
 from app.domain.instrument import BTC_USDT  # noqa: E402
 from ui.market.dom_model import HEADERS, auto_ticks_per_row, compact_amount  # noqa: E402
-from ui.market.heatmap import nice_ticks  # noqa: E402
 from ui.market.depth_chart import depth_distance, nice_up  # noqa: E402
 
 BTC_MID = 6_000_000  # ticks: 60,000.00
@@ -588,39 +531,6 @@ def test_tape_columns_fit_time_price_and_size(qtbot):
             assert widths[col] >= fm.horizontalAdvance(m.data(m.index(row, col))) + 4
     assert m.data(m.index(0, T_SIZE)) == "1234.56789"
     assert sum(widths[:3]) + fm.horizontalAdvance("Sell") <= view.table.viewport().width()
-
-
-def test_heatmap_band_adapts_to_price_and_keeps_history(qtbot, btc):
-    view = shown(qtbot, LiquidityHeatmapView(columns=50))
-    view.set_source(btc)
-    assert view.refresh()
-    # rows of 100 ticks ($1): 200 rows span $200, about ±17 bp at 60,000
-    assert nice_ticks(120) == 100 and view.ticks_per_row == 100
-    assert view.caption() == "BTC/USDT  ±16.7 bp, rows of 1.00 USDT · max 14.72 BTC in a row"
-    assert "lots" not in view.info.text()
-    base = view.base_ticks
-    first = view.frame()[-1].copy()
-    assert first[(BTC_MID - 1 - base) // 100] > 0
-    # ordinary moves of a few dollars do not re-base
-    for k in range(1, 20):
-        btc.levels(BID, {BTC_MID - 1 + k * 100: 5_000})
-        view.refresh()
-    assert view.rebase_count == 1
-    # a $60 move re-bases once and history moves with its prices
-    btc.levels(ASK, {p: 0 for p in range(BTC_MID + 1, BTC_MID + 6_001)})
-    btc.levels(BID, {BTC_MID + 6_000: 7_000})
-    btc.levels(ASK, {BTC_MID + 6_002: 7_000})
-    view.refresh()
-    assert view.rebase_count == 2
-    shift = (view.base_ticks - base) // 100
-    assert shift > 0
-    frame = view.frame()
-    np.testing.assert_array_equal(frame[-21][: 200 - shift], first[shift:])
-    assert (frame[:-1] > 0).any(axis=1).sum() == 20  # every earlier column still has data
-    # best lines exist only where columns were written
-    bids, asks = view.best_lines()
-    assert np.isnan(bids[:-21]).all() and not np.isnan(bids[-21:]).any()
-    assert asks[-1] == pytest.approx(60_060.02)
 
 
 def test_candles_x_range_fits_the_data_then_scrolls(qtbot, feed):
