@@ -46,9 +46,13 @@ Then, for NAIVE_S seconds in the same process, a naive variant: every market vie
 refreshed and repainted synchronously on every BookUpdated (the rule the views avoid);
 the same frame figures and the CPU % ratio naive/ours are printed.
 
-Run: `.venv/bin/python -m bench.bench_app [--minutes N] [--naive-seconds S]` (default 10
-minutes, 30 s naive); `python -m bench app` runs 10 minutes, or 1 minute with
-COLIBRI_BENCH_QUICK=1.
+`--markets 2|3` opens one or two more markets, each a busy demo exchange of its own in a
+market window of its own (bench/app_markets.py); their GUI work counts in the whole-window
+frame and is also reported per window ("market2", "market3").
+
+Run: `.venv/bin/python -m bench.bench_app [--minutes N] [--naive-seconds S] [--markets N]`
+(default 10 minutes, 30 s naive, one market); `python -m bench app` runs 10 minutes, or 1
+minute with COLIBRI_BENCH_QUICK=1.
 """
 from __future__ import annotations
 
@@ -69,6 +73,14 @@ from decimal import Decimal  # noqa: E402
 
 import numpy as np  # noqa: E402
 import shiboken6  # noqa: E402
+
+from bench.app_markets import (  # noqa: E402
+    EXTRA_OWNERS,
+    MAX_MARKETS,
+    add_market_connectors,
+    check_market_windows,
+    open_market_windows,
+)
 from PySide6.QtCore import QAbstractEventDispatcher, QEvent, QSettings, Qt, qInstallMessageHandler  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -93,11 +105,12 @@ VIEWS = ("candles", "depth", "ladder", "tape", "heatmap", "header")
 OWNERS = VIEWS + (
     "botsDock", "accountsDock", "ordersDock", "fillsDock", "balancesDock", "performanceDock",
     "backtestDock", "logDock", "healthDock", "ladderDock", "tradesDock", "depthDock", "heatmapDock",
-    "ticketDock", "sweepDock", "table_flush", "window", "loop",
+    "ticketDock", "sweepDock", "botHistoryDock", "table_flush", "window", *EXTRA_OWNERS, "loop",
 )
-CLOSED = ("sweepDock",)
-"""Docks closed for the run: the parameter sweep panel does nothing without a sweep, and its
-minimum width beside the backtest panel would push the window past 1600 px."""
+CLOSED = ("sweepDock", "botHistoryDock")
+"""Docks closed for the run: the parameter sweep panel does nothing without a sweep, the bot
+history panel reads the journal only when a bot starts or stops, and their minimum widths
+beside the others would push the window past 1600 px."""
 GUI = frozenset(range(OWNERS.index("loop")))  # every owner but the engine's loop
 LOOP = OWNERS.index("loop")
 
@@ -344,8 +357,8 @@ def show_every_dock(window) -> None:  # noqa: ANN001 - MainWindow
     """Un-tabifies every dock and lays them side by side so that all are visible at once.
 
     The side areas take the full height (the bots and backtest panels need ~630 px); left:
-    bots / accounts; right: ladder / trades / order ticket / log / health beside backtest; under the
-    candles: depth, heatmap, then orders | fills | balances | performance. Depth and heatmap
+    bots / accounts; right: ladder / trades / order ticket / log / health beside backtest /
+    performance; under the candles: depth, heatmap, then orders | fills | balances. Depth and heatmap
     are stacked, not side by side: their one-line status labels do not wrap, and side by
     side their minimum widths (~520 + ~380 px with live text) push the window past 1600 px.
     """
@@ -372,13 +385,14 @@ def show_every_dock(window) -> None:  # noqa: ANN001 - MainWindow
     window.splitDockWidget(d["depthDock"], d["heatmapDock"], orient.Vertical)
     window.splitDockWidget(d["ordersDock"], d["fillsDock"], orient.Horizontal)
     window.splitDockWidget(d["fillsDock"], d["balancesDock"], orient.Horizontal)
-    window.splitDockWidget(d["balancesDock"], d["performanceDock"], orient.Horizontal)
+    window.splitDockWidget(d["backtestDock"], d["performanceDock"], orient.Vertical)
     for name, dock in d.items():
         dock.setVisible(name not in CLOSED)
     window.resizeDocks([d["botsDock"], d["ladderDock"], d["backtestDock"]], [444, 260, 390], orient.Horizontal)
     window.resizeDocks([d["ladderDock"], d["tradesDock"], d["ticketDock"], d["logDock"], d["healthDock"]],
                        [380, 200, 130, 100, 100], orient.Vertical)
     window.resizeDocks([d["botsDock"], d["accountsDock"]], [640, 260], orient.Vertical)
+    window.resizeDocks([d["backtestDock"], d["performanceDock"]], [650, 280], orient.Vertical)
     window.resizeDocks([d["depthDock"], d["heatmapDock"], d["ordersDock"]], [190, 190, 220], orient.Vertical)
 
 
@@ -394,7 +408,7 @@ def check_visible(window) -> list[dict]:  # noqa: ANN001
     return rows
 
 
-async def run_bench(minutes: float, naive_s: float) -> dict:
+async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
     from app.domain import BookUpdated, OrderFilled, OrderUpdated
     from app.interfaces.clock import RealClock
     from app.wiring.workspace import Workspace, build_workspace
@@ -418,6 +432,7 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
     workspace.add_connector(demo)
     workspace.add_connector(PaperConnector(demo.feed(demo.instrument.symbol), dict(BALANCES), clock, name="paper"))
     feed = workspace.demo.feed(workspace.demo_symbol)
+    extra_markets = add_market_connectors(workspace, clock, markets - 1, BALANCES, FLOW_PARAMS)
 
     seconds = int(duration + naive_s + 120)
     levels_per_s = np.full(seconds, 0, dtype=np.int64)
@@ -461,6 +476,13 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
     gc.freeze()  # as ui/app.py does after start-up
     if window.windowHandle() is not None:
         prof.register(window.windowHandle(), "window")
+    market_windows = open_market_windows(workspace, extra_markets)
+    for owner, market_window in zip(EXTRA_OWNERS, market_windows):
+        prof.register(market_window, owner)
+        if market_window.windowHandle() is not None:
+            prof.register(market_window.windowHandle(), owner)
+        for view in market_window.view.views():
+            attribute_refresh(prof, view, owner)
     bot = workspace.create_bot("simple_quoter", dict(BOT_PARAMS), connector="demo")
     bot.start()
 
@@ -483,10 +505,10 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
     gc.callbacks.append(prof.on_gc)
     QAbstractEventDispatcher.instance().awake.connect(prof.commit)
 
-    print(f"platform {QApplication.platformName()}, window {window.width()}x{window.height()}, "
+    print(f"platform {QApplication.platformName()}, window {window.width()}x{window.height()}, {markets} market(s), "
           f"{minutes:g} min (+{naive_s:g} s naive), warm-up for the RSS slope {warmup:.0f} s", flush=True)
     await asyncio.sleep(1.0)
-    visibility = check_visible(window)
+    visibility = check_visible(window) + check_market_windows(market_windows)
     hidden = [r["name"] for r in visibility if not r["visible"]]
     print("visible: " + ", ".join(f"{r['name']} {r['size']}" for r in visibility), flush=True)
     if hidden:
@@ -589,6 +611,8 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
         print("bots did not stop within 15 s", flush=True)
     QAbstractEventDispatcher.instance().awake.disconnect(prof.commit)
     ProfiledApplication.profiler = None
+    for market_window in market_windows:
+        market_window.close()
     window._finish_shutdown()
     await asyncio.sleep(0.3)
 
@@ -611,6 +635,7 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
         "machine": machine(),
         "platform": QApplication.platformName(),
         "minutes": minutes,
+        "markets": markets,
         "flow_params": FLOW_PARAMS,
         "update_rate": rates,
         "own_order_updates": own["orders"],
@@ -644,9 +669,10 @@ async def run_bench(minutes: float, naive_s: float) -> dict:
     return result
 
 
-def attribute_refresh(prof: EventProfiler, view, name: str, k: int) -> None:  # noqa: ANN001
-    """Times `view.refresh()` as the view's own span wherever it is called from (its own
-    timer, or a scheduler object outside the view) and counts refreshes that did work."""
+def attribute_refresh(prof: EventProfiler, view, name: str, k: int | None = None) -> None:  # noqa: ANN001
+    """Times `view.refresh()` as owner `name`'s span wherever it is called from (its own
+    timer, or a scheduler object outside the view) and counts refreshes that did work as
+    view `k`'s (None: a view of a market window, timed as its window)."""
     original = view.refresh
     owner = OWNERS.index(name)
 
@@ -656,7 +682,7 @@ def attribute_refresh(prof: EventProfiler, view, name: str, k: int) -> None:  # 
             did = original()
         finally:
             prof.exit()
-        if did:
+        if did and k is not None:
             prof.refreshed[k] += 1
         return did
 
@@ -805,7 +831,8 @@ def print_frames(frames: dict) -> None:
 
 def print_report(r: dict) -> None:
     print()
-    print(f"machine: {r['machine']}; Qt platform {r['platform']}; {r['minutes']:g} min")
+    print(f"machine: {r['machine']}; Qt platform {r['platform']}; {r['minutes']:g} min; "
+          f"{r['markets']} market(s) open, each streaming its own busy demo book")
     u = r["update_rate"]
     print(f"book level updates/s: mean {u['levels_per_s_mean']:.0f}, p5 {u['levels_per_s_p5']:.0f}, "
           f"min {u['levels_per_s_min']} ({u['seconds_below_2000']} s below {MIN_UPDATES_PER_S}); "
@@ -835,7 +862,7 @@ def print_report(r: dict) -> None:
               f"of the main phase): naive/ours = {n['cpu_ratio_naive_over_ours']:.2f}")
 
 
-def run(minutes: float, naive_s: float = NAIVE_S) -> dict:
+def run(minutes: float, naive_s: float = NAIVE_S, markets: int = 1) -> dict:
     import qasync
 
     app = QApplication.instance()
@@ -858,7 +885,7 @@ def run(minutes: float, naive_s: float = NAIVE_S) -> dict:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(run_bench(minutes, naive_s))
+        return loop.run_until_complete(run_bench(minutes, naive_s, markets))
     finally:
         asyncio.set_event_loop(None)
         loop.close()
@@ -873,9 +900,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--naive-seconds", type=float, default=NAIVE_S)
+    parser.add_argument("--markets", type=int, default=1, choices=range(1, MAX_MARKETS + 1),
+                        help="markets open: the main window's, plus a market window per extra demo exchange")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    figures = run(args.minutes, args.naive_seconds)
+    figures = run(args.minutes, args.naive_seconds, args.markets)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(figures, handle, indent=2, default=str)
