@@ -77,13 +77,13 @@ async def fetch_candles(conn: "CcxtConnector", symbol: str, interval_s: int, sin
     except asyncio.CancelledError:
         raise
     except asyncio.TimeoutError:
-        raise NoCandleHistory(f"{ex.id} candle history: no answer within {timeout_s:g} s") from None
+        raise NoCandleHistory(f"{ex.id}: no answer within {timeout_s:g} s") from None
     except Exception as exc:  # noqa: BLE001 - every failure is one line for the view
         if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
             conn.note_rate_limit(exc)
-        raise NoCandleHistory(f"{ex.id} candle history: {request_failure(exc)}") from None
+        raise NoCandleHistory(f"{ex.id}: {request_failure(exc)}") from None
     if not isinstance(rows, list):
-        raise NoCandleHistory(f"{ex.id} candle history: unexpected answer ({type(rows).__name__})")
+        raise NoCandleHistory(f"{ex.id}: unexpected answer to fetch_ohlcv ({type(rows).__name__})")
     found = from_ohlcv(conn.instruments[symbol], rows)
     if ratio > 1 and len(found):
         interval_ns = int(interval_s) * _NS

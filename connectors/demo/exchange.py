@@ -105,7 +105,7 @@ class DemoFeed(MarketFeed):
         """The demo market keeps no trade history (its trades are made and published as the
         crowd moves), so a chart of it starts when it is opened; the rehearsal exchange
         that serves this market keeps a tape of its own (connectors/local_exchange/klines.py)."""
-        raise NoCandleHistory(f"{self.name}: the demo exchange keeps no trade history; candles start now")
+        raise NoCandleHistory(f"{self.name} keeps no trade history")
 
     def start(self) -> None:
         self._exchange.start()

@@ -17,7 +17,7 @@ from connectors.local_exchange import errors
 from connectors.local_exchange.payloads import Numbers
 
 TAPE_KEPT = 500_000
-"""Trades kept for klines (16 MB): hours of the demo market, enough for 1000 minute candles."""
+"""Trades kept for klines (12 MB): about five hours of the demo market's trades."""
 INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
 """Binance's kline intervals (all but the calendar month)."""
 DEFAULT_LIMIT, MAX_LIMIT = 500, 1000

@@ -99,6 +99,11 @@ async def fetch_history(feed: "MarketFeed", interval_ns: int, limit: int = HISTO
     return found, f"history: {len(found)} candles from {feed.name}"
 
 
+def short(note: str, width: int = 70) -> str:
+    """The note as the info label shows it (the whole of it goes in the tooltip)."""
+    return note if len(note) <= width else note[:width - 1] + "…"
+
+
 Done = Callable[[np.ndarray, str], None]
 
 

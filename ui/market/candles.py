@@ -3,11 +3,11 @@
 Trades go into a ring from the listener; each refresh folds the new ones into the
 `CandleBuilder`, merges them with the feed's candle history (asked for when the source or
 the interval changes, ui/market/candle_history.py) and hands the arrays to one
-`CandlesItem`. Axes use explicit ranges
-instead of auto-range: the x range fits the candles until there are `visible_candles` of
-them, then scrolls with the last `visible_candles` intervals. Overlays are existing items
-updated in place: two scatter items for own fills, two lines for the best own bid/ask,
-and one line per reference name that a strategy sets via `set_reference_lines`.
+`CandlesItem`. Axes use explicit ranges instead of auto-range: the x range fits the
+candles until there are `visible_candles` of them, then scrolls with the last
+`visible_candles` intervals. Overlays are existing items updated in place: two scatter
+items for own fills, two lines for the best own bid/ask, and one line per reference name
+that a strategy sets via `set_reference_lines`.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from app.data import candles as candle_data
 from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
-from ui.market.candle_history import CandleSeries, HistoryLoader, merge
 from ui.market.candle_crosshair import CandleCrosshair
+from ui.market.candle_history import CandleSeries, HistoryLoader, merge, short
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
 from ui.market.grid_item import GridItem
 from ui.market.source_history import SourceHistory
@@ -188,7 +188,6 @@ class CandlesView(MarketViewBase):
         self._drawn_version = -1
         self._fills_dirty = True
         self._orders_dirty = True
-        self._loader.cancel()
         self._load_history()
 
     def _on_book_changed(self) -> None:
@@ -232,11 +231,12 @@ class CandlesView(MarketViewBase):
         self._drawn_version = self.builder.version
         self._drawn_past = self._past_version
         n = len(b)
-        note = self._past_note
+        note = short(self._past_note)
         if not n:
             self.candles.set_candles(np.empty(0), np.empty((0, 4)), 1.0)
             self.volume.set_volumes(np.empty(0), np.empty(0), np.empty(0), 1.0, 0.0)
             self.info.setText(f"no trades yet  ·  {note}" if note else "no trades yet")
+            self.info.setToolTip(self._past_note)
             return
         width = b.interval_ns / 1e9
         x = b.start_ns / 1e9
@@ -257,6 +257,7 @@ class CandlesView(MarketViewBase):
             last = (f"last {inst.ticks_to_price(int(b.close[-1]))}  "
                     f"vol {inst.lots_to_amount(int(b.volume[-1]))}")
             self.info.setText(f"{note}  ·  {last}" if note else last)
+            self.info.setToolTip(self._past_note)
 
     def x_window(self, x: np.ndarray, width: float) -> tuple[float, float]:
         """The x range for candles starting at `x`: fit to the data while there are fewer than
