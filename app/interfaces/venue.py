@@ -28,6 +28,8 @@ from app.interfaces.clock import Clock
 from app.interfaces.market_hook import HOOK_KINDS
 
 if TYPE_CHECKING:  # the compiled book is imported lazily by implementations
+    import numpy as np
+
     from app.book.orderbook import OrderBook
     from app.interfaces.market_hook import MarketHook
 
@@ -114,6 +116,16 @@ class MarketFeed(EventSource, ABC):
 
     def remove_hook(self, hook: "MarketHook") -> None:
         self.remove_listener(hook.listener)
+
+    async def fetch_candles(self, interval_s: int, since_ns: int | None = None,
+                            limit: int = 1000) -> "np.ndarray":
+        """The market's candles of `interval_s` before now, oldest first (app/data/candles.py:
+        CANDLE_DTYPE), so a chart opened late still shows the past. A venue that knows it
+        (an exchange's klines, a recording) overrides this; by default there is none, and
+        NoCandleHistory says why in one line, as it does for every failure."""
+        from app.data.candles import NoCandleHistory
+
+        raise NoCandleHistory(f"{self.name} keeps no candle history")
 
     @abstractmethod
     def start(self) -> None:

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from functools import partial
 from typing import Any
 
 from app.domain import (
@@ -40,6 +41,7 @@ from app.domain.validation import check_order
 from app.interfaces.clock import Clock
 from app.interfaces.venue import Connector
 from connectors.ccxt import convert
+from connectors.ccxt.candles import fetch_candles
 from connectors.ccxt.feed import CcxtFeed
 from connectors.ccxt.rate_budget import RateBudget
 
@@ -135,7 +137,8 @@ class CcxtConnector(Connector):
             if symbol not in self._feeds:
                 market = self.exchange.markets[symbol]
                 futures = bool(market.get("contract"))
-                self._feeds[symbol] = CcxtFeed(self.name, inst, self.clock, "futures" if futures else "spot")
+                self._feeds[symbol] = CcxtFeed(self.name, inst, self.clock, "futures" if futures else "spot",
+                                               candles=partial(fetch_candles, self, symbol))
         return self._instruments
 
     async def connect(self) -> None:

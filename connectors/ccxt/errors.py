@@ -54,3 +54,21 @@ def classify(exc: BaseException, *, sending: bool = True) -> OrderError:
 def is_transient(exc: BaseException) -> bool:
     """A stream or request worth retrying after a pause (network, rate limit, maintenance)."""
     return isinstance(exc, (ccxt.NetworkError, ccxt.RateLimitExceeded, ccxt.DDoSProtection, OSError))
+
+
+def request_failure(exc: BaseException) -> str:
+    """A failed read-only request (candle history, say) in one line: nothing to resolve,
+    only what to tell the user."""
+    if isinstance(exc, ccxt.RequestTimeout):
+        return f"timed out: {_text(exc, 120)}"
+    if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+        return f"rate limited by the exchange: {_text(exc, 120)}"
+    if isinstance(exc, ccxt.NotSupported):
+        return f"not supported: {_text(exc, 120)}"
+    if isinstance(exc, ccxt.NetworkError):
+        return f"network: {_text(exc, 120)}"
+    if isinstance(exc, ccxt.BadSymbol):
+        return f"unknown market: {_text(exc, 120)}"
+    if isinstance(exc, ccxt.ExchangeError):
+        return f"exchange error: {_text(exc, 120)}"
+    return f"{type(exc).__name__}: {_text(exc, 120)}"

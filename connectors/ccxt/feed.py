@@ -8,6 +8,8 @@ fresh snapshot makes it usable again: a stale book is never quoted from.
 """
 from __future__ import annotations
 
+from typing import Awaitable, Callable
+
 import numpy as np
 
 from app.book.orderbook import OrderBook
@@ -17,9 +19,17 @@ from app.interfaces.clock import Clock
 from app.interfaces.venue import MarketFeed
 
 
+CandleSource = Callable[[int, "int | None", int], Awaitable[np.ndarray]]
+"""(interval_s, since_ns, limit) -> CANDLE_DTYPE candles: the connector's request for them."""
+
+
 class CcxtFeed(MarketFeed):
-    def __init__(self, name: str, instrument: Instrument, clock: Clock, sync_mode: str = "spot") -> None:
+    def __init__(self, name: str, instrument: Instrument, clock: Clock, sync_mode: str = "spot",
+                 candles: CandleSource | None = None) -> None:
+        """`candles`: how the connector asks the exchange for candle history (connectors/ccxt/
+        candles.py); without it the feed has none, like any MarketFeed."""
         super().__init__()
+        self._candles = candles
         self.name = name
         self.instrument = instrument
         self.clock = clock
@@ -35,6 +45,11 @@ class CcxtFeed(MarketFeed):
     @property
     def book(self) -> OrderBook:
         return self._book
+
+    async def fetch_candles(self, interval_s: int, since_ns: int | None = None, limit: int = 1000) -> np.ndarray:
+        if self._candles is None:
+            return await super().fetch_candles(interval_s, since_ns, limit)
+        return await self._candles(interval_s, since_ns, limit)
 
     def start(self) -> None:
         """The connector's stream tasks drive the feed; nothing to schedule here."""

@@ -25,7 +25,10 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Mapping
 
+import numpy as np
+
 from app.book import ASK, BID, OrderBook
+from app.data.candles import NoCandleHistory
 from app.domain import (
     BTC_USDT,
     BookResynced,
@@ -97,6 +100,12 @@ class DemoFeed(MarketFeed):
     @property
     def book(self) -> OrderBook:
         return self._book
+
+    async def fetch_candles(self, interval_s: int, since_ns: int | None = None, limit: int = 1000) -> "np.ndarray":
+        """The demo market keeps no trade history (its trades are made and published as the
+        crowd moves), so a chart of it starts when it is opened; the rehearsal exchange
+        that serves this market keeps a tape of its own (connectors/local_exchange/klines.py)."""
+        raise NoCandleHistory(f"{self.name} keeps no trade history")
 
     def start(self) -> None:
         self._exchange.start()

@@ -122,3 +122,7 @@ def no_such_order() -> BinanceError:
 
 def not_found(path: str) -> BinanceError:
     return BinanceError(-1000, f"No such endpoint: {path}", 404)
+
+
+def bad_interval() -> BinanceError:
+    return BinanceError(-1120, "Invalid interval.")

@@ -18,6 +18,8 @@ def weight(path: str, method: str, params: dict) -> int:
     if path == "/api/v3/depth":
         limit = int(params.get("limit", 100) or 100) if str(params.get("limit", "100")).isdigit() else 100
         return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+    if path.endswith("/klines"):  # Binance: 2 (USD-M counts by limit, 1 to 10; 2 is its default's)
+        return 2
     return WEIGHTS.get(f"{path}:{method}", WEIGHTS.get(path, 1))
 
 

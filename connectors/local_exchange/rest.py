@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
-from connectors.local_exchange import auth, errors
+from connectors.local_exchange import auth, errors, klines
 from connectors.local_exchange.faults import FaultInjector
 from connectors.local_exchange.limits import WeightLimiter, weight
 from connectors.local_exchange.payloads import dec
@@ -53,6 +53,8 @@ class RestApi:
         r.add_get("/api/v3/depth", self.depth)
         r.add_get("/api/v3/trades", self.trades)
         r.add_get("/api/v3/aggTrades", self.agg_trades)
+        r.add_get("/api/v3/klines", self.klines)
+        r.add_get("/fapi/v1/klines", self.klines)  # USD-M answers klines in the same shape
         r.add_get("/api/v3/ticker/bookTicker", self.book_ticker)
         r.add_get("/api/v3/account", self.account)
         r.add_post("/api/v3/order", self.new_order)
@@ -66,7 +68,7 @@ class RestApi:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", "/fapi/")):
             return await handler(request)
         try:
             if request.path != "/api/v3/time":
@@ -168,6 +170,11 @@ class RestApi:
         n = self.venue.numbers
         return json_response([{"a": tid, "p": n.price(p), "q": n.qty(q), "f": tid, "l": tid, "T": ms, "m": m,
                                "M": True} for tid, p, q, ms, m in trades])
+
+    async def klines(self, request: web.Request) -> web.Response:
+        params = await self._params(request, False)
+        self.venue.check_symbol(params)
+        return json_response(klines.klines(self.venue.tape, self.venue.numbers, params))
 
     async def book_ticker(self, request: web.Request) -> web.Response:
         params = await self._params(request, False)

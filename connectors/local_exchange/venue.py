@@ -26,6 +26,7 @@ from app.domain import (
 )
 from connectors.demo.exchange import DemoExchange
 from connectors.local_exchange import errors
+from connectors.local_exchange.klines import TradeTape
 from connectors.local_exchange.payloads import Numbers, OrderRecord, OrderViews, dec
 from connectors.local_exchange.state import StateStore
 
@@ -57,6 +58,7 @@ class BinanceVenue:
         self._waiters: dict[str, list[tuple[Callable[[OrderRecord], bool], asyncio.Future]]] = {}
         self.own_trades: deque[dict] = deque(maxlen=OWN_TRADES_KEPT)
         self.public_trades: deque[tuple] = deque(maxlen=PUBLIC_TRADES_KEPT)  # id, ticks, lots, ms, buyer_maker
+        self.tape = TradeTape()  # the same trades, more of them, as numpy: for klines
         self.user_listeners: list[UserListener] = []
         self.depth_listeners: list[Callable] = []  # (U, u, ms, bid_p, bid_q, ask_p, ask_q)
         self.trade_listeners: list[Callable] = []  # (list of public trade tuples)
@@ -155,6 +157,7 @@ class BinanceVenue:
                 listener(self.update_id, *top)
 
     def _on_trades(self, trades: np.ndarray) -> None:
+        self.tape.append(trades)
         batch = []
         for ts, price, qty, taker in trades.tolist():
             batch.append((self.next_public_trade_id, price, qty, ts // 1_000_000, taker < 0))

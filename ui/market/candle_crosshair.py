@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from ui.market.candle_builder import CandleBuilder
+from ui.market.candle_history import CandleSeries
 
 PEN = pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DashLine)
 
@@ -27,7 +28,8 @@ def clock_text(seconds: float, interval_s: float) -> str:
 
 
 class CandleCrosshair:
-    def __init__(self, plot: pg.PlotWidget, builder: Callable[[], CandleBuilder], instrument: Callable[[], object],
+    def __init__(self, plot: pg.PlotWidget, builder: Callable[[], "CandleBuilder | CandleSeries"],
+                 instrument: Callable[[], object],
                  readout: QLabel) -> None:
         self.plot = plot
         self.builder = builder
@@ -78,6 +80,6 @@ class CandleCrosshair:
         if i < 0 or x >= starts[i] + width:
             return f"price {price}"
         o, h, lo, c = (inst.ticks_to_price(int(v[i])) for v in (b.open, b.high, b.low, b.close))
-        volume, bought = inst.lots_to_amount(int(b.volume[i])), inst.lots_to_amount(int(b.buy_volume[i]))
-        return (f"{clock_text(starts[i], width)}  O {o}  H {h}  L {lo}  C {c}  V {volume} "
-                f"(bought {bought})  ·  price {price}")
+        volume = inst.lots_to_amount(int(b.volume[i]))
+        split = f" (bought {inst.lots_to_amount(int(b.buy_volume[i]))})" if b.buy_volume[i] >= 0 else ""
+        return f"{clock_text(starts[i], width)}  O {o}  H {h}  L {lo}  C {c}  V {volume}{split}  ·  price {price}"

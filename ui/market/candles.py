@@ -1,11 +1,13 @@
 """Candlestick chart built from public trades, with own fills, own quotes and reference lines.
 
 Trades go into a ring from the listener; each refresh folds the new ones into the
-`CandleBuilder` and hands the arrays to one `CandlesItem`. Axes use explicit ranges
-instead of auto-range: the x range fits the candles until there are `visible_candles` of
-them, then scrolls with the last `visible_candles` intervals. Overlays are existing items
-updated in place: two scatter items for own fills, two lines for the best own bid/ask,
-and one line per reference name that a strategy sets via `set_reference_lines`.
+`CandleBuilder`, merges them with the feed's candle history (asked for when the source or
+the interval changes, ui/market/candle_history.py) and hands the arrays to one
+`CandlesItem`. Axes use explicit ranges instead of auto-range: the x range fits the
+candles until there are `visible_candles` of them, then scrolls with the last
+`visible_candles` intervals. Overlays are existing items updated in place: two scatter
+items for own fills, two lines for the best own bid/ask, and one line per reference name
+that a strategy sets via `set_reference_lines`.
 """
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.data import candles as candle_data
 from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
 from ui.market.candle_crosshair import CandleCrosshair
+from ui.market.candle_history import CandleSeries, HistoryLoader, merge, short
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR, CandlesItem
 from ui.market.grid_item import GridItem
 from ui.market.source_history import SourceHistory
@@ -49,6 +53,14 @@ class CandlesView(MarketViewBase):
         self._refs: dict[str, float | None] = {}
         self._refs_dirty = False
         self._ref_lines: dict[str, pg.InfiniteLine] = {}
+        # The feed's candles before the live ones (same interval as the builder), its note
+        # for the info label, and what was last drawn from both.
+        self._past = candle_data.empty()
+        self._past_note = ""
+        self._past_version = 0
+        self._drawn_past = -1
+        self._loader = HistoryLoader(self._history_arrived)
+        self.series: CandleSeries = merge(self._past, self.builder)
 
         self.interval_box = QComboBox(self)
         self.interval_box.addItems(list(INTERVALS_NS))
@@ -83,7 +95,7 @@ class CandlesView(MarketViewBase):
 
         # A crosshair with the hovered candle's OHLCV, and a volume pane under the candles.
         self.readout = QLabel("", self, objectName="candles_readout")
-        self.crosshair = CandleCrosshair(self.plot, lambda: self.builder,
+        self.crosshair = CandleCrosshair(self.plot, lambda: self.series,
                                          lambda: self._feed.instrument if self._feed is not None else None,
                                          self.readout)
         self.volume = VolumePane(self, candles=self.plot)
@@ -105,7 +117,29 @@ class CandlesView(MarketViewBase):
             return
         self.builder.rebuild(INTERVALS_NS[name], self._ring.since(0))
         self._seq = self._ring.total
+        self._load_history()
         self.mark_dirty()
+
+    @property
+    def history_note(self) -> str:
+        """What the info label says of the candle history (loading, how many, or why none)."""
+        return self._past_note
+
+    def _load_history(self) -> None:
+        """Asks the feed for the candles of the current interval before now (a task on the
+        asyncio loop); the live candles are drawn alone until they arrive."""
+        self._past = candle_data.empty()
+        self._past_version += 1
+        self._past_note = ""
+        if self._feed is not None and self._loader.request(self._feed, self.builder.interval_ns):
+            self._past_note = "loading history…"
+        self._dirty = True
+
+    def _history_arrived(self, found: np.ndarray, note: str) -> None:
+        self._past = found
+        self._past_note = note
+        self._past_version += 1
+        self._dirty = True
 
     def set_reference_lines(self, lines: dict[str, float | None]) -> None:
         """Sets named horizontal price lines (fair value, reservation price...); None hides one.
@@ -125,8 +159,14 @@ class CandlesView(MarketViewBase):
         """(buy x, y), (sell x, y) of the drawn own-fill markers."""
         return self.buy_fills.getData(), self.sell_fills.getData()
 
+    def detach(self) -> None:
+        """Also drops a history request under way: its answer would be for a market gone."""
+        self._loader.cancel()
+        super().detach()
+
     # -- events -----------------------------------------------------------------------
     _KEPT = ("_ring", "_seq", "builder", "_fills")  # a market's candles, kept while another is shown
+    # History is asked for again on every return: it fills the time spent on other markets.
 
     def _leave_source(self, feed) -> None:  # noqa: ANN001 - MarketFeed
         self._history.stash(feed, {name: getattr(self, name) for name in self._KEPT})
@@ -148,6 +188,7 @@ class CandlesView(MarketViewBase):
         self._drawn_version = -1
         self._fills_dirty = True
         self._orders_dirty = True
+        self._load_history()
 
     def _on_book_changed(self) -> None:
         """Candles come from trades; book updates alone change nothing here."""
@@ -176,7 +217,7 @@ class CandlesView(MarketViewBase):
             self.builder.add(self._ring.since(self._seq))
             self._seq = self._ring.total
         tick = float(feed.instrument.tick_size) if feed is not None else 1.0
-        if self.builder.version != self._drawn_version:
+        if self.builder.version != self._drawn_version or self._past_version != self._drawn_past:
             self._draw_candles(tick)
         if self._fills_dirty:
             self._draw_fills()
@@ -186,13 +227,16 @@ class CandlesView(MarketViewBase):
             self._draw_refs()
 
     def _draw_candles(self, tick: float) -> None:
-        b = self.builder
-        self._drawn_version = b.version
+        b = self.series = merge(self._past, self.builder)
+        self._drawn_version = self.builder.version
+        self._drawn_past = self._past_version
         n = len(b)
+        note = short(self._past_note)
         if not n:
             self.candles.set_candles(np.empty(0), np.empty((0, 4)), 1.0)
             self.volume.set_volumes(np.empty(0), np.empty(0), np.empty(0), 1.0, 0.0)
-            self.info.setText("no trades yet")
+            self.info.setText(f"no trades yet  ·  {note}" if note else "no trades yet")
+            self.info.setToolTip(self._past_note)
             return
         width = b.interval_ns / 1e9
         x = b.start_ns / 1e9
@@ -206,11 +250,14 @@ class CandlesView(MarketViewBase):
         pad = max((hi - lo) * 0.08, tick * 2)
         self.plot.setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
         lot = float(self._feed.instrument.lot_size) if self._feed is not None else 1.0
-        self.volume.set_volumes(x, b.volume * lot, b.buy_volume * lot, width, x0)
+        bought = np.where(b.buy_volume >= 0, b.buy_volume * lot, -1.0)  # -1: the venue did not say
+        self.volume.set_volumes(x, b.volume * lot, bought, width, x0)
         if self._feed is not None:
             inst = self._feed.instrument
-            self.info.setText(f"last {inst.ticks_to_price(int(b.close[-1]))}  "
-                              f"vol {inst.lots_to_amount(int(b.volume[-1]))}")
+            last = (f"last {inst.ticks_to_price(int(b.close[-1]))}  "
+                    f"vol {inst.lots_to_amount(int(b.volume[-1]))}")
+            self.info.setText(f"{note}  ·  {last}" if note else last)
+            self.info.setToolTip(self._past_note)
 
     def x_window(self, x: np.ndarray, width: float) -> tuple[float, float]:
         """The x range for candles starting at `x`: fit to the data while there are fewer than

@@ -1,5 +1,6 @@
 """The volume pane under the candles: one bar per candle, the bought part drawn over the
-total, x-linked to the candle chart so zoom and scroll move both."""
+total, x-linked to the candle chart so zoom and scroll move both. A candle whose venue did
+not say how much was bought (history from ccxt's OHLCV) gets one grey bar."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,16 +23,21 @@ class VolumePane(pg.PlotWidget):
         item.setXLink(candles.getPlotItem())
         self.total = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(*DOWN_COLOR, 150), pen=pg.mkPen(None))
         self.bought = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(*UP_COLOR, 170), pen=pg.mkPen(None))
+        self.unsplit = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(140, 140, 140, 150),
+                                       pen=pg.mkPen(None))
         self.addItem(self.total)
         self.addItem(self.bought)
+        self.addItem(self.unsplit)
 
     def set_volumes(self, x: np.ndarray, volume: np.ndarray, bought: np.ndarray, width: float,
                     visible_from: float) -> None:
-        """Bars at candle centres (x: starts in seconds, volumes in base units); the y range
-        fits the visible candles' largest volume."""
+        """Bars at candle centres (x: starts in seconds, volumes in base units; bought < 0:
+        not known); the y range fits the visible candles' largest volume."""
         centres = x + width / 2
-        self.total.setOpts(x=centres, height=volume, width=width * 0.8)
-        self.bought.setOpts(x=centres, height=bought, width=width * 0.8)
+        known = bought >= 0
+        self.total.setOpts(x=centres, height=np.where(known, volume, 0), width=width * 0.8)
+        self.bought.setOpts(x=centres, height=np.where(known, bought, 0), width=width * 0.8)
+        self.unsplit.setOpts(x=centres, height=np.where(known, 0, volume), width=width * 0.8)
         shown = volume[x >= visible_from]
         top = float(shown.max()) if shown.size else 0.0
         self.getPlotItem().getViewBox().setYRange(0, top * 1.1 if top > 0 else 1.0, padding=0)
