@@ -262,3 +262,21 @@ class ScriptedConnector(Connector):
 
     def stop(self) -> None:
         pass
+
+
+def shown(qtbot, view, w: int = 800, h: int = 500):  # noqa: ANN001, ANN201 - any QWidget
+    """The widget registered with qtbot, sized and shown (market views draw only when shown)."""
+    qtbot.addWidget(view)
+    view.resize(w, h)
+    view.show()
+    return view
+
+
+def ladder_feed(mid: int, name: str | None = None, depth: int = 20, qty: int = 1000) -> ScriptedFeed:
+    """A feed with `depth` levels of `qty` lots on each side of `mid`; `name` tells two venues'
+    feeds of one symbol apart."""
+    feed = ScriptedFeed()
+    if name is not None:
+        feed.name = name
+    feed.ladder(mid, depth=depth, qty=qty)
+    return feed

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.domain import OrderType, Side
 from app.domain.instrument import BTC_USDT
-from tests.ui.market_fakes import ASK, BID, ScriptedConnector, ScriptedFeed
+from tests.ui.market_fakes import ASK, BID, ScriptedConnector, ScriptedFeed, ladder_feed, shown
 from ui.market.bubble_layer import bubble_sizes
 from ui.market.heatmap import LiquidityHeatmapView, colorize, decades_for, make_lut, nice_ticks
 from ui.market.heatmap_columns import HeatmapColumns
@@ -24,16 +24,7 @@ COL = 100 * MS  # the view's default column: 100 ms
 
 @pytest.fixture
 def feed() -> ScriptedFeed:
-    f = ScriptedFeed()
-    f.ladder(MID, depth=20, qty=1000)
-    return f
-
-
-def shown(qtbot, view, w: int = 800, h: int = 500):
-    qtbot.addWidget(view)
-    view.resize(w, h)
-    view.show()
-    return view
+    return ladder_feed(MID)
 
 
 def col_of(feed: ScriptedFeed) -> int:
@@ -306,16 +297,9 @@ def test_the_stale_overlay_names_the_reason(qtbot, feed):
     assert view.stale_overlay.isVisible() and "disconnected" in view.stale_overlay.text()
 
 
-def _named_feed(mid: int, name: str) -> ScriptedFeed:
-    feed = ScriptedFeed()
-    feed.name = name  # two venues' feeds of one symbol: told apart by the view
-    feed.ladder(mid, depth=20, qty=1000)
-    return feed
-
-
 def test_switching_market_keeps_each_markets_heatmap(qtbot):
     view = shown(qtbot, LiquidityHeatmapView(rows=60))
-    first, second = _named_feed(MID, "first"), _named_feed(2 * MID, "second")
+    first, second = ladder_feed(MID, "first"), ladder_feed(2 * MID, "second")
     view.set_source(first)
     for i in range(5):
         first.advance(COL)

@@ -6,19 +6,12 @@ import time
 
 import numpy as np
 
-from tests.ui.market_fakes import BID, ScriptedFeed
+from tests.ui.market_fakes import BID, ScriptedFeed, ladder_feed, shown
 from ui.market.candles import CandlesView
 from ui.market.source_history import SourceHistory
 
 MID = 10_000
 SEC = 1_000_000_000
-
-
-def shown(qtbot, view, w: int = 800, h: int = 500):
-    qtbot.addWidget(view)
-    view.resize(w, h)
-    view.show()
-    return view
 
 
 def test_the_candle_axis_reads_clock_times_on_a_short_span(qtbot):
@@ -35,16 +28,9 @@ def test_the_candle_axis_reads_clock_times_on_a_short_span(qtbot):
     assert all(label.count(":") == 2 for label in labels), labels
 
 
-def _feed(mid: int, symbol_name: str) -> ScriptedFeed:
-    feed = ScriptedFeed()
-    feed.name = symbol_name  # two venues' feeds of one symbol: told apart by the view
-    feed.ladder(mid, depth=20, qty=1000)
-    return feed
-
-
 def test_switching_market_keeps_each_markets_candles(qtbot):
     view = shown(qtbot, CandlesView(interval="1s"))
-    first, second = _feed(MID, "first"), _feed(2 * MID, "second")
+    first, second = ladder_feed(MID, "first"), ladder_feed(2 * MID, "second")
     view.set_source(first)
     t0 = (first.clock.now_ns() // SEC) * SEC
     first.trades([(t0 + k * SEC, MID + k, 1, 1) for k in range(10)])

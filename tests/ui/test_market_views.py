@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.ui.market_fakes import ASK, BID, ScriptedConnector, ScriptedFeed
+from tests.ui.market_fakes import ASK, BID, ScriptedConnector, ScriptedFeed, ladder_feed, shown
 from ui.market.book_read import levels_in
 from ui.market.depth_chart import DepthChartView, step_xy
 from tests.ui.market_fakes import StandInBook
@@ -14,16 +14,7 @@ MID = 10_000  # ticks: 100.00 with a 0.01 tick
 
 @pytest.fixture
 def feed() -> ScriptedFeed:
-    f = ScriptedFeed()
-    f.ladder(MID, depth=20, qty=1000)
-    return f
-
-
-def shown(qtbot, view, w: int = 800, h: int = 500):
-    qtbot.addWidget(view)
-    view.resize(w, h)
-    view.show()
-    return view
+    return ladder_feed(MID)
 
 
 # -- shared behaviour ---------------------------------------------------------------------
