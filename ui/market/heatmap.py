@@ -237,10 +237,6 @@ class LiquidityHeatmapView(MarketViewBase):
         self.live_button.setVisible(not self._follow)
         self.mark_dirty()
 
-    def set_visible_seconds(self, seconds: float) -> None:
-        self._visible_s = min(max(float(seconds), 10 * self.column_s), self._history_columns * self.column_s)
-        self.mark_dirty()
-
     def _user_moved_time(self, *_args) -> None:  # noqa: ANN002 - pyqtgraph's signal arguments
         """A drag or wheel on the time axis: a pan back leaves live, a zoom changes the span."""
         (x0, x1), _ = self.plot.getPlotItem().getViewBox().viewRange()
