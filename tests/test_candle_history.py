@@ -15,7 +15,7 @@ import pytest
 from app.data import candles
 from app.data.binance_recording import parse_recordings
 from app.data.candles import CANDLE_DTYPE, UNKNOWN, NoCandleHistory
-from app.domain import BTC_USDT, TRADE_DTYPE
+from app.domain import BTC_USDT, TRADE_DTYPE, TradesEvent
 from app.interfaces.clock import SimClock
 from connectors.ccxt.candles import pick_timeframe
 from connectors.replay.feed import ReplayFeed
@@ -91,15 +91,29 @@ def test_replay_candles_are_the_trades_before_the_replay_position(tmp_path: Path
     assert asyncio.run(feed.fetch_candles(60))["volume"].sum() == 60 * 1000  # all of them at the end
 
 
-def test_the_default_feed_and_the_demo_exchange_say_they_have_none() -> None:
+def test_the_default_feed_has_none_and_the_demo_exchange_its_own_trades() -> None:
     from connectors.demo.exchange import DemoExchange
     from tests.ui.market_fakes import ScriptedFeed
 
     with pytest.raises(NoCandleHistory, match="^scripted keeps no candle history$"):
         asyncio.run(ScriptedFeed().fetch_candles(60))  # MarketFeed's default (compiled in venue.py)
-    demo = DemoExchange(SimClock(T0), balances={"USDT": Decimal(1000)}, seed=1)
-    with pytest.raises(NoCandleHistory, match="^demo keeps no trade history$"):
-        asyncio.run(demo.feed(demo.instrument.symbol).fetch_candles(1))
+    clock = SimClock(T0)
+    demo = DemoExchange(clock, balances={"USDT": Decimal(1000)}, seed=1)
+    feed = demo.feed(demo.instrument.symbol)
+    seen: list[np.ndarray] = []
+    feed.add_listener(lambda e: seen.append(e.trades.copy()) if isinstance(e, TradesEvent) else None)
+    assert len(asyncio.run(feed.fetch_candles(1))) == 0  # nothing traded yet: no candles, no error
+    demo.start()
+    clock.run(T0 + 120 * 1_000_000_000)
+    demo.stop()
+    trades = np.concatenate(seen)
+    assert len(trades) > 100
+    got = asyncio.run(feed.fetch_candles(10))
+    expected = by_hand([tuple(t) for t in trades.tolist()], 10 * 1_000_000_000)[-len(got):]
+    assert [r[:6] for r in rows(got)] == [r[:6] for r in expected]  # start, OHLC, volume
+    assert int(got["volume"].sum()) == int(trades["qty_lots"].sum())
+    assert int(got["buy_volume"].sum()) == int(trades["qty_lots"][trades["taker_side"] > 0].sum())
+    assert len(asyncio.run(feed.fetch_candles(1, limit=5))) == 5
 
 
 # -- the local exchange and ccxt over a real socket --------------------------------------------

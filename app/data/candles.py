@@ -111,3 +111,15 @@ def _run_ends(first: np.ndarray, n: int) -> np.ndarray:
     last[:-1] = first[1:] - 1
     last[-1] = n - 1
     return last
+
+
+def of_trades(trades: np.ndarray, interval_s: int, since_ns: int | None, limit: int) -> np.ndarray:
+    """A venue's answer for its candles from the trades it holds (oldest first): the first
+    `limit` from `since_ns`, else the newest `limit`, built only from the trades they need."""
+    if interval_s <= 0:
+        raise NoCandleHistory(f"no candles of {interval_s} s")
+    interval_ns = interval_s * 1_000_000_000
+    if since_ns is None and len(trades):
+        first = (int(trades["ts_ns"][-1]) // interval_ns - limit + 1) * interval_ns
+        trades = trades[int(np.searchsorted(trades["ts_ns"], first)):]
+    return window(from_trades(trades, interval_ns), since_ns, None, limit)

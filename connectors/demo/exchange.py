@@ -28,7 +28,8 @@ from typing import Mapping
 import numpy as np
 
 from app.book import ASK, BID, OrderBook
-from app.data.candles import NoCandleHistory
+from app.data import candles
+from app.data.trade_tape import TradeTape
 from app.domain import (
     BTC_USDT,
     BookResynced,
@@ -54,6 +55,8 @@ from connectors.simulated import SimulatedAccount
 log = logging.getLogger(__name__)
 
 ACCOUNT_OWNER = 1
+DEMO_TAPE_KEPT = 200_000
+"""Trades each demo market keeps for its candle history (5 MB): about two hours of them."""
 """Owner id of the account's orders in the engine (0 is the synthetic crowd)."""
 
 _KIND = {
@@ -96,16 +99,16 @@ class DemoFeed(MarketFeed):
         self.instrument = instrument
         self.clock = exchange.clock
         self._book = OrderBook(instrument.symbol)
+        self.tape = TradeTape(DEMO_TAPE_KEPT)  # its trades, for its candle history
 
     @property
     def book(self) -> OrderBook:
         return self._book
 
     async def fetch_candles(self, interval_s: int, since_ns: int | None = None, limit: int = 1000) -> "np.ndarray":
-        """The demo market keeps no trade history (its trades are made and published as the
-        crowd moves), so a chart of it starts when it is opened; the rehearsal exchange
-        that serves this market keeps a tape of its own (connectors/local_exchange/klines.py)."""
-        raise NoCandleHistory(f"{self.name} keeps no trade history")
+        """The demo market's candles from the trades it made since it started (the newest
+        DEMO_TAPE_KEPT), so a market window or a market shown again later has its past."""
+        return candles.of_trades(self.tape.trades(), interval_s, since_ns, limit)
 
     def start(self) -> None:
         self._exchange.start()
@@ -118,6 +121,7 @@ class DemoFeed(MarketFeed):
             self._book.apply_deltas(sides, prices, qtys)
             self._emit(BookUpdated(self.name, self.instrument.symbol, ts_ns, len(sides)))
         if len(trades):
+            self.tape.append(trades)
             self._emit(TradesEvent(self.name, self.instrument.symbol, trades))
 
 

@@ -12,45 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from app.data import candles
-from app.domain import TRADE_DTYPE
+from app.data.trade_tape import TradeTape
 from connectors.local_exchange import errors
 from connectors.local_exchange.payloads import Numbers
 
-TAPE_KEPT = 500_000
-"""Trades kept for klines (12 MB): about five hours of the demo market's trades."""
 INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
 """Binance's kline intervals (all but the calendar month)."""
 DEFAULT_LIMIT, MAX_LIMIT = 500, 1000
 _MS = 1_000_000
-
-
-class TradeTape:
-    """The newest `capacity` public trades, oldest first, in blocks appended as they come."""
-
-    def __init__(self, capacity: int = TAPE_KEPT) -> None:
-        self.capacity = capacity
-        self._blocks: list[np.ndarray] = []
-        self._held = 0
-
-    def __len__(self) -> int:
-        return self._held
-
-    def append(self, trades: np.ndarray) -> None:
-        if not len(trades):
-            return
-        self._blocks.append(np.array(trades, dtype=TRADE_DTYPE))  # a copy: feeds may reuse their arrays
-        self._held += len(trades)
-        if self._held > 2 * self.capacity:  # compacted now and then, not per batch
-            self._blocks = [self.trades()]
-            self._held = len(self._blocks[0])
-
-    def trades(self) -> np.ndarray:
-        """The newest `capacity` trades as one array."""
-        if not self._blocks:
-            return np.zeros(0, TRADE_DTYPE)
-        whole = self._blocks[0] if len(self._blocks) == 1 else np.concatenate(self._blocks)
-        self._blocks = [whole]
-        return whole[-self.capacity:]
 
 
 def klines(tape: TradeTape, numbers: Numbers, params: dict) -> list[list]:

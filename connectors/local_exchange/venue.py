@@ -26,7 +26,7 @@ from app.domain import (
 )
 from connectors.demo.exchange import DemoExchange
 from connectors.local_exchange import errors
-from connectors.local_exchange.klines import TradeTape
+from app.data.trade_tape import TradeTape
 from connectors.local_exchange.payloads import Numbers, OrderRecord, OrderViews, dec
 from connectors.local_exchange.state import StateStore
 

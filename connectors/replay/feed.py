@@ -25,7 +25,6 @@ import numpy as np
 from app.book.orderbook import OrderBook
 from app.book.sync import DepthSynchronizer, SyncStatus
 from app.data import candles
-from app.data.candles import NoCandleHistory
 from app.data.events import DEPTH, FUNDING_RATE_UNITS, MARK, TRADE, RecordingMeta
 from app.data.replay_units import ReplayUnits, units_for
 from app.domain import BookResynced, BookStale, BookUpdated, Instrument, MarkPrice, TradesEvent
@@ -36,7 +35,6 @@ from connectors.replay.fast_loop import FastLoop
 
 _APPLIED = SyncStatus.APPLIED
 _GAP = SyncStatus.GAP
-_NS = 1_000_000_000
 _EXACT_FLOAT = 1 << 53  # |int| below this converts to float exactly
 
 
@@ -125,14 +123,7 @@ class ReplayFeed(MarketFeed):
                             limit: int = 1000) -> np.ndarray:
         """The recording's candles up to where the replay is: from the trades replayed so far,
         so a chart opened (or re-attached after a seek) shows the market as it was then."""
-        if interval_s <= 0:
-            raise NoCandleHistory(f"no candles of {interval_s} s")
-        interval_ns = interval_s * _NS
-        trades = self._trades[:self.trades_replayed()]
-        if since_ns is None and len(trades):  # only the trades the newest `limit` candles need
-            first = (int(trades["ts_ns"][-1]) // interval_ns - limit + 1) * interval_ns
-            trades = trades[int(np.searchsorted(trades["ts_ns"], first)):]
-        return candles.window(candles.from_trades(trades, interval_ns), since_ns, None, limit)
+        return candles.of_trades(self._trades[:self.trades_replayed()], interval_s, since_ns, limit)
 
     def trades_replayed(self) -> int:
         """How many rows of the trade array the replay has published (those before its position)."""
