@@ -6,6 +6,8 @@ a market window of its own, as *View → New market window* opens it: header, la
 candles (the default tab; the depth chart and heatmap tabs are hidden, the heatmap still
 recording), and the trades tape. All markets run on the one qasync loop with the main
 window, as in the app; each window's GUI work is timed as its own owner, "market2", ...
+The main window is the active one, so the market windows' views redraw at half rate
+(ui/market/_base.py: BACKGROUND_SLOWDOWN), as on a desktop where the trader works in one.
 """
 from __future__ import annotations
 

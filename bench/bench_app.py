@@ -508,6 +508,13 @@ async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
     print(f"platform {QApplication.platformName()}, window {window.width()}x{window.height()}, {markets} market(s), "
           f"{minutes:g} min (+{naive_s:g} s naive), warm-up for the RSS slope {warmup:.0f} s", flush=True)
     await asyncio.sleep(1.0)
+    window.activateWindow()  # the trader works in the main window; market windows are beside it
+    for _ in range(50):
+        if QApplication.activeWindow() is window:
+            break
+        await asyncio.sleep(0.02)
+    active = "main window" if QApplication.activeWindow() is window else repr(QApplication.activeWindow())
+    print(f"active window: {active}", flush=True)
     visibility = check_visible(window) + check_market_windows(market_windows)
     hidden = [r["name"] for r in visibility if not r["visible"]]
     print("visible: " + ", ".join(f"{r['name']} {r['size']}" for r in visibility), flush=True)
@@ -636,6 +643,7 @@ async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
         "platform": QApplication.platformName(),
         "minutes": minutes,
         "markets": markets,
+        "active_window": active,
         "flow_params": FLOW_PARAMS,
         "update_rate": rates,
         "own_order_updates": own["orders"],

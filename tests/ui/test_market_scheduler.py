@@ -181,3 +181,16 @@ def test_grid_item_lines_follow_the_axes(qtbot, feed):
     major, minor = view.grid._lines
     assert len(major) > 0
     assert view.plot.getPlotItem().getAxis("left").grid is False  # the axes draw no grid
+
+
+def test_views_outside_the_active_window_redraw_at_half_rate(qtbot, feed):
+    from PySide6.QtWidgets import QApplication
+
+    from ui.market._base import BACKGROUND_SLOWDOWN
+
+    clock, sched, (front, back) = make_views(qtbot, feed, 2)
+    front.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is front, timeout=2000)
+    run(clock, sched, [front, back], 2.0)
+    assert len(front.renders) == pytest.approx(40, abs=2)  # 20 Hz
+    assert len(back.renders) == pytest.approx(40 / BACKGROUND_SLOWDOWN, abs=2)

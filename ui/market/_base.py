@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.domain import BookResynced, BookStale, Event, OrderFilled, OrderUpdated, TradesEvent
 
@@ -28,6 +28,10 @@ MAX_REFRESH_HZ = 30.0
 DEFAULT_REFRESH_HZ = 20.0
 TICK_MS = 5
 """Scheduler period: 200 slots/s, about twice what six views at 10-20 Hz need."""
+BACKGROUND_SLOWDOWN = 2.0
+"""A view in a window that is not the active one redraws this many times less often: with
+several market windows open the trader looks at one; the others stay current at half rate
+and leave the event loop the time the engine needs (bench/bench_app.py --markets 3)."""
 
 
 class FrameScheduler(QObject):
@@ -37,6 +41,8 @@ class FrameScheduler(QObject):
     tick) elapsed since its last refresh; among eligible views the one with the earliest
     due time is refreshed, ties going round robin. With the views' total rate below the
     tick rate, each dirty visible view is refreshed within its interval plus a few ticks.
+    While the application has an active window, views in the other windows have their
+    interval stretched by BACKGROUND_SLOWDOWN.
     """
 
     _shared: "FrameScheduler | None" = None
@@ -101,6 +107,7 @@ class FrameScheduler(QObject):
             return None
         now = self._clock()
         slack = self._timer.interval() * 0.0005  # half a tick, in seconds
+        active = QApplication.activeWindow()
         best = None
         best_due = 0.0
         best_k = 0
@@ -114,6 +121,8 @@ class FrameScheduler(QObject):
             if not v._dirty:
                 continue
             due = v._last_refresh + v._interval_s
+            if active is not None and due <= now + slack and v.window() is not active:
+                due = v._last_refresh + v._interval_s * BACKGROUND_SLOWDOWN
             if due > now + slack or (best is not None and due >= best_due):
                 continue
             if v.is_shown():
