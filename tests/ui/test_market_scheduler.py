@@ -194,3 +194,15 @@ def test_views_outside_the_active_window_redraw_at_half_rate(qtbot, feed):
     run(clock, sched, [front, back], 2.0)
     assert len(front.renders) == pytest.approx(40, abs=2)  # 20 Hz
     assert len(back.renders) == pytest.approx(40 / BACKGROUND_SLOWDOWN, abs=2)
+
+
+def test_a_late_tick_gives_the_busy_loop_its_time_back(qtbot, feed):
+    clock, sched, views = make_views(qtbot, feed, 2)
+    for _ in range(20):  # every tick 20 ms after the last: the loop is overloaded
+        clock.t += 0.020
+        for v in views:
+            v.mark_dirty()
+        sched.tick()
+    assert sched.skipped == 10 and sched.refreshes == 10  # every other tick, never two skipped in a row
+    run(clock, sched, views, 1.0)  # on time again: nothing skipped
+    assert sched.skipped == 10

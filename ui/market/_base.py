@@ -28,6 +28,10 @@ MAX_REFRESH_HZ = 30.0
 DEFAULT_REFRESH_HZ = 20.0
 TICK_MS = 5
 """Scheduler period: 200 slots/s, about twice what six views at 10-20 Hz need."""
+OVERLOAD_LATE_S = 0.005
+"""A tick this much later than its period means the loop was busy (long paints, the engine,
+another process on the CPU): that tick refreshes nothing, giving the loop one tick back.
+Never two ticks in a row, so views keep redrawing, at up to half the slots, under load."""
 BACKGROUND_SLOWDOWN = 2.0
 """A view in a window that is not the active one redraws this many times less often: with
 several market windows open the trader looks at one; the others stay current at half rate
@@ -42,7 +46,8 @@ class FrameScheduler(QObject):
     due time is refreshed, ties going round robin. With the views' total rate below the
     tick rate, each dirty visible view is refreshed within its interval plus a few ticks.
     While the application has an active window, views in the other windows have their
-    interval stretched by BACKGROUND_SLOWDOWN.
+    interval stretched by BACKGROUND_SLOWDOWN; a tick that fires late (OVERLOAD_LATE_S)
+    refreshes nothing.
     """
 
     _shared: "FrameScheduler | None" = None
@@ -54,6 +59,9 @@ class FrameScheduler(QObject):
         self._rr = 0  # round-robin start for the next tick
         self.ticks = 0
         self.refreshes = 0
+        self.skipped = 0  # ticks given back to a busy loop
+        self._last_tick: float | None = None
+        self._skipped_last = False
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(int(tick_ms))
@@ -106,6 +114,13 @@ class FrameScheduler(QObject):
             self._timer.stop()
             return None
         now = self._clock()
+        last, self._last_tick = self._last_tick, now
+        if last is not None and now - last > self._timer.interval() / 1000.0 + OVERLOAD_LATE_S \
+                and not self._skipped_last:
+            self.skipped += 1
+            self._skipped_last = True
+            return None
+        self._skipped_last = False
         slack = self._timer.interval() * 0.0005  # half a tick, in seconds
         active = QApplication.activeWindow()
         best = None

@@ -65,10 +65,11 @@ class MarketHeader(MarketViewBase):
         self.spread.setText(f"spread {fmt_price(inst, book.spread_ticks)}" if mid else "spread —")
         if book.is_stale:
             self.badge.setText(f"STALE: {book.stale_reason}" if book.stale_reason else "STALE")
-            self.badge.setStyleSheet(_BADGE_STALE)
         else:
             self.badge.setText(self.valid_text)
-            self.badge.setStyleSheet(_BADGE_OK)
+        style = _BADGE_STALE if book.is_stale else _BADGE_OK
+        if self.badge.styleSheet() != style:  # Qt re-polishes on every call: 0.2 ms, 8 times a second
+            self.badge.setStyleSheet(style)
         self.badge.show()
 
 
