@@ -4,6 +4,11 @@ Rows live in one numpy structured array (newest first). Each refresh inserts the
 trades that arrived since the last one as a single beginInsertRows block at the top,
 then trims the oldest rows with a single beginRemoveRows, so a burst of hundreds of
 trades costs two model signals, not hundreds.
+
+The view asks `data` for every visible cell and every role on each repaint (about 1,200
+calls for 44 rows), so a trade's texts are formatted once, when first shown, and kept by
+its sequence number (rows move down as trades arrive; a trade's number does not); roles
+the tape does not use are answered before anything else is looked at.
 """
 from __future__ import annotations
 
@@ -22,6 +27,11 @@ BUY_BRUSH = QBrush(QColor(38, 166, 91))
 SELL_BRUSH = QBrush(QColor(214, 69, 65))
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_ALIGN = (_ALIGN_LEFT, _ALIGN_RIGHT, _ALIGN_RIGHT, _ALIGN_LEFT)  # per column
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_DISPLAY, _TOOLTIP = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole
+_FOREGROUND, _ALIGNMENT = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.TextAlignmentRole
+_ROLES = frozenset((_DISPLAY, _TOOLTIP, _FOREGROUND, _ALIGNMENT))
 
 
 def fmt_time(ts_ns: int) -> str:
@@ -43,11 +53,14 @@ class TradesModel(QAbstractTableModel):
         self.capacity = capacity
         self._rows = np.zeros(0, dtype=TRADE_DTYPE)
         self._instrument: Instrument | None = None
+        self._added = 0  # trades ever added: row r shows trade number _added - 1 - r
+        self._texts: dict[int, tuple] = {}  # trade number -> (time, price, size, side, tooltip, brush)
 
     def set_instrument(self, instrument: Instrument | None) -> None:
         self.beginResetModel()
         self._instrument = instrument
         self._rows = np.zeros(0, dtype=TRADE_DTYPE)
+        self._texts = {}
         self.endResetModel()
 
     def clear(self) -> None:
@@ -71,7 +84,11 @@ class TradesModel(QAbstractTableModel):
             self.endRemoveRows()
         self.beginInsertRows(QModelIndex(), 0, k - 1)
         self._rows = np.concatenate((new, self._rows))
+        self._added += len(trades)
         self.endInsertRows()
+        if len(self._texts) > 2 * self.capacity:  # now and then: the trades no longer held
+            oldest = self._added - len(self._rows)
+            self._texts = {n: t for n, t in self._texts.items() if n >= oldest}
         return k
 
     # -- Qt model API ------------------------------------------------------------------
@@ -89,31 +106,29 @@ class TradesModel(QAbstractTableModel):
         return str(section + 1)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
-        if not index.isValid() or self._instrument is None:
+        if role not in _ROLES or self._instrument is None:
             return None
         row, col = index.row(), index.column()
-        if not (0 <= row < len(self._rows) and 0 <= col < len(HEADERS)):
+        if not (0 <= row < len(self._rows) and 0 <= col < len(HEADERS)) or not index.isValid():
             return None
-        rec = self._rows[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == TIME:
-                return fmt_time(int(rec["ts_ns"]))
-            if col == PRICE:
-                return fmt_price(self._instrument, int(rec["price_ticks"]))
-            if col == SIZE:
-                return fmt_amount(self._instrument, int(rec["qty_lots"]))
-            return "Buy" if rec["taker_side"] > 0 else "Sell"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return fmt_time_ms(int(rec["ts_ns"]))
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if col == TIME:
-                return None
-            return BUY_BRUSH if rec["taker_side"] > 0 else SELL_BRUSH
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGN_LEFT if col in (TIME, SIDE) else _ALIGN_RIGHT
-        return None
+        if role == _ALIGNMENT:
+            return _ALIGN[col]
+        number = self._added - 1 - row
+        texts = self._texts.get(number)
+        if texts is None:
+            texts = self._texts[number] = self._format(self._rows[row])
+        if role == _DISPLAY:
+            return texts[col]
+        if role == _TOOLTIP:
+            return texts[4]
+        return None if col == TIME else texts[5]
+
+    def _format(self, rec: np.void) -> tuple:
+        inst = self._instrument
+        ts = int(rec["ts_ns"])
+        bought = rec["taker_side"] > 0
+        return (fmt_time(ts), fmt_price(inst, int(rec["price_ticks"])), fmt_amount(inst, int(rec["qty_lots"])),
+                "Buy" if bought else "Sell", fmt_time_ms(ts), BUY_BRUSH if bought else SELL_BRUSH)
