@@ -244,10 +244,14 @@ def test_tape_bounded_newest_first_and_coloured(qtbot, feed):
     assert m.rowCount() == 50
     assert removes == [(25, 39)] and inserts == [(0, 24)]
     assert int(m.trade(0)["qty_lots"]) == 1024 and int(m.trade(49)["qty_lots"]) == 25
+    # texts kept per trade follow their rows down (row 0's earlier text was trade 39's)
+    assert m.data(m.index(0, T_SIZE)) == "1.024" and m.data(m.index(25, T_SIZE)) == "0.049"
+    assert m.data(m.index(49, T_SIZE)) == "0.025"
     # a batch larger than the tape keeps only the newest rows
     feed.trades([(t0 + 200 + i, MID, 5000 + i, 1) for i in range(120)])
     assert view.refresh()
     assert m.rowCount() == 50 and int(m.trade(0)["qty_lots"]) == 5119 and int(m.trade(49)["qty_lots"]) == 5070
+    assert m.data(m.index(0, T_SIZE)) == "5.119" and m.data(m.index(49, T_SIZE)) == "5.07"
     # book updates alone do not touch the tape
     n = view.render_count
     feed.levels(BID, {MID - 1: 1})
