@@ -425,6 +425,26 @@ def test_a_hedged_bots_attribution_adds_up_to_its_total_pnl(tmp_path):
     assert abs(Decimal(parts["other"])) < Decimal("1e-8")
 
 
+def test_a_hedged_bots_fill_figures_are_given_per_market(tmp_path):
+    """Orders, fill rate, quoting and markouts per role, each on its own market's mids; the
+    top-level figures stay the first market's, and each market's fills are its own."""
+    from app.engine.analytics import format_analytics
+    from app.wiring.runners import run_simulated
+
+    report = run_simulated(config_from(TWO_DEMOS, tmp_path), 120)
+    by_market = report["by_market"]
+    assert list(by_market) == ["maker", "taker"]
+    maker, taker = by_market["maker"], by_market["taker"]
+    for key in ("orders_placed", "fill_rate", "markouts_bps", "quoting_pct", "filled_amount"):
+        assert maker[key] == report[key]  # the top level is the maker's, as before
+    assert taker["markouts_bps"]["1s"]["of"] == report["markets"]["taker"]["fills"] > 0
+    assert maker["markouts_bps"]["1s"]["of"] == report["markets"]["maker"]["fills"]
+    assert taker["orders_placed"] >= 1 and Decimal(taker["filled_amount"]) > 0
+    assert taker["markouts_bps"]["1s"]["count"] > 0  # taken on the taker's own book
+    lines = format_analytics(report)
+    assert any(line.startswith("  market taker: ") for line in lines), lines
+
+
 def test_the_desktop_workspace_has_a_lagged_demo_for_cross_market_bots():
     """The window's default accounts include a demo market following the first one, so a
     cross-exchange bot trades offline there too (maker on demo, hedges on demo-lagged)."""

@@ -1,12 +1,14 @@
 """A run's analytics: what a trader reads after a backtest besides the PnL.
 
-`RunAnalytics` listens to one bot's connector (its own orders and fills only) and samples
-the book's mid on the bot's clock at a fixed cadence (1 s of simulated or real time), so
-it adds no work per market event: per order event a few dict operations, per fill one
-record, one timer per markout horizon and one PnL for the drawdown, per sample one PnL. From that it gives
-the report its hold-vs-trade values, return, drawdown, time quoted, fill rate, markouts,
-PnL attribution, the fills and a price path for the plots (app/engine/run_metrics.py has
-the formulas). Attach it before the bot starts: its listener then runs before the bot's,
+`RunAnalytics` listens to the bot's accounts (its own orders and fills only, counted per
+market by app/engine/market_flow.py) and samples the first market's mid on the bot's
+clock at a fixed cadence (1 s of simulated or real time), so it adds no work per market
+event: per order event a few dict operations, per fill one record, one timer per markout
+horizon and one PnL for the drawdown, per sample one PnL. From that it gives the report
+its hold-vs-trade values, return, drawdown, time quoted, fill rate, markouts, PnL
+attribution, the fills and a price path for the plots (app/engine/run_metrics.py has the
+formulas); a bot over several markets also gets those fill figures per market
+(`by_market`). Attach it before the bot starts: its listener then runs before the bot's,
 while the bot still owns a just-finished order.
 """
 from __future__ import annotations
@@ -15,26 +17,17 @@ from array import array
 from decimal import Decimal
 from typing import Any
 
-from app.domain import OrderFilled, OrderStatus, OrderUpdated, Side
-from app.domain.order import Order
+from app.domain import OrderFilled, OrderUpdated
 from app.engine.bot import Bot, BotState
-from app.engine.run_metrics import (
-    Drawdown,
-    FillPoint,
-    QuotedTime,
-    attribution,
-    markouts,
-    pct,
-    portfolio_value,
-)
+from app.engine.market_flow import MarketFlow
+from app.engine.market_flow import money as _money
+from app.engine.run_metrics import Drawdown, FillPoint, attribution, pct, portfolio_value
 
 _NS = 1_000_000_000
 HORIZONS_S = (1, 10, 60)
 MAX_FILLS_LISTED = 20_000
 """Fills listed in the report (for the plots); the figures always use every fill."""
 MAX_PATH_POINTS = 2_000
-_ACCEPTED = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
-                       OrderStatus.PENDING_CANCEL})
 
 
 class RunAnalytics:
@@ -44,19 +37,15 @@ class RunAnalytics:
         self.instrument = bot.instrument
         self.sample_ns = max(1, int(sample_s * _NS))
         self.horizons_s = horizons_s
-        self.fills: list[FillPoint] = []
-        self.orders_placed = 0
-        self.placed_lots = 0
+        self.flows = {role: MarketFlow(market, bot.clock, horizons_s) for role, market in bot.markets.items()}
+        self.first = next(iter(self.flows.values()))  # the top-level figures are its
+        self.fills: list[FillPoint] = self.first.fills
         self.drawdown = Drawdown()
         self.start_ns: int | None = None
         self.end_ns: int | None = None
         self.start_mid: Decimal | None = None
         self.start_value: Decimal | None = None
-        self._seen_trades: set[tuple[str, str]] = set()
-        self._accepted: set[str] = set()
-        self._live: dict[str, Side] = {}
-        self._sides = {Side.BUY: 0, Side.SELL: 0}
-        self._quoted: QuotedTime | None = None
+        self._venues = list({id(m.venue): m.venue for m in bot.markets.values()}.values())  # each account once
         self._path_s = array("d")
         self._path_mid = array("d")
         self._timer: Any = None
@@ -75,15 +64,18 @@ class RunAnalytics:
     def _attach(self) -> None:
         self._attached = True
         self.start_ns = self.bot.start_ns if self.bot.state is BotState.RUNNING else self.clock.now_ns()
-        self._quoted = QuotedTime(self.start_ns)
-        self.bot.connector.add_listener(self._on_event)
+        for flow in self.flows.values():
+            flow.start(self.start_ns)
+        for venue in self._venues:
+            venue.add_listener(self._on_event)
         self._sample()
 
     def _detach(self) -> None:
         """The bot finished: the last sample, then no more order events or samples (the
         markouts already scheduled still take their mids)."""
         self._attached = False
-        self.bot.connector.remove_listener(self._on_event)
+        for venue in self._venues:
+            venue.remove_listener(self._on_event)
         if self._timer is not None:
             self._timer.cancel()
         self._sample()
@@ -91,11 +83,7 @@ class RunAnalytics:
 
     # -- the book --------------------------------------------------------------------------
     def _mid(self) -> Decimal | None:
-        book = self.bot.feed.book
-        bid, ask = book.best_bid_ticks, book.best_ask_ticks
-        if bid <= 0 or ask <= 0 or book.is_stale:
-            return None
-        return Decimal(bid + ask) * self.instrument.tick_size / 2
+        return self.first.mid()
 
     def _sample(self) -> None:
         now = self.clock.now_ns()
@@ -115,30 +103,22 @@ class RunAnalytics:
             self._timer = self.clock.call_later(self.sample_ns, self._sample)
 
     # -- own orders and fills --------------------------------------------------------------
-    def _ours(self, client_order_id: str) -> bool:
-        return self.bot.orders.owns(client_order_id) or client_order_id in self._accepted
+    def _flow_of(self, order) -> MarketFlow | None:  # noqa: ANN001 - Order
+        for flow in self.flows.values():
+            if flow.ours(order):
+                return flow
+        return None
 
     def _on_event(self, event: object) -> None:
         kind = type(event)
         if kind is OrderFilled:
-            self._on_fill(event)  # type: ignore[arg-type]
+            flow = self._flow_of(event.order)  # type: ignore[attr-defined]
+            if flow is not None and flow.on_fill(event) and flow is self.first:  # type: ignore[arg-type]
+                self.clock.call_soon(self._after_fill)  # once the bot has counted it
         elif kind is OrderUpdated:
-            self._track(event.order)  # type: ignore[attr-defined]
-
-    def _on_fill(self, event: OrderFilled) -> None:
-        fill = event.fill
-        if fill.symbol != self.bot.symbol or not self._ours(fill.client_order_id):
-            return
-        key = (fill.symbol, fill.trade_id)
-        if key not in self._seen_trades:  # a fill reported again is counted once, as the bot does
-            self._seen_trades.add(key)
-            now = self.clock.now_ns()
-            point = FillPoint(now, fill.side.sign, fill.price, fill.amount, self._mid(), [None] * len(self.horizons_s))
-            self.fills.append(point)
-            for i, horizon in enumerate(self.horizons_s):
-                self.clock.call_at(now + horizon * _NS, lambda p=point, i=i: self._markout(p, i))
-            self.clock.call_soon(self._after_fill)  # once the bot has counted it
-        self._track(event.order)
+            flow = self._flow_of(event.order)  # type: ignore[attr-defined]
+            if flow is not None:
+                flow.track(event.order)  # type: ignore[attr-defined]
 
     def _after_fill(self) -> None:
         """The PnL right after a fill, for the drawdown: the fee and the spread land at once,
@@ -150,31 +130,6 @@ class RunAnalytics:
             if value is not None:
                 self.drawdown.add(value, self.start_value)
 
-    def _markout(self, point: FillPoint, index: int) -> None:
-        point.later[index] = self._mid()
-
-    def _track(self, order: Order) -> None:
-        """Orders placed (accepted by the venue) and which sides have own orders resting."""
-        cid = order.client_order_id
-        if order.symbol != self.bot.symbol or not self._ours(cid):
-            return
-        if cid not in self._accepted and (order.status in _ACCEPTED or order.filled_lots > 0):
-            self._accepted.add(cid)
-            self.orders_placed += 1
-            self.placed_lots += order.amount_lots
-        resting = order.status.is_live
-        side = self._live.get(cid)
-        if resting and side is None:
-            self._live[cid] = order.side
-            self._sides[order.side] += 1
-        elif not resting and side is not None:
-            del self._live[cid]
-            self._sides[side] -= 1
-        else:
-            return
-        if self._quoted is not None:
-            self._quoted.update(self.clock.now_ns(), self._sides[Side.BUY], self._sides[Side.SELL])
-
     # -- the report ------------------------------------------------------------------------
     def report(self, mark: Decimal | None, pnl: Decimal | None) -> dict[str, Any]:
         """The analytics' keys of the run report (app/engine/report.py adds them)."""
@@ -185,24 +140,14 @@ class RunAnalytics:
         out: dict[str, Any] = {"analytics": {"sample_seconds": self.sample_ns / _NS, "fills_seen": len(self.fills),
                                              "markout_horizons_s": list(self.horizons_s)}}
         first = next(iter(bot.markets))
-        if bot.multi_market:  # fills, quoting, markouts and values are the first market's; PnL is the total
+        if bot.multi_market:  # the top-level fill figures are the first market's; PnL is the total
             out["analytics"]["market"] = first
         out.update(self._values(mark))
         out["max_drawdown"] = _money(self.drawdown.worst)
         out["max_drawdown_pct"] = round(self.drawdown.worst_pct, 6) if self.start_value else None
-        shares = self._quoted.shares_pct(end_ns) if self._quoted is not None else None
-        out["quoted_both_sides_pct"] = shares["both"] if shares else None
-        out["quoting_pct"] = shares
-        filled = sum((f.amount for f in self.fills), Decimal(0))
-        placed = inst.lots_to_amount(self.placed_lots)
-        out.update({
-            "orders_placed": self.orders_placed,
-            "placed_amount": _money(placed),
-            "filled_amount": _money(filled),
-            "fill_rate": round(float(filled / placed), 6) if placed else None,
-            "order_to_trade_ratio": round(self.orders_placed / len(self.fills), 4) if self.fills else None,
-        })
-        out["markouts_bps"] = markouts(self.fills, [f"{h}s" for h in self.horizons_s])
+        out.update(self.first.figures(end_ns))
+        if bot.multi_market:
+            out["by_market"] = {role: flow.figures(end_ns) for role, flow in self.flows.items()}
         own = bot.markets[first].pnl_value() if bot.multi_market else pnl
         if mark is not None and pnl is not None and own is not None:
             parts = attribution(self.fills, inst, mark, fees=bot.pnl.fees_quote,
@@ -255,15 +200,6 @@ class RunAnalytics:
                 "points": [[round(self._path_s[i], 3), self._path_mid[i]] for i in keep]}
 
 
-def _money(value: Decimal | None) -> str | None:
-    """Exact, without an exponent: 0.000001 rather than 1E-6, 100 rather than 1E+2."""
-    if value is None:
-        return None
-    if value == value.to_integral_value():
-        return format(value.quantize(Decimal(1)), "f")
-    return format(value.normalize(), "f")
-
-
 def _amount(text: str | None, places: int, signed: bool = True) -> str:
     """Rounded for reading (the JSON keeps every digit)."""
     if text is None:
@@ -304,6 +240,14 @@ def format_analytics(report: dict[str, Any]) -> list[str]:
             continue
         lines.append(f"  markout {label}: {_bp(mark['all'])} bp (buys {_bp(mark['buy'])}, sells {_bp(mark['sell'])}; "
                      f"vs fill price {_bp(mark['all_vs_fill'])}) over {mark['count']} of {mark['of']} fills")
+    for role, figures in (report.get("by_market") or {}).items():
+        rate = figures["fill_rate"]
+        marks = ", ".join(f"{label} {_bp(mark['all'])}" for label, mark in figures["markouts_bps"].items()
+                          if mark["count"])
+        lines.append(f"  market {role}: {figures['orders_placed']} orders, fill rate "
+                     f"{'-' if rate is None else f'{100 * rate:.2f}%'}, "
+                     f"{figures['markouts_bps'][next(iter(figures['markouts_bps']))]['of'] if figures['markouts_bps'] else 0}"
+                     f" fills; markouts (bp) {marks or '-'}")
     parts = report.get("attribution")
     if parts:
         shown = ", ".join(f"{name.replace('_', ' ')} {_amount(value, places)}" for name, value in parts.items())
