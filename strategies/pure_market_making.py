@@ -28,6 +28,7 @@ from app.book.orderbook import ASK, BID
 from app.config.schema import ConfigError
 from app.domain import BookResynced, BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, OrderType, Side
 from app.domain import OrderUpdated, TradesEvent
+from app.domain.order import DONE_STATUSES as _DONE
 from app.interfaces.strategy import PRIMARY_ROLE, MarketContext, MarketRole, Quote, Strategy
 from strategies.pmm.gating import fallback, gate_field, mirror
 from strategies.pmm.inventory import InventoryCost, skew_scales
@@ -200,16 +201,18 @@ class PureMarketMaking(Strategy):
 
     def on_order(self, event: OrderUpdated) -> None:
         order = event.order
-        if self.ctx is None or order.symbol != self.ctx.symbol:
+        ctx = self.ctx
+        if ctx is None or order.symbol != ctx.symbol:
             return
         self._own_dirty = True
-        if order.status.is_done:
-            if order.client_order_id in self._cancelling:
-                self._cancelling.discard(order.client_order_id)  # as planned: nothing to redo
+        if order.status in _DONE:
+            client_order_id = order.client_order_id
+            if client_order_id in self._cancelling:
+                self._cancelling.discard(client_order_id)  # as planned: nothing to redo
             else:
                 self._orders_changed = True  # refused, cancelled by the venue, filled
-            if order.client_order_id in self._hanging:
-                self._hanging.discard(order.client_order_id)
+            if client_order_id in self._hanging:
+                self._hanging.discard(client_order_id)
                 self._gate.ladder_ready = False  # its price limited the ladder
 
     def on_fill(self, event: OrderFilled) -> None:
@@ -227,7 +230,7 @@ class PureMarketMaking(Strategy):
             self._cost.on_fill(fill.side, fill.price, fill.amount, fill.fee if fill.fee_asset == inst.quote else 0)
         if order.status is _FILLED:
             if self.params["ping_pong_enabled"]:
-                self._pingpong += fill.side.sign
+                self._pingpong += 1 if fill.side is _BUY else -1
             was_hanging = order.client_order_id in self._hanging
             self._hanging.discard(order.client_order_id)
             if self.params["hanging_orders_enabled"] and not was_hanging:

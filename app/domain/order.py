@@ -59,6 +59,9 @@ class OrderStatus(str, Enum):
 
 
 _DONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.FAILED})
+DONE_STATUSES = _DONE
+"""The final states: `status in DONE_STATUSES` is `status.is_done` without a property call
+(the per-order path asks it several times per event)."""
 # Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
 # attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
 _BUY, _SELL = Side.BUY, Side.SELL
