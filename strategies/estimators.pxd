@@ -14,3 +14,5 @@ cdef double _pairwise(int kind, Py_ssize_t start, Py_ssize_t n, list x, list w, 
                       double y_mean) except? -1.0
 
 cpdef double pairwise_sum(list values) except? -1.0
+
+cdef _count_in(list distances, object scale, dict memo, object kept, dict counts, Py_ssize_t size)

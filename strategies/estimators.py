@@ -82,6 +82,26 @@ def pairwise_sum(values: list) -> float:
     return _pairwise(_W, 0, len(values), [], values, [], 0.0, 0.0)
 
 
+
+def _count_in(distances: list, scale: float | None, memo: dict, kept: deque, counts: dict, size: int) -> None:
+    """IntensityEstimator.add_many's loop: each print's distance rounded (through `memo`),
+    appended to `kept` (a deque of `size` at most) and counted in `counts`, the print the
+    deque drops counted out. Typed dicts when compiled (estimators.pxd)."""
+    for distance in distances:
+        rounded = memo.get(distance)
+        if rounded is None:
+            rounded = memo[distance] = round(abs(distance if scale is None else distance * scale), 9)
+        if len(kept) == size:  # the deque drops its oldest print: so does the count
+            oldest = kept[0]
+            left = counts[oldest] - 1
+            if left:
+                counts[oldest] = left
+            else:
+                del counts[oldest]
+        kept.append(rounded)
+        counts[rounded] = counts.get(rounded, 0) + 1
+
+
 class VolatilityEstimator:
     """sigma, in price per square root of a second, over the last `size` mid samples.
 
@@ -219,19 +239,7 @@ class IntensityEstimator:
         memo = self._rounded  # distance (as given) -> rounded distance
         if len(memo) >= 65_536:  # bounded: a long run sees ever new distances
             memo.clear()
-        for distance in distances:
-            rounded = memo.get(distance)
-            if rounded is None:
-                rounded = memo[distance] = round(abs(distance if scale is None else distance * scale), 9)
-            if len(kept) == size:  # the deque drops its oldest print: so does the count
-                oldest = kept[0]
-                left = counts[oldest] - 1
-                if left:
-                    counts[oldest] = left
-                else:
-                    del counts[oldest]
-            kept.append(rounded)
-            counts[rounded] = counts.get(rounded, 0) + 1
+        _count_in(distances if type(distances) is list else list(distances), scale, memo, kept, counts, size)
         self._ts.extend(ts_ns)
         self._dirty = True
 
