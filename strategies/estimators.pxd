@@ -5,7 +5,7 @@ import cython
 
 cdef int _W, _WX, _WY, _WDX2, _WDXDY
 
-@cython.locals(dx=double)
+@cython.locals(weight=double, level=double, value=double, dx=double)
 cdef inline double _term(int kind, Py_ssize_t i, list x, list w, list y, double x_mean, double y_mean) except? -1.0
 
 @cython.locals(i=Py_ssize_t, stop=Py_ssize_t, half=Py_ssize_t, total=double,
@@ -16,3 +16,7 @@ cdef double _pairwise(int kind, Py_ssize_t start, Py_ssize_t n, list x, list w, 
 cpdef double pairwise_sum(list values) except? -1.0
 
 cdef _count_in(list distances, object scale, dict memo, object kept, dict counts, Py_ssize_t size)
+
+@cython.locals(levels=list, w=list, y=list, n=Py_ssize_t, i=Py_ssize_t, running=Py_ssize_t, total=double,
+               x_mean=double, y_mean=double, spread=double, slope=double, kappa=double)
+cdef _weighted_fit(dict counts, double seconds)

@@ -24,16 +24,20 @@ _WDXDY = 4
 
 def _term(kind: int, i: int, x: list, w: list, y: list, x_mean: float, y_mean: float) -> float:
     """Term i of one of the fit's sums, as numpy's element-wise expression computes it."""
+    weight = w[i]
     if kind == _W:
-        return w[i]
-    if kind == _WX:
-        return w[i] * x[i]
+        return weight
     if kind == _WY:
-        return w[i] * y[i]
-    dx = x[i] - x_mean
+        value = y[i]
+        return weight * value
+    level = x[i]
+    if kind == _WX:
+        return weight * level
+    dx = level - x_mean
     if kind == _WDX2:
-        return w[i] * (dx * dx)
-    return w[i] * dx * (y[i] - y_mean)
+        return weight * (dx * dx)
+    value = y[i]
+    return weight * dx * (value - y_mean)
 
 
 def _pairwise(kind: int, start: int, n: int, x: list, w: list, y: list, x_mean: float, y_mean: float) -> float:
@@ -100,6 +104,33 @@ def _count_in(distances: list, scale: float | None, memo: dict, kept: deque, cou
                 del counts[oldest]
         kept.append(rounded)
         counts[rounded] = counts.get(rounded, 0) + 1
+
+
+
+def _weighted_fit(counts: dict, seconds: float) -> tuple[float, float] | None:
+    """IntensityEstimator.fit's numbers: the distinct distances in increasing order and
+    their counts (np.unique's answer, kept up to date print by print), then the weighted
+    least squares in numpy's order: np.log on the array, the sums of a few dozen terms in
+    `_pairwise` (C doubles when compiled: estimators.pxd). None when kappa <= 0."""
+    levels = sorted(counts)
+    n = len(levels)
+    w = [0.0] * n  # prints at distance >= level
+    running = 0
+    for i in range(n - 1, -1, -1):
+        running += counts[levels[i]]
+        w[i] = float(running)
+    y = np.log(np.array(w, dtype=np.float64) / seconds).tolist()
+    total = _pairwise(_W, 0, n, levels, w, y, 0.0, 0.0)
+    x_mean = _pairwise(_WX, 0, n, levels, w, y, 0.0, 0.0) / total
+    y_mean = _pairwise(_WY, 0, n, levels, w, y, 0.0, 0.0) / total
+    spread = _pairwise(_WDX2, 0, n, levels, w, y, x_mean, y_mean)
+    if spread <= 0:
+        return None
+    slope = _pairwise(_WDXDY, 0, n, levels, w, y, x_mean, y_mean) / spread
+    kappa = -slope
+    if not math.isfinite(kappa) or kappa <= 0:
+        return None
+    return (math.exp(y_mean + kappa * x_mean), kappa)
 
 
 class VolatilityEstimator:
@@ -254,29 +285,6 @@ class IntensityEstimator:
             return None
         if len(self._counts) < 2:
             return None
-        # The distinct distances in increasing order and their counts (np.unique's answer,
-        # kept up to date print by print), then the weighted least squares in numpy's
-        # order: np.log on the array, the sums of a few dozen terms in `_pairwise`
-        # (C doubles when compiled: estimators.pxd).
-        levels = sorted(self._counts)
-        n = len(levels)
-        w = [0.0] * n  # prints at distance >= level
-        running = 0
-        for i in range(n - 1, -1, -1):
-            running += self._counts[levels[i]]
-            w[i] = float(running)
         seconds = max((self._ts[-1] - self._ts[0]) / _NS, 1.0)
-        y = np.log(np.array(w, dtype=np.float64) / seconds).tolist()
-        total = _pairwise(_W, 0, n, levels, w, y, 0.0, 0.0)
-        x_mean = _pairwise(_WX, 0, n, levels, w, y, 0.0, 0.0) / total
-        y_mean = _pairwise(_WY, 0, n, levels, w, y, 0.0, 0.0) / total
-        spread = _pairwise(_WDX2, 0, n, levels, w, y, x_mean, y_mean)
-        if spread <= 0:
-            return None
-        slope = _pairwise(_WDXDY, 0, n, levels, w, y, x_mean, y_mean) / spread
-        kappa = -slope
-        if not math.isfinite(kappa) or kappa <= 0:
-            return None
-        a = math.exp(y_mean + kappa * x_mean)
-        self._fit = (a, kappa)
+        self._fit = _weighted_fit(self._counts, seconds)
         return self._fit
