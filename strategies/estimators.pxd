@@ -15,6 +15,7 @@ cdef double _pairwise(int kind, Py_ssize_t start, Py_ssize_t n, list x, list w, 
 
 cpdef double pairwise_sum(list values) except? -1.0
 
+@cython.locals(held=Py_ssize_t)
 cdef _count_in(list distances, object scale, dict memo, object kept, dict counts, Py_ssize_t size)
 
 @cython.locals(levels=list, w=list, y=list, n=Py_ssize_t, i=Py_ssize_t, running=Py_ssize_t, total=double,

@@ -91,18 +91,22 @@ def _count_in(distances: list, scale: float | None, memo: dict, kept: deque, cou
     """IntensityEstimator.add_many's loop: each print's distance rounded (through `memo`),
     appended to `kept` (a deque of `size` at most) and counted in `counts`, the print the
     deque drops counted out. Typed dicts when compiled (estimators.pxd)."""
+    held = len(kept)
+    append = kept.append
     for distance in distances:
         rounded = memo.get(distance)
         if rounded is None:
             rounded = memo[distance] = round(abs(distance if scale is None else distance * scale), 9)
-        if len(kept) == size:  # the deque drops its oldest print: so does the count
+        if held == size:  # the deque drops its oldest print: so does the count
             oldest = kept[0]
             left = counts[oldest] - 1
             if left:
                 counts[oldest] = left
             else:
                 del counts[oldest]
-        kept.append(rounded)
+        else:
+            held += 1
+        append(rounded)
         counts[rounded] = counts.get(rounded, 0) + 1
 
 
