@@ -4,7 +4,9 @@ venue's order and fill events and every log record, hashed per strategy.
 Why: speed work on the per-order path must not change behaviour. Run it before a change
 and after, and compare: equal hashes mean the same orders, states, prices, amounts, fills,
 fees and log lines in the same order. Client order ids carry a random per-process session
-part (app/domain/order.py), which is masked; everything else is hashed as it is.
+part (app/domain/order.py), which is masked; everything else is hashed as it is. Their
+sequence numbers run on across the strategies of one process, so compare runs of the same
+strategies in the same order (the default: all three).
 
     python -m bench.replay_hashes            # every strategy
     python -m bench.replay_hashes pmm        # one
