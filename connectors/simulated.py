@@ -36,6 +36,7 @@ from app.domain import (
     new_client_order_id,
 )
 from app.domain.events import FundingPaid
+from app.domain.order import DONE_STATUSES as _DONE
 from app.domain.ledger import Ledger
 from app.domain.margin import MarginLedger, Position
 from app.markets.defaults import DEFAULT_LEVERAGE
@@ -176,7 +177,7 @@ class SimulatedAccount(Connector):
     ) -> None:
         """Ends an order that will not fill (more): final state, lock released, events."""
         change = None
-        if not order.status.is_done:
+        if order.status not in _DONE:
             change = OrderEvent(order.client_order_id, status, now, reason=reason)
             order.apply(change)
         self._retire(order)
@@ -205,7 +206,7 @@ class SimulatedAccount(Connector):
         order = self._orders.get(client_order_id)
         if order is None:
             return f"unknown order {client_order_id} on {self.name}"
-        if order.status.is_done:
+        if order.status in _DONE:
             return f"order {client_order_id} is already {order.status.value}"
         if order.status is _PENDING_CANCEL:
             return ""

@@ -53,7 +53,8 @@ from decimal import Decimal
 from typing import Any
 
 from app.config.schema import ConfigError, Field, Schema
-from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, Side, TradesEvent
+from app.domain import BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, Side, TradesEvent
+from app.domain.order import DONE_STATUSES as _DONE
 from app.interfaces.strategy import Quote, Strategy
 from strategies import common_fields as cf
 from strategies.as_gate import AsGate
@@ -68,6 +69,7 @@ from strategies.reconcile import cancel_while_stale, refresh_quotes
 # Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
 # attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
 _BUY = Side.BUY
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 _SELL = Side.SELL
 
 _SAMPLE_NS = _NS  # the volatility sample period: sigma is per sqrt(second)
@@ -245,7 +247,7 @@ class AvellanedaStoikov(Strategy):
         if self.params["hanging_orders_enabled"]:
             other = _SELL if event.fill.side is _BUY else _BUY
             for order in ctx.connector.open_orders(ctx.symbol):
-                if order.side is other and order.status.value != "pending_cancel":
+                if order.side is other and order.status is not _PENDING_CANCEL:
                     self._hanging.add(order.client_order_id)
             self._gate_every_update()
         delay = self.params["filled_order_delay"]
@@ -256,10 +258,11 @@ class AvellanedaStoikov(Strategy):
     def on_order(self, event) -> None:  # noqa: ANN001 - OrderUpdated
         self._orders_dirty = True
         order = event.order
-        if order.status.is_done:
+        if order.status in _DONE:
             self._hanging.discard(order.client_order_id)
             # What rests changed, unless this strategy cancelled it (never in the mirror).
-            self._gate.forget(order.side.sign, order.price_ticks, order.amount_lots, order.created_ns)
+            self._gate.forget(1 if order.side is _BUY else -1, order.price_ticks, order.amount_lots,
+                              order.created_ns)
 
     def on_stale(self, event: BookStale) -> None:
         ctx = self.ctx
@@ -378,11 +381,12 @@ class AvellanedaStoikov(Strategy):
         ladder acted on: the gate's mirror for its C-level test."""
         ctx = self.ctx
         assert ctx is not None
-        resting = [(o.side.sign, o.price_ticks, o.amount_lots, o.created_ns)
+        hanging = self._hanging
+        resting = [(1 if o.side is _BUY else -1, o.price_ticks, o.amount_lots, o.created_ns)
                    for o in ctx.connector.open_orders(ctx.symbol)
-                   if o.status.value != "pending_cancel" and o.client_order_id not in self._hanging]
+                   if o.status is not _PENDING_CANCEL and o.client_order_id not in hanging]
         self._gate.age_deadline_ns = self._next_age_check_ns
-        self._gate.acted(resting, [(q.side.sign, q.price_ticks, q.amount_lots) for q in wanted])
+        self._gate.acted(resting, [(1 if q.side is _BUY else -1, q.price_ticks, q.amount_lots) for q in wanted])
         self._gate_every_update()
 
     def _cancel_far_hanging(self) -> None:

@@ -28,6 +28,7 @@ from app.book.orderbook import ASK, BID
 from app.config.schema import ConfigError
 from app.domain import BookResynced, BookStale, BookUpdated, Instrument, OrderFilled, OrderStatus, OrderType, Side
 from app.domain import OrderUpdated, TradesEvent
+from app.domain.order import DONE_STATUSES as _DONE
 from app.interfaces.strategy import PRIMARY_ROLE, MarketContext, MarketRole, Quote, Strategy
 from strategies.pmm.gating import fallback, gate_field, mirror
 from strategies.pmm.inventory import InventoryCost, skew_scales
@@ -200,16 +201,18 @@ class PureMarketMaking(Strategy):
 
     def on_order(self, event: OrderUpdated) -> None:
         order = event.order
-        if self.ctx is None or order.symbol != self.ctx.symbol:
+        ctx = self.ctx
+        if ctx is None or order.symbol != ctx.symbol:
             return
         self._own_dirty = True
-        if order.status.is_done:
-            if order.client_order_id in self._cancelling:
-                self._cancelling.discard(order.client_order_id)  # as planned: nothing to redo
+        if order.status in _DONE:
+            client_order_id = order.client_order_id
+            if client_order_id in self._cancelling:
+                self._cancelling.discard(client_order_id)  # as planned: nothing to redo
             else:
                 self._orders_changed = True  # refused, cancelled by the venue, filled
-            if order.client_order_id in self._hanging:
-                self._hanging.discard(order.client_order_id)
+            if client_order_id in self._hanging:
+                self._hanging.discard(client_order_id)
                 self._gate.ladder_ready = False  # its price limited the ladder
 
     def on_fill(self, event: OrderFilled) -> None:
@@ -227,7 +230,7 @@ class PureMarketMaking(Strategy):
             self._cost.on_fill(fill.side, fill.price, fill.amount, fill.fee if fill.fee_asset == inst.quote else 0)
         if order.status is _FILLED:
             if self.params["ping_pong_enabled"]:
-                self._pingpong += fill.side.sign
+                self._pingpong += 1 if fill.side is _BUY else -1
             was_hanging = order.client_order_id in self._hanging
             self._hanging.discard(order.client_order_id)
             if self.params["hanging_orders_enabled"] and not was_hanging:
@@ -287,19 +290,20 @@ class PureMarketMaking(Strategy):
         ref2 = (bb + ba if bb > 0 and ba > 0 else 0) if self._mid_here else self._reference2(bb, ba)
         tops = self._others_tops(book) if qp.optimise else None
         now = ctx.clock.now_ns()
-        if (ref2 == self._last_ref2 and bb == self._last_bb and ba == self._last_ba and tops == self._last_tops
-                and now < self._timer_due_ns and (not self._orders_changed or now < self._next_refresh_ns)):
+        gate = self._gate  # the gate_field state read and written on the gate itself (no property call)
+        if (ref2 == gate.last_ref2 and bb == gate.last_bb and ba == gate.last_ba and tops == self._last_tops
+                and now < gate.timer_due_ns and (not gate.orders_changed or now < gate.next_refresh_ns)):
             return
-        self._last_ref2, self._last_bb, self._last_ba, self._last_tops = ref2, bb, ba, tops
+        gate.last_ref2, gate.last_bb, gate.last_ba, self._last_tops = ref2, bb, ba, tops
         if ref2 <= 0:
             return
-        quiet = self._quiet_lo2 <= ref2 <= self._quiet_hi2
-        if now < self._next_refresh_ns and now < self._timer_due_ns:
+        quiet = gate.quiet_lo2 <= ref2 <= gate.quiet_hi2
+        if now < gate.next_refresh_ns and now < gate.timer_due_ns:
             if not quiet:
                 self._refresh(now, ref2, None)  # between refreshes: guards only
             return
         wanted = self._wanted(now, ref2, bb, ba, tops)
-        if quiet and self._gate.acted_is(wanted) and not self._orders_changed and now < self._timer_due_ns:
+        if quiet and gate.acted_is(wanted) and not gate.orders_changed and now < gate.timer_due_ns:
             return
         self._refresh(now, ref2, wanted)
 
@@ -396,6 +400,7 @@ class PureMarketMaking(Strategy):
         ctx = self.ctx
         qp = self._qp
         assert ctx is not None and qp is not None
+        gate = self._gate
         listed = ctx.connector.open_orders(ctx.symbol)
         self._cancelling &= {o.client_order_id for o in listed}  # a refused cancel is not waited for
         resting = [o for o in listed if o.status is not _PENDING_CANCEL]
@@ -425,27 +430,27 @@ class PureMarketMaking(Strategy):
             active = [o for o in active if o.client_order_id not in gone]
             if plan.create and now >= self._no_create_until:
                 created = self._place(plan.create)
-            self._gate.set_acted(wanted)
-            self._orders_changed = False
-            self._next_refresh_ns = now + self._refresh_ns
+            gate.set_acted(wanted)
+            gate.orders_changed = False
+            gate.next_refresh_ns = now + self._refresh_ns
         guarded = [(o.side, o.price_ticks) for o in active] + [(q.side, q.price_ticks) for q in created]
-        self._quiet_lo2, self._quiet_hi2 = quiet_band(guarded, [o.price_ticks for o in hanging],
-                                                      qp.min_spread_units, self._cancel_units)
+        gate.quiet_lo2, gate.quiet_hi2 = quiet_band(guarded, [o.price_ticks for o in hanging],
+                                                    qp.min_spread_units, self._cancel_units)
         due = _NEVER
         if self._refresh_ns > 0:
-            due = self._next_refresh_ns
+            due = gate.next_refresh_ns
         if active:
             due = min(due, min(o.created_ns for o in active) + self._max_age_ns)
         elif created:
             due = min(due, now + self._max_age_ns)
         if self._no_create_until > now:
             due = min(due, self._no_create_until)
-        self._timer_due_ns = due
+        gate.timer_due_ns = due
         self._schedule(due)
         if len(self._hanging) != hanging_before:
-            self._gate.ladder_ready = False  # the hanging orders limit the ladder
-        self._gate.rest(mirror(ctx.connector.open_orders(ctx.symbol), self._hanging))
-        self._gate.dirty = False
+            gate.ladder_ready = False  # the hanging orders limit the ladder
+        gate.rest(mirror(ctx.connector.open_orders(ctx.symbol), self._hanging))
+        gate.dirty = False
 
     def _cancel(self, client_order_id: str) -> None:
         self._cancelling.add(client_order_id)

@@ -348,3 +348,17 @@ def test_the_example_config_backtests_with_fills():
     clock.run(until_ns=DAY_START + 300 * S)
     assert session.bot.state is BotState.RUNNING and session.bot.pnl.fills > 0
     assert set(session.bot.strategy.reference_prices()) == {"mid", "reservation price", "optimal bid", "optimal ask"}
+
+
+def test_pairwise_sum_is_numpys_sum_bit_for_bit():
+    """The fit's sums run in Python in numpy's order: equal to np.sum to the last bit, for
+    short, blocked and recursively split lengths (a naive left-to-right sum is not)."""
+    from strategies.estimators import pairwise_sum
+
+    rng = np.random.default_rng(11)
+    naive_differs = 0
+    for n in list(range(1, 140)) + [255, 256, 257, 1000]:
+        values = (rng.uniform(-1, 1, n) * 10.0 ** rng.integers(-8, 8, n)).tolist()
+        assert pairwise_sum(values) == float(np.sum(np.array(values)))
+        naive_differs += sum(values) != float(np.sum(np.array(values)))
+    assert naive_differs > 0

@@ -12,6 +12,7 @@ from decimal import Decimal
 import numpy as np
 
 from app.domain.fill import Balance, Fill
+from app.domain.frozen import compiled, fields_text, refuse_assign, refuse_delete
 from app.domain.order import Order, OrderEvent
 
 TRADE_DTYPE = np.dtype(
@@ -52,15 +53,47 @@ class TradesEvent:
     trades: np.ndarray  # TRADE_DTYPE
 
 
-@dataclass(frozen=True, slots=True)
 class OrderUpdated:
     """The order's state changed (created, acknowledged, cancelled, rejected...); `change`
-    is the immutable event that moved it, when the venue reports one."""
+    is the immutable event that moved it, when the venue reports one.
 
-    source: str
-    order: Order
-    ts_ns: int
-    change: OrderEvent | None = None
+    Fields: source, order, ts_ns, change (OrderEvent or None). A compiled type with
+    read-only fields, equal by them (app/domain/frozen.py); unhashable, as the order is."""
+
+    __match_args__ = ("source", "order", "ts_ns", "change")
+
+    def __init__(self, source: str, order: Order, ts_ns: int, change: OrderEvent | None = None) -> None:
+        if _COMPILED:
+            self.source = source
+            self.order = order
+            self.ts_ns = ts_ns
+            self.change = change
+        else:
+            for name, value in zip(OrderUpdated.__match_args__, (source, order, ts_ns, change)):
+                object.__setattr__(self, name, value)
+
+    def _fields(self) -> tuple:
+        return (self.source, self.order, self.ts_ns, self.change)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return fields_text(self, OrderUpdated.__match_args__)
+
+    def __reduce__(self) -> tuple:
+        return (OrderUpdated, self._fields())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        refuse_assign(name)
+
+    def __delattr__(self, name: str) -> None:
+        refuse_delete(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +124,45 @@ class ConnectionChanged:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class OrderFilled:
-    source: str
-    order: Order
-    fill: Fill
+    """One execution of an own order: `fill`, and `order` already in its state after it.
+
+    Fields: source, order, fill. A compiled type with read-only fields, equal by them
+    (app/domain/frozen.py); unhashable, as the order is."""
+
+    __match_args__ = ("source", "order", "fill")
+
+    def __init__(self, source: str, order: Order, fill: Fill) -> None:
+        if _COMPILED:
+            self.source = source
+            self.order = order
+            self.fill = fill
+        else:
+            for name, value in zip(OrderFilled.__match_args__, (source, order, fill)):
+                object.__setattr__(self, name, value)
+
+    def _fields(self) -> tuple:
+        return (self.source, self.order, self.fill)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return fields_text(self, OrderFilled.__match_args__)
+
+    def __reduce__(self) -> tuple:
+        return (OrderFilled, self._fields())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        refuse_assign(name)
+
+    def __delattr__(self, name: str) -> None:
+        refuse_delete(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +198,8 @@ class FundingPaid:
     amount: Decimal
     asset: str
 
+
+_COMPILED = compiled(OrderUpdated) and compiled(OrderFilled)
 
 Event = (
     BookUpdated | BookStale | BookResynced | TradesEvent | OrderUpdated | OrderFilled | BalancesUpdated

@@ -178,10 +178,15 @@ class Instrument:
         return self.lots_to_amount(lots) * self.contract_size
 
 
+_ONE = Decimal(1)
+
+
 def _plain(value: Decimal) -> Decimal:
-    """Without trailing zeros and without an exponent: 100, never 1E+2 (shown to people)."""
+    """Without trailing zeros and without an exponent: 100, never 1E+2 (shown to people).
+    (An integral value is quantized to units; `as_tuple` would build a named tuple in
+    Python on every price and amount converted.)"""
     value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+    return value.quantize(_ONE) if value == value.to_integral_value() else value
 
 
 def fmt_rate(rate: Decimal) -> str:

@@ -13,6 +13,8 @@ import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 
+from app.domain.frozen import compiled, fields_text, refuse_assign, refuse_delete
+
 
 class Side(str, Enum):
     BUY = "buy"
@@ -57,6 +59,9 @@ class OrderStatus(str, Enum):
 
 
 _DONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.FAILED})
+DONE_STATUSES = _DONE
+"""The final states: `status in DONE_STATUSES` is `status.is_done` without a property call
+(the per-order path asks it several times per event)."""
 # Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
 # attribute goes through the Enum metaclass's __getattr__ hook every time (Python 3.11).
 _BUY, _SELL = Side.BUY, Side.SELL
@@ -87,20 +92,58 @@ class IllegalTransition(RuntimeError):
     """An order was asked to move to a state its current state cannot reach."""
 
 
-@dataclass(frozen=True, slots=True)
 class OrderEvent:
     """One change of an order as its venue reports it, immutable: the order moves only by
     `Order.apply(event)`, through the state machine, and listeners receive the event with
     the order (OrderUpdated.change), so what happened is never re-derived from a mutable
-    object that may have moved on since."""
+    object that may have moved on since.
 
-    client_order_id: str
-    status: OrderStatus  # the state the order moves to
-    ts_ns: int
-    filled_lots: int = 0  # lots executed by this event (0 unless it is a fill)
-    reason: str = ""
-    exchange_order_id: str | None = None
+    Fields: client_order_id; status (the state the order moves to); ts_ns; filled_lots
+    (lots executed by this event, 0 unless it is a fill); reason; exchange_order_id. A
+    compiled type with read-only fields, equal and hashable by them (app/domain/frozen.py).
+    """
 
+    __match_args__ = ("client_order_id", "status", "ts_ns", "filled_lots", "reason", "exchange_order_id")
+
+    def __init__(self, client_order_id: str, status: OrderStatus, ts_ns: int, filled_lots: int = 0,
+                 reason: str = "", exchange_order_id: str | None = None) -> None:
+        if _EVENT_COMPILED:
+            self.client_order_id = client_order_id
+            self.status = status
+            self.ts_ns = ts_ns
+            self.filled_lots = filled_lots
+            self.reason = reason
+            self.exchange_order_id = exchange_order_id
+        else:
+            for name, value in zip(OrderEvent.__match_args__,
+                                   (client_order_id, status, ts_ns, filled_lots, reason, exchange_order_id)):
+                object.__setattr__(self, name, value)
+
+    def _fields(self) -> tuple:
+        return (self.client_order_id, self.status, self.ts_ns, self.filled_lots, self.reason, self.exchange_order_id)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return fields_text(self, OrderEvent.__match_args__)
+
+    def __reduce__(self) -> tuple:
+        return (OrderEvent, self._fields())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        refuse_assign(name)
+
+    def __delattr__(self, name: str) -> None:
+        refuse_delete(name)
+
+
+_EVENT_COMPILED = compiled(OrderEvent)
 
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _EPOCH_S = 1_577_836_800  # 2020-01-01 UTC

@@ -40,7 +40,7 @@ from app.domain import (
     FundingPaid,
     CancelRejected,
 )
-from app.domain.order import bot_tag
+from app.domain.order import DONE_STATUSES as _DONE, bot_tag
 from app.interfaces.clock import Callback, GuardedClock
 from app.engine.bot_status import BotState, BotStatus, bot_status  # noqa: F401 - BotStatus: for views
 from app.engine.bot_market import BotMarket, Valuation, bind_roles, distinct_sources, journal_other_balances
@@ -483,12 +483,17 @@ class Bot:
 
     def _on_order(self, event: OrderUpdated) -> None:
         order = event.order
-        market = self._market_of(order)
+        single = self._single
+        if single is not None:  # one market (the usual case, once per order event: no loop, no call)
+            market = single if single.orders.owns(order.client_order_id) else None
+        else:
+            market = self._market_of(order)
         if market is None:
             return
-        if order.status is _REJECTED:
+        status = order.status
+        if status is _REJECTED:
             self._rejected(order, market.orders)
-        elif order.status in _ACCEPTED:
+        elif status in _ACCEPTED and self.reject_streak.count:
             self.reject_streak.accepted()
         if market.journal is not None:  # the record's text is built only for a journal
             inst = market.instrument
@@ -498,17 +503,21 @@ class Bot:
                              amount=str(inst.lots_to_amount(order.amount_lots)),
                              filled=str(inst.lots_to_amount(order.filled_lots)), reason=order.reason,
                              symbol=order.symbol, exchange_order_id=order.exchange_order_id)
-        if self.state is _RUNNING:
-            self._guarded("on_order", self.strategy.on_order, event)
-        elif self.state is _STOPPING and order.status.is_done:
+        state = self.state
+        if state is _RUNNING:
+            try:  # as _guarded does, without its call (this runs for every order event)
+                self.strategy.on_order(event)
+            except Exception as exc:
+                self._fail("on_order", exc)
+        elif state is _STOPPING and order.status in _DONE:
             if self.strategy.acts_while_stopping:
                 self._guarded("on_order", self.strategy.on_order, event)
             self._maybe_finish()
-        elif self.state is _STOPPING and order.status in (_OPEN, _PARTIALLY_FILLED):
+        elif state is _STOPPING and order.status in (_OPEN, _PARTIALLY_FILLED):
             # Open again while stopping: a cancel that never took (its answer lost, the venue
             # says the order still rests) or an order that arrived after the first round.
             market.orders.cancel_order(order.client_order_id)
-        if order.status.is_done:
+        if order.status in _DONE:
             market.orders.forget(order.client_order_id)
 
     def _rejected(self, order, view: OwnOrders | None = None) -> None:
@@ -569,8 +578,9 @@ class Bot:
         fill = event.fill
         key = (market.account, fill.symbol, fill.trade_id)
         order = event.order  # its state after the fill goes into the journal with the fill
-        state = (order.status.value, str(market.instrument.lots_to_amount(order.filled_lots)))
-        if key in self._seen_trades or not self._journal_on(market, "fill", fill=fill, order=state):
+        if key in self._seen_trades or (market.journal is not None and not self._journal_on(
+                market, "fill", fill=fill,
+                order=(order.status.value, str(market.instrument.lots_to_amount(order.filled_lots))))):
             # The same execution reported again (a reconnect, a replay after a restart):
             # never counted twice. The order's state still follows below.
             self._seen_trades.add(key)
@@ -580,14 +590,15 @@ class Bot:
         else:
             self._seen_trades.add(key)
             self._count_fill(event, market)
-        if event.order.status.is_done:
-            market.orders.forget(event.order.client_order_id)
+        if order.status in _DONE:
+            market.orders.forget(order.client_order_id)
 
     def _count_fill(self, event: OrderFilled, market: BotMarket | None = None) -> None:
         fill = event.fill
         (market or self.markets[next(iter(self.markets))]).pnl.on_fill(fill)
-        self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
-                       "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
+        if self._log.isEnabledFor(logging.INFO):  # (its arguments cost more than a disabled line)
+            self._log.info("fill: %s %s @ %s (%s, fee %s %s)", fill.side.value, fill.amount, fill.price,
+                           "maker" if fill.is_maker else "taker", round(fill.fee, 8), fill.fee_asset)
         if self.state is _RUNNING:
             self._guarded("on_fill", self.strategy.on_fill, event)
             self.risk.check_pnl()

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Callable
 
 from app.domain import Balance, Instrument, Order, OrderEvent, OrderStatus, OrderType, Side, new_client_order_id
-from app.domain.order import NO_BOT_TAG
+from app.domain.order import DONE_STATUSES as _DONE, NO_BOT_TAG
 from app.interfaces.venue import Connector, MarketFeed
 
 # Enum members as module constants: compiled (setup.py COMPILED_PY), reading an Enum class
@@ -102,7 +102,7 @@ class OwnOrders:
         if self.before_send is not None:
             self.before_send(request or self._request(cid, symbol, side, order_type, amount_lots, price_ticks))
         order = self._connector.place_order(symbol, side, order_type, amount_lots, price_ticks, client_order_id=cid)
-        if order.status.is_done:
+        if order.status in _DONE:
             self._ids.discard(cid)
         return order
 
@@ -125,7 +125,7 @@ class OwnOrders:
         worst = 0
         for client_order_id in self._ids:
             other = get(client_order_id)
-            if other is None or other.side is side or other.symbol != symbol or other.status.is_done:
+            if other is None or other.side is side or other.symbol != symbol or other.status in _DONE:
                 continue
             if other.status is _PENDING_CANCEL:
                 continue
@@ -151,7 +151,7 @@ class OwnOrders:
         self._connector.cancel_order(client_order_id)
 
     def cancel_all(self, symbol: str | None = None) -> list[str]:
-        ids = [o.client_order_id for o in self.open_orders(symbol) if o.status.value != "pending_cancel"]
+        ids = [o.client_order_id for o in self.open_orders(symbol) if o.status is not _PENDING_CANCEL]
         for client_order_id in ids:
             self._connector.cancel_order(client_order_id)
         return ids

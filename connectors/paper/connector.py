@@ -39,6 +39,7 @@ from app.domain import (
     Side,
 )
 from app.domain.ledger import InsufficientBalance
+from app.domain.order import DONE_STATUSES as _DONE
 from app.domain.validation import check_order
 from app.interfaces.clock import Clock, TimerHandle
 from app.interfaces.venue import MarketFeed
@@ -131,13 +132,13 @@ class PaperConnector(SimulatedAccount):
         for cid, handle in list(self._creates.items()):
             handle.cancel()
             order = self._orders[cid]
-            if not order.status.is_done:
+            if order.status not in _DONE:
                 self._finish(order, _FAILED, now, "connector stopped before the order reached the market")
         self._creates.clear()
         for cid, handle in list(self._cancels.items()):
             handle.cancel()
             order = self._orders[cid]
-            if not order.status.is_done:
+            if order.status not in _DONE:
                 self._finish(order, _CANCELLED, now, "cancelled (connector stopped)")
         self._cancels.clear()
 
@@ -222,14 +223,14 @@ class PaperConnector(SimulatedAccount):
     def _arrive(self, order: Order, limit_ticks: int) -> None:
         """The order reaches the market `order_latency_ns` after submission."""
         self._creates.pop(order.client_order_id, None)
-        if order.status.is_done:
+        if order.status in _DONE:
             return  # its cancel got there first
         now = self.clock.now_ns()
         if self._feed.is_stale:
             self._refuse_at_market(order, now, "market data is stale")
             return
         book = self._feed.book
-        own_side = order.side.sign
+        own_side = 1 if order.side is _BUY else -1
         consumed = -own_side
         if order.type is _LIMIT_MAKER:
             best = book.best_ask_ticks if order.side is _BUY else book.best_bid_ticks
@@ -243,7 +244,7 @@ class PaperConnector(SimulatedAccount):
                 self._model.taker_used = True
                 for price, lots in plan:
                     self._settle_fill(order, price, lots, is_maker=False, now=now)
-            if order.status.is_done:
+            if order.status in _DONE:
                 self._emit_balances(now)
                 return
             if order.type in (_MARKET, _IOC):
@@ -262,7 +263,7 @@ class PaperConnector(SimulatedAccount):
         oid = next(self._oids)
         self._oid_of[order.client_order_id] = oid
         self._order_of_oid[oid] = order
-        side = order.side.sign
+        side = 1 if order.side is _BUY else -1
         ahead = int(self._feed.book.volume_at(side, order.price_ticks))
         self._model.add(oid, side, order.price_ticks, order.remaining_lots, ahead)
         if order.status is _PENDING_CREATE:
@@ -275,7 +276,7 @@ class PaperConnector(SimulatedAccount):
 
     def _cancel_arrives(self, order: Order) -> None:
         self._cancels.pop(order.client_order_id, None)
-        if order.status.is_done:
+        if order.status in _DONE:
             return  # filled (or refused) while the cancel travelled: the cancel fails
         self._finish(order, _CANCELLED, self.clock.now_ns(), "cancelled")
 
@@ -296,7 +297,7 @@ class PaperConnector(SimulatedAccount):
         now = self.clock.now_ns()
         for oid, price, lots in zip(fills["oid"].tolist(), fills["price_ticks"].tolist(), fills["lots"].tolist()):
             order = self._order_of_oid.get(oid)
-            if order is None or order.status.is_done:
+            if order is None or order.status in _DONE:
                 continue
             self._settle_fill(order, price, lots, is_maker=True, now=now)
         self._emit_balances(now)

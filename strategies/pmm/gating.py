@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import OrderStatus
+from app.domain import OrderStatus, Side
 from strategies.pmm_gate import REFERENCES
 
 
@@ -44,6 +44,6 @@ def fallback(params: dict[str, Any], external: bool) -> str:
 def mirror(open_orders: list, hanging: set[str]) -> list[tuple[int, int, int, int]]:
     """The orders a refresh plans against, as the gate's mirror: resting, no cancel in
     flight, not hanging."""
-    pending_cancel = OrderStatus.PENDING_CANCEL
-    return [(o.side.sign, o.price_ticks, o.amount_lots, o.created_ns) for o in open_orders
+    pending_cancel, buy = OrderStatus.PENDING_CANCEL, Side.BUY
+    return [(1 if o.side is buy else -1, o.price_ticks, o.amount_lots, o.created_ns) for o in open_orders
             if o.status is not pending_cancel and o.client_order_id not in hanging]
