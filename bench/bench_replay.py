@@ -402,7 +402,7 @@ def main(repeats: int = 5) -> dict:
           f"no latency, simpler queue rule)")
     verdict = "meets" if n / ours["seconds"] >= TARGET else "BELOW"
     print(f"  target {TARGET:,} events/s: {verdict} ({n / ours['seconds']:,.0f})")
-    hbt = against_hftbacktest(events, meta, units, n, ours, repeats)
+    hbt = against_hftbacktest(events, meta, units, n, repeats)
     return {
         "hftbacktest": hbt,
         "market_events": n,
@@ -425,12 +425,28 @@ def main(repeats: int = 5) -> dict:
     }
 
 
-def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, units: ReplayUnits, n: int, ours: dict[str, Any],
+def alternating(rounds: int, ours: Callable[[], dict[str, Any]],
+                theirs: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The best of `rounds` runs of each, one of ours then one of theirs, so both sides get
+    as many tries and see the same moments of a shared machine."""
+    best_ours = best_theirs = None
+    for _ in range(rounds):
+        mine, peer_result = ours(), theirs()
+        if best_ours is None or mine["seconds"] < best_ours["seconds"]:
+            best_ours = mine
+        if best_theirs is None or peer_result["seconds"] < best_theirs["seconds"]:
+            best_theirs = peer_result
+    assert best_ours is not None and best_theirs is not None
+    return best_ours, best_theirs
+
+
+def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, units: ReplayUnits, n: int,
                         repeats: int) -> dict[str, Any]:
     """hftbacktest on the same recordings with the same rules (bench/hftbacktest_peer.py),
-    alternating with ours so both see the same machine: pure_market_making and the simple
-    quoter against its numba rule (mid -+ 2 bp), avellaneda_stoikov against its numba AS
-    rule; one line each, the simple rule's `replay:` line last."""
+    alternating with ours so both see the same machine and get as many runs (the best of
+    2 x min(3, repeats) each): pure_market_making and the simple quoter against its numba
+    rule (mid -+ 2 bp), avellaneda_stoikov against its numba AS rule; one line each, the
+    simple rule's `replay:` line last."""
     from app.data.store import default_cache_dir, recordings_dir
     from bench import hftbacktest_peer as peer
 
@@ -443,11 +459,13 @@ def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, units: ReplayUn
             "tolerance_bps": float(PARAMS["refresh_tolerance_bps"]), "max_age_s": 15.0,
             "amount": float(PARAMS["order_amount"]), "latency_ns": LATENCY_NS,
             "maker_fee": float(inst.maker_fee), "taker_fee": float(inst.taker_fee)}
-    peer_repeats = max(1, min(3, repeats))
-    theirs = best_of(peer_repeats, lambda: peer.run(arrays, **rule))
-    ours = min(ours, best_of(peer_repeats, lambda: run_ours(events, meta, units)), key=lambda r: r["seconds"])
-    pmm = best_of(peer_repeats, lambda: run_ours(events, meta, units, strategy_name="pmm"))
-    theirs = min(theirs, best_of(peer_repeats, lambda: peer.run(arrays, **rule)), key=lambda r: r["seconds"])
+    rounds = 2 * max(1, min(3, repeats))
+
+    def theirs_simple() -> dict[str, Any]:
+        return peer.run(arrays, **rule)
+
+    ours, theirs = alternating(rounds, lambda: run_ours(events, meta, units), theirs_simple)
+    pmm, theirs_pmm = alternating(rounds, lambda: run_ours(events, meta, units, strategy_name="pmm"), theirs_simple)
     from app.config.bot_config import DEFAULT_BALANCES
 
     as_rule = {"tick": rule["tick"], "lot": rule["lot"], "gamma": float(AS_PARAMS["risk_factor"]),
@@ -457,16 +475,13 @@ def against_hftbacktest(events: np.ndarray, meta: RecordingMeta, units: ReplayUn
                "max_age_s": float(AS_PARAMS["order_refresh_time"]), "amount": float(AS_PARAMS["order_amount"]),
                "base0": float(DEFAULT_BALANCES[inst.base]), "quote0": float(DEFAULT_BALANCES[inst.quote]),
                "latency_ns": LATENCY_NS, "maker_fee": rule["maker_fee"], "taker_fee": rule["taker_fee"]}
-    ours_as = best_of(peer_repeats, lambda: run_ours(events, meta, units, strategy_name="avellaneda_stoikov"))
-    theirs_as = best_of(peer_repeats, lambda: peer.run_avellaneda(arrays, **as_rule))
-    ours_as = min(ours_as, best_of(peer_repeats, lambda: run_ours(events, meta, units,
-                                                                  strategy_name="avellaneda_stoikov")),
-                  key=lambda r: r["seconds"])
+    ours_as, theirs_as = alternating(rounds, lambda: run_ours(events, meta, units, strategy_name="avellaneda_stoikov"),
+                                     lambda: peer.run_avellaneda(arrays, **as_rule))
     print(f"\n  hftbacktest {peer.version()} (numba strategies, compile excluded, PowerProbQueueModel(2), "
           f"{LATENCY_NS // 1_000_000} ms latency; its converter counts {peer.market_events(arrays):,} rows, "
           f"both rates use our count of {n:,})")
     out: dict[str, Any] = {}
-    for label, mine, peer_result, target in (("pmm", pmm, theirs, HFTBACKTEST_TARGET),
+    for label, mine, peer_result, target in (("pmm", pmm, theirs_pmm, HFTBACKTEST_TARGET),
                                              ("avellaneda_stoikov", ours_as, theirs_as, AS_TARGET),
                                              ("", ours, theirs, HFTBACKTEST_TARGET)):
         ours_rate, their_rate = n / mine["seconds"], n / peer_result["seconds"]
