@@ -146,7 +146,7 @@ class Phase:
 
     def __init__(self, name: str, seconds: float) -> None:
         self.name = name
-        cap = int(seconds * 250) + 1_000  # iterations with GUI work: ~20-100/s, ~170/s with 3 markets
+        cap = int(seconds * 400) + 1_000  # iterations with GUI work: ~20-100/s, ~250/s with 3 markets
         self.per_owner = [Samples(cap) for _ in OWNERS]
         self.window = Samples(cap)
         self.window_cpu = Samples(cap)  # the same frames in GUI-thread CPU time
@@ -527,7 +527,7 @@ async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
     # -- main phase ------------------------------------------------------------------------------
     await asyncio.sleep(max(0.0, SETTLE_S - (time.monotonic() - t0)))
     ours = Phase("ours", duration)
-    record = IterationRecord(int(duration * 250) + 1_000)
+    record = IterationRecord(int(duration * 400) + 1_000)
     prof.record = record
     prof.phase = ours
     lag_state["on"] = True
