@@ -88,6 +88,9 @@ class ReplayFeed(MarketFeed):
         self._offsets_speed: float | None = None
         self._hooks: list[MarketHook] = []
         self._fast: FastLoop | None = None
+        self._fast_key: tuple | None = None  # what `_fast_chosen` was decided for
+        self._fast_chosen: FastLoop | None = None
+        self._int_columns: tuple["_Ints", ...] | None = None
         self._pos = 0
         self._handle: TimerHandle | None = None
         self._clock_start = 0
@@ -106,9 +109,12 @@ class ReplayFeed(MarketFeed):
         return self._lists
 
     def _ints(self) -> tuple["_Ints", ...]:
-        """The same columns as `_py`, read one int at a time from the arrays."""
-        u = self._units
-        return tuple(_Ints(column) for column in (u.kind, u.a, u.b, u.ts, u.first, u.last, u.prev, u.count))
+        """The same columns as `_py`, read one int at a time from the arrays (made once)."""
+        if self._int_columns is None:
+            u = self._units
+            self._int_columns = tuple(_Ints(column) for column in (u.kind, u.a, u.b, u.ts, u.first, u.last, u.prev,
+                                                                   u.count))
+        return self._int_columns
 
     # -- MarketFeed --------------------------------------------------------------------------
     @property
@@ -145,7 +151,18 @@ class ReplayFeed(MarketFeed):
 
     def _fast_loop(self) -> FastLoop | None:
         """The compiled loop, when it may run: recorded-time pacing on a SimClock and no
-        listener other than hooks wants book or trade events (views, Python strategies)."""
+        listener other than hooks wants book or trade events (views, Python strategies).
+        Decided again only when the listeners, the hooks or the speed changed: a backtest
+        asks at every step (a thousand times a run)."""
+        key = self._fast_key
+        targets = self._targets  # replaced (never emptied) when a listener comes or goes
+        if key is not None and key[0] is targets and key[1] == len(self._hooks) and key[2] == self.speed:
+            return self._fast_chosen
+        self._fast_chosen = self._choose_fast_loop()
+        self._fast_key = (targets, len(self._hooks), self.speed)
+        return self._fast_chosen
+
+    def _choose_fast_loop(self) -> FastLoop | None:
         if not self.speed or not isinstance(self.clock, SimClock):
             return None
         hook_listeners = [hook.listener for hook in self._hooks]
