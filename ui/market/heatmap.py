@@ -93,8 +93,9 @@ def decades_for(contrast: int) -> float:
 class LiquidityHeatmapView(MarketViewBase):
     def __init__(self, parent: QWidget | None = None, *, column_ms: int = 100, visible_s: float = 60.0,
                  history_s: float = 600.0, rows: int = 200, ticks_per_row: int | None = None,
-                 band_bp: float = 20.0, refresh_hz: float = 20.0) -> None:
-        super().__init__(parent, refresh_hz=refresh_hz)
+                 band_bp: float = 20.0, refresh_hz: float | None = None) -> None:
+        # One redraw per column by default: a faster one would mostly redraw the same columns.
+        super().__init__(parent, refresh_hz=refresh_hz or 1000.0 / max(column_ms, 1))
         if column_ms <= 0 or rows <= 0 or (ticks_per_row is not None and ticks_per_row <= 0) or band_bp <= 0:
             raise ValueError("column_ms, rows, ticks_per_row and band_bp must be positive")
         if not 0 < visible_s <= history_s:
