@@ -35,6 +35,6 @@ def test_the_bench_fails_with_one_line_without_the_peer(monkeypatch, capsys):
 
     monkeypatch.setattr(hftbacktest_peer, "MISSING", "hftbacktest is not installed (test)")
     with pytest.raises(SystemExit) as info:
-        bench_replay.against_hftbacktest(None, None, None, 1, {"seconds": 1.0}, 1)
+        bench_replay.against_hftbacktest(None, None, None, 1, 1)
     assert info.value.code == 1
     assert capsys.readouterr().out.strip() == "replay: hftbacktest is not installed (test)"

@@ -10,7 +10,7 @@ from app.config.bot_config import load_config
 from app.config.schema import ConfigError
 from app.data.binance_recording import parse_recordings
 from app.data.verify import verify_recordings
-from app.domain import BTC_USDT, INVERSE, LINEAR, SPOT
+from app.domain import BTC_USDT, INVERSE, LINEAR, SPOT, Instrument
 from app.markets.registry import apply_overrides, resolve
 from app.markets.symbols import UnknownSymbol, binance_symbol, split_pair
 from app.wiring.session import build_session
@@ -142,3 +142,35 @@ def test_data_commands_take_rules_from_flags(tmp_path: Path, capsys) -> None:
     assert "fees maker 0.02% / taker 0.1%" in out and "from the command line" in out
     assert main(["data", "info", rec, "--tick", "nan"]) == 2
     assert capsys.readouterr().err.startswith("error: argument --tick")
+
+
+def test_a_grid_too_fine_for_the_engines_integers_is_bad_data_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    """One stray over-precise price makes the inferred tick 1E-14: prices of 60,000 are then
+    6E18 ticks, which int64 holds but not with the room sums and notionals need. Said as bad data (exit 2, one line naming the file), never an overflow in
+    the middle of a strategy (a fuzzed recording found it)."""
+    from app import cli
+    from app.data.store import load_market
+    from app.markets.registry import INTEGER_LIMIT, integer_range_problem
+    from tests.synthetic_recordings import diff, snapshot, trade, write_recording
+
+    monkeypatch.setenv("COLIBRI_HOME", str(tmp_path / "home"))
+    rec = write_recording(tmp_path / "stray.gz", [
+        snapshot(100, [["60000.00", "1.00000"]], [["60000.10", "1.00000"]]),
+        diff(101, 101, [["60000.00000000000001", "0.50000"]], []),  # the stray value: 1E-14
+        trade(1, "60000.10", "0.10000", False),
+    ])
+    with pytest.raises(ValueError, match=r"stray\.gz: prices up to 60000\.1 at a tick of 1E-14 are 6e\+18 ticks, "
+                                         r"beyond the 64-bit integers"):
+        load_market([rec], use_cache=False)
+    config = tmp_path / "bt.yaml"
+    config.write_text(f"venue:\n  kind: replay\nrecordings:\n  - {rec}\nsymbol: BTC/USDT\n"
+                      "strategy:\n  name: simple_quoter\n  params:\n    order_amount: 0.002\n")
+    assert cli.main(["backtest", "--config", str(config), "--duration", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "stray.gz" in err[0]
+    # the rule itself, on the numbers it guards
+    fine = Instrument("X/Y", "X", "Y", Decimal("0.01"), Decimal("0.00001"), min_notional=D5)
+    assert integer_range_problem(fine, 6_000_000, 10**7) is None  # 60,000.00 and 100 X
+    assert "tick-lots" in integer_range_problem(fine, INTEGER_LIMIT // 10, 100)
+    tiny = Instrument("X/Y", "X", "Y", Decimal("1E-14"), Decimal("1E-8"), min_notional=D5)
+    assert "minimum notional 5" in integer_range_problem(tiny, 1_000, 1)

@@ -17,7 +17,7 @@ from typing import Iterable
 import numpy as np
 
 from app.data.binance_recording import RecordingError, _lines, parse_recordings
-from app.data.events import FORMAT_VERSION, SNAPSHOT, RecordingMeta, load_event_file, save_event_file
+from app.data.events import FORMAT_VERSION, MARK, SNAPSHOT, RecordingMeta, load_event_file, save_event_file
 from app.domain import Instrument
 from app.paths import data_dir, is_bundled
 
@@ -229,4 +229,20 @@ def load_market(
         instrument = instrument.with_rules(source=instrument.source.replace("the command line", where))
     if any(getattr(instrument, f) != getattr(inferred, f) for f in ("tick_size", "lot_size")):
         events, meta = load_events(sources, instrument=instrument, market=meta.family, use_cache=use_cache)
+    _check_integer_range(events, instrument, sources)
     return events, meta, instrument
+
+
+def _check_integer_range(events: np.ndarray, instrument: Instrument, sources: list[Path]) -> None:
+    """Bad data, said as such: a grid so fine that the market's numbers overflow int64."""
+    from app.markets.registry import integer_range_problem
+
+    book = events[events["kind"] != MARK]
+    if not len(book):
+        return
+    problem = integer_range_problem(instrument, int(np.abs(book["price_ticks"]).max()),
+                                    int(np.abs(book["qty_lots"]).max()))
+    if problem is not None:
+        where = sources[0] if len(sources) == 1 else f"{sources[0]} (and {len(sources) - 1} more)"
+        raise RecordingError(where, 0, f"{problem} (the tick and lot come from the data's finest values: "
+                                       "one may be a stray)")

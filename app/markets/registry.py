@@ -113,3 +113,32 @@ def _settle_if_unusual(kind: str, base: str, quote: str, settle: str) -> str:
     equal rules compare equal whichever source built them."""
     usual = base if kind == "inverse" else quote
     return "" if settle in ("", usual) else settle
+
+
+INTEGER_LIMIT = 2**62
+"""What the engine's int64 counts may reach: a sum or difference of two still fits."""
+
+
+def integer_range_problem(instrument: Instrument, max_price_ticks: int, max_qty_lots: int) -> str | None:
+    """Why a market's prices and sizes do not fit the 64-bit integers the book, the queue
+    model and the strategies count in (ticks, lots, ticks x lots for a notional), or None.
+
+    A recording with a stray over-precise price infers a tiny tick (say 1E-14): prices of
+    tens of thousands are then ~1E18 ticks and a notional of them overflows. Said here, in
+    words, rather than as an OverflowError from the middle of a strategy."""
+    tick, lot = instrument.tick_size, instrument.lot_size
+    if max_price_ticks >= INTEGER_LIMIT:
+        return (f"prices up to {instrument.ticks_to_price(max_price_ticks)} at a tick of {tick} are "
+                f"{max_price_ticks:.3g} ticks, beyond the 64-bit integers the engine counts in")
+    if max_qty_lots >= INTEGER_LIMIT:
+        return (f"quantities up to {max_qty_lots * lot} at a lot of {lot} are {max_qty_lots:.3g} lots, "
+                f"beyond the 64-bit integers the engine counts in")
+    notional = max_price_ticks * max_qty_lots
+    if notional >= INTEGER_LIMIT:
+        return (f"a notional of the largest price and quantity at a tick of {tick} and a lot of {lot} is "
+                f"{notional:.3g} tick-lots, beyond the 64-bit integers the engine counts in")
+    min_units = instrument.min_notional / (tick * lot) if instrument.min_notional > 0 else 0
+    if min_units >= INTEGER_LIMIT:
+        return (f"the minimum notional {instrument.min_notional} at a tick of {tick} and a lot of {lot} is "
+                f"{float(min_units):.3g} tick-lots, beyond the 64-bit integers the engine counts in")
+    return None
