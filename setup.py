@@ -23,12 +23,11 @@ OPTIMISE = ["/O2"] if sys.platform == "win32" else ["-O3"]  # MSVC's flag on Win
 # Python side). Each runs about a quarter faster than under the interpreter; the .py file
 # stays the source (tests/test_compiled_modules.py fails while a build is older than it).
 COMPILED_PY = (
-    "app/domain/events.py", "app/domain/fill.py", "app/domain/instrument.py", "app/domain/ledger.py",
-    "app/domain/order.py", "app/domain/validation.py",
+    "app/domain/events.py", "app/domain/fill.py", "app/domain/frozen.py", "app/domain/instrument.py",
+    "app/domain/ledger.py", "app/domain/order.py", "app/domain/validation.py",
     "app/engine/bot.py", "app/engine/own_orders.py", "app/engine/pnl.py", "app/engine/risk_guard.py",
     "app/interfaces/clock.py", "app/interfaces/strategy.py", "app/interfaces/venue.py",
-    "connectors/paper/connector.py", "connectors/paper/liquidity.py", "connectors/replay/feed.py",
-    "connectors/simulated.py",
+    "connectors/paper/connector.py", "connectors/paper/liquidity.py", "connectors/simulated.py",
     "strategies/avellaneda_model.py", "strategies/avellaneda_stoikov.py", "strategies/estimators.py",
     "strategies/pmm/gating.py", "strategies/pmm/quotes.py", "strategies/pure_market_making.py",
     "strategies/quoting.py", "strategies/reconcile.py", "strategies/simple_quoter.py",

@@ -12,7 +12,7 @@ from decimal import Decimal
 import numpy as np
 
 from app.domain.fill import Balance, Fill
-from app.domain.frozen import compiled, fields_text, refuse_assign, refuse_delete
+from app.domain.frozen import Frozen, compiled
 from app.domain.order import Order, OrderEvent
 
 TRADE_DTYPE = np.dtype(
@@ -53,7 +53,7 @@ class TradesEvent:
     trades: np.ndarray  # TRADE_DTYPE
 
 
-class OrderUpdated:
+class OrderUpdated(Frozen):
     """The order's state changed (created, acknowledged, cancelled, rejected...); `change`
     is the immutable event that moved it, when the venue reports one.
 
@@ -72,28 +72,6 @@ class OrderUpdated:
             for name, value in zip(OrderUpdated.__match_args__, (source, order, ts_ns, change)):
                 object.__setattr__(self, name, value)
 
-    def _fields(self) -> tuple:
-        return (self.source, self.order, self.ts_ns, self.change)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return fields_text(self, OrderUpdated.__match_args__)
-
-    def __reduce__(self) -> tuple:
-        return (OrderUpdated, self._fields())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        refuse_assign(name)
-
-    def __delattr__(self, name: str) -> None:
-        refuse_delete(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +102,7 @@ class ConnectionChanged:
     reason: str = ""
 
 
-class OrderFilled:
+class OrderFilled(Frozen):
     """One execution of an own order: `fill`, and `order` already in its state after it.
 
     Fields: source, order, fill. A compiled type with read-only fields, equal by them
@@ -141,28 +119,6 @@ class OrderFilled:
             for name, value in zip(OrderFilled.__match_args__, (source, order, fill)):
                 object.__setattr__(self, name, value)
 
-    def _fields(self) -> tuple:
-        return (self.source, self.order, self.fill)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return fields_text(self, OrderFilled.__match_args__)
-
-    def __reduce__(self) -> tuple:
-        return (OrderFilled, self._fields())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        refuse_assign(name)
-
-    def __delattr__(self, name: str) -> None:
-        refuse_delete(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 
-from app.domain.frozen import compiled, fields_text, refuse_assign, refuse_delete
+from app.domain.frozen import Frozen, compiled
 
 
 class Side(str, Enum):
@@ -92,7 +92,7 @@ class IllegalTransition(RuntimeError):
     """An order was asked to move to a state its current state cannot reach."""
 
 
-class OrderEvent:
+class OrderEvent(Frozen):
     """One change of an order as its venue reports it, immutable: the order moves only by
     `Order.apply(event)`, through the state machine, and listeners receive the event with
     the order (OrderUpdated.change), so what happened is never re-derived from a mutable
@@ -119,28 +119,6 @@ class OrderEvent:
                                    (client_order_id, status, ts_ns, filled_lots, reason, exchange_order_id)):
                 object.__setattr__(self, name, value)
 
-    def _fields(self) -> tuple:
-        return (self.client_order_id, self.status, self.ts_ns, self.filled_lots, self.reason, self.exchange_order_id)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return fields_text(self, OrderEvent.__match_args__)
-
-    def __reduce__(self) -> tuple:
-        return (OrderEvent, self._fields())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        refuse_assign(name)
-
-    def __delattr__(self, name: str) -> None:
-        refuse_delete(name)
 
 
 _EVENT_COMPILED = compiled(OrderEvent)
