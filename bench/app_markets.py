@@ -1,7 +1,8 @@
 """More markets for the whole-app bench (`bench.bench_app --markets N`).
 
-Each extra market is a demo exchange of its own (another seed, the same busy crowd flow
-as the first market, so each streams thousands of book level updates a second) shown in
+Each extra market is a demo exchange of its own (another seed; the same busy crowd flow as
+the first market, so each streams thousands of book level updates a second, or the demo's
+calibrated flow, a few hundred) shown in
 a market window of its own, as *View → New market window* opens it: header, ladder,
 candles (the default tab; the depth chart and heatmap tabs are hidden, the heatmap still
 recording), and the trades tape. All markets run on the one qasync loop with the main
@@ -19,8 +20,9 @@ WINDOW_SIZE = (1200, 760)
 
 
 def add_market_connectors(workspace, clock, extra: int, balances: dict[str, Decimal],  # noqa: ANN001
-                          flow_params: dict) -> list:
-    """`extra` demo exchanges named demo2, demo3... added to the workspace; returns them."""
+                          flow_params: dict | None) -> list:
+    """`extra` demo exchanges named demo2, demo3... added to the workspace (None: the demo's
+    calibrated crowd flow); returns them."""
     from connectors.demo.exchange import DemoExchange
 
     added = []

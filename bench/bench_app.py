@@ -46,9 +46,10 @@ Then, for NAIVE_S seconds in the same process, a naive variant: every market vie
 refreshed and repainted synchronously on every BookUpdated (the rule the views avoid);
 the same frame figures and the CPU % ratio naive/ours are printed.
 
-`--markets 2|3` opens one or two more markets, each a busy demo exchange of its own in a
-market window of its own (bench/app_markets.py); their GUI work counts in the whole-window
-frame and is also reported per window ("market2", "market3").
+`--markets 2|3` opens one or two more markets, each a demo exchange of its own in a market
+window of its own (bench/app_markets.py), as busy as the first or (`--extra-flow
+calibrated`) at the demo's calibrated flow; their GUI work counts in the whole-window frame
+and is also reported per window ("market2", "market3").
 
 Run: `.venv/bin/python -m bench.bench_app [--minutes N] [--naive-seconds S] [--markets N]`
 (default 10 minutes, 30 s naive, one market); `python -m bench app` runs 10 minutes, or 1
@@ -408,7 +409,7 @@ def check_visible(window) -> list[dict]:  # noqa: ANN001
     return rows
 
 
-async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
+async def run_bench(minutes: float, naive_s: float, markets: int = 1, extra_busy: bool = True) -> dict:
     from app.domain import BookUpdated, OrderFilled, OrderUpdated
     from app.interfaces.clock import RealClock
     from app.wiring.workspace import Workspace, build_workspace
@@ -432,7 +433,7 @@ async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
     workspace.add_connector(demo)
     workspace.add_connector(PaperConnector(demo.feed(demo.instrument.symbol), dict(BALANCES), clock, name="paper"))
     feed = workspace.demo.feed(workspace.demo_symbol)
-    extra_markets = add_market_connectors(workspace, clock, markets - 1, BALANCES, FLOW_PARAMS)
+    extra_markets = add_market_connectors(workspace, clock, markets - 1, BALANCES, FLOW_PARAMS if extra_busy else None)
 
     seconds = int(duration + naive_s + 120)
     levels_per_s = np.full(seconds, 0, dtype=np.int64)
@@ -643,6 +644,7 @@ async def run_bench(minutes: float, naive_s: float, markets: int = 1) -> dict:
         "platform": QApplication.platformName(),
         "minutes": minutes,
         "markets": markets,
+        "extra_markets_flow": ("busy" if extra_busy else "calibrated") if markets > 1 else None,
         "active_window": active,
         "flow_params": FLOW_PARAMS,
         "update_rate": rates,
@@ -839,8 +841,9 @@ def print_frames(frames: dict) -> None:
 
 def print_report(r: dict) -> None:
     print()
+    extra = f", the other {r['markets'] - 1} at {r['extra_markets_flow']} flow" if r["markets"] > 1 else ""
     print(f"machine: {r['machine']}; Qt platform {r['platform']}; {r['minutes']:g} min; "
-          f"{r['markets']} market(s) open, each streaming its own busy demo book")
+          f"{r['markets']} market(s) open, the first streaming a busy demo book{extra}")
     u = r["update_rate"]
     print(f"book level updates/s: mean {u['levels_per_s_mean']:.0f}, p5 {u['levels_per_s_p5']:.0f}, "
           f"min {u['levels_per_s_min']} ({u['seconds_below_2000']} s below {MIN_UPDATES_PER_S}); "
@@ -870,7 +873,7 @@ def print_report(r: dict) -> None:
               f"of the main phase): naive/ours = {n['cpu_ratio_naive_over_ours']:.2f}")
 
 
-def run(minutes: float, naive_s: float = NAIVE_S, markets: int = 1) -> dict:
+def run(minutes: float, naive_s: float = NAIVE_S, markets: int = 1, extra_busy: bool = True) -> dict:
     import qasync
 
     app = QApplication.instance()
@@ -893,7 +896,7 @@ def run(minutes: float, naive_s: float = NAIVE_S, markets: int = 1) -> dict:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(run_bench(minutes, naive_s, markets))
+        return loop.run_until_complete(run_bench(minutes, naive_s, markets, extra_busy))
     finally:
         asyncio.set_event_loop(None)
         loop.close()
@@ -910,9 +913,11 @@ if __name__ == "__main__":
     parser.add_argument("--naive-seconds", type=float, default=NAIVE_S)
     parser.add_argument("--markets", type=int, default=1, choices=range(1, MAX_MARKETS + 1),
                         help="markets open: the main window's, plus a market window per extra demo exchange")
+    parser.add_argument("--extra-flow", choices=("busy", "calibrated"), default="busy",
+                        help="the extra markets' crowd flow: as busy as the first, or the demo's calibrated one")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    figures = run(args.minutes, args.naive_seconds, args.markets)
+    figures = run(args.minutes, args.naive_seconds, args.markets, args.extra_flow == "busy")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(figures, handle, indent=2, default=str)
