@@ -1,12 +1,15 @@
 """OHLCV candles from public trades, Qt-free and vectorised.
 
-Trades arrive in numpy batches; a batch is bucketed by interval with one sort and a few
-`reduceat` calls instead of a Python loop per trade. The last candle stays open and is
+Trades arrive in numpy batches; a batch is bucketed by interval with app/data/candles.py's
+`from_trades` (a few `reduceat` calls, no Python loop per trade; the same code gives the
+venues' candle history). The last candle stays open and is
 merged with the next batch. Storage is bounded: the oldest candles are dropped.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from app.data import candles
 
 INTERVALS_NS: dict[str, int] = {
     "1s": 1_000_000_000,
@@ -80,29 +83,15 @@ class CandleBuilder:
         if len(trades) == 0:
             return 0
         iv = self.interval_ns
-        bucket = trades["ts_ns"] // iv * iv
         if self._n:
-            keep = bucket >= self._start[self._n - 1]
+            keep = trades["ts_ns"] // iv * iv >= self._start[self._n - 1]
             if not keep.all():
                 trades = trades[keep]
-                bucket = bucket[keep]
                 if len(trades) == 0:
                     return 0
-        order = np.argsort(bucket, kind="stable")  # stable: keeps trade order inside a bucket
-        bucket = bucket[order]
-        price = trades["price_ticks"][order]
-        qty = trades["qty_lots"][order]
-        buy_qty = np.where(trades["taker_side"][order] > 0, qty, 0)
-        starts, first = np.unique(bucket, return_index=True)
-        last = np.empty_like(first)
-        last[:-1] = first[1:] - 1
-        last[-1] = len(price) - 1
-        o = price[first]
-        h = np.maximum.reduceat(price, first)
-        lo = np.minimum.reduceat(price, first)
-        c = price[last]
-        v = np.add.reduceat(qty, first)
-        bv = np.add.reduceat(buy_qty, first)
+        bars = candles.from_trades(trades, iv)  # the same aggregation as a venue's candle history
+        starts, o, h, lo, c = bars["ts_ns"], bars["open"], bars["high"], bars["low"], bars["close"]
+        v, bv = bars["volume"], bars["buy_volume"]
         k = 0
         if self._n and starts[0] == self._start[self._n - 1]:
             row = self._ohlc[self._n - 1]
@@ -127,7 +116,7 @@ class CandleBuilder:
             if self._n > self.capacity:
                 self._drop(self._n - self.capacity)
         self.version += 1
-        return len(price)
+        return len(trades)
 
     def _make_room(self, new: int) -> None:
         if self._n + new > len(self._start):
