@@ -19,7 +19,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.domain import BookResynced, BookStale, Event, OrderFilled, OrderUpdated, TradesEvent
+from app.domain import BookResynced, BookStale, Event, OrderFilled, OrderUpdated, Side, TradesEvent
 
 if TYPE_CHECKING:
     from app.interfaces.venue import Connector, MarketFeed
@@ -238,6 +238,28 @@ class MarketViewBase(QWidget):
     @property
     def is_dirty(self) -> bool:
         return self._dirty
+
+    # -- own orders and fills, as the charts mark them ---------------------------------
+    def own_best_ticks(self) -> tuple[int, int]:
+        """The bot's highest resting own bid and lowest own ask on the market shown, in
+        ticks (0: none)."""
+        bid = ask = 0
+        conn, feed = self._connector, self._feed
+        for order in conn.open_orders(feed.instrument.symbol) if conn is not None and feed is not None else ():
+            if order.price_ticks <= 0 or order.remaining_lots <= 0:
+                continue
+            if order.side is Side.BUY:
+                bid = max(bid, order.price_ticks)
+            else:
+                ask = order.price_ticks if not ask else min(ask, order.price_ticks)
+        return bid, ask
+
+    def fill_mark(self, event: OrderFilled) -> tuple[float, float, int] | None:
+        """(time s, price, +1 bought / -1 sold) of an own fill on the market shown, else None."""
+        fill = event.fill
+        if self._feed is not None and fill.symbol != self._feed.instrument.symbol:
+            return None
+        return fill.ts_ns / 1e9, float(fill.price), 1 if fill.side is Side.BUY else -1
 
     # -- event hooks (publisher thread/callback: no Qt calls) -------------------------
     def _on_feed_event(self, event: Event) -> None:

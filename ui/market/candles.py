@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.data import candles as candle_data
-from app.domain import OrderFilled, OrderUpdated, Side
+from app.domain import OrderFilled, OrderUpdated
 from ui.market._base import MarketViewBase
 from ui.market.candle_builder import INTERVALS_NS, CandleBuilder
 from ui.market.candle_crosshair import CandleCrosshair
@@ -202,10 +202,10 @@ class CandlesView(MarketViewBase):
         self._dirty = True
 
     def _on_own_fill(self, event: OrderFilled) -> None:
-        fill = event.fill
-        if self._feed is not None and fill.symbol != self._feed.instrument.symbol:
+        mark = self.fill_mark(event)
+        if mark is None:
             return
-        self._fills.append((fill.ts_ns / 1e9, float(fill.price), 1 if fill.side is Side.BUY else -1))
+        self._fills.append(mark)
         self._fills_dirty = True
         self._orders_dirty = True
         self._dirty = True
@@ -279,15 +279,7 @@ class CandlesView(MarketViewBase):
 
     def _draw_own_quotes(self, tick: float) -> None:
         self._orders_dirty = False
-        bid = ask = 0
-        if self._connector is not None and self._feed is not None:
-            for order in self._connector.open_orders(self._feed.instrument.symbol):
-                if order.price_ticks <= 0:
-                    continue
-                if order.side is Side.BUY:
-                    bid = max(bid, order.price_ticks)
-                else:
-                    ask = order.price_ticks if not ask else min(ask, order.price_ticks)
+        bid, ask = self.own_best_ticks()
         for line, ticks in ((self.own_bid_line, bid), (self.own_ask_line, ask)):
             if ticks:
                 line.setValue(ticks * tick)

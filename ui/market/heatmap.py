@@ -31,7 +31,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from app.domain import OrderFilled, Side
+from app.domain import OrderFilled
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in
 from ui.market.depth_chart import StaleOverlay, human_amount
@@ -273,24 +273,10 @@ class LiquidityHeatmapView(MarketViewBase):
         self._dirty = True
 
     def _on_own_fill(self, event: OrderFilled) -> None:
-        fill = event.fill
-        if self._feed is not None and fill.symbol != self._feed.instrument.symbol:
-            return
-        self._fills.append((fill.ts_ns / 1e9, float(fill.price), 1 if fill.side is Side.BUY else -1))
-        self._dirty = True
-
-    def _own_best(self) -> tuple[int, int]:
-        """The bot's highest own bid and lowest own ask now, in ticks (0: none)."""
-        bid = ask = 0
-        conn, feed = self._connector, self._feed
-        for order in conn.open_orders(feed.instrument.symbol) if conn is not None and feed is not None else ():
-            if order.price_ticks <= 0 or order.remaining_lots <= 0:
-                continue
-            if order.side is Side.BUY:
-                bid = max(bid, order.price_ticks)
-            else:
-                ask = order.price_ticks if not ask else min(ask, order.price_ticks)
-        return bid, ask
+        mark = self.fill_mark(event)
+        if mark is not None:
+            self._fills.append(mark)
+            self._dirty = True
 
     # -- per-market state ---------------------------------------------------------------
     _KEPT = ("_cols", "_bubbles", "_fills", "_resets_seen", "_recorded_at", "_base", "_top", "_max_lots", "_follow",
@@ -381,7 +367,7 @@ class LiquidityHeatmapView(MarketViewBase):
             return price * tick if price and lo <= price <= hi else np.nan
 
         best = (on_band(book.best_bid_ticks), on_band(book.best_ask_ticks))
-        own = tuple(on_band(p) for p in self._own_best())
+        own = tuple(on_band(p) for p in self.own_best_ticks())
         changed, self._changed_ns = self._changed_ns, None
         wall = time.monotonic()
         recording = wall - self._recorded_at <= RECORDING_GAP_S  # else the loop stalled: leave the gap blank
