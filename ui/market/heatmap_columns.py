@@ -83,13 +83,11 @@ class HeatmapColumns:
         return np.arange(c0, c1) % self.history
 
     def _fill(self, c0: int, c1: int, source: int) -> None:
+        """Columns [c0, c1) repeat column `source`."""
         src = source % self.history
-        for at in (self._slots(c0, c1), self._slots(c0, c1) + self.history):
-            self.sizes[at] = self.sizes[src]
-            self.best[:, at] = self.best[:, src:src + 1]
-            self.own[:, at] = self.own[:, src:src + 1]
+        self._put_range(c0, c1, self.sizes[src].copy(), tuple(self.best[:, src]), tuple(self.own[:, src]))
 
-    def _put_range(self, c0: int, c1: int, sizes: np.ndarray, best: tuple[float, float],
+    def _put_range(self, c0: int, c1: int, sizes: np.ndarray | float, best: tuple[float, float],
                    own: tuple[float, float]) -> None:
         for at in (self._slots(c0, c1), self._slots(c0, c1) + self.history):
             self.sizes[at] = sizes
@@ -97,10 +95,7 @@ class HeatmapColumns:
             self.own[:, at] = np.asarray(own, np.float64)[:, None]
 
     def _blank(self, c0: int, c1: int) -> None:
-        for at in (self._slots(c0, c1), self._slots(c0, c1) + self.history):
-            self.sizes[at] = 0.0
-            self.best[:, at] = np.nan
-            self.own[:, at] = np.nan
+        self._put_range(c0, c1, 0.0, (np.nan, np.nan), (np.nan, np.nan))
 
     def shift_rows(self, shift: int) -> None:
         """Moves every column's rows down by `shift` (the band's base rose by `shift` rows)."""
