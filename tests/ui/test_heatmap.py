@@ -112,6 +112,7 @@ def test_bubble_area_grows_with_volume_and_contrast_spans_fewer_decades():
 # -- the view -----------------------------------------------------------------------------------
 def test_columns_levels_time_axis_and_rebase(qtbot, feed):
     view = shown(qtbot, LiquidityHeatmapView(rows=60))
+    assert view.refresh_interval_ms == 100  # one redraw per 100 ms column
     view.set_source(feed)
     assert view.refresh()
     frame = view.frame()
