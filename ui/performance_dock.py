@@ -23,6 +23,7 @@ from app.engine.bot import Bot
 from app.engine.report import build_report, format_summary
 from app.wiring.workspace import Workspace
 from ui.market.grid_item import GridItem
+from ui.market.plot_range import set_range_now
 
 CAPACITY = 36_000  # 10 h at 1 Hz per bot
 X_STEP_S = 60.0
@@ -163,12 +164,12 @@ class PerformancePanel(QWidget):
         t_first, t_last = float(series.t[0]), float(series.t[n - 1])
         if x is None or t_first < x[0] or t_last >= x[1]:
             r["x"] = x = stepped_x_range(t_first, t_last)
-            self.pnl_plot.setXRange(*x, padding=0)  # the inventory chart is x-linked
+            set_range_now(self.pnl_plot, x=x, linked=(self.inv_plot,))  # the inventory chart is x-linked
         for key, plot, values in (("pnl", self.pnl_plot, series.pnl[:n]), ("inv", self.inv_plot, series.inv[:n])):
             y = sticky_y_range(float(values.min()), float(values.max()), r[key])
             if y != r[key]:
                 r[key] = y
-                plot.setYRange(*y, padding=0)
+                set_range_now(plot, y=y)
 
     def axis_ranges(self) -> dict[str, tuple[float, float] | None]:
         """The ranges last set: x (shared) and each chart's y (for tests)."""

@@ -355,3 +355,4 @@ def test_the_band_adapts_to_the_price_and_keeps_its_history(qtbot):
     assert (frame > 0).any(axis=1).all()
     asks = view.best_lines()[1]
     assert asks[-1] == pytest.approx(60_060.02) and not np.isnan(asks).any()
+

@@ -30,6 +30,8 @@ from ui.market.source_history import SourceHistory
 from ui.market.time_axis import ClockAxisItem
 from ui.market.trade_ring import TradeRing
 from ui.market.volume_pane import VolumePane
+from ui.market.plot_range import set_range_now
+from ui.steady_label import SteadyLabel
 
 REF_COLORS = [(230, 180, 40), (160, 110, 230), (60, 190, 210), (230, 120, 60)]
 
@@ -66,7 +68,7 @@ class CandlesView(MarketViewBase):
         self.interval_box.addItems(list(INTERVALS_NS))
         self.interval_box.setCurrentText(interval)
         self.interval_box.currentTextChanged.connect(self.set_interval)
-        self.info = QLabel("", self)
+        self.info = SteadyLabel("", self)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Interval", self))
         bar.addWidget(self.interval_box)
@@ -248,7 +250,7 @@ class CandlesView(MarketViewBase):
         i0 = int(np.searchsorted(x, x0))
         lo, hi = float(ohlc[i0:, 2].min()), float(ohlc[i0:, 1].max())
         pad = max((hi - lo) * 0.08, tick * 2)
-        self.plot.setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
+        set_range_now(self.plot, x=(x0, x1), y=(lo - pad, hi + pad))
         lot = float(self._feed.instrument.lot_size) if self._feed is not None else 1.0
         bought = np.where(b.buy_volume >= 0, b.buy_volume * lot, -1.0)  # -1: the venue did not say
         self.volume.set_volumes(x, b.volume * lot, bought, width, x0)

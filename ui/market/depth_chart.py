@@ -27,6 +27,8 @@ from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in, mid_text
 from ui.market.grid_item import GridItem
+from ui.market.plot_range import set_range_now
+from ui.steady_label import SteadyLabel
 
 BID_COLOR = (38, 166, 91)
 ASK_COLOR = (214, 69, 65)
@@ -194,7 +196,7 @@ class DepthChartView(MarketViewBase):
         self.auto_window = True
         """Fit the window to the book (False: always the widest window, ±window_pct)."""
 
-        self.info = QLabel("no feed", self)
+        self.info = SteadyLabel("no feed", self)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plot = pg.PlotWidget(self)
         self.plot.setMenuEnabled(False)
@@ -355,12 +357,12 @@ class DepthChartView(MarketViewBase):
 
         xr = (lo * tick, hi * tick)
         if xr != self._xrange:
-            self.plot.setXRange(*xr, padding=0)
+            set_range_now(self.plot, x=xr)
             self._xrange = xr
         top = max(bcum[-1] if len(bcum) else 0.0, acum[-1] if len(acum) else 0.0)
         if top > self._ymax or top < 0.5 * self._ymax:
             self._ymax = top * 1.15 if top > 0 else 1.0
-            self.plot.setYRange(0.0, self._ymax, padding=0)
+            set_range_now(self.plot, y=(0.0, self._ymax))
 
         mid_txt = mid_text(inst, bb, ba)
         if mid_txt is None:

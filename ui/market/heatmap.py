@@ -40,6 +40,8 @@ from ui.market.source_history import SourceHistory
 from ui.market.time_axis import ClockAxisItem
 from ui.market.bubble_layer import BUY_COLOR, SELL_COLOR, BubbleLayer
 from ui.market.trade_bubbles import TradeBubbles
+from ui.market.plot_range import set_range_now
+from ui.steady_label import SteadyLabel
 
 DEFAULT_DECADES = 3.5
 """Colour scale at the middle contrast: sizes this many decades below the top are black."""
@@ -112,7 +114,7 @@ class LiquidityHeatmapView(MarketViewBase):
         self._visible_s = float(visible_s)
         self._history = SourceHistory(keep=4)  # other markets' heatmaps, back when one is shown again
 
-        self.info = QLabel("", self)
+        self.info = SteadyLabel("", self)
         self.contrast = QSlider(Qt.Orientation.Horizontal, self, objectName="heatmap_contrast")
         self.contrast.setRange(0, 100)
         self.contrast.setValue(50)
@@ -316,7 +318,7 @@ class LiquidityHeatmapView(MarketViewBase):
     def _place_band(self) -> None:
         """The y range on the band starting at `_base` (the image follows at the next draw)."""
         tick = self._tick()
-        self.plot.setYRange(self._base * tick, (self._base + self.rows * self.ticks_per_row) * tick, padding=0)
+        set_range_now(self.plot, y=(self._base * tick, (self._base + self.rows * self.ticks_per_row) * tick))
 
     def _tick(self) -> float:
         return float(self._feed.instrument.tick_size) if self._feed is not None else 1.0
@@ -386,7 +388,7 @@ class LiquidityHeatmapView(MarketViewBase):
         if self._follow:
             c1 = newest
             c0 = c1 - max(int(round(self._visible_s / cs)), 1)
-            vb.setXRange(c0 * cs, c1 * cs, padding=0)
+            set_range_now(vb, x=(c0 * cs, c1 * cs))
         else:
             (x0, x1), _ = vb.viewRange()
             c0, c1 = int(np.floor(x0 / cs)), int(np.ceil(x1 / cs))

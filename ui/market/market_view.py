@@ -19,6 +19,7 @@ from ui.market.depth_chart import DepthChartView
 from ui.market.dom_ladder import DomLadderView
 from ui.market.heatmap import LiquidityHeatmapView
 from ui.market.trades_tape import TradesTapeView
+from ui.steady_label import SteadyLabel
 
 if TYPE_CHECKING:
     from app.interfaces.venue import Connector, MarketFeed
@@ -34,8 +35,8 @@ class MarketHeader(MarketViewBase):
         super().__init__(parent, refresh_hz=refresh_hz)
         self.symbol = QLabel("—", self)
         self.symbol.setStyleSheet("font-weight: bold; font-size: 14px;")
-        self.mid = QLabel("", self)
-        self.spread = QLabel("", self)
+        self.mid = SteadyLabel("", self)
+        self.spread = SteadyLabel("", self)
         self.badge = QLabel("", self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)

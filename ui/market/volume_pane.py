@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR
+from ui.market.plot_range import set_range_now
 
 
 class VolumePane(pg.PlotWidget):
@@ -40,4 +41,4 @@ class VolumePane(pg.PlotWidget):
         self.unsplit.setOpts(x=centres, height=np.where(known, 0, volume), width=width * 0.8)
         shown = volume[x >= visible_from]
         top = float(shown.max()) if shown.size else 0.0
-        self.getPlotItem().getViewBox().setYRange(0, top * 1.1 if top > 0 else 1.0, padding=0)
+        set_range_now(self, y=(0, top * 1.1 if top > 0 else 1.0))  # the x range, linked, settles too
