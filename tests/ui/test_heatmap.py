@@ -182,6 +182,33 @@ def test_trades_are_bubbles_sized_by_volume_and_can_be_hidden(qtbot, feed):
     assert not any(item.isVisible() for item in view.bubbles.items)
 
 
+def test_new_closed_bubbles_are_appended_while_following_and_all_redrawn_after_a_scroll_back(qtbot, feed):
+    view = shown(qtbot, LiquidityHeatmapView(rows=60, visible_s=10.0))
+    view.set_source(feed)
+    feed.trades([(feed.clock.now_ns(), MID + 1, 500, 1)])  # the size reference, from the start
+    view.refresh()
+    layer = view.bubbles
+    for i in range(60):  # 30 s: a new bubble each half second, the oldest scrolling out of the 10 s view
+        feed.advance(5 * COL)
+        feed.trades([(feed.clock.now_ns(), MID + 1 + i % 3, 10 + i, 1 if i % 2 else -1)])
+        view.refresh()
+    assert layer.full_draws == 1  # the first draw; every bubble closed since was appended
+    c0, c1 = view.shown_columns()
+    expected = view._bubbles.closed_between(c0 // 5, -(-c1 // 5))
+    bought, sold = layer.drawn()
+    open_bubbles = view._bubbles.open
+    assert len(bought[0]) + len(sold[0]) == len(expected) + len(open_bubbles[open_bubbles["bucket"] < -(-c1 // 5)])
+    assert len(layer.bought.data) + len(layer.sold.data) > len(expected)  # scrolled-out ones held, not drawn
+    # dragged back in time: everything in view is handed over again, only what is in view
+    vb = view.plot.getPlotItem().getViewBox()
+    (x0, x1), _ = vb.viewRange()
+    vb.setXRange(x0 - 8.0, x1 - 8.0, padding=0)
+    view._user_moved_time()
+    view.refresh()
+    assert not view.following and layer.full_draws == 2
+    assert len(layer.bought.data) + len(layer.sold.data) == sum(len(side[0]) for side in layer.drawn())
+
+
 def test_own_orders_and_fills_are_drawn_on_it(qtbot, feed):
     conn = ScriptedConnector(feed)
     sym = feed.instrument.symbol

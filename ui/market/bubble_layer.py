@@ -1,9 +1,13 @@
 """The heatmap's trade bubbles on a plot: bought green, sold red, area by volume.
 
-pyqtgraph's ScatterPlotItem costs about half a microsecond per point and per call to
-set its data (it rebuilds each point's style), so the layer hands over as little as it
-can: the closed bubbles (ui/market/trade_bubbles.py) only when they or the buckets in
-view changed, the open bucket's few bubbles every refresh in an item of their own.
+pyqtgraph's ScatterPlotItem rebuilds every point's style when its data are set (2-3 ms
+for the 1,200 bubbles of a busy minute), so the layer hands over as little as it can: the
+open bucket's few bubbles every refresh in an item of their own; the bubbles closed since
+the last draw appended to the closed ones (`addPoints` styles only the new points) while
+the view moves forward at the same scale; all of the buckets in view only when that is not
+so (the view scrolled back or zoomed, the size reference or the tick changed, more than
+MAX_BUBBLES were in view) or when the bubbles that scrolled out of view, which the item
+still holds but does not paint, reach MAX_BUBBLES.
 """
 from __future__ import annotations
 
@@ -38,7 +42,8 @@ class BubbleLayer:
         self.items = (self.bought, self.sold, self.running)
         for item in self.items:
             plot.addItem(item)
-        self._drawn_key: tuple | None = None
+        self._drawn: dict | None = None  # what the closed items hold: style, count, held, b0, b1, capped
+        self.full_draws = 0  # closed bubbles handed over all at once (for tests)
 
     def set_visible(self, visible: bool) -> None:
         for item in self.items:
@@ -49,32 +54,57 @@ class BubbleLayer:
         b0, b1 = t0_ns // bubbles.bucket_ns, -(-t1_ns // bubbles.bucket_ns)
         bucket_s = bubbles.bucket_ns / 1e9
         reference = bubbles.reference
-        key = (b0, b1, bubbles.closed_count, reference, tick)
-        if key != self._drawn_key:
-            self._drawn_key = key
-            shown = bubbles.closed_between(b0, b1)
-            if len(shown) > MAX_BUBBLES:
-                shown = shown[np.argpartition(shown["qty_lots"], -MAX_BUBBLES)[-MAX_BUBBLES:]]
-            for item, bought in ((self.bought, True), (self.sold, False)):
-                part = shown[(shown["taker_side"] > 0) == bought]
-                item.setData((part["bucket"] + 0.5) * bucket_s, part["price_ticks"] * tick,
-                             size=bubble_sizes(part["qty_lots"], reference))
+        style = (reference, tick, bucket_s)
+        count = bubbles.closed_count
+        last = self._drawn
+        if last is None or style != last["style"] or b0 < last["b0"] or b1 < last["b1"] or last["capped"]:
+            self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
+        elif count != last["count"]:
+            new = bubbles.newest_closed(count - last["count"])
+            if len(new) < count - last["count"] or last["held"] + len(new) > 2 * MAX_BUBBLES:
+                self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
+            else:
+                for item, bought in ((self.bought, True), (self.sold, False)):
+                    part = new[(new["taker_side"] > 0) == bought]
+                    if len(part):
+                        item.addPoints(x=(part["bucket"] + 0.5) * bucket_s, y=part["price_ticks"] * tick,
+                                       size=bubble_sizes(part["qty_lots"], reference))
+                last.update(count=count, held=last["held"] + len(new), b0=b0, b1=b1)
+        else:
+            last.update(b0=b0, b1=b1)
         now = bubbles.open[bubbles.open["bucket"] < b1]
         self.running.setData((now["bucket"] + 0.5) * bucket_s, now["price_ticks"] * tick,
                              size=bubble_sizes(now["qty_lots"], reference),
                              brush=[self._brushes[0] if side > 0 else self._brushes[1]
                                     for side in now["taker_side"].tolist()])
 
+    def _draw_closed(self, shown: np.ndarray, style: tuple, count: int, b0: int, b1: int) -> None:
+        """All the closed bubbles in view, the largest MAX_BUBBLES of them when more."""
+        reference, tick, bucket_s = style
+        capped = len(shown) > MAX_BUBBLES
+        if capped:
+            shown = shown[np.argpartition(shown["qty_lots"], -MAX_BUBBLES)[-MAX_BUBBLES:]]
+        for item, bought in ((self.bought, True), (self.sold, False)):
+            part = shown[(shown["taker_side"] > 0) == bought]
+            item.setData((part["bucket"] + 0.5) * bucket_s, part["price_ticks"] * tick,
+                         size=bubble_sizes(part["qty_lots"], reference))
+        self._drawn = {"style": style, "count": count, "held": len(shown), "b0": b0, "b1": b1, "capped": capped}
+        self.full_draws += 1
+
     def forget(self) -> None:
         """Redraw everything at the next `draw` (another market's bubbles are shown)."""
-        self._drawn_key = None
+        self._drawn = None
 
     def drawn(self) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(x, price, diameter px) of every bubble drawn, bought then sold (open ones included)."""
+        """(x, price, diameter px) of every bubble in view, bought then sold (open ones included)."""
         out = []
         running = self.running.data
+        window = self._drawn
         for item, bought in ((self.bought, True), (self.sold, False)):
             data = item.data
+            if window is not None:  # the item also holds bubbles that scrolled out of view
+                bucket_s = window["style"][2]
+                data = data[(data["x"] >= window["b0"] * bucket_s) & (data["x"] < window["b1"] * bucket_s)]
             mine = np.array([(brush is self._brushes[0]) == bought for brush in running["brush"]], bool)
             out.append(tuple(np.concatenate((data[k], running[k][mine])) for k in ("x", "y", "size")))
         return out[0], out[1]

@@ -30,7 +30,7 @@ from ui.market.source_history import SourceHistory
 from ui.market.time_axis import ClockAxisItem
 from ui.market.trade_ring import TradeRing
 from ui.market.volume_pane import VolumePane
-from ui.market.plot_range import set_range_now
+from ui.market.plot_range import set_range_now, without_si_prefixes
 from ui.steady_label import SteadyLabel
 
 REF_COLORS = [(230, 180, 40), (160, 110, 230), (60, 190, 210), (230, 120, 60)]
@@ -81,6 +81,7 @@ class CandlesView(MarketViewBase):
         self.grid = GridItem(self.plot.getPlotItem(), alpha=0.15)  # not showGrid: see grid_item
         self.plot.getPlotItem().getViewBox().disableAutoRange()
         self.plot.getPlotItem().getAxis("left").setWidth(72)  # room for full prices from frame one
+        without_si_prefixes(self.plot)
         self.candles = CandlesItem()
         self.buy_fills = pg.ScatterPlotItem(symbol="t1", size=11, pen=pg.mkPen(None),
                                             brush=pg.mkBrush(*UP_COLOR))

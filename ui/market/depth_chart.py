@@ -27,7 +27,7 @@ from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in, mid_text
 from ui.market.grid_item import GridItem
-from ui.market.plot_range import set_range_now
+from ui.market.plot_range import set_range_now, without_si_prefixes
 from ui.steady_label import SteadyLabel
 
 BID_COLOR = (38, 166, 91)
@@ -204,6 +204,7 @@ class DepthChartView(MarketViewBase):
         self.plot.setMouseEnabled(x=False, y=False)
         self.grid = GridItem(self.plot.getPlotItem(), alpha=0.15)
         self.plot.getPlotItem().getAxis("left").setWidth(56)
+        without_si_prefixes(self.plot)
         # The y unit as a plain label over the chart's top-left corner (an axis label would
         # take width from the narrow dock).
         self.unit_label = QLabel("", self.plot)

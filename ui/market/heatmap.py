@@ -40,7 +40,7 @@ from ui.market.source_history import SourceHistory
 from ui.market.time_axis import ClockAxisItem
 from ui.market.bubble_layer import BUY_COLOR, SELL_COLOR, BubbleLayer
 from ui.market.trade_bubbles import TradeBubbles
-from ui.market.plot_range import set_range_now
+from ui.market.plot_range import set_range_now, without_si_prefixes
 from ui.steady_label import SteadyLabel
 
 DEFAULT_DECADES = 3.5
@@ -145,6 +145,7 @@ class LiquidityHeatmapView(MarketViewBase):
         vb.setLimits(minXRange=10 * self.column_s, maxXRange=self._history_columns * self.column_s)
         vb.sigRangeChangedManually.connect(self._user_moved_time)
         self.plot.getPlotItem().getAxis("left").setWidth(72)
+        without_si_prefixes(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.lut = make_lut()
         self.bid_line = pg.PlotDataItem(pen=pg.mkPen(BUY_COLOR, width=1), connect="finite")

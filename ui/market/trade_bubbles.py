@@ -108,6 +108,14 @@ class TradeBubbles:
         start = self._count % self._cap
         return np.concatenate((self._closed[start:], self._closed[:start]))
 
+    def newest_closed(self, n: int) -> np.ndarray:
+        """The `n` most recently closed bubbles, in bucket order (at most those held)."""
+        n = min(n, self._count, self._cap)
+        end = self._count % self._cap or (self._cap if self._count else 0)
+        if n <= end:
+            return self._closed[end - n:end].copy()
+        return np.concatenate((self._closed[self._cap - (n - end):], self._closed[:end]))
+
     def closed_between(self, b0: int, b1: int) -> np.ndarray:
         """Closed bubbles of buckets b0 <= bucket < b1."""
         held = self.closed()

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ui.market.candles_item import DOWN_COLOR, UP_COLOR
-from ui.market.plot_range import set_range_now
+from ui.market.plot_range import set_range_now, without_si_prefixes
 
 
 class VolumePane(pg.PlotWidget):
@@ -21,6 +21,7 @@ class VolumePane(pg.PlotWidget):
         item.getViewBox().disableAutoRange()
         item.getAxis("left").setWidth(72)  # lines up with the candles' price axis
         item.hideAxis("bottom")
+        without_si_prefixes(item)
         item.setXLink(candles.getPlotItem())
         self.total = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(*DOWN_COLOR, 150), pen=pg.mkPen(None))
         self.bought = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(*UP_COLOR, 170), pen=pg.mkPen(None))
