@@ -42,9 +42,10 @@ def test_crosshair_reads_the_candle_under_the_mouse_and_volume_pane_follows(qtbo
     assert view.crosshair.vline.isVisible()
     outside = box.sceneBoundingRect().topLeft() - box.sceneBoundingRect().bottomRight()
     assert view.crosshair.show_at(outside) == "" and not view.crosshair.vline.isVisible()
-    # The volume pane: one bar per candle in base units, bought over total, x linked.
+    # The volume pane: one bar per candle in view (30, plus the margins) in base units, bought
+    # over total, x linked.
     heights = view.volume.total.opts["height"]
-    assert len(heights) == 40 and heights[7] == pytest.approx(float(inst.lots_to_amount(6)))
+    assert len(heights) == 32 and heights[7] == pytest.approx(float(inst.lots_to_amount(6)))
     assert view.volume.bought.opts["height"][7] == pytest.approx(float(inst.lots_to_amount(4)))
     assert view.volume.getPlotItem().getViewBox().viewRange()[0] == pytest.approx(box.viewRange()[0])
 

@@ -303,6 +303,8 @@ def test_candles_from_trades_fills_quotes_and_reference_lines(qtbot, feed):
     assert b.volume.tolist() == [6] * 200
     view.grab()  # paints: only the candles in the fixed x window are drawn
     assert 30 <= view.candles.painted_candles <= 34
+    # and only those (and one before) are handed to the items: a redraw's cost does not grow with history
+    assert 30 <= len(view.volume.total.opts["height"]) <= 35
     (bx, by), (sx, sy) = view.fills_data()
     assert by.tolist() == [pytest.approx(99.96)] and len(sx) == 0
     assert view.own_bid_line.isVisible() and view.own_bid_line.value() == pytest.approx(99.98)

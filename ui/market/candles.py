@@ -246,15 +246,18 @@ class CandlesView(MarketViewBase):
         ohlc = np.empty((n, 4), np.float64)
         ohlc[:, 0], ohlc[:, 1], ohlc[:, 2], ohlc[:, 3] = b.open, b.high, b.low, b.close
         ohlc *= tick
-        self.candles.set_candles(x, ohlc, width)
         x0, x1 = self.x_window(x, width)
         i0 = int(np.searchsorted(x, x0))
+        # The window always shows the newest candles: only those (and one before) are handed
+        # to the items, so a redraw costs the same after an hour of 1 s candles as after a minute.
+        s = max(i0 - 1, 0)
+        self.candles.set_candles(x[s:], ohlc[s:], width)
         lo, hi = float(ohlc[i0:, 2].min()), float(ohlc[i0:, 1].max())
         pad = max((hi - lo) * 0.08, tick * 2)
         set_range_now(self.plot, x=(x0, x1), y=(lo - pad, hi + pad))
         lot = float(self._feed.instrument.lot_size) if self._feed is not None else 1.0
-        bought = np.where(b.buy_volume >= 0, b.buy_volume * lot, -1.0)  # -1: the venue did not say
-        self.volume.set_volumes(x, b.volume * lot, bought, width, x0)
+        bought = np.where(b.buy_volume[s:] >= 0, b.buy_volume[s:] * lot, -1.0)  # -1: the venue did not say
+        self.volume.set_volumes(x[s:], b.volume[s:] * lot, bought, width, x0)
         if self._feed is not None:
             inst = self._feed.instrument
             last = (f"last {inst.ticks_to_price(int(b.close[-1]))}  "

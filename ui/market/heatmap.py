@@ -110,6 +110,8 @@ class LiquidityHeatmapView(MarketViewBase):
         self._decades = DEFAULT_DECADES
         self._changed_ns: int | None = None  # when the book first changed since the last column
         self._shown = (0, 0)  # the columns drawn last
+        self._fills_drawn: bytes | None = None  # which of the own fills are drawn (None: draw again)
+        self._fills_array = np.zeros((0, 3))
         self._state_reset()
         self._visible_s = float(visible_s)
         self._history = SourceHistory(keep=4)  # other markets' heatmaps, back when one is shown again
@@ -279,6 +281,7 @@ class LiquidityHeatmapView(MarketViewBase):
         mark = self.fill_mark(event)
         if mark is not None:
             self._fills.append(mark)
+            self._fills_drawn = None
             self._dirty = True
 
     # -- per-market state ---------------------------------------------------------------
@@ -291,6 +294,7 @@ class LiquidityHeatmapView(MarketViewBase):
     def _on_source_changed(self) -> None:
         self._changed_ns = None
         self._shown = (0, 0)
+        self._fills_drawn = None
         self.bubbles.forget()
         kept = self._history.take(self._feed) if self._feed is not None else None
         if kept is None:
@@ -380,6 +384,7 @@ class LiquidityHeatmapView(MarketViewBase):
             self._resets_seen = self._cols.resets
             self._bubbles.clear()
             self._fills.clear()
+            self._fills_drawn = None
         self._bubbles.update(now_ns)
 
     def _draw(self) -> None:
@@ -413,8 +418,17 @@ class LiquidityHeatmapView(MarketViewBase):
         self._draw_fills(c0 * cs, c1 * cs)
 
     def _draw_fills(self, x0: float, x1: float) -> None:
-        fills = np.array(self._fills, np.float64).reshape(-1, 3)
-        fills = fills[(fills[:, 0] >= x0) & (fills[:, 0] < x1)]
+        """The own fills in [x0, x1), handed to the items only when that set changed (a fill
+        arrived or one scrolled out), not at every column."""
+        if self._fills_drawn is None:
+            self._fills_array = np.array(self._fills, np.float64).reshape(-1, 3)
+        fills = self._fills_array
+        inside = (fills[:, 0] >= x0) & (fills[:, 0] < x1)
+        key = inside.tobytes()
+        if key == self._fills_drawn:
+            return
+        self._fills_drawn = key
+        fills = fills[inside]
         buys = fills[:, 2] > 0
         self.own_buy_fills.setData(fills[buys, 0], fills[buys, 1])
         self.own_sell_fills.setData(fills[~buys, 0], fills[~buys, 1])
