@@ -170,8 +170,9 @@ def test_a_running_backtest_says_so_shows_progress_and_cancels(qtbot, tmp_path, 
         assert not widget.running and widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
         assert widget.status.text().startswith("Backtest cancelled after ") and not widget.progress.isVisibleTo(widget)
         for worker in workers:
-            worker.join(10)
-            assert not worker.is_alive()
+            # Polled, not joined once: the executor's own thread may reap the process first, and
+            # until it has recorded the exit code is_alive() cannot tell (waitpid fails with ECHILD).
+            qtbot.waitUntil(lambda worker=worker: not worker.is_alive(), timeout=10_000)
         assert widget.last_report is None
         widget.start()  # a fresh worker
         assert widget.running
