@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.domain import OrderFilled, OrderUpdated, Side
 from ui.market._base import MarketViewBase
 from ui.market.book_read import ASK, BID, fmt_price, levels_in
+from ui.market.cell_delegate import CellDelegate
 from ui.market.dom_model import GROUPINGS, HEADERS, PRICE, DomModel, OwnLevel, auto_ticks_per_row
 
 _CELL_PAD = 10  # item text margins + a little air
@@ -59,6 +60,7 @@ class DomLadderView(MarketViewBase):
 
         self.table = QTableView(self)
         self.table.setModel(self.model)
+        self.table.setItemDelegate(CellDelegate(self.model.cell, self.table))  # one call per cell
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(18)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

@@ -59,8 +59,6 @@ _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _RAW = int(RAW_ROLE)
 _ROLES = frozenset((_DISPLAY, _BACKGROUND, _ALIGNMENT, _TOOLTIP, _RAW))
-_CELL_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-_NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
 def auto_ticks_per_row(mid_ticks: float, rows: int = 40, span_bp: float = 10.0) -> int:
@@ -278,6 +276,14 @@ class DomModel(QAbstractTableModel):
             cached = self._cells[row] = (texts, brushes)
         return cached
 
+    def cell(self, row: int, col: int) -> tuple | None:
+        """(text, colour, background, alignment) of a cell, from the row's cache, for the
+        ladder's CellDelegate (the text colour is the palette's)."""
+        if self._instrument is None or not (0 <= row < self._rows and 0 <= col < len(HEADERS)):
+            return None
+        texts, brushes = self.row_cells(row)
+        return texts[col], None, brushes[col], _ALIGNS[col]
+
     def _emit_rows(self, first: int, last: int) -> None:
         self.rows_emitted += last - first + 1
         self.dataChanged.emit(self.index(first, 0), self.index(last, len(HEADERS) - 1))
@@ -299,9 +305,6 @@ class DomModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             return HEADERS[section] if 0 <= section < len(HEADERS) else None
         return str(section + 1)
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        return _CELL_FLAGS if index.isValid() else _NO_FLAGS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
         # Painting asks ~8 roles per visible cell: the unused ones return at once, and text and

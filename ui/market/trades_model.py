@@ -5,10 +5,10 @@ trades that arrived since the last one as a single beginInsertRows block at the 
 then trims the oldest rows with a single beginRemoveRows, so a burst of hundreds of
 trades costs two model signals, not hundreds.
 
-The view asks `data` for every visible cell and every role on each repaint (about 1,200
-calls for 44 rows), so a trade's texts are formatted once, when first shown, and kept by
-its sequence number (rows move down as trades arrive; a trade's number does not); roles
-the tape does not use are answered before anything else is looked at.
+The tape paints every visible cell on each repaint (ui/market/cell_delegate.py asks
+`cell` once per cell), so a trade's texts are formatted once, when first shown, and kept by
+its sequence number (rows move down as trades arrive; a trade's number does not). `flags`
+is Qt's default (enabled, selectable): a Python override would be one more call per cell.
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ SELL_BRUSH = QBrush(QColor(214, 69, 65))
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN = (_ALIGN_LEFT, _ALIGN_RIGHT, _ALIGN_RIGHT, _ALIGN_LEFT)  # per column
-_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISPLAY, _TOOLTIP = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole
 _FOREGROUND, _ALIGNMENT = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.TextAlignmentRole
 _ROLES = frozenset((_DISPLAY, _TOOLTIP, _FOREGROUND, _ALIGNMENT))
@@ -105,26 +104,37 @@ class TradesModel(QAbstractTableModel):
             return HEADERS[section] if 0 <= section < len(HEADERS) else None
         return str(section + 1)
 
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
-        if role not in _ROLES or self._instrument is None:
+        if role not in _ROLES or not index.isValid():
             return None
-        row, col = index.row(), index.column()
-        if not (0 <= row < len(self._rows) and 0 <= col < len(HEADERS)) or not index.isValid():
+        col = index.column()
+        texts = self._texts_of(index.row()) if 0 <= col < len(HEADERS) else None
+        if texts is None:
             return None
         if role == _ALIGNMENT:
             return _ALIGN[col]
-        number = self._added - 1 - row
-        texts = self._texts.get(number)
-        if texts is None:
-            texts = self._texts[number] = self._format(self._rows[row])
         if role == _DISPLAY:
             return texts[col]
         if role == _TOOLTIP:
             return texts[4]
         return None if col == TIME else texts[5]
+
+    def cell(self, row: int, col: int) -> tuple | None:
+        """(text, colour, background, alignment) of a cell, for the tape's CellDelegate."""
+        texts = self._texts_of(row) if 0 <= col < len(HEADERS) else None
+        if texts is None:
+            return None
+        return texts[col], None if col == TIME else texts[5], None, _ALIGN[col]
+
+    def _texts_of(self, row: int) -> tuple | None:
+        """A row's texts and colour, formatted when its trade is first shown, kept by its number."""
+        if self._instrument is None or not 0 <= row < len(self._rows):
+            return None
+        number = self._added - 1 - row
+        texts = self._texts.get(number)
+        if texts is None:
+            texts = self._texts[number] = self._format(self._rows[row])
+        return texts
 
     def _format(self, rec: np.void) -> tuple:
         inst = self._instrument

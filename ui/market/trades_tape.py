@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxL
 from ui.market._base import MarketViewBase
 from ui.market.trade_ring import TradeRing
 from ui.market.book_read import fmt_amount, fmt_price
+from ui.market.cell_delegate import CellDelegate
 from ui.market.trades_model import HEADERS, PRICE, SIDE, SIZE, TIME, TradesModel
 
 _CELL_PAD = 12
@@ -28,6 +29,7 @@ class TradesTapeView(MarketViewBase):
         self._seq = 0
         self.table = QTableView(self)
         self.table.setModel(self.model)
+        self.table.setItemDelegate(CellDelegate(self.model.cell, self.table))  # one call per cell
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(18)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
