@@ -75,6 +75,13 @@ def journal_file() -> Path:
     return data_dir() / "journal.sqlite"
 
 
+def settings_file() -> Path | None:
+    """The desktop's settings (layout, hotkeys, bot forms' last values) as an INI file under
+    $COLIBRI_HOME; None without it: the platform's own store (registry, plist, ~/.config)."""
+    override = _override()
+    return override / "settings.ini" if override else None
+
+
 def resources_dir() -> Path:
     """The app's own read-only files (example configs, icons): beside the source tree, or
     in a PyInstaller bundle where the bootloader unpacked them (sys._MEIPASS)."""

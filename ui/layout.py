@@ -15,6 +15,8 @@ from PySide6.QtCore import QByteArray, QRect, QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
+from app.paths import settings_file
+
 log = logging.getLogger(__name__)
 
 ORGANISATION = "Colibri"
@@ -28,7 +30,11 @@ KEY_FLOATING_SCREENS = "layout/floatingScreens"  # JSON: floating dock -> the na
 
 
 def default_settings() -> QSettings:
-    """The app's settings store (per user, platform-native)."""
+    """The app's settings store: per user, platform-native; a file under $COLIBRI_HOME when
+    that is set, so that it too keeps everything in one folder (app/paths.py)."""
+    file = settings_file()
+    if file is not None:
+        return QSettings(str(file), QSettings.Format.IniFormat)
     return QSettings(ORGANISATION, APPLICATION)
 
 

@@ -111,9 +111,18 @@ def test_unnamed_docks_are_reported(qtbot, settings, caplog):
     assert any("objectName" in r.getMessage() for r in caplog.records)
 
 
-def test_default_settings_names():
+def test_default_settings_names(monkeypatch):
+    monkeypatch.delenv("COLIBRI_HOME", raising=False)
     settings = default_settings()
     assert (settings.organizationName(), settings.applicationName()) == ("Colibri", "Colibri")
+
+
+def test_colibri_home_holds_the_settings_too(monkeypatch, tmp_path):
+    monkeypatch.setenv("COLIBRI_HOME", str(tmp_path))
+    settings = default_settings()
+    settings.setValue("layout/version", 3)
+    settings.sync()
+    assert settings.fileName() == str(tmp_path / "settings.ini") and (tmp_path / "settings.ini").is_file()
 
 
 
