@@ -209,6 +209,30 @@ def test_new_closed_bubbles_are_appended_while_following_and_all_redrawn_after_a
     assert len(layer.bought.data) + len(layer.sold.data) == sum(len(side[0]) for side in layer.drawn())
 
 
+def test_with_more_bubbles_than_drawn_the_largest_are_chosen_again_only_when_a_bucket_closes(qtbot, feed,
+                                                                                          monkeypatch):
+    monkeypatch.setattr("ui.market.bubble_layer.MAX_BUBBLES", 4)
+    view = shown(qtbot, LiquidityHeatmapView(rows=60))
+    view.set_source(feed)
+    layer = view.bubbles
+    for i in range(8):  # 8 closed buckets of 2 bubbles each: 16 in view, 4 drawn
+        feed.trades([(feed.clock.now_ns(), MID + 1, 10 + i, 1), (feed.clock.now_ns(), MID - 1, 30 + i, -1)])
+        feed.advance(5 * COL)
+        view.refresh()
+    draws = layer.full_draws
+    bought, sold = layer.drawn()
+    assert sorted(np.concatenate((bought[2], sold[2])).tolist())[-4:] == sorted(sold[2].tolist())[-4:]  # the largest
+    for _ in range(4):  # the clock moves within the running bucket: nothing to choose again
+        feed.advance(COL // 2)
+        feed.levels(BID, {MID - 2: 7})
+        view.refresh()
+    assert layer.full_draws == draws
+    feed.advance(5 * COL)  # the view moves on by a bucket
+    feed.levels(BID, {MID - 2: 8})
+    assert view.refresh()
+    assert layer.full_draws == draws + 1
+
+
 def test_own_orders_and_fills_are_drawn_on_it(qtbot, feed):
     conn = ScriptedConnector(feed)
     sym = feed.instrument.symbol

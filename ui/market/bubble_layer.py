@@ -5,9 +5,10 @@ for the 1,200 bubbles of a busy minute), so the layer hands over as little as it
 open bucket's few bubbles every refresh in an item of their own; the bubbles closed since
 the last draw appended to the closed ones (`addPoints` styles only the new points) while
 the view moves forward at the same scale; all of the buckets in view only when that is not
-so (the view scrolled back or zoomed, the size reference or the tick changed, more than
-MAX_BUBBLES were in view) or when the bubbles that scrolled out of view, which the item
-still holds but does not paint, reach MAX_BUBBLES.
+so (the view scrolled back or zoomed, the size reference or the tick changed) or when the
+bubbles that scrolled out of view, which the item still holds but does not paint, reach
+MAX_BUBBLES. With more than MAX_BUBBLES in view the largest are shown, chosen again only
+when a bubble closes or the view moves on by a bucket, not at every refresh.
 """
 from __future__ import annotations
 
@@ -57,7 +58,10 @@ class BubbleLayer:
         style = (reference, tick, bucket_s)
         count = bubbles.closed_count
         last = self._drawn
-        if last is None or style != last["style"] or b0 < last["b0"] or b1 < last["b1"] or last["capped"]:
+        if last is not None and last["capped"]:  # the largest in view: chosen again when what is in view changes
+            if (style, count, b0, b1) != (last["style"], last["count"], last["b0"], last["b1"]):
+                self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
+        elif last is None or style != last["style"] or b0 < last["b0"] or b1 < last["b1"]:
             self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
         elif count != last["count"]:
             new = bubbles.newest_closed(count - last["count"])
