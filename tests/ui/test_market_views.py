@@ -433,6 +433,7 @@ def test_ladder_columns_fit_their_texts(qtbot, btc):
     conn = ScriptedConnector(btc)
     conn.place_order(btc.instrument.symbol, Side.BUY, OrderType.LIMIT, 123_456, BTC_MID - 150)
     view = shown(qtbot, DomLadderView(), 280, 600)
+    qtbot.waitExposed(view)  # laid out: the first refresh centres the spread in the viewport
     view.set_source(btc, conn)  # the book is already full: nothing is measured before prices exist
     m = view.model
     assert view.refresh()
@@ -442,13 +443,32 @@ def test_ladder_columns_fit_their_texts(qtbot, btc):
     assert HEADERS == ("My bid", "Bid", "Price", "Ask", "My ask", "Vol")
     for col, text in enumerate(HEADERS[:-1]):  # the last column stretches
         assert widths[col] >= hfm.horizontalAdvance(text) + 4, text
-    for row in range(m.rowCount()):
-        for col in range(len(HEADERS) - 1):
-            text = m.data(m.index(row, col)) or ""
-            assert widths[col] >= fm.horizontalAdvance(text) + 4, (row, col, text)
+
+    def fits(rows) -> bool:  # noqa: ANN001
+        widths = view.column_widths()
+        return all(widths[col] >= fm.horizontalAdvance(m.data(m.index(row, col)) or "") + 4
+                   for row in rows for col in range(len(HEADERS) - 1))
+
+    first, last = view.table.rowAt(0), view.table.rowAt(view.table.viewport().height() - 1)
+    assert first < m.row_of(BTC_MID) < last  # the first refresh centred the spread
+    assert fits(range(first, last + 1))  # every row in view
     assert widths[PRICE] >= fm.horizontalAdvance("60200") + 4
     # compact, so the whole ladder fits a ~280 px dock
     assert sum(widths[:-1]) + fm.horizontalAdvance("0.123") + 10 <= view.table.viewport().width() + 4
+    # a refresh measures the changed rows in view (a few rows of margin), scrolling the rows it brings in
+    measured: list[int] = []
+    fit = view._fit_columns
+    view._fit_columns = lambda rows: (measured.extend(rows.tolist()), fit(rows))
+    first, last = view.table.rowAt(0), view.table.rowAt(view.table.viewport().height() - 1)
+    btc.levels(BID, {p: 7 for p in range(BTC_MID - 400 * m.ticks_per_row, BTC_MID, m.ticks_per_row)})
+    assert view.refresh() and len(m.last_changed_rows) > last - first + 20
+    assert measured and all(first - 8 <= row <= last + 8 for row in measured)
+    view.auto_centre.setChecked(False)
+    measured.clear()
+    far = m.row_of(BTC_MID - 100 * m.ticks_per_row)
+    view.table.scrollTo(m.index(far, PRICE))
+    assert far in measured and fits(range(view.table.rowAt(0), view.table.rowAt(view.table.viewport().height() - 1) + 1))
+    view.auto_centre.setChecked(True)
     # tick rows: wider prices appear -> the price column grows
     view.set_ticks_per_row(1)
     view.refresh()

@@ -8,7 +8,9 @@ near its edge; within the window, refreshes change only the rows whose numbers m
 A row groups 1, 10, 100 or 1000 ticks (the "Step" combo; by default chosen from the
 price so ~40 rows span ~10 bp), so the spread and quotes a few hundred ticks away show
 together. Columns are sized to their contents: they only grow, measured from the rows
-that changed, so a refresh costs no layout pass unless a wider number appeared. Auto-centre scrolls the table so the spread stays in the middle of the
+that changed and are in view (or within a few rows of it; rows scrolled into view are
+measured then), so a refresh costs no layout pass unless a wider number appeared, and
+does not format the rows nobody sees. Auto-centre scrolls the table so the spread stays in the middle of the
 viewport; the trader can switch it off to look elsewhere and press "Centre" to come back.
 """
 from __future__ import annotations
@@ -38,6 +40,8 @@ from ui.market.dom_model import GROUPINGS, HEADERS, PRICE, DomModel, OwnLevel, a
 
 _CELL_PAD = 10  # item text margins + a little air
 _HEADER_PAD = 12
+SCROLL_MARGIN_ROWS = 8
+"""Rows beyond each edge of the viewport whose widths a refresh checks too."""
 from ui.market.trade_ring import TradeRing
 
 
@@ -99,6 +103,8 @@ class DomLadderView(MarketViewBase):
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
         self._reset_widths()
+        # Rows scrolled into view get their widths checked (a refresh checks only visible ones).
+        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._fit_shown_rows())
 
     # -- actions ----------------------------------------------------------------------
     def centre(self) -> None:
@@ -171,6 +177,21 @@ class DomLadderView(MarketViewBase):
         if need > self._widths[col]:
             self._widths[col] = need
             self.table.setColumnWidth(col, need)
+
+    def _shown_rows(self) -> tuple[int, int]:
+        """The first and last row in the viewport, with a margin of SCROLL_MARGIN_ROWS."""
+        table = self.table
+        n = self.model.rowCount()
+        first = table.rowAt(0)
+        last = table.rowAt(table.viewport().height() - 1)
+        first = 0 if first < 0 else first
+        last = n - 1 if last < 0 else last
+        return max(0, first - SCROLL_MARGIN_ROWS), min(n - 1, last + SCROLL_MARGIN_ROWS)
+
+    def _fit_shown_rows(self) -> None:
+        if self.model.rowCount():
+            first, last = self._shown_rows()
+            self._fit_columns(np.arange(first, last + 1))
 
     def _fit_columns(self, rows: np.ndarray) -> None:
         """Widens columns for the texts of `rows` (changed rows) and the window's prices.
@@ -290,7 +311,9 @@ class DomLadderView(MarketViewBase):
             tp, tq = recent["price_ticks"], recent["qty_lots"]
         model.update(bp, bq, ap, aq, self._own_levels(), tp, tq, bb, ba)
         if len(model.last_changed_rows):
-            self._fit_columns(model.last_changed_rows)
+            first, last = self._shown_rows()
+            changed = model.last_changed_rows
+            self._fit_columns(changed[(changed >= first) & (changed <= last)])
         if book.is_stale:
             self.status.setText(f"STALE: {book.stale_reason}")
             self.status.setStyleSheet("color: rgb(214, 69, 65); font-weight: bold;")
@@ -301,6 +324,9 @@ class DomLadderView(MarketViewBase):
         if centre and (self._recentre_requested or self.auto_centre.isChecked()):
             row = model.row_of(centre)
             if row != self._centre_row or self._recentre_requested:
+                # Rows just inserted or reset are laid out later; a scroll before that is lost, and
+                # a quiet market would leave the ladder off the spread until the mid moved a row.
+                self.table.doItemsLayout()
                 self.table.scrollTo(model.index(row, PRICE), QAbstractItemView.ScrollHint.PositionAtCenter)
                 self._centre_row = row
         self._recentre_requested = False
