@@ -15,7 +15,7 @@ from ui.market.bubble_layer import bubble_sizes
 from ui.market.heatmap import LiquidityHeatmapView, colorize, decades_for, make_lut, nice_ticks
 from ui.market.heatmap_columns import HeatmapColumns
 from ui.market.time_axis import ClockAxisItem
-from ui.market.trade_bubbles import TradeBubbles, sum_by_bucket_price_side
+from ui.market.trade_bubbles import BUBBLE_DTYPE, TradeBubbles, largest_per_bucket, sum_by_bucket_price_side
 
 MID = 10_000  # ticks: 100.00 with a 0.01 tick
 MS = 1_000_000
@@ -209,28 +209,32 @@ def test_new_closed_bubbles_are_appended_while_following_and_all_redrawn_after_a
     assert len(layer.bought.data) + len(layer.sold.data) == sum(len(side[0]) for side in layer.drawn())
 
 
-def test_with_more_bubbles_than_drawn_the_largest_are_chosen_again_only_when_a_bucket_closes(qtbot, feed,
-                                                                                          monkeypatch):
-    monkeypatch.setattr("ui.market.bubble_layer.MAX_BUBBLES", 4)
+def test_largest_per_bucket_keeps_each_buckets_largest_in_bucket_order():
+    b = np.array([(2, 100, 5, 1), (1, 101, 9, -1), (2, 99, 7, -1), (1, 100, 1, 1), (2, 98, 6, 1), (3, 97, 2, 1)],
+                 dtype=BUBBLE_DTYPE)
+    assert [tuple(r) for r in largest_per_bucket(b, 2)] == [(1, 101, 9, -1), (1, 100, 1, 1), (2, 99, 7, -1),
+                                                             (2, 98, 6, 1), (3, 97, 2, 1)]
+    assert [tuple(r)[:3] for r in largest_per_bucket(b, 1)] == [(1, 101, 9), (2, 99, 7), (3, 97, 2)]
+    assert len(largest_per_bucket(b[:0], 3)) == 0 and len(largest_per_bucket(b, 0)) == 0
+
+
+def test_a_busy_market_shows_each_half_seconds_largest_bubbles_appended_as_buckets_close(qtbot, feed, monkeypatch):
+    monkeypatch.setattr("ui.market.bubble_layer.MAX_BUBBLES", 240)  # 120 half seconds in view: 2 per bucket
     view = shown(qtbot, LiquidityHeatmapView(rows=60))
     view.set_source(feed)
     layer = view.bubbles
-    for i in range(8):  # 8 closed buckets of 2 bubbles each: 16 in view, 4 drawn
-        feed.trades([(feed.clock.now_ns(), MID + 1, 10 + i, 1), (feed.clock.now_ns(), MID - 1, 30 + i, -1)])
+    for i in range(8):  # three bubbles a bucket, two drawn: the largest two
+        now = feed.clock.now_ns()
+        feed.trades([(now, MID + 1, 10 + i, 1), (now, MID - 1, 30 + i, -1), (now, MID + 2, 20 + i, 1)])
         feed.advance(5 * COL)
         view.refresh()
-    draws = layer.full_draws
+    assert layer.full_draws == 1  # the first draw; every bucket closed since was appended
     bought, sold = layer.drawn()
-    assert sorted(np.concatenate((bought[2], sold[2])).tolist())[-4:] == sorted(sold[2].tolist())[-4:]  # the largest
-    for _ in range(4):  # the clock moves within the running bucket: nothing to choose again
-        feed.advance(COL // 2)
-        feed.levels(BID, {MID - 2: 7})
-        view.refresh()
-    assert layer.full_draws == draws
-    feed.advance(5 * COL)  # the view moves on by a bucket
-    feed.levels(BID, {MID - 2: 8})
-    assert view.refresh()
-    assert layer.full_draws == draws + 1
+    # each bucket in view (the first one closed before the first column): its largest (30 + i, sold)
+    # and its second (20 + i, bought at 100.02), never the third (10 + i, bought at 100.01)
+    assert len(sold[1]) == len(bought[1]) == 7
+    assert set(np.round(sold[1], 2)) == {99.99} and set(np.round(bought[1], 2)) == {100.02}
+    assert len(layer.bought.data) + len(layer.sold.data) == 14  # all held are in view
 
 
 def test_own_orders_and_fills_are_drawn_on_it(qtbot, feed):

@@ -7,20 +7,21 @@ the last draw appended to the closed ones (`addPoints` styles only the new point
 the view moves forward at the same scale; all of the buckets in view only when that is not
 so (the view scrolled back or zoomed, the size reference or the tick changed) or when the
 bubbles that scrolled out of view, which the item still holds but does not paint, reach
-MAX_BUBBLES. With more than MAX_BUBBLES in view the largest are shown, chosen again only
-when a bubble closes or the view moves on by a bucket, not at every refresh.
+MAX_BUBBLES. The cap is per bucket (MAX_BUBBLES), so closing buckets append too.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
-from ui.market.trade_bubbles import TradeBubbles
+from ui.market.trade_bubbles import TradeBubbles, largest_per_bucket
 
 BUBBLE_PX = (4, 36)
 """Smallest and largest bubble diameter in pixels; area grows with the traded volume."""
 MAX_BUBBLES = 1_500
-"""Closed bubbles drawn at most (the largest in view): thousands of circles would cost frames."""
+"""Bubbles drawn at most in view: each bucket shows its largest MAX_BUBBLES / (buckets in view)
+(12 per half second over a minute), so a busy market stays a readable, evenly dense picture
+and thousands of circles never cost frames."""
 BUY_COLOR, SELL_COLOR = (90, 230, 140), (250, 110, 100)
 
 
@@ -50,24 +51,25 @@ class BubbleLayer:
         for item in self.items:
             item.setVisible(visible)
 
-    def draw(self, bubbles: TradeBubbles, t0_ns: int, t1_ns: int, tick: float) -> None:
-        """Draws the bubbles of the buckets overlapping [t0_ns, t1_ns)."""
+    def draw(self, bubbles: TradeBubbles, t0_ns: int, t1_ns: int, tick: float, span_ns: int | None = None) -> None:
+        """Draws the bubbles of the buckets overlapping [t0_ns, t1_ns); `span_ns`, the width of
+        the view (the data may cover less of it), sets how many a bucket shows."""
         b0, b1 = t0_ns // bubbles.bucket_ns, -(-t1_ns // bubbles.bucket_ns)
         bucket_s = bubbles.bucket_ns / 1e9
         reference = bubbles.reference
-        style = (reference, tick, bucket_s)
+        buckets_in_view = -(-(span_ns or t1_ns - t0_ns) // bubbles.bucket_ns)
+        per_bucket = max(1, MAX_BUBBLES // max(buckets_in_view, 1))
+        style = (reference, tick, bucket_s, per_bucket)
         count = bubbles.closed_count
         last = self._drawn
-        if last is not None and last["capped"]:  # the largest in view: chosen again when what is in view changes
-            if (style, count, b0, b1) != (last["style"], last["count"], last["b0"], last["b1"]):
-                self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
-        elif last is None or style != last["style"] or b0 < last["b0"] or b1 < last["b1"]:
+        if last is None or style != last["style"] or b0 < last["b0"] or b1 < last["b1"]:
             self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
         elif count != last["count"]:
             new = bubbles.newest_closed(count - last["count"])
             if len(new) < count - last["count"] or last["held"] + len(new) > 2 * MAX_BUBBLES:
                 self._draw_closed(bubbles.closed_between(b0, b1), style, count, b0, b1)
             else:
+                new = largest_per_bucket(new, per_bucket)
                 for item, bought in ((self.bought, True), (self.sold, False)):
                     part = new[(new["taker_side"] > 0) == bought]
                     if len(part):
@@ -76,23 +78,21 @@ class BubbleLayer:
                 last.update(count=count, held=last["held"] + len(new), b0=b0, b1=b1)
         else:
             last.update(b0=b0, b1=b1)
-        now = bubbles.open[bubbles.open["bucket"] < b1]
+        now = largest_per_bucket(bubbles.open[bubbles.open["bucket"] < b1], per_bucket)
         self.running.setData((now["bucket"] + 0.5) * bucket_s, now["price_ticks"] * tick,
                              size=bubble_sizes(now["qty_lots"], reference),
                              brush=[self._brushes[0] if side > 0 else self._brushes[1]
                                     for side in now["taker_side"].tolist()])
 
     def _draw_closed(self, shown: np.ndarray, style: tuple, count: int, b0: int, b1: int) -> None:
-        """All the closed bubbles in view, the largest MAX_BUBBLES of them when more."""
-        reference, tick, bucket_s = style
-        capped = len(shown) > MAX_BUBBLES
-        if capped:
-            shown = shown[np.argpartition(shown["qty_lots"], -MAX_BUBBLES)[-MAX_BUBBLES:]]
+        """All the closed bubbles in view, the largest `per_bucket` of each bucket."""
+        reference, tick, bucket_s, per_bucket = style
+        shown = largest_per_bucket(shown, per_bucket)
         for item, bought in ((self.bought, True), (self.sold, False)):
             part = shown[(shown["taker_side"] > 0) == bought]
             item.setData((part["bucket"] + 0.5) * bucket_s, part["price_ticks"] * tick,
                          size=bubble_sizes(part["qty_lots"], reference))
-        self._drawn = {"style": style, "count": count, "held": len(shown), "b0": b0, "b1": b1, "capped": capped}
+        self._drawn = {"style": style, "count": count, "held": len(shown), "b0": b0, "b1": b1}
         self.full_draws += 1
 
     def forget(self) -> None:

@@ -414,7 +414,8 @@ class LiquidityHeatmapView(MarketViewBase):
         self.own_bid_line.setData(xs, own[0])
         self.own_ask_line.setData(xs, own[1])
         if self.show_trades.isChecked():
-            self.bubbles.draw(self._bubbles, c0 * cols.column_ns, c1 * cols.column_ns, tick)
+            self.bubbles.draw(self._bubbles, c0 * cols.column_ns, c1 * cols.column_ns, tick,
+                              span_ns=int(round(self._visible_s * 1e9)))
         self._draw_fills(c0 * cs, c1 * cs)
 
     def _draw_fills(self, x0: float, x1: float) -> None:

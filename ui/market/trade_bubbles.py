@@ -45,6 +45,19 @@ def merge_bubbles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _summed(both["bucket"], both["price_ticks"], both["taker_side"], both["qty_lots"])
 
 
+def largest_per_bucket(bubbles: np.ndarray, k: int) -> np.ndarray:
+    """The `k` largest bubbles of each bucket (by quantity; any side or price), in bucket order."""
+    n = len(bubbles)
+    if n == 0 or k <= 0:
+        return bubbles[:0]
+    order = np.lexsort((-bubbles["qty_lots"], bubbles["bucket"]))  # by bucket, largest first within it
+    ranked = bubbles[order]
+    buckets = ranked["bucket"]
+    starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    return ranked[rank < k]
+
+
 class TradeBubbles:
     """Bubbles of the trades seen, by time bucket; the newest `capacity` closed ones kept."""
 
