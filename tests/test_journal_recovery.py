@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from app.domain import Balance, Order, OrderStatus, OrderType, OrderUpdated, Side
+from app.config.schema import Schema
+from app.domain import Balance, Fill, Order, OrderEvent, OrderFilled, OrderStatus, OrderType, OrderUpdated, Side
 from app.domain.order import bot_tag
 from app.engine.bot import Bot
 from app.engine.journal import RESUME, STOP, JournalStore, finish_recovery, recover
 from app.interfaces.clock import SimClock
+from app.interfaces.strategy import Strategy
 from app.interfaces.venue import Connector
 from app.wiring.workspace import Workspace
 from strategies.simple_quoter import SimpleQuoter
@@ -106,6 +108,18 @@ class FakeVenue(Connector):
     def adopt_order(self, order):
         self._mine[order.client_order_id] = order
         self.adopted.append(order.client_order_id)
+
+    def trade(self, client_order_id, lots, trade_id):
+        """The venue fills part of an order this process tracks and reports it."""
+        order = self._mine[client_order_id]
+        remote = self.server.orders[client_order_id]
+        remote.filled_lots += lots
+        done = order.filled_lots + lots == order.amount_lots
+        order.apply(OrderEvent(client_order_id, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+                               self.clock.now_ns(), filled_lots=lots))
+        fill = Fill(trade_id, client_order_id, order.symbol, order.side, INST.ticks_to_price(order.price_ticks),
+                    INST.lots_to_amount(lots), Decimal(0), "USD", True, self.clock.now_ns())
+        self._emit(OrderFilled(self.name, order, fill))
 
     def start(self):
         self._feed.start()
@@ -218,6 +232,62 @@ def test_recovery_then_resume_hands_the_open_orders_to_the_recreated_bot(tmp_pat
     assert server.orders[ids["open"]].status is OrderStatus.CANCELLED
     assert server.orders[ids["stranger"]].status is OrderStatus.CANCELLED
     assert store.orders(open_only=True) == []
+
+
+def test_fills_of_adopted_orders_are_journaled_while_no_bot_owns_them_and_counted_once_after(tmp_path):
+    """Between recovery's adoption and the bot taking an order (the user choosing, the bot
+    being built) the order trades on: each fill is journaled then, exactly once, and after
+    the hand-over the bot journals and counts the next ones (as the headless run does)."""
+    path = tmp_path / "j.sqlite"
+    server = FakeServer()
+    ids = _crashed_run(path, server)
+    store = JournalStore(path)
+    clock = SimClock(100 * MS)
+    venue = FakeVenue(server, clock)
+    report = asyncio.run(recover(store, {"fakex": venue}))
+    venue.trade(ids["open"], 20, "t-before-choice")
+    asyncio.run(finish_recovery(report, store, {"fakex": venue}, RESUME))
+    venue.trade(ids["stranger"], 30, "t-found-before-bot")
+    assert _read(path, "SELECT trade_id, bot FROM fills WHERE trade_id LIKE 't-%' ORDER BY trade_id") == [
+        ("t-before-choice", "r"), ("t-found-before-bot", "r")]
+    assert store.order(ids["open"]).filled == INST.lots_to_amount(20)
+    assert store.order(ids["stranger"]).filled == INST.lots_to_amount(30)
+    bot = Bot("r", venue, INST.symbol, Idle({}), journal=store)
+    for order in report.adopted["r"]:
+        report.hand_over(order.client_order_id)
+        bot.adopt(order.client_order_id)
+    bot.start()  # it listens from here
+    assert bot.orders.owns(ids["open"]) and report.keeper.kept == {} and all(listener is not report.keeper for listener, _kinds in venue._listeners)
+    venue.trade(ids["open"], 10, "t-after")
+    assert _read(path, "SELECT bot FROM fills WHERE trade_id = 't-after'") == [("r",)]
+    assert bot.pnl.fills == 1  # counted: the keeper had let go, so the fill was new to the journal
+    assert store.order(ids["open"]).filled == INST.lots_to_amount(30)
+
+
+def test_a_stop_after_recovery_journals_the_fills_that_came_while_the_user_chose(tmp_path):
+    path = tmp_path / "j.sqlite"
+    server = FakeServer()
+    ids = _crashed_run(path, server)
+    store = JournalStore(path)
+    venue = FakeVenue(server, SimClock(100 * MS))
+    report = asyncio.run(recover(store, {"fakex": venue}))
+    venue.trade(ids["open"], 25, "t-while-choosing")
+    asyncio.run(finish_recovery(report, store, {"fakex": venue}, STOP))
+    assert ("t-while-choosing",) in _read(path, "SELECT trade_id FROM fills")
+    assert store.order(ids["open"]).status is OrderStatus.CANCELLED
+    assert store.order(ids["open"]).filled == INST.lots_to_amount(25)
+    assert report.keeper.kept == {}
+
+
+class Idle(Strategy):
+    """Leaves its orders alone: what the bot does with a resumed order is not the question."""
+
+    name = "idle"
+    title = "Idle"
+    schema = Schema(())
+
+    def on_book(self, event) -> None:
+        pass
 
 
 # -- a real process, killed ------------------------------------------------------------------------

@@ -275,10 +275,14 @@ class ManualDesk:
         bot.flatten()
         return True
 
-    def adopt(self, account: str, symbol: str, client_order_ids: Iterable[str]) -> ManualBot:
+    def adopt(self, account: str, symbol: str, client_order_ids: Iterable[str],
+              hand_over: Callable[[str], None] | None = None) -> ManualBot:
         """After a restart (journal recovery): the manual orders still open become the
-        market's manual bot's again."""
+        market's manual bot's again. `hand_over(id)` runs right before each is adopted
+        (recovery stops journaling it there: the bot does from then on)."""
         bot = self.bot_for(account, symbol)
         for client_order_id in client_order_ids:
+            if hand_over is not None:
+                hand_over(client_order_id)
             bot.adopt(client_order_id)
         return bot

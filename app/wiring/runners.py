@@ -234,7 +234,7 @@ async def run_realtime(
 
 async def _recover(session: Session, store: Any, on_restart: str, timeout_s: float, out: TextIO) -> Any:
     """Recovery before the bot starts (app/engine/journal/recovery.py); None if nothing to do."""
-    from app.engine.journal import RESUME, finish_recovery, recover
+    from app.engine.journal import finish_recovery, recover
 
     connectors = {connector.name: connector for connector in session.connectors}
     report = await recover(store, connectors)
@@ -243,10 +243,17 @@ async def _recover(session: Session, store: Any, on_restart: str, timeout_s: flo
     await finish_recovery(report, store, connectors, on_restart, resumable={session.bot.name}, timeout_s=timeout_s)
     out.write(f"recovery: {report.summary()}\n")
     out.flush()
-    if on_restart == RESUME:
-        for order in report.adopted.get(session.bot.name, []):
-            session.bot.adopt(order.client_order_id)
     return report
+
+
+def _hand_over(session: Session, recovery: Any) -> None:
+    """The adopted orders become the bot's, right before it starts listening: recovery's
+    keeper journals them until here, the bot from here on (nothing awaits in between)."""
+    if recovery is None or recovery.choice != "resume":
+        return
+    for order in recovery.adopted.get(session.bot.name, []):
+        recovery.hand_over(order.client_order_id)
+        session.bot.adopt(order.client_order_id)
 
 
 async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO, status_interval_s: float,
@@ -281,6 +288,7 @@ async def _run_realtime(config: BotConfig, duration_s: float | None, out: TextIO
             return {"stopped_after_recovery": True, "recovery": recovery.as_dict(),
                     "open_orders_at_exit": len(recovery.still_open)}
         analytics = RunAnalytics(session.bot)
+        _hand_over(session, recovery)
         session.bot.start()
         def stopped_itself(bot: Any) -> None:  # a risk limit, a failure: the run ends as with Ctrl-C
             if bot.state is not BotState.RUNNING:

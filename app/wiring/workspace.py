@@ -208,7 +208,8 @@ class Workspace(EventSource):
             if is_manual(name) and row.account in self.connectors:  # hand-placed orders: back to the manual desk
                 try:
                     started.append(self.manual.adopt(row.account, row.symbol,
-                                                     [o.client_order_id for o in report.adopted.get(name, [])]))
+                                                     [o.client_order_id for o in report.adopted.get(name, [])],
+                                                     report.hand_over))
                 except Exception as exc:  # the market is no longer traded there
                     problems.append(f"{name}: {exc}")
                 continue
@@ -225,6 +226,7 @@ class Workspace(EventSource):
                 problems.append(f"{name}: {exc}")
                 continue
             for order in report.adopted.get(name, []):
+                report.hand_over(order.client_order_id)  # the bot journals it from here on
                 bot.adopt(order.client_order_id)
             bot.start()
             started.append(bot)

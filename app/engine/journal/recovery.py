@@ -11,6 +11,9 @@ Two steps, so the user can choose in between (the desktop's dialog, the headless
    also lists the orders open on the venue that carry one of the journal's bot tags but are
    not in the journal (`connector.query_open_orders`; placed and then the intent lost, or
    another copy of the app). Nothing is cancelled yet.
+   From the moment an order is adopted until a bot takes it (`report.hand_over`), what
+   it does on the venue (fills, cancels) is journaled by the report's keeper: no fill may
+   slip through while the user chooses or the bots are rebuilt.
 2. `await finish_recovery(report, store, connectors, RESUME | STOP)`: RESUME adopts those
    unknown orders too and leaves every adopted order to its bot (the wiring recreates the
    bots and calls `bot.orders.adopt`); STOP cancels every adopted and unknown order, waits
@@ -78,6 +81,14 @@ class RecoveryReport:
     adopted: dict[str, list[Order]] = field(default_factory=dict)  # bot -> orders open on the venue
     choice: str | None = None
     still_open: list[str] = field(default_factory=list)  # cancels not confirmed in time (STOP)
+    keeper: "_Keeper | None" = field(default=None, repr=False, compare=False)
+
+    def hand_over(self, client_order_id: str) -> None:
+        """Call right before `bot.adopt(client_order_id)`, with no await in between: from
+        here on the bot journals the order (journaling its fills twice would leave them out
+        of the bot's PnL: a fill already journaled counts as reported again)."""
+        if self.keeper is not None:
+            self.keeper.release(client_order_id)
 
     @property
     def needed(self) -> bool:
@@ -156,7 +167,7 @@ def _amount(connector: "Connector", symbol: str, lots: int) -> Decimal | None:
 async def recover(store: JournalStore, connectors: Mapping[str, "Connector"]) -> RecoveryReport:
     """Step 1 (module docstring): resolves every non-final journaled order with its venue
     and lists unknown orders carrying our bot tags. `connectors`: by account name, started."""
-    report = RecoveryReport(unclean_sessions=store.unclean_sessions())
+    report = RecoveryReport(unclean_sessions=store.unclean_sessions(), keeper=_Keeper(store))
     unclean = {s.id for s in report.unclean_sessions}
     report.bots = [b for b in store.bots() if b.session in unclean and b.state == "running"]
     listed: dict[str, dict[str, Order] | None] = {}  # account -> the venue's open orders, asked once
@@ -227,10 +238,9 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
         finding(None, "failed", reason)
         return
     filled = _amount(connector, row.symbol, venue.filled_lots)
-    missed = ""
-    if filled is not None and filled > row.filled:
-        missed = await _journal_missed_fills(store, connector, row, venue, filled)
+    missed_meanwhile = filled is not None and filled > row.filled
     if venue.status.is_done:
+        missed = await _journal_missed_fills(store, connector, row, venue, filled) if missed_meanwhile else ""
         detail = f"{venue.status.value} on the venue while Colibri was not running" + missed
         store.record_order(row, status=venue.status, filled=filled, reason=detail)
         finding(venue.status.value, venue.status.value, detail)
@@ -238,10 +248,19 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
     try:
         connector.adopt_order(venue)
     except NotImplementedError as exc:
+        if missed_meanwhile:
+            await _journal_missed_fills(store, connector, row, venue, filled)
         finding(venue.status.value, "left", str(exc))
         report.problems.append(f"{row.client_order_id} is open on {row.account}, which cannot adopt it ({exc})")
         return
+    # Tracked again from here on: its fills and changes are journaled until a bot takes it
+    # (or a STOP's cancel ends it). The trades it had meanwhile are fetched after, so none
+    # that arrives while they are fetched is missed (each trade is journaled once).
+    if report.keeper is not None:
+        report.keeper.keep(row.client_order_id, connector)
     store.record_order(row, status=venue.status, filled=filled, reason="open on the venue after a restart; adopted")
+    if missed_meanwhile:
+        await _journal_missed_fills(store, connector, row, venue, filled)
     report.adopted.setdefault(row.bot, []).append(venue)
     finding(venue.status.value, "adopted", "open on the venue; adopted")
 
@@ -303,17 +322,19 @@ async def finish_recovery(report: RecoveryReport, store: JournalStore, connector
         store.record_found_order(found.bot, found.account, bot.epoch, found.order,
                                  connector.instruments.get(found.symbol),
                                  f"open on the venue after a restart, unknown to the journal; {verb}")
+        if report.keeper is not None:
+            report.keeper.keep(found.client_order_id, connector)
         report.adopted.setdefault(found.bot, []).append(found.order)
         found.action = verb
     if choice == STOP:
-        await _cancel_adopted(report, store, connectors, timeout_s)
+        await _cancel_adopted(report, store, connectors, timeout_s, report.keeper)
         for bot in report.bots:
             store.set_bot_state(bot.name, "stopped")
     else:
         keep = {b.name for b in report.bots} if resumable is None else set(resumable) & {b.name for b in report.bots}
         orphans = RecoveryReport(adopted={k: v for k, v in report.adopted.items() if k not in keep})
         if orphans.adopted:
-            await _cancel_adopted(orphans, store, connectors, timeout_s)
+            await _cancel_adopted(orphans, store, connectors, timeout_s, report.keeper)
             report.still_open.extend(orphans.still_open)
             report.problems.append("orders of " + ", ".join(sorted(orphans.adopted)) + " were cancelled: "
                                    "their bot is not resumed")
@@ -330,32 +351,30 @@ async def finish_recovery(report: RecoveryReport, store: JournalStore, connector
 
 
 async def _cancel_adopted(report: RecoveryReport, store: JournalStore, connectors: Mapping[str, "Connector"],
-                          timeout_s: float) -> None:
-    """Cancels every adopted order, journaling each change and fill until all are final."""
-    pending: dict[str, tuple[str, "Connector"]] = {}
-    for bot, orders in report.adopted.items():
+                          timeout_s: float, keeper: "_Keeper | None") -> None:
+    """Cancels every adopted order, journaling each change and fill (by the keeper) until
+    all are final or the time is up; one still open stays kept (journaled as it ends)."""
+    keeper = keeper or _Keeper(store)
+    pending: dict[str, "Connector"] = {}
+    for orders in report.adopted.values():
         for order in orders:
             row = store.order(order.client_order_id)
             if row is not None:
-                pending[order.client_order_id] = (bot, connectors[row.account])
-    watchers = []
-    for connector in {id(c): c for _, c in pending.values()}.values():
-        watcher = _Watcher(store, pending)
-        connector.add_listener(watcher)
-        watchers.append((connector, watcher))
+                pending[order.client_order_id] = connectors[row.account]
+                keeper.keep(order.client_order_id, connectors[row.account])
     try:
-        for cid, (_bot, connector) in pending.items():
+        for cid, connector in pending.items():
             order = connector.get_order(cid)
             if order is not None and not order.status.is_done and order.status is not OrderStatus.PENDING_CANCEL:
                 connector.cancel_order(cid)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            live = [cid for cid, (_b, c) in pending.items() if (o := c.get_order(cid)) is not None
+            live = [cid for cid, c in pending.items() if (o := c.get_order(cid)) is not None
                     and not o.status.is_done]
             if not live:
                 break
             await asyncio.sleep(0.05)
-        for cid, (_bot, connector) in pending.items():
+        for cid, connector in pending.items():
             order = connector.get_order(cid)
             row = store.order(cid)
             if order is not None and row is not None and row.status is not order.status:
@@ -365,28 +384,44 @@ async def _cancel_adopted(report: RecoveryReport, store: JournalStore, connector
             if order is not None and not order.status.is_done:
                 report.still_open.append(cid)
     finally:
-        for connector, watcher in watchers:
-            connector.remove_listener(watcher)
+        for cid, connector in pending.items():
+            if (order := connector.get_order(cid)) is None or order.status.is_done:
+                keeper.release(cid)
     report.adopted = {}
 
 
-class _Watcher:
-    """Journals the changes and fills of recovered orders while no bot owns them."""
+class _Keeper:
+    """Journals the changes and fills of adopted orders that no bot owns: from recovery's
+    adoption until `RecoveryReport.hand_over` (RESUME) or the order's end (after a STOP's
+    cancel, or a bot that could not be resumed). Listens to a connector only while it
+    keeps one of its orders."""
 
-    def __init__(self, store: JournalStore, pending: dict[str, tuple[str, "Connector"]]) -> None:
+    def __init__(self, store: JournalStore) -> None:
         self.store = store
-        self.pending = pending
+        self.kept: dict[str, "Connector"] = {}
+
+    def keep(self, client_order_id: str, connector: "Connector") -> None:
+        if not any(c is connector for c in self.kept.values()):
+            connector.add_listener(self, (OrderUpdated, OrderFilled))
+        self.kept[client_order_id] = connector
+
+    def release(self, client_order_id: str) -> None:
+        connector = self.kept.pop(client_order_id, None)
+        if connector is not None and not any(c is connector for c in self.kept.values()):
+            connector.remove_listener(self)
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, OrderFilled) and event.fill.client_order_id in self.pending:
-            row = self.store.order(event.fill.client_order_id)
-            if row is not None:
-                self.store.record_fill(row.bot, row.account, row.epoch, event.fill)
-        if isinstance(event, (OrderUpdated, OrderFilled)) and event.order.client_order_id in self.pending:
-            order = event.order
-            row = self.store.order(order.client_order_id)
-            _bot, connector = self.pending[order.client_order_id]
-            if row is not None and row.status is not order.status:
-                self.store.record_order(row, status=order.status,
-                                        filled=_amount(connector, order.symbol, order.filled_lots),
-                                        reason=order.reason or "cancelled after a restart")
+        order = event.order
+        connector = self.kept.get(order.client_order_id)
+        row = self.store.order(order.client_order_id) if connector is not None else None
+        if row is None:
+            return
+        filled = _amount(connector, order.symbol, order.filled_lots)
+        if isinstance(event, OrderFilled):
+            self.store.record_fill(row.bot, row.account, row.epoch, event.fill,
+                                   order=(order.status.value, str(filled if filled is not None else row.filled)))
+        elif row.status is not order.status:
+            self.store.record_order(row, status=order.status, filled=filled,
+                                    reason=order.reason or f"{order.status.value} after a restart")
+        if order.status.is_done:
+            self.release(order.client_order_id)
