@@ -279,6 +279,46 @@ def test_a_stop_after_recovery_journals_the_fills_that_came_while_the_user_chose
     assert report.keeper.kept == {}
 
 
+class FlakyTrades(FakeVenue):
+    """A venue whose trade list fails `failures` times first (a 429, a 5xx, a timeout)."""
+
+    def __init__(self, *args, failures: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures = failures
+
+    async def query_fills(self, client_order_id, symbol, exchange_order_id=None):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("503 Service Unavailable")
+        order = self.server.orders[client_order_id]
+        return [Fill("t-meanwhile", client_order_id, symbol, order.side, INST.ticks_to_price(order.price_ticks),
+                     INST.lots_to_amount(order.filled_lots), Decimal(0), "USD", True, 1)]
+
+
+@pytest.mark.parametrize("failures, journaled", [(2, True), (99, False)])
+def test_trades_made_while_down_are_fetched_again_after_a_failure_and_never_dropped(tmp_path, monkeypatch,
+                                                                                    failures, journaled):
+    """A failed trade list is asked again; if the venue never answers, the order stays open in
+    the journal (the next start asks again) instead of final without its trades."""
+    import app.engine.journal.recovery as recovery
+
+    monkeypatch.setattr(recovery, "RETRY_DELAYS_S", (0.0, 0.0, 0.0))
+    path = tmp_path / "j.sqlite"
+    server = FakeServer()
+    ids = _crashed_run(path, server)
+    store = JournalStore(path)
+    report = asyncio.run(recover(store, {"fakex": FlakyTrades(server, SimClock(100 * MS), failures=failures)}))
+    finding = next(f for f in report.orders if f.client_order_id == ids["filled"])
+    trades = {t for (t,) in _read(path, "SELECT trade_id FROM fills")}
+    if journaled:
+        assert finding.outcome == "filled" and "1 trade(s) journaled from the venue" in finding.detail
+        assert "t-meanwhile" in trades and store.order(ids["filled"]).status is OrderStatus.FILLED
+    else:
+        assert finding.outcome == "unresolved" and "t-meanwhile" not in trades
+        assert store.order(ids["filled"]).status is OrderStatus.OPEN  # asked again at the next start
+        assert any("could not be fetched" in p and ids["filled"] in p for p in report.problems)
+
+
 class Idle(Strategy):
     """Leaves its orders alone: what the bot does with a resumed order is not the question."""
 

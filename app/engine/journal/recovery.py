@@ -240,7 +240,14 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
     filled = _amount(connector, row.symbol, venue.filled_lots)
     missed_meanwhile = filled is not None and filled > row.filled
     if venue.status.is_done:
-        missed = await _journal_missed_fills(store, connector, row, venue, filled) if missed_meanwhile else ""
+        try:
+            missed = await _journal_missed_fills(store, connector, row, venue, filled) if missed_meanwhile else ""
+        except Exception as exc:  # left open in the journal: the next start asks again, nothing is lost
+            finding(venue.status.value, "unresolved",
+                    f"{venue.status.value} on the venue; its trades could not be fetched ({exc})")
+            report.problems.append(f"the trades of {row.client_order_id} on {row.account} could not be fetched "
+                                   f"({exc}); asked again at the next start")
+            return
         detail = f"{venue.status.value} on the venue while Colibri was not running" + missed
         store.record_order(row, status=venue.status, filled=filled, reason=detail)
         finding(venue.status.value, venue.status.value, detail)
@@ -249,7 +256,7 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
         connector.adopt_order(venue)
     except NotImplementedError as exc:
         if missed_meanwhile:
-            await _journal_missed_fills(store, connector, row, venue, filled)
+            await _missed_fills_or_problem(store, connector, row, venue, filled, report)
         finding(venue.status.value, "left", str(exc))
         report.problems.append(f"{row.client_order_id} is open on {row.account}, which cannot adopt it ({exc})")
         return
@@ -260,22 +267,30 @@ async def _resolve(store: JournalStore, connectors: Mapping[str, "Connector"], r
         report.keeper.keep(row.client_order_id, connector)
     store.record_order(row, status=venue.status, filled=filled, reason="open on the venue after a restart; adopted")
     if missed_meanwhile:
-        await _journal_missed_fills(store, connector, row, venue, filled)
+        await _missed_fills_or_problem(store, connector, row, venue, filled, report)
     report.adopted.setdefault(row.bot, []).append(venue)
     finding(venue.status.value, "adopted", "open on the venue; adopted")
 
 
 async def _journal_missed_fills(store: JournalStore, connector: "Connector", row, venue, filled) -> str:  # noqa: ANN001
-    """The venue's trades of an order that filled while Colibri was not running, journaled
-    (each trade once: fills are unique per account, symbol and trade id). Says what it did."""
-    try:
-        fills = await connector.query_fills(row.client_order_id, row.symbol, venue.exchange_order_id)
-    except Exception as exc:  # noqa: BLE001 - the order's state is still recorded
-        return f"; {filled - row.filled} filled meanwhile, its trades could not be fetched ({exc})"
+    """The venue's trades of an order that traded while Colibri was not running, journaled
+    (each trade once: fills are unique per account, symbol and trade id); asked again
+    after a failure (RETRY_DELAYS_S), raising if the venue never answers. Says what it did."""
+    fills = await _asked(lambda: connector.query_fills(row.client_order_id, row.symbol, venue.exchange_order_id))
     added = sum(1 for fill in fills if store.record_fill(row.bot, row.account, row.epoch, fill))
     if not fills:
         return f"; {filled - row.filled} filled meanwhile (the venue lists no trades for it)"
     return f"; {filled - row.filled} filled meanwhile: {added} trade(s) journaled from the venue"
+
+
+async def _missed_fills_or_problem(store: JournalStore, connector: "Connector", row, venue, filled,  # noqa: ANN001
+                                   report: RecoveryReport) -> None:
+    """For an order still open on the venue: its trades meanwhile, or the problem said."""
+    try:
+        await _journal_missed_fills(store, connector, row, venue, filled)
+    except Exception as exc:
+        report.problems.append(f"{row.client_order_id} on {row.account} filled {filled - row.filled} while Colibri "
+                               f"was not running; those trades could not be fetched ({exc})")
 
 
 async def _find_unknown(store: JournalStore, connectors: Mapping[str, "Connector"], report: RecoveryReport) -> None:
