@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from app.book.orderbook import ASK
 from app.domain import (
     BookResynced,
     BookStale,
@@ -177,6 +178,67 @@ def test_after_a_restart_our_orders_left_open_are_found_and_can_be_adopted() -> 
                 second.cancel_order(left.client_order_id)
                 await until(lambda: found[0].status is OrderStatus.CANCELLED, 5, "the adopted order cancelled")
                 assert not any(isinstance(e, CancelRejected) for e in events)
+            finally:
+                await second.disconnect()
+    asyncio.run(main())
+
+
+def test_an_adopted_part_filled_order_counts_only_the_trades_after_its_adoption() -> None:
+    """The trades an order had before a restart were counted by the run before: listing the
+    order's trades by REST after adopting it (a gap, a reconnect, a cancel) counts only the
+    newer ones, so the order never looks more filled than the exchange says."""
+    async def main():
+        import ccxt.pro as ccxtpro
+
+        from app.interfaces.clock import RealClock
+        from connectors.ccxt.connector import CcxtConnector
+        from connectors.ccxt.requests import fetch_fills
+        from connectors.local_exchange.ccxt_client import point_ccxt_at
+
+        async with ccxt_venue(balances={"USDT": "1000000000", "BTC": "1000"}) as first:
+            server = first.server
+            await first.connect()
+            await until(lambda: not first.feed(SYMBOL).book.is_stale, 10, "a synced book")
+            book = first.feed(SYMBOL).book
+            for _attempt in range(5):  # (the crowd may move the book between a look and the order)
+                # Buys every ask up to 5 ticks above the best and rests with 20 times as much:
+                # partly filled, and still open when adopted (the crowd's sells take a while).
+                top = book.best_ask_ticks + 5
+                there = int(book.levels_between(ASK, book.best_ask_ticks, top)[1].sum())
+                part = first.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 20 * there + 500, top)
+                await until(lambda: part.status is not OrderStatus.PENDING_CREATE, 5, "the create answered")
+                for _ in range(20):  # its trades come with the answer or on the user stream
+                    if part.filled_lots or part.status.is_done:
+                        break
+                    await asyncio.sleep(0.05)
+                if part.status is OrderStatus.PARTIALLY_FILLED and 2 * part.filled_lots < part.amount_lots:
+                    break
+                if not part.status.is_done:
+                    first.cancel_order(part.client_order_id)
+                    await until(lambda: part.status.is_done, 5, "the cancel")
+            assert part.status is OrderStatus.PARTIALLY_FILLED and 2 * part.filled_lots < part.amount_lots
+            await first.disconnect()
+            exchange = point_ccxt_at(ccxtpro.binance({"apiKey": server.api_key, "secret": server.secret}), server.url)
+            second = CcxtConnector("binance-local", exchange, RealClock(asyncio.get_running_loop()), symbols=[SYMBOL])
+            try:
+                await second.connect()
+                adopted = await second.query_order(part.client_order_id, SYMBOL)
+                assert adopted is not None and adopted.filled_lots > 0 and not adopted.status.is_done
+                second.adopt_order(adopted)
+                snapshot = adopted.filled_lots
+                events: list = []
+                second.add_listener(events.append)
+                await fetch_fills(second, adopted)
+                lots = second.instruments[SYMBOL].amount_to_lots
+                on_exchange = await exchange.fetch_order(None, SYMBOL, {"origClientOrderId": part.client_order_id})
+                newer = sum(lots(e.fill.amount) for e in events if isinstance(e, OrderFilled))
+                # (the crowd may trade with the resting rest meanwhile: those trades are new)
+                assert snapshot <= adopted.filled_lots <= lots(on_exchange["filled"])
+                assert newer == adopted.filled_lots - snapshot
+                second.cancel_order(part.client_order_id)
+                await until(lambda: adopted.status.is_done, 5, "the adopted order cancelled (or filled meanwhile)")
+                final = await exchange.fetch_order(None, SYMBOL, {"origClientOrderId": part.client_order_id})
+                assert adopted.filled_lots == lots(final["filled"])
             finally:
                 await second.disconnect()
     asyncio.run(main())

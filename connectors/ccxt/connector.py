@@ -82,6 +82,7 @@ class CcxtConnector(Connector):
         self._seen_order: deque[tuple[str, str]] = deque()
         self._reported_filled: dict[str, int] = {}  # lots the exchange says are filled, per order
         self._pending_final: dict[str, OrderEvent] = {}  # a final state waiting for its fills
+        self._adopted_filled: dict[str, int] = {}  # lots an adopted order had filled by trades never seen here
         self._tasks: set[asyncio.Task] = set()
         self._resolving: set[str] = set()
         self.latency_ms: float | None = None
@@ -304,6 +305,10 @@ class CcxtConnector(Connector):
             self._track(order)
             if order.exchange_order_id:
                 self._by_exchange_id[order.exchange_order_id] = order.client_order_id
+            if order.filled_lots:  # its trades so far were counted before the restart, not here
+                self._adopted_filled[order.client_order_id] = order.filled_lots
+                self._reported_filled[order.client_order_id] = max(
+                    order.filled_lots, self._reported_filled.get(order.client_order_id, 0))
 
     async def reconcile(self) -> None:
         from connectors.ccxt.reconcile import reconcile
@@ -320,6 +325,7 @@ class CcxtConnector(Connector):
         cid = order.client_order_id
         self._open.pop(cid, None)
         self._pending_final.pop(cid, None)
+        self._adopted_filled.pop(cid, None)
         self._done.append(cid)
         while len(self._done) > DONE_ORDERS_KEPT:
             old = self._orders.pop(self._done.popleft(), None)
@@ -396,10 +402,7 @@ class CcxtConnector(Connector):
             log.warning("%s: trade %s of %s does not fit the order (%s lots left)", self.name, trade_id,
                         order.client_order_id, order.remaining_lots)
             return False
-        self._seen_trades.add(key)
-        self._seen_order.append(key)
-        while len(self._seen_order) > SEEN_TRADES_KEPT:
-            self._seen_trades.discard(self._seen_order.popleft())
+        self._mark_seen(key)
         now = self.clock.now_ns()
         done = fill_lots == order.remaining_lots
         change = OrderEvent(order.client_order_id, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, now,
@@ -414,6 +417,25 @@ class CcxtConnector(Connector):
             self._pending_final.pop(order.client_order_id, None)
             self._finish(order, pending)
         return True
+
+    def _mark_seen(self, key: tuple[str, str]) -> None:
+        self._seen_trades.add(key)
+        self._seen_order.append(key)
+        while len(self._seen_order) > SEEN_TRADES_KEPT:
+            self._seen_trades.discard(self._seen_order.popleft())
+
+    def apply_order_trades(self, order: Order, trades: list[dict]) -> None:
+        """Every trade of one order as the exchange lists them (REST), each counted once. For
+        an order adopted after a restart, the oldest trades that make up what it had filled
+        then were counted by the run before: they are taken as seen, not counted again."""
+        before = self._adopted_filled.pop(order.client_order_id, 0)
+        inst = self._instruments[order.symbol]
+        for trade in sorted(trades, key=_oldest_first):
+            if before > 0:
+                before -= convert.lots(inst, trade.get("amount"))
+                self._mark_seen((str(trade.get("symbol")), str(trade.get("id"))))
+                continue
+            self.apply_trade(trade)
 
     def apply_balances(self, data: dict) -> None:
         """ccxt's balance dict ({asset: {free, used, total}}) as our balances, published."""
@@ -452,3 +474,7 @@ class CcxtConnector(Connector):
             for feed in self._feeds.values():
                 feed.release()
 
+
+def _oldest_first(trade: dict) -> tuple[int, int]:
+    trade_id = str(trade.get("id"))
+    return int(trade.get("timestamp") or 0), int(trade_id) if trade_id.isdigit() else 0

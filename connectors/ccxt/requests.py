@@ -135,9 +135,8 @@ async def fetch_fills(conn: "CcxtConnector", order: Order) -> None:
     """Own trades of one order, by REST (counted once, whichever way they arrived)."""
     params = {"orderId": order.exchange_order_id} if order.exchange_order_id else {}
     trades = await conn.exchange.fetch_my_trades(order.symbol, None, None, params)
-    for trade in trades:
-        if trade.get("order") == order.exchange_order_id or convert.client_id_of(trade) == order.client_order_id:
-            conn.apply_trade(trade)
+    conn.apply_order_trades(order, [t for t in trades if t.get("order") == order.exchange_order_id
+                                    or convert.client_id_of(t) == order.client_order_id])
 
 
 async def resolve(conn: "CcxtConnector", order: Order) -> None:
