@@ -160,12 +160,17 @@ def _crashed_run(path: Path, server: FakeServer) -> dict[str, str]:
             "lost": lost.client_order_id, "stranger": stranger}
 
 
-def test_recovery_resolves_each_journaled_order_with_the_venue_then_stops_and_cancels(tmp_path):
+def _restarted(tmp_path: Path, venue_type: type | None = None, **venue_options):  # noqa: ANN202
+    """A crashed run (`_crashed_run`), then what the next process opens: (journal path,
+    server, ids, the journal, a venue of `venue_type` on the same server)."""
     path = tmp_path / "j.sqlite"
     server = FakeServer()
     ids = _crashed_run(path, server)
-    store = JournalStore(path)
-    venue = FakeVenue(server, SimClock(100 * MS))
+    return path, server, ids, JournalStore(path), (venue_type or FakeVenue)(server, SimClock(100 * MS), **venue_options)
+
+
+def test_recovery_resolves_each_journaled_order_with_the_venue_then_stops_and_cancels(tmp_path):
+    path, server, ids, store, venue = _restarted(tmp_path)
     report = asyncio.run(recover(store, {"fakex": venue}))
     assert len(report.unclean_sessions) == 1 and [b.name for b in report.bots] == ["r"]
     outcome = {f.client_order_id: (f.outcome, f.detail) for f in report.orders}
@@ -238,12 +243,7 @@ def test_fills_of_adopted_orders_are_journaled_while_no_bot_owns_them_and_counte
     """Between recovery's adoption and the bot taking an order (the user choosing, the bot
     being built) the order trades on: each fill is journaled then, exactly once, and after
     the hand-over the bot journals and counts the next ones (as the headless run does)."""
-    path = tmp_path / "j.sqlite"
-    server = FakeServer()
-    ids = _crashed_run(path, server)
-    store = JournalStore(path)
-    clock = SimClock(100 * MS)
-    venue = FakeVenue(server, clock)
+    path, _server, ids, store, venue = _restarted(tmp_path)
     report = asyncio.run(recover(store, {"fakex": venue}))
     venue.trade(ids["open"], 20, "t-before-choice")
     asyncio.run(finish_recovery(report, store, {"fakex": venue}, RESUME))
@@ -265,11 +265,7 @@ def test_fills_of_adopted_orders_are_journaled_while_no_bot_owns_them_and_counte
 
 
 def test_a_stop_after_recovery_journals_the_fills_that_came_while_the_user_chose(tmp_path):
-    path = tmp_path / "j.sqlite"
-    server = FakeServer()
-    ids = _crashed_run(path, server)
-    store = JournalStore(path)
-    venue = FakeVenue(server, SimClock(100 * MS))
+    path, _server, ids, store, venue = _restarted(tmp_path)
     report = asyncio.run(recover(store, {"fakex": venue}))
     venue.trade(ids["open"], 25, "t-while-choosing")
     asyncio.run(finish_recovery(report, store, {"fakex": venue}, STOP))
@@ -303,11 +299,8 @@ def test_trades_made_while_down_are_fetched_again_after_a_failure_and_never_drop
     import app.engine.journal.recovery as recovery
 
     monkeypatch.setattr(recovery, "RETRY_DELAYS_S", (0.0, 0.0, 0.0))
-    path = tmp_path / "j.sqlite"
-    server = FakeServer()
-    ids = _crashed_run(path, server)
-    store = JournalStore(path)
-    report = asyncio.run(recover(store, {"fakex": FlakyTrades(server, SimClock(100 * MS), failures=failures)}))
+    path, _server, ids, store, venue = _restarted(tmp_path, FlakyTrades, failures=failures)
+    report = asyncio.run(recover(store, {"fakex": venue}))
     finding = next(f for f in report.orders if f.client_order_id == ids["filled"])
     trades = {t for (t,) in _read(path, "SELECT trade_id FROM fills")}
     if journaled:
