@@ -244,6 +244,45 @@ def test_an_adopted_part_filled_order_counts_only_the_trades_after_its_adoption(
     asyncio.run(main())
 
 
+def test_trades_that_never_arrive_on_the_stream_are_listed_by_rest(monkeypatch) -> None:
+    """An order update says more is filled than the trades seen add up to (a trade message
+    lost, or sent before the order was adopted): after a short grace its trades are listed
+    by REST and counted, once."""
+    import connectors.ccxt.requests as requests
+
+    monkeypatch.setattr(requests, "TRADES_GRACE_S", 0.3)
+
+    async def body(conn, server, events):
+        listing = False
+        real_apply, real_list = conn.apply_trade, conn.apply_order_trades
+
+        def listed(order, trades):  # the REST listing of one order's trades
+            nonlocal listing
+            listing = True
+            try:
+                real_list(order, trades)
+            finally:
+                listing = False
+
+        conn.apply_order_trades = listed
+        conn.apply_trade = lambda trade: real_apply(trade) if listing else False  # no trade message arrives
+        book = conn.feed(SYMBOL).book
+        top = book.best_ask_ticks + 5
+        there = int(book.levels_between(ASK, book.best_ask_ticks, top)[1].sum())
+        order = conn.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, 20 * there + 500, top)  # rests as the best bid
+        await until(lambda: order.filled_lots > 0, 5, "the first trades (listed after the create answer)")
+        first = order.filled_lots
+        await until(lambda: order.filled_lots > first, 15, "the crowd's sells, known only by order updates")
+        conn.cancel_order(order.client_order_id)
+        await until(lambda: order.status.is_done, 5, "the cancel")
+        on_exchange = await conn.exchange.fetch_order(None, SYMBOL, {"origClientOrderId": order.client_order_id})
+        lots = conn.instruments[SYMBOL].amount_to_lots
+        assert order.filled_lots == lots(on_exchange["filled"])
+        fills = [e.fill for e in events if isinstance(e, OrderFilled)]
+        assert sum(lots(f.amount) for f in fills) == order.filled_lots and len({f.trade_id for f in fills}) == len(fills)
+    run(body, balances={"USDT": "1000000000", "BTC": "1000"})
+
+
 def test_orders_over_the_websocket_api() -> None:
     async def body(conn, server, events):
         conn.use_websocket_orders = True

@@ -44,6 +44,7 @@ from connectors.ccxt import convert
 from connectors.ccxt.candles import fetch_candles
 from connectors.ccxt.feed import CcxtFeed
 from connectors.ccxt.rate_budget import RateBudget
+from connectors.ccxt.requests import catch_up_trades
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class CcxtConnector(Connector):
         self._reported_filled: dict[str, int] = {}  # lots the exchange says are filled, per order
         self._pending_final: dict[str, OrderEvent] = {}  # a final state waiting for its fills
         self._adopted_filled: dict[str, int] = {}  # lots an adopted order had filled by trades never seen here
+        self._catching_up: set[str] = set()  # orders whose reported trades are awaited (requests.catch_up_trades)
         self._tasks: set[asyncio.Task] = set()
         self._resolving: set[str] = set()
         self.latency_ms: float | None = None
@@ -366,12 +368,15 @@ class CcxtConnector(Connector):
         status = convert.STATUS.get(str(data.get("status") or ""), None)
         if status is None or order.status.is_done:
             return
+        if order.filled_lots < filled and order.client_order_id not in self._catching_up:
+            self._catching_up.add(order.client_order_id)  # its trades are due on the stream
+            self._spawn(catch_up_trades(self, order))
         if status is OrderStatus.OPEN:
             if order.status in (OrderStatus.PENDING_CREATE, OrderStatus.UNKNOWN):
                 self._move(order, OrderStatus.OPEN, exchange_order_id=order.exchange_order_id)
             return
         if status is OrderStatus.FILLED:
-            return  # filled by its trades, which carry prices and fees (reconciliation fetches them)
+            return  # filled by its trades, which carry prices and fees (listed by REST if they never come)
         reason = "cancelled" if status is OrderStatus.CANCELLED else str((data.get("info") or {}).get("msg", "rejected"))
         final = OrderEvent(order.client_order_id, status, self.clock.now_ns(), reason=reason)
         if order.filled_lots < filled:

@@ -139,6 +139,29 @@ async def fetch_fills(conn: "CcxtConnector", order: Order) -> None:
                                     or convert.client_id_of(t) == order.client_order_id])
 
 
+TRADES_GRACE_S = 2.0
+"""How long the trades an order update reports (its filled amount grew) may take to arrive
+on the user stream, in their own message, before they are listed by REST: a trade message
+lost or never sent (a dropped socket, an order not yet adopted when it came) is then
+counted all the same, once."""
+
+
+async def catch_up_trades(conn: "CcxtConnector", order: Order) -> None:
+    cid = order.client_order_id
+    try:
+        await asyncio.sleep(TRADES_GRACE_S)
+        if not order.status.is_done and conn._reported_filled.get(cid, 0) > order.filled_lots:
+            log.info("%s: %s reported filled beyond its trades for %.0f s; listing them", conn.name, cid,
+                     TRADES_GRACE_S)
+            await fetch_fills(conn, order)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the next update, reconnect or cancel asks again
+        log.info("%s: listing the trades of %s failed (%s)", conn.name, cid, exc)
+    finally:
+        conn._catching_up.discard(cid)
+
+
 async def resolve(conn: "CcxtConnector", order: Order) -> None:
     """Asks the exchange about an UNKNOWN (or pending) order until its state is known."""
     cid = order.client_order_id
