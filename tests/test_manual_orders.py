@@ -232,6 +232,9 @@ def test_after_a_crash_resume_gives_the_open_manual_orders_back_to_the_manual_de
     assert problems == [] and [b.name for b in started] == [name]
     assert workspace.manual.owns("fakex", placed.client_order_id)
     assert workspace.owner_of(placed.client_order_id) == MANUAL
+    # Handed over: recovery's keeper let go, so the desk journals and counts its next fill.
+    venue.trade(placed.client_order_id, 10, "t-after-resume")
+    assert report.keeper.kept == {} and started[0].pnl.fills == 1
     workspace.manual.cancel("fakex", placed.client_order_id)
     assert server.orders[placed.client_order_id].status is OrderStatus.CANCELLED
     store.close()
