@@ -249,7 +249,9 @@ async def _recover(session: Session, store: Any, on_restart: str, timeout_s: flo
 def _hand_over(session: Session, recovery: Any) -> None:
     """The adopted orders become the bot's, right before it starts listening: recovery's
     keeper journals them until here, the bot from here on (nothing awaits in between)."""
-    if recovery is None or recovery.choice != "resume":
+    from app.engine.journal import RESUME
+
+    if recovery is None or recovery.choice != RESUME:
         return
     for order in recovery.adopted.get(session.bot.name, []):
         recovery.hand_over(order.client_order_id)

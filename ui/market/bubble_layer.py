@@ -7,7 +7,8 @@ the last draw appended to the closed ones (`addPoints` styles only the new point
 the view moves forward at the same scale; all of the buckets in view only when that is not
 so (the view scrolled back or zoomed, the size reference or the tick changed) or when the
 bubbles that scrolled out of view, which the item still holds but does not paint, reach
-MAX_BUBBLES. The cap is per bucket (MAX_BUBBLES), so closing buckets append too.
+MAX_BUBBLES. The cap is per bucket (each shows its largest MAX_BUBBLES / buckets in view),
+so a closing bucket is capped on its own and appended like the others.
 """
 from __future__ import annotations
 

@@ -16,9 +16,10 @@ Two steps, so the user can choose in between (the desktop's dialog, the headless
    slip through while the user chooses or the bots are rebuilt.
 2. `await finish_recovery(report, store, connectors, RESUME | STOP)`: RESUME adopts those
    unknown orders too and leaves every adopted order to its bot (the wiring recreates the
-   bots and calls `bot.orders.adopt`); STOP cancels every adopted and unknown order, waits
-   for the venue to confirm, journals the outcome and marks the bots stopped. Either way the
-   unclean sessions are marked recovered and a `recovery` record keeps the summary.
+   bots and calls `report.hand_over` then `bot.adopt` for each); STOP cancels every adopted
+   and unknown order, waits for the venue to confirm, journals the outcome and marks the
+   bots stopped. Either way the unclean sessions are marked recovered and a `recovery`
+   record keeps the summary.
 """
 from __future__ import annotations
 
